@@ -1,0 +1,4 @@
+//! Agents. Liquidators first; borrowers, hedgers, LPs, arbitrageurs,
+//! attackers and governance follow.
+
+pub mod liquidator;

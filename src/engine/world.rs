@@ -1,0 +1,444 @@
+//! One path's state and the stages of a step (MODEL.md §1, §4, §5).
+
+use rand::{Rng, RngExt};
+
+use crate::agent::liquidator;
+use crate::error::EngineError;
+use crate::market::{Pool, PriceHistory};
+use crate::montecarlo::seed::path_rng;
+use crate::output::recorder::{PathRecord, PathSummary};
+use crate::protocol::lending;
+use crate::scenario::{OracleSource, Scenario};
+
+/// How a step's cascade ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CascadeOutcome {
+    /// Rounds that executed at least one liquidation.
+    pub rounds: u32,
+    /// Whether `max_cascade_rounds` stopped a cascade still liquidating.
+    pub capped: bool,
+}
+
+/// All state of one path, plus scratch buffers reused across steps and paths.
+pub struct World<'a> {
+    sc: &'a Scenario,
+    n_assets: usize,
+    /// Fundamental price F of each asset, USD.
+    pub fundamental: Vec<f64>,
+    /// Pool reserves.
+    pub pools: Vec<Pool>,
+    /// Debt of each position.
+    pub debt: Vec<f64>,
+    /// Units of each collateral entry (see `Book::coll_range`).
+    pub coll_units: Vec<f64>,
+    /// Capital of each liquidator, USD.
+    pub capital: Vec<f64>,
+    history: PriceHistory,
+    /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
+    oracle: Vec<f64>,
+    pool_usd: Vec<f64>,
+    normals: Vec<f64>,
+    candidates: Vec<(f64, u32)>,
+    peak: Vec<f64>,
+    // Per-protocol flows of the current step.
+    step_liqs: Vec<u32>,
+    step_repaid: Vec<f64>,
+    step_seized: Vec<f64>,
+    step_bad: Vec<f64>,
+    bad_debt_cum: Vec<f64>,
+    executed_this_step: u32,
+}
+
+impl<'a> World<'a> {
+    /// Allocate a world for a scenario; call `run_path` for each path.
+    pub fn new(sc: &'a Scenario) -> Self {
+        let n_assets = sc.assets.len();
+        let n_proto = sc.protocols.len();
+        World {
+            sc,
+            n_assets,
+            fundamental: vec![0.0; n_assets],
+            pools: Vec::with_capacity(sc.pools.len()),
+            debt: sc.book.debt.clone(),
+            coll_units: sc.book.coll_units.clone(),
+            capital: vec![0.0; sc.liquidators.len()],
+            history: PriceHistory::new(sc.max_lag(), n_assets),
+            oracle: vec![0.0; n_proto * n_assets],
+            pool_usd: vec![0.0; n_assets],
+            normals: vec![0.0; sc.stochastic.len()],
+            candidates: Vec::new(),
+            peak: vec![0.0; n_assets],
+            step_liqs: vec![0; n_proto],
+            step_repaid: vec![0.0; n_proto],
+            step_seized: vec![0.0; n_proto],
+            step_bad: vec![0.0; n_proto],
+            bad_debt_cum: vec![0.0; n_proto],
+            executed_this_step: 0,
+        }
+    }
+
+    /// Put the world back to the scenario's initial state.
+    fn reset(&mut self) {
+        let sc = self.sc;
+        for (f, a) in self.fundamental.iter_mut().zip(&sc.assets) {
+            *f = a.initial_price;
+        }
+        self.peak.copy_from_slice(&self.fundamental);
+        self.pools.clear();
+        for p in &sc.pools {
+            let price = sc.assets[p.base].initial_price / sc.assets[p.quote].initial_price;
+            self.pools.push(Pool::new(p.base_reserve, price, p.fee));
+        }
+        self.debt.copy_from_slice(&sc.book.debt);
+        self.coll_units.copy_from_slice(&sc.book.coll_units);
+        for (c, l) in self.capital.iter_mut().zip(&sc.liquidators) {
+            *c = l.capital;
+        }
+        self.bad_debt_cum.fill(0.0);
+    }
+
+    /// Simulate path `path` from its own seed; rows go to a fresh record.
+    pub fn run_path(&mut self, path: u32) -> Result<PathRecord, EngineError> {
+        let sc = self.sc;
+        let mut rng = path_rng(sc.seed, path);
+        let recorded = sc.records_path(path);
+        let mut rec = PathRecord {
+            recorded,
+            summary: PathSummary {
+                path,
+                ..PathSummary::default()
+            },
+            ..PathRecord::default()
+        };
+        self.reset();
+        self.begin_step();
+        self.finish_step(0, CascadeOutcome::default(), &mut rec);
+        for t in 1..=sc.steps {
+            self.begin_step();
+            self.move_prices(t, &mut rng);
+            self.arbitrage();
+            let outcome = self.cascade(t, &mut rec);
+            self.persist_impact();
+            self.check_finite(path, t)?;
+            self.finish_step(t, outcome, &mut rec);
+        }
+        Ok(rec)
+    }
+
+    fn begin_step(&mut self) {
+        self.step_liqs.fill(0);
+        self.step_repaid.fill(0.0);
+        self.step_seized.fill(0.0);
+        self.step_bad.fill(0.0);
+        self.executed_this_step = 0;
+    }
+
+    /// Stage 1: each stochastic asset moves by its process with correlated
+    /// normals, then the step's scripted shocks apply. Draw order: one
+    /// standard normal per stochastic asset (asset order), then each Merton
+    /// asset's jumps (asset order).
+    pub fn move_prices<R: Rng + ?Sized>(&mut self, t: u32, rng: &mut R) {
+        let sc = self.sc;
+        let dt = sc.dt_years();
+        for e in self.normals.iter_mut() {
+            *e = rng.sample(rand_distr::StandardNormal);
+        }
+        for (k, &a) in sc.stochastic.iter().enumerate() {
+            let row = &sc.cholesky[k];
+            let z: f64 = (0..=k).map(|j| row[j] * self.normals[j]).sum();
+            let inc = sc.assets[a].process.log_increment(dt, z, rng);
+            self.fundamental[a] *= inc.exp();
+        }
+        for &(a, log_shock) in &sc.shocks[t as usize] {
+            self.fundamental[a] *= log_shock.exp();
+        }
+    }
+
+    /// Stage 2: every pool is traded along its curve to `F_base / F_quote`.
+    pub fn arbitrage(&mut self) {
+        for (pool, spec) in self.pools.iter_mut().zip(&self.sc.pools) {
+            pool.arbitrage_to(self.fundamental[spec.base] / self.fundamental[spec.quote]);
+        }
+    }
+
+    /// Stage 5: `ln F += ρ·(ln P_pool − ln F)` for each pool's base asset,
+    /// with the pool price in USD (`y/x · F_quote`).
+    pub fn persist_impact(&mut self) {
+        for (pool, spec) in self.pools.iter().zip(&self.sc.pools) {
+            let rho = spec.impact_persistence;
+            if rho > 0.0 {
+                let p_usd = pool.spot() * self.fundamental[spec.quote];
+                let f = self.fundamental[spec.base];
+                self.fundamental[spec.base] = (f.ln() + rho * (p_usd.ln() - f.ln())).exp();
+            }
+        }
+    }
+
+    /// Pool spot in USD of every asset (the fundamental for assets without one).
+    fn fill_pool_usd(&mut self) {
+        for a in 0..self.n_assets {
+            self.pool_usd[a] = match self.sc.pool_of[a] {
+                Some(i) => self.pools[i].spot() * self.fundamental[self.sc.pools[i].quote],
+                None => self.fundamental[a],
+            };
+        }
+    }
+
+    /// MODEL.md §4: each protocol's oracle prices during (or at the end of)
+    /// step `t`.
+    fn fill_oracle(&mut self, t: u32) {
+        self.fill_pool_usd();
+        let n = self.n_assets;
+        for (p, spec) in self.sc.protocols.iter().enumerate() {
+            let row = &mut self.oracle[p * n..(p + 1) * n];
+            let from_pool = spec.oracle.source == OracleSource::Pool;
+            if spec.oracle.lag_steps == 0 {
+                row.copy_from_slice(if from_pool {
+                    &self.pool_usd
+                } else {
+                    &self.fundamental
+                });
+            } else {
+                row.copy_from_slice(self.history.lagged(t, spec.oracle.lag_steps, from_pool));
+            }
+        }
+    }
+
+    /// Health factor of position i at the current oracle prices.
+    fn health_factor(&self, i: usize) -> f64 {
+        let book = &self.sc.book;
+        let p = book.protocol[i] as usize;
+        let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
+        let mut weighted = 0.0;
+        for k in book.coll_range(i) {
+            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * book.coll_lt[k];
+        }
+        let p_debt = px[self.sc.protocols[p].debt_asset];
+        lending::health_factor(weighted, self.debt[i] * p_debt)
+    }
+
+    /// Stage 4: liquidation rounds until one executes nothing or the cap.
+    pub fn cascade(&mut self, t: u32, rec: &mut PathRecord) -> CascadeOutcome {
+        let mut outcome = CascadeOutcome::default();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        for round in 0..self.sc.max_cascade_rounds {
+            self.fill_oracle(t);
+            candidates.clear();
+            for i in 0..self.debt.len() {
+                if self.debt[i] > 0.0 {
+                    let hf = self.health_factor(i);
+                    if hf < 1.0 {
+                        candidates.push((hf, i as u32));
+                    }
+                }
+            }
+            // Ascending HF, ties by ascending id.
+            candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut executed = 0;
+            for &(hf, i) in &candidates {
+                if self.liquidate(t, round, i as usize, hf, rec) {
+                    executed += 1;
+                }
+            }
+            if executed == 0 {
+                break;
+            }
+            outcome.rounds += 1;
+            if round + 1 == self.sc.max_cascade_rounds {
+                outcome.capped = true;
+            }
+        }
+        self.candidates = candidates;
+        outcome
+    }
+
+    /// MODEL.md §5 steps 1–7 for one position, at the round's oracle prices.
+    /// Returns whether a liquidation was executed.
+    fn liquidate(&mut self, t: u32, round: u32, i: usize, hf: f64, rec: &mut PathRecord) -> bool {
+        let sc = self.sc;
+        let book = &sc.book;
+        let p = book.protocol[i] as usize;
+        let spec = &sc.protocols[p];
+        let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
+        let p_debt = px[spec.debt_asset];
+
+        let cf = lending::close_factor(hf, spec.close_factor, spec.full_liquidation_hf);
+        let range = book.coll_range(i);
+        let Some(offset) = lending::largest_collateral(
+            range
+                .clone()
+                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize]),
+        ) else {
+            return false;
+        };
+        let k = range.start + offset;
+        let asset = book.coll_asset[k] as usize;
+        let p_coll = px[asset];
+        let seizure = lending::seizure(
+            cf * self.debt[i],
+            p_debt,
+            p_coll,
+            book.coll_lb[k],
+            self.coll_units[k],
+        );
+        let gas = sc.network.gas(self.executed_this_step);
+        let repaid_value = seizure.repay * p_debt;
+        let seized_value = seizure.seize * p_coll;
+        let Some(l) = liquidator::choose(
+            &sc.liquidators,
+            &self.capital,
+            repaid_value,
+            seized_value - repaid_value - gas,
+        ) else {
+            return false;
+        };
+
+        // Execute.
+        self.debt[i] -= seizure.repay;
+        self.coll_units[k] = if seizure.capped {
+            0.0
+        } else {
+            self.coll_units[k] - seizure.seize
+        };
+        self.capital[l] -= repaid_value;
+        if let Some(pi) = sc.pool_of[asset] {
+            let out = self.pools[pi].sell_base(seizure.seize);
+            self.capital[l] += out * self.fundamental[sc.pools[pi].quote];
+        }
+        self.executed_this_step += 1;
+
+        let mut bad = 0.0;
+        if self.debt[i] > 0.0 && range.clone().all(|k| self.coll_units[k] == 0.0) {
+            bad = self.debt[i] * p_debt;
+            self.debt[i] = 0.0;
+        }
+
+        self.step_liqs[p] += 1;
+        self.step_repaid[p] += repaid_value;
+        self.step_seized[p] += seized_value;
+        self.step_bad[p] += bad;
+        rec.summary.liquidations += 1;
+        rec.summary.liquidated_value += seized_value;
+        rec.summary.bad_debt += bad;
+        if rec.recorded {
+            let r = &mut rec.liquidations;
+            r.step.push(t);
+            r.round.push(round);
+            r.protocol.push(p as u32);
+            r.position.push(i as u64);
+            r.liquidator.push(l as u32);
+            r.asset.push(asset as u32);
+            r.repaid.push(seizure.repay);
+            r.repaid_value.push(repaid_value);
+            r.seized.push(seizure.seize);
+            r.seized_value.push(seized_value);
+            r.oracle_price.push(p_coll);
+            r.health_factor.push(hf);
+            r.gas.push(gas);
+            r.bad_debt.push(bad);
+        }
+        true
+    }
+
+    /// NaN quarantine: every price and reserve must stay finite and positive.
+    fn check_finite(&self, path: u32, step: u32) -> Result<(), EngineError> {
+        let bad = |what: String, value: f64| EngineError::NonFinite {
+            path,
+            step,
+            what,
+            value,
+        };
+        for (a, &f) in self.fundamental.iter().enumerate() {
+            if !(f.is_finite() && f > 0.0) {
+                return Err(bad(
+                    format!("fundamental price of {}", self.sc.assets[a].symbol),
+                    f,
+                ));
+            }
+        }
+        for (pool, spec) in self.pools.iter().zip(&self.sc.pools) {
+            for v in [pool.x, pool.y] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(bad(
+                        format!("reserve of the {} pool", self.sc.assets[spec.base].symbol),
+                        v,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stage 6: value the book at the end-of-step oracle prices, record the
+    /// step if this path and step are recorded, and remember the prices for
+    /// lagged oracles.
+    fn finish_step(&mut self, t: u32, outcome: CascadeOutcome, rec: &mut PathRecord) {
+        let sc = self.sc;
+        let last = t == sc.steps;
+        let write = rec.recorded && sc.records_step(t);
+        self.fill_oracle(t);
+        for (p, bad) in self.step_bad.iter().enumerate() {
+            self.bad_debt_cum[p] += bad;
+        }
+        for (a, &f) in self.fundamental.iter().enumerate() {
+            self.peak[a] = self.peak[a].max(f);
+            rec.summary.max_drawdown = rec.summary.max_drawdown.max(1.0 - f / self.peak[a]);
+        }
+        rec.summary.max_cascade_rounds = rec.summary.max_cascade_rounds.max(outcome.rounds);
+        rec.summary.capped_steps += outcome.capped as u32;
+
+        if write || last {
+            let values = self.value_book();
+            if last {
+                rec.summary.insolvent_debt = values.iter().map(|v| v.2).sum();
+            }
+            if write {
+                let m = &mut rec.market;
+                for a in 0..self.n_assets {
+                    m.step.push(t);
+                    m.asset.push(a as u32);
+                    m.fundamental.push(self.fundamental[a]);
+                    m.pool_price.push(sc.pool_of[a].map(|_| self.pool_usd[a]));
+                }
+                let r = &mut rec.protocols;
+                for (p, &(collateral, debt, insolvent)) in values.iter().enumerate() {
+                    r.step.push(t);
+                    r.protocol.push(p as u32);
+                    r.collateral_value.push(collateral);
+                    r.debt_value.push(debt);
+                    r.liquidations.push(self.step_liqs[p]);
+                    r.repaid_value.push(self.step_repaid[p]);
+                    r.seized_value.push(self.step_seized[p]);
+                    r.bad_debt.push(self.step_bad[p]);
+                    r.bad_debt_cum.push(self.bad_debt_cum[p]);
+                    r.insolvent_debt.push(insolvent);
+                    r.cascade_rounds.push(outcome.rounds);
+                    r.cascade_capped.push(outcome.capped);
+                }
+            }
+        }
+        self.history.push(t, &self.fundamental, &self.pool_usd);
+    }
+
+    /// (collateral value, debt value, insolvent debt) of each protocol at the
+    /// current oracle prices: a full pass over the book.
+    fn value_book(&self) -> Vec<(f64, f64, f64)> {
+        let book = &self.sc.book;
+        let n = self.n_assets;
+        let mut out = vec![(0.0, 0.0, 0.0); self.sc.protocols.len()];
+        for i in 0..book.len() {
+            let p = book.protocol[i] as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let mut collateral = 0.0;
+            for k in book.coll_range(i) {
+                collateral += self.coll_units[k] * px[book.coll_asset[k] as usize];
+            }
+            let debt = self.debt[i] * px[self.sc.protocols[p].debt_asset];
+            let o = &mut out[p];
+            o.0 += collateral;
+            o.1 += debt;
+            o.2 += (debt - collateral).max(0.0);
+        }
+        out
+    }
+}

@@ -1,0 +1,30 @@
+//! # contagion
+//!
+//! A Monte Carlo, agent-based simulator of liquidation cascades in
+//! decentralised finance. The reference semantics are in `docs/model.md`;
+//! each module cites the section it implements.
+//!
+//! How the types relate (data moves one way):
+//!
+//! ```text
+//! TOML ─▶ scenario::RawScenario ─▶ scenario::Scenario (validated, with its Book)
+//!      ─▶ engine::World::run_path  (one per path, rayon over paths)
+//!      ─▶ output::PathRecord       (row buffers + a PathSummary)
+//!      ─▶ output::parquet / charts / summary.json, via run::run
+//! ```
+//!
+//! The engine never touches files; the output layer never touches the engine.
+
+pub mod agent;
+pub mod engine;
+pub mod error;
+pub mod market;
+pub mod montecarlo;
+pub mod output;
+pub mod protocol;
+pub mod run;
+pub mod scenario;
+
+pub use error::{EngineError, OutputError, RunError, ScenarioError};
+pub use run::{RunOptions, RunReport, Summary, run};
+pub use scenario::{Overrides, Scenario};

@@ -1,0 +1,10 @@
+//! Markets: price processes and their correlation (§2), constant-product
+//! pools (§3) and the oracle price history (§4).
+
+pub mod oracle;
+pub mod pool;
+pub mod process;
+
+pub use oracle::PriceHistory;
+pub use pool::Pool;
+pub use process::{Process, cholesky_psd};

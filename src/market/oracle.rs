@@ -1,0 +1,74 @@
+//! Oracle price history (MODEL.md §4): a ring of end-of-step source prices so
+//! that a protocol with `lag_steps = k ≥ 1` reads what the source showed at the
+//! end of step t − k (step 0 for t − k < 0).
+
+/// End-of-step fundamental and pool prices (USD) for the last `depth` steps.
+#[derive(Debug, Clone)]
+pub struct PriceHistory {
+    depth: usize,
+    n_assets: usize,
+    fundamental: Vec<f64>,
+    pool: Vec<f64>,
+}
+
+impl PriceHistory {
+    /// A history deep enough for the largest lag of the scenario.
+    pub fn new(max_lag: u32, n_assets: usize) -> Self {
+        let depth = max_lag as usize + 1;
+        PriceHistory {
+            depth,
+            n_assets,
+            fundamental: vec![f64::NAN; depth * n_assets],
+            pool: vec![f64::NAN; depth * n_assets],
+        }
+    }
+
+    /// Record the end-of-step prices of `step`. `pool` holds the pool price in
+    /// USD, or the fundamental for assets without a pool.
+    pub fn push(&mut self, step: u32, fundamental: &[f64], pool: &[f64]) {
+        let at = (step as usize % self.depth) * self.n_assets;
+        self.fundamental[at..at + self.n_assets].copy_from_slice(fundamental);
+        self.pool[at..at + self.n_assets].copy_from_slice(pool);
+    }
+
+    /// Prices at the end of `step − lag` (clamped at step 0). `lag` must be at
+    /// most the depth the history was built with, and that step recorded.
+    pub fn lagged(&self, step: u32, lag: u32, from_pool: bool) -> &[f64] {
+        debug_assert!((lag as usize) < self.depth);
+        let at_step = step.saturating_sub(lag) as usize;
+        let at = (at_step % self.depth) * self.n_assets;
+        let src = if from_pool {
+            &self.pool
+        } else {
+            &self.fundamental
+        };
+        &src[at..at + self.n_assets]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lagged_read_returns_the_price_k_steps_back() {
+        let mut h = PriceHistory::new(2, 1);
+        for step in 0..6u32 {
+            h.push(step, &[100.0 + step as f64], &[200.0 + step as f64]);
+            // During step+1, lag 1 reads the end of `step`, lag 2 reads step−1.
+            let t = step + 1;
+            assert_eq!(h.lagged(t, 1, false), &[100.0 + step as f64]);
+            assert_eq!(h.lagged(t, 1, true), &[200.0 + step as f64]);
+            let back2 = step.saturating_sub(1) as f64;
+            assert_eq!(h.lagged(t, 2, false), &[100.0 + back2]);
+        }
+    }
+
+    #[test]
+    fn reads_before_the_start_clamp_to_step_zero() {
+        let mut h = PriceHistory::new(3, 2);
+        h.push(0, &[1.0, 2.0], &[1.5, 2.5]);
+        assert_eq!(h.lagged(1, 3, false), &[1.0, 2.0]);
+        assert_eq!(h.lagged(2, 3, true), &[1.5, 2.5]);
+    }
+}

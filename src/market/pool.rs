@@ -1,0 +1,109 @@
+//! Constant-product pools (MODEL.md §3), Uniswap v2 style: the fee stays in
+//! the pool, so k = x·y grows with every fee-paying trade.
+
+/// Reserves of one base/quote pool. `x` is the base reserve, `y` the quote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pool {
+    /// Base reserve (units of the base asset).
+    pub x: f64,
+    /// Quote reserve (units of the quote asset).
+    pub y: f64,
+    /// Swap fee φ in [0, 1).
+    pub fee: f64,
+}
+
+impl Pool {
+    /// A pool holding `base_reserve` at spot price `price` (quote per base).
+    pub fn new(base_reserve: f64, price: f64, fee: f64) -> Self {
+        Pool {
+            x: base_reserve,
+            y: base_reserve * price,
+            fee,
+        }
+    }
+
+    /// Spot price `y / x`, in quote units per base unit.
+    pub fn spot(&self) -> f64 {
+        self.y / self.x
+    }
+
+    /// Sell `dx` base into the pool; returns the quote paid out:
+    /// `out = y·dx(1−φ) / (x + dx(1−φ))`, then `x += dx`, `y −= out`.
+    pub fn sell_base(&mut self, dx: f64) -> f64 {
+        let effective = dx * (1.0 - self.fee);
+        let out = self.y * effective / (self.x + effective);
+        self.x += dx;
+        self.y -= out;
+        out
+    }
+
+    /// Sell `dy` quote into the pool (buy base); returns the base paid out.
+    pub fn sell_quote(&mut self, dy: f64) -> f64 {
+        let effective = dy * (1.0 - self.fee);
+        let out = self.x * effective / (self.y + effective);
+        self.y += dy;
+        self.x -= out;
+        out
+    }
+
+    /// Arbitrage along the curve to the target price `p* = F_base / F_quote`:
+    /// with k = x·y, `x = sqrt(k / p*)`, `y = sqrt(k · p*)` (MODEL.md §1.2).
+    pub fn arbitrage_to(&mut self, target: f64) {
+        let k = self.x * self.y;
+        self.x = (k / target).sqrt();
+        self.y = (k * target).sqrt();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sale_follows_the_constant_product_formula() {
+        // 100 ETH against 300,000 USDC, 0.3% fee; sell 10 ETH.
+        let mut pool = Pool::new(100.0, 3000.0, 0.003);
+        let out = pool.sell_base(10.0);
+        let dx = 10.0 * 0.997;
+        let expected = 300_000.0 * dx / (100.0 + dx);
+        assert!((out - expected).abs() < 1e-9);
+        assert_eq!(pool.x, 110.0);
+        assert!((pool.y - (300_000.0 - expected)).abs() < 1e-9);
+        // The fee stays in the pool: k grows.
+        assert!(pool.x * pool.y > 100.0 * 300_000.0);
+    }
+
+    #[test]
+    fn without_fee_k_is_conserved_and_price_impact_is_quadratic() {
+        let mut pool = Pool::new(1000.0, 2.0, 0.0);
+        let k = pool.x * pool.y;
+        pool.sell_base(250.0);
+        assert!((pool.x * pool.y - k).abs() / k < 1e-12);
+        // Spot after selling dx with no fee: P0·x0²/(x0+dx)².
+        let expected = 2.0 * 1000.0_f64.powi(2) / 1250.0_f64.powi(2);
+        assert!((pool.spot() - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn buying_is_the_mirror_of_selling() {
+        let mut pool = Pool::new(500.0, 4.0, 0.003);
+        let mut mirror = Pool {
+            x: pool.y,
+            y: pool.x,
+            fee: pool.fee,
+        };
+        let a = pool.sell_quote(123.0);
+        let b = mirror.sell_base(123.0);
+        assert!((a - b).abs() < 1e-12);
+    }
+
+    #[test]
+    fn arbitrage_reaches_the_target_and_keeps_k() {
+        let mut pool = Pool::new(100.0, 3000.0, 0.003);
+        pool.sell_base(40.0);
+        let k = pool.x * pool.y;
+        pool.arbitrage_to(2500.0);
+        assert!((pool.spot() - 2500.0).abs() < 1e-9);
+        assert!((pool.x * pool.y - k).abs() / k < 1e-12);
+    }
+}

@@ -1,0 +1,266 @@
+//! Price processes of MODEL.md §2 and the Cholesky factor that correlates them.
+
+use rand::{Rng, RngExt};
+
+/// How an asset's fundamental price moves by itself, annualised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Process {
+    /// Never moves by itself.
+    Fixed,
+    /// `ln F += (μ − σ²/2)·dt + σ·sqrt(dt)·Z`.
+    Gbm {
+        /// Annual drift μ.
+        drift: f64,
+        /// Annual volatility σ.
+        vol: f64,
+    },
+    /// GBM plus N ~ Poisson(λ·dt) jumps, each N(m, s²) in log space, with the
+    /// drift compensated by `−λ·(e^{m+s²/2} − 1)·dt` so μ stays the total drift.
+    Merton {
+        /// Annual total drift μ.
+        drift: f64,
+        /// Annual diffusion volatility σ.
+        vol: f64,
+        /// Jumps per year λ.
+        jump_intensity: f64,
+        /// Mean log jump m.
+        jump_mean: f64,
+        /// Std of the log jump s.
+        jump_std: f64,
+    },
+}
+
+impl Process {
+    /// Whether the process draws a normal each step.
+    pub fn is_stochastic(&self) -> bool {
+        !matches!(self, Process::Fixed)
+    }
+
+    /// The deterministic part of the log increment over `dt` years.
+    pub fn log_drift(&self, dt: f64) -> f64 {
+        match *self {
+            Process::Fixed => 0.0,
+            Process::Gbm { drift, vol } => (drift - 0.5 * vol * vol) * dt,
+            Process::Merton {
+                drift,
+                vol,
+                jump_intensity,
+                jump_mean,
+                jump_std,
+            } => {
+                let kappa = (jump_mean + 0.5 * jump_std * jump_std).exp() - 1.0;
+                (drift - 0.5 * vol * vol - jump_intensity * kappa) * dt
+            }
+        }
+    }
+
+    /// The diffusion scale σ·sqrt(dt).
+    pub fn diffusion(&self, dt: f64) -> f64 {
+        match *self {
+            Process::Fixed => 0.0,
+            Process::Gbm { vol, .. } | Process::Merton { vol, .. } => vol * dt.sqrt(),
+        }
+    }
+
+    /// One step's log increment given the (already correlated) normal `z`.
+    /// Jumps, if any, are drawn from `rng` after `z`.
+    pub fn log_increment<R: Rng + ?Sized>(&self, dt: f64, z: f64, rng: &mut R) -> f64 {
+        let base = self.log_drift(dt) + self.diffusion(dt) * z;
+        match *self {
+            Process::Merton {
+                jump_intensity,
+                jump_mean,
+                jump_std,
+                ..
+            } => {
+                let n = poisson(jump_intensity * dt, rng);
+                let mut jumps = 0.0;
+                for _ in 0..n {
+                    let e: f64 = rng.sample(rand_distr::StandardNormal);
+                    jumps += jump_mean + jump_std * e;
+                }
+                base + jumps
+            }
+            _ => base,
+        }
+    }
+}
+
+/// Poisson(mean) by inversion of the CDF: exact, and one uniform per draw for
+/// the small means of a step (λ·dt ≪ 1).
+pub fn poisson<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    let u: f64 = rng.random();
+    let mut p = (-mean).exp();
+    let mut cdf = p;
+    let mut k = 0u32;
+    // The cap only guards against a cdf that rounding keeps below u.
+    while u > cdf && k < 10_000 {
+        k += 1;
+        p *= mean / k as f64;
+        cdf += p;
+        if p == 0.0 && cdf < u {
+            break;
+        }
+    }
+    k
+}
+
+/// Lower-triangular L with L·Lᵀ = `m`, for a symmetric positive
+/// *semi*-definite matrix (a zero pivot gives a zero column). Errors say why
+/// the matrix is not a valid correlation matrix.
+pub fn cholesky_psd(m: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
+    const TOL: f64 = 1e-10;
+    let n = m.len();
+    for (i, row) in m.iter().enumerate() {
+        if row.len() != n {
+            return Err(format!("row {i} has {} entries, expected {n}", row.len()));
+        }
+        if (row[i] - 1.0).abs() > 1e-12 {
+            return Err(format!(
+                "diagonal entry [{i}][{i}] is {} (must be 1)",
+                row[i]
+            ));
+        }
+        for (j, &v) in row.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(format!("entry [{i}][{j}] is {v}"));
+            }
+            if !(-1.0..=1.0).contains(&v) {
+                return Err(format!("entry [{i}][{j}] = {v} is outside [-1, 1]"));
+            }
+            if (v - m[j][i]).abs() > 1e-12 {
+                return Err(format!(
+                    "not symmetric: [{i}][{j}] = {v} but [{j}][{i}] = {}",
+                    m[j][i]
+                ));
+            }
+        }
+    }
+    let mut l = vec![vec![0.0; n]; n];
+    for j in 0..n {
+        let mut d = m[j][j];
+        for k in 0..j {
+            d -= l[j][k] * l[j][k];
+        }
+        if d < -TOL {
+            return Err("not positive semi-definite".to_string());
+        }
+        let pivot = d.max(0.0).sqrt();
+        l[j][j] = pivot;
+        for i in j + 1..n {
+            let mut s = m[i][j];
+            for k in 0..j {
+                s -= l[i][k] * l[j][k];
+            }
+            if pivot > TOL {
+                l[i][j] = s / pivot;
+            } else if s.abs() > 1e-8 {
+                return Err("not positive semi-definite".to_string());
+            }
+        }
+    }
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    #[test]
+    fn gbm_increment_is_drift_plus_scaled_normal() {
+        let p = Process::Gbm {
+            drift: 0.1,
+            vol: 0.8,
+        };
+        let dt = 1.0 / 8760.0;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let got = p.log_increment(dt, 1.5, &mut rng);
+        let want = (0.1 - 0.5 * 0.64) * dt + 0.8 * dt.sqrt() * 1.5;
+        assert!((got - want).abs() < 1e-15);
+    }
+
+    #[test]
+    fn merton_compensation_keeps_the_expected_return_at_mu() {
+        // E[F_T/F_0] = exp(μ T): the compensator cancels the jumps' mean.
+        let p = Process::Merton {
+            drift: 0.05,
+            vol: 0.2,
+            jump_intensity: 50.0,
+            jump_mean: -0.05,
+            jump_std: 0.03,
+        };
+        let dt = 1.0 / 365.0;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let n = 400_000;
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let z: f64 = rng.sample(rand_distr::StandardNormal);
+            sum += p.log_increment(dt, z, &mut rng).exp();
+        }
+        let mean = sum / n as f64;
+        let want = (0.05 * dt).exp();
+        // Std of one gross return is about 0.012; 5 standard errors.
+        let se = 0.013 / (n as f64).sqrt();
+        assert!((mean - want).abs() < 5.0 * se, "mean {mean} vs {want}");
+    }
+
+    #[test]
+    fn poisson_by_inversion_has_the_right_mean_and_zero_mass() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let lambda = 0.7;
+        let n = 200_000;
+        let (mut sum, mut zeros) = (0u64, 0u64);
+        for _ in 0..n {
+            let k = poisson(lambda, &mut rng);
+            sum += k as u64;
+            zeros += (k == 0) as u64;
+        }
+        let mean = sum as f64 / n as f64;
+        assert!((mean - lambda).abs() < 5.0 * (lambda / n as f64).sqrt());
+        let p0 = zeros as f64 / n as f64;
+        let want = (-lambda).exp();
+        assert!((p0 - want).abs() < 5.0 * (want * (1.0 - want) / n as f64).sqrt());
+    }
+
+    #[test]
+    fn cholesky_reproduces_the_matrix() {
+        let m = vec![
+            vec![1.0, 0.8, 0.3],
+            vec![0.8, 1.0, 0.5],
+            vec![0.3, 0.5, 1.0],
+        ];
+        let l = cholesky_psd(&m).unwrap();
+        for i in 0..3 {
+            for j in 0..3 {
+                let v: f64 = (0..3).map(|k| l[i][k] * l[j][k]).sum();
+                assert!((v - m[i][j]).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn cholesky_accepts_perfect_correlation_and_rejects_bad_matrices() {
+        let perfect = vec![vec![1.0, 1.0], vec![1.0, 1.0]];
+        let l = cholesky_psd(&perfect).unwrap();
+        assert_eq!(l[1][1], 0.0);
+        let not_psd = vec![
+            vec![1.0, 0.9, -0.9],
+            vec![0.9, 1.0, 0.9],
+            vec![-0.9, 0.9, 1.0],
+        ];
+        assert!(
+            cholesky_psd(&not_psd)
+                .unwrap_err()
+                .contains("semi-definite")
+        );
+        let asym = vec![vec![1.0, 0.2], vec![0.3, 1.0]];
+        assert!(cholesky_psd(&asym).unwrap_err().contains("symmetric"));
+        let diag = vec![vec![2.0, 0.0], vec![0.0, 1.0]];
+        assert!(cholesky_psd(&diag).unwrap_err().contains("diagonal"));
+    }
+}

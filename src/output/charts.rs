@@ -1,0 +1,445 @@
+//! Charts for people (PNG, drawn with plotters). Text is rendered with a
+//! bundled font (DejaVu Sans, `assets/fonts`), so charts need no system
+//! fonts or font libraries.
+//!
+//! Time-series charts use the recorded paths (at most `CHART_PATHS`); the
+//! bad-debt distribution uses every path.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::prelude::*;
+
+use crate::error::OutputError;
+use crate::montecarlo::metrics::{LossMetrics, quantile_sorted};
+use crate::output::recorder::{PathRecord, PathSummary};
+use crate::scenario::Scenario;
+
+/// Recorded paths that feed the time-series charts, at most.
+pub const CHART_PATHS: usize = 1000;
+
+const FONT: &str = "sans-serif";
+static FONT_ONCE: Once = Once::new();
+
+fn register_font() {
+    FONT_ONCE.call_once(|| {
+        plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
+        )
+        .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType file"));
+    });
+}
+
+type DynResult = Result<(), Box<dyn Error>>;
+
+/// What the charts need, gathered block by block as paths complete.
+#[derive(Debug, Clone)]
+pub struct ChartData {
+    hours_per_step: f64,
+    /// Recorded steps, in order.
+    steps: Vec<u32>,
+    /// Stochastic assets: (symbol, per recorded step the values over paths).
+    prices: Vec<(String, Vec<Vec<f64>>)>,
+    /// Per recorded step, liquidated (seized) value over paths.
+    liquidated: Vec<Vec<f64>>,
+    /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
+    depth: Vec<u64>,
+    paths: usize,
+    stochastic: Vec<usize>,
+}
+
+impl ChartData {
+    /// Empty chart data for a scenario.
+    pub fn new(sc: &Scenario) -> Self {
+        let steps: Vec<u32> = (0..=sc.steps).filter(|&t| sc.records_step(t)).collect();
+        ChartData {
+            hours_per_step: sc.dt_hours,
+            prices: sc
+                .stochastic
+                .iter()
+                .map(|&a| (sc.assets[a].symbol.clone(), vec![Vec::new(); steps.len()]))
+                .collect(),
+            liquidated: vec![Vec::new(); steps.len()],
+            depth: Vec::new(),
+            paths: 0,
+            stochastic: sc.stochastic.clone(),
+            steps,
+        }
+    }
+
+    /// Add a block of completed paths.
+    pub fn add(&mut self, records: &[PathRecord], n_assets: usize, n_protocols: usize) {
+        for r in records.iter().filter(|r| r.recorded) {
+            if self.paths >= CHART_PATHS {
+                return;
+            }
+            self.paths += 1;
+            for (k, &a) in self.stochastic.iter().enumerate() {
+                for (s, series) in self.prices[k].1.iter_mut().enumerate() {
+                    series.push(r.market.fundamental[s * n_assets + a]);
+                }
+            }
+            for (s, series) in self.liquidated.iter_mut().enumerate() {
+                let rows = s * n_protocols..(s + 1) * n_protocols;
+                series.push(r.protocols.seized_value[rows.clone()].iter().sum());
+                let step = r.protocols.step[rows.start];
+                if step > 0 {
+                    let rounds = r.protocols.cascade_rounds[rows.start] as usize;
+                    if self.depth.len() <= rounds {
+                        self.depth.resize(rounds + 1, 0);
+                    }
+                    self.depth[rounds] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Draw every chart into `dir`; returns the files written.
+pub fn draw_all(
+    dir: &Path,
+    data: &ChartData,
+    summaries: &[PathSummary],
+    bad_debt: &LossMetrics,
+) -> Result<Vec<PathBuf>, OutputError> {
+    register_font();
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::io(dir, e))?;
+    let mut written = Vec::new();
+    let mut emit = |name: String, result: DynResult| -> Result<(), OutputError> {
+        let path = dir.join(name);
+        result.map_err(|e| OutputError::Chart {
+            path: path.clone(),
+            message: e.to_string().replace('\n', " "),
+        })?;
+        written.push(path);
+        Ok(())
+    };
+    for (symbol, series) in &data.prices {
+        let name = format!("price_fan_{}.png", sanitize(symbol));
+        emit(
+            name.clone(),
+            fan_chart(&dir.join(&name), symbol, data, series),
+        )?;
+    }
+    emit(
+        "bad_debt.png".into(),
+        bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt),
+    )?;
+    emit(
+        "liquidated_value.png".into(),
+        liquidated_chart(&dir.join("liquidated_value.png"), data),
+    )?;
+    emit(
+        "cascade_depth.png".into(),
+        depth_chart(&dir.join("cascade_depth.png"), data),
+    )?;
+    Ok(written)
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Format a USD amount compactly: 1.2k, 3.4M, 5.6B.
+pub fn fmt_usd(v: f64) -> String {
+    let a = v.abs();
+    let (x, unit) = if a >= 1e9 {
+        (v / 1e9, "B")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    if unit.is_empty() {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}{unit}")
+    }
+}
+
+fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    qs.iter().map(|&q| quantile_sorted(&s, q)).collect()
+}
+
+fn band(xs: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = xs.iter().copied().zip(hi.iter().copied()).collect();
+    pts.extend(xs.iter().copied().zip(lo.iter().copied()).rev());
+    pts
+}
+
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
+    (lo - 0.05 * span)..(hi + 0.05 * span)
+}
+
+fn fan_chart(path: &Path, symbol: &str, data: &ChartData, series: &[Vec<f64>]) -> DynResult {
+    let xs: Vec<f64> = data
+        .steps
+        .iter()
+        .map(|&t| t as f64 * data.hours_per_step)
+        .collect();
+    let qs = [0.05, 0.25, 0.5, 0.75, 0.95];
+    let per_step: Vec<Vec<f64>> = series.iter().map(|v| quantiles(v, &qs)).collect();
+    let q = |i: usize| per_step.iter().map(|r| r[i]).collect::<Vec<f64>>();
+    let (q05, q25, q50, q75, q95) = (q(0), q(1), q(2), q(3), q(4));
+    let lo = q05.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = q95.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{symbol} fundamental price over {} paths", data.paths),
+            (FONT, 26),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            0.0..xs.last().copied().unwrap_or(1.0).max(1e-9),
+            padded(lo, hi),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("time (hours)")
+        .y_desc("price (USD)")
+        .y_label_formatter(&|v| fmt_usd(*v))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    let blue = RGBColor(31, 119, 180);
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            band(&xs, &q05, &q95),
+            blue.mix(0.15),
+        )))?
+        .label("5–95%")
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 6), (x + 18, y + 6)], blue.mix(0.15).filled())
+        });
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            band(&xs, &q25, &q75),
+            blue.mix(0.35),
+        )))?
+        .label("25–75%")
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 6), (x + 18, y + 6)], blue.mix(0.35).filled())
+        });
+    chart
+        .draw_series(LineSeries::new(
+            xs.iter().copied().zip(q50),
+            blue.stroke_width(2),
+        ))?
+        .label("median")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn bad_debt_chart(path: &Path, summaries: &[PathSummary], m: &LossMetrics) -> DynResult {
+    let values: Vec<f64> = summaries.iter().map(|s| s.bad_debt).collect();
+    let max = values.iter().copied().fold(0.0, f64::max);
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let title = format!(
+        "Bad debt across {} paths (P(bad debt > 0) = {:.1}%)",
+        values.len(),
+        100.0 * m.prob_positive
+    );
+    let bins = 40usize;
+    let width = if max > 0.0 { max / bins as f64 } else { 1.0 };
+    let mut counts = vec![0u64; bins];
+    for &v in &values {
+        let b = ((v / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 26))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..width * bins as f64, 0.0..top * 1.1)?;
+    chart
+        .configure_mesh()
+        .x_desc("bad debt per path (USD)")
+        .y_desc("paths")
+        .x_label_formatter(&|v| fmt_usd(*v))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    let grey = RGBColor(120, 120, 120);
+    chart.draw_series(counts.iter().enumerate().map(|(b, &c)| {
+        let x0 = b as f64 * width;
+        Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], grey.mix(0.7).filled())
+    }))?;
+    let marks = [
+        (
+            m.var95,
+            format!("VaR95 = {}", fmt_usd(m.var95)),
+            RGBColor(230, 120, 0),
+        ),
+        (
+            m.var99,
+            format!("VaR99 = {}", fmt_usd(m.var99)),
+            RGBColor(200, 0, 0),
+        ),
+    ];
+    for (x, label, colour) in marks {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, 0.0), (x, top * 1.1)],
+                colour.stroke_width(2),
+            )))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn liquidated_chart(path: &Path, data: &ChartData) -> DynResult {
+    let xs: Vec<f64> = data
+        .steps
+        .iter()
+        .map(|&t| t as f64 * data.hours_per_step)
+        .collect();
+    let mut mean = Vec::with_capacity(xs.len());
+    let mut lo = Vec::with_capacity(xs.len());
+    let mut hi = Vec::with_capacity(xs.len());
+    for v in &data.liquidated {
+        let q = quantiles(v, &[0.025, 0.975]);
+        lo.push(q[0]);
+        hi.push(q[1]);
+        mean.push(v.iter().sum::<f64>() / v.len().max(1) as f64);
+    }
+    let top = hi.iter().chain(&mean).copied().fold(0.0, f64::max).max(1.0);
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Liquidated collateral value per step over {} paths",
+                data.paths
+            ),
+            (FONT, 26),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            0.0..xs.last().copied().unwrap_or(1.0).max(1e-9),
+            0.0..top * 1.05,
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("time (hours)")
+        .y_desc("liquidated value per step (USD)")
+        .y_label_formatter(&|v| fmt_usd(*v))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    let red = RGBColor(214, 39, 40);
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            band(&xs, &lo, &hi),
+            red.mix(0.2),
+        )))?
+        .label("95% band (2.5–97.5%)")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], red.mix(0.2).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            xs.iter().copied().zip(mean),
+            red.stroke_width(2),
+        ))?
+        .label("mean")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn depth_chart(path: &Path, data: &ChartData) -> DynResult {
+    let total: u64 = data.depth.iter().sum();
+    let quiet = data.depth.first().copied().unwrap_or(0);
+    let deep = &data.depth.get(1..).unwrap_or(&[]);
+    let max_rounds = deep.len().max(1);
+    let top = deep.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Cascade depth: steps by liquidation rounds ({} of {} path-steps had none)",
+                quiet, total
+            ),
+            (FONT, 24),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.5..max_rounds as f64 + 0.5, 0.0..top * 1.1)?;
+    chart
+        .configure_mesh()
+        .x_desc("rounds in the step's cascade")
+        .y_desc("path-steps")
+        .x_labels(max_rounds.min(20))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    let purple = RGBColor(148, 103, 189);
+    chart.draw_series(deep.iter().enumerate().map(|(i, &c)| {
+        let x = (i + 1) as f64;
+        Rectangle::new([(x - 0.4, 0.0), (x + 0.4, c as f64)], purple.filled())
+    }))?;
+    if deep.iter().all(|&c| c == 0) {
+        root.draw(&Text::new(
+            "no step had a liquidation",
+            (420, 300),
+            (FONT, 22).into_font().color(&BLACK),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The Parquet tables of MODEL.md §8: long format, keys first, zstd, with the
+//! manifest as key-value metadata `contagion.manifest`. Rows stream in: each
+//! block of paths is appended, and row groups are written as they fill, so a
+//! table never holds more than one row group in memory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::OutputError;
+use crate::output::recorder::{PathRecord, PathSummary};
+use crate::scenario::Scenario;
+
+/// Key of the manifest in every Parquet file's key-value metadata.
+pub const MANIFEST_KEY: &str = "contagion.manifest";
+
+/// Rows gathered before a row group is written.
+pub const ROW_GROUP_ROWS: usize = 1 << 18;
+
+/// A Parquet file being written in row groups.
+pub struct TableWriter {
+    path: PathBuf,
+    writer: BatchedWriter<File>,
+    pending: Option<DataFrame>,
+}
+
+fn pq_err(path: &Path, e: PolarsError) -> OutputError {
+    OutputError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string().replace('\n', " "),
+    }
+}
+
+impl TableWriter {
+    /// Create `path` for frames shaped like `empty` (its schema is used).
+    pub fn create(
+        path: &Path,
+        empty: &DataFrame,
+        manifest_json: &str,
+    ) -> Result<Self, OutputError> {
+        let file = File::create(path).map_err(|e| OutputError::io(path, e))?;
+        let writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+                MANIFEST_KEY.to_string(),
+                manifest_json.to_string(),
+            )])))
+            .batched(empty.schema())
+            .map_err(|e| pq_err(path, e))?;
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            writer,
+            pending: None,
+        })
+    }
+
+    /// Append rows; a row group is written once enough have gathered.
+    pub fn append(&mut self, df: DataFrame) -> Result<(), OutputError> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        match &mut self.pending {
+            None => self.pending = Some(df),
+            Some(p) => {
+                p.vstack_mut(&df).map_err(|e| pq_err(&self.path, e))?;
+            }
+        }
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.height() >= ROW_GROUP_ROWS)
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        if let Some(mut df) = self.pending.take() {
+            df.rechunk_mut();
+            self.writer
+                .write_batch(&df)
+                .map_err(|e| pq_err(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Write what is left and the footer; returns the file's size in bytes.
+    pub fn finish(mut self) -> Result<u64, OutputError> {
+        self.flush()?;
+        self.writer.finish().map_err(|e| pq_err(&self.path, e))
+    }
+}
+
+/// Write a whole frame to `path` in one go.
+pub fn write_frame(path: &Path, df: DataFrame, manifest_json: &str) -> Result<u64, OutputError> {
+    let mut w = TableWriter::create(path, &df, manifest_json)?;
+    w.append(df)?;
+    w.finish()
+}
+
+fn gather<T: Clone>(records: &[PathRecord], f: impl Fn(&PathRecord) -> &Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(records.iter().map(|r| f(r).len()).sum());
+    for r in records {
+        out.extend_from_slice(f(r));
+    }
+    out
+}
+
+fn path_keys(records: &[PathRecord], len: impl Fn(&PathRecord) -> usize) -> Vec<u32> {
+    let mut out = Vec::new();
+    for r in records {
+        out.extend(std::iter::repeat_n(r.summary.path, len(r)));
+    }
+    out
+}
+
+fn name_col<'a>(idx: &[u32], table: &'a [String]) -> Vec<&'a str> {
+    idx.iter().map(|&i| table[i as usize].as_str()).collect()
+}
+
+fn frame(columns: Vec<Column>) -> DataFrame {
+    let height = columns.first().map_or(0, |c| c.len());
+    DataFrame::new(height, columns).expect("columns of one table have equal lengths")
+}
+
+fn col<T, P>(name: &str, values: T) -> Column
+where
+    Series: NamedFrom<T, P>,
+    P: ?Sized,
+{
+    Series::new(name.into(), values).into_column()
+}
+
+/// Names used to turn indices into strings.
+pub struct Names {
+    /// Asset symbols.
+    pub assets: Vec<String>,
+    /// Protocol names.
+    pub protocols: Vec<String>,
+    /// Liquidator names.
+    pub liquidators: Vec<String>,
+}
+
+impl Names {
+    /// The names of a scenario.
+    pub fn of(sc: &Scenario) -> Self {
+        Names {
+            assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
+            protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
+            liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
+        }
+    }
+}
+
+/// `market.parquet` rows of a block of paths.
+pub fn market_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
+    let asset = gather(records, |r| &r.market.asset);
+    frame(vec![
+        col("path", path_keys(records, |r| r.market.step.len())),
+        col("step", gather(records, |r| &r.market.step)),
+        col("asset", name_col(&asset, &names.assets)),
+        col("fundamental", gather(records, |r| &r.market.fundamental)),
+        col("pool_price", gather(records, |r| &r.market.pool_price)),
+    ])
+}
+
+/// `protocols.parquet` rows of a block of paths.
+pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
+    let protocol = gather(records, |r| &r.protocols.protocol);
+    frame(vec![
+        col("path", path_keys(records, |r| r.protocols.step.len())),
+        col("step", gather(records, |r| &r.protocols.step)),
+        col("protocol", name_col(&protocol, &names.protocols)),
+        col(
+            "collateral_value",
+            gather(records, |r| &r.protocols.collateral_value),
+        ),
+        col("debt_value", gather(records, |r| &r.protocols.debt_value)),
+        col(
+            "liquidations",
+            gather(records, |r| &r.protocols.liquidations),
+        ),
+        col(
+            "repaid_value",
+            gather(records, |r| &r.protocols.repaid_value),
+        ),
+        col(
+            "seized_value",
+            gather(records, |r| &r.protocols.seized_value),
+        ),
+        col("bad_debt", gather(records, |r| &r.protocols.bad_debt)),
+        col(
+            "bad_debt_cum",
+            gather(records, |r| &r.protocols.bad_debt_cum),
+        ),
+        col(
+            "insolvent_debt",
+            gather(records, |r| &r.protocols.insolvent_debt),
+        ),
+        col(
+            "cascade_rounds",
+            gather(records, |r| &r.protocols.cascade_rounds),
+        ),
+        col(
+            "cascade_capped",
+            gather(records, |r| &r.protocols.cascade_capped),
+        ),
+    ])
+}
+
+/// `liquidations.parquet` rows of a block of paths.
+pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
+    let l = |f: fn(&PathRecord) -> &Vec<f64>| gather(records, f);
+    let protocol = gather(records, |r| &r.liquidations.protocol);
+    let liquidator = gather(records, |r| &r.liquidations.liquidator);
+    let asset = gather(records, |r| &r.liquidations.asset);
+    frame(vec![
+        col("path", path_keys(records, |r| r.liquidations.step.len())),
+        col("step", gather(records, |r| &r.liquidations.step)),
+        col("round", gather(records, |r| &r.liquidations.round)),
+        col("protocol", name_col(&protocol, &names.protocols)),
+        col("position", gather(records, |r| &r.liquidations.position)),
+        col("liquidator", name_col(&liquidator, &names.liquidators)),
+        col("asset", name_col(&asset, &names.assets)),
+        col("repaid", l(|r| &r.liquidations.repaid)),
+        col("repaid_value", l(|r| &r.liquidations.repaid_value)),
+        col("seized", l(|r| &r.liquidations.seized)),
+        col("seized_value", l(|r| &r.liquidations.seized_value)),
+        col("oracle_price", l(|r| &r.liquidations.oracle_price)),
+        col("health_factor", l(|r| &r.liquidations.health_factor)),
+        col("gas", l(|r| &r.liquidations.gas)),
+        col("bad_debt", l(|r| &r.liquidations.bad_debt)),
+    ])
+}
+
+/// `paths.parquet`: one row per path.
+pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
+    let f = |g: fn(&PathSummary) -> f64| summaries.iter().map(g).collect::<Vec<f64>>();
+    let u = |g: fn(&PathSummary) -> u32| summaries.iter().map(g).collect::<Vec<u32>>();
+    frame(vec![
+        col("path", u(|s| s.path)),
+        col("bad_debt", f(|s| s.bad_debt)),
+        col("insolvent_debt", f(|s| s.insolvent_debt)),
+        col("liquidations", u(|s| s.liquidations)),
+        col("liquidated_value", f(|s| s.liquidated_value)),
+        col("max_cascade_rounds", u(|s| s.max_cascade_rounds)),
+        col("capped_steps", u(|s| s.capped_steps)),
+        col("max_drawdown", f(|s| s.max_drawdown)),
+    ])
+}

@@ -1,0 +1,114 @@
+//! What a path leaves behind: columnar row buffers for the time-series tables
+//! (filled only for recorded paths and steps) and the path's summary row,
+//! always. The engine writes here; it never sees a file.
+
+/// `market.parquet` rows of one path.
+#[derive(Debug, Clone, Default)]
+pub struct MarketRows {
+    /// Step.
+    pub step: Vec<u32>,
+    /// Asset index.
+    pub asset: Vec<u32>,
+    /// Fundamental price, USD.
+    pub fundamental: Vec<f64>,
+    /// Pool spot price, USD (None without a pool).
+    pub pool_price: Vec<Option<f64>>,
+}
+
+/// `protocols.parquet` rows of one path.
+#[derive(Debug, Clone, Default)]
+pub struct ProtocolRows {
+    /// Step.
+    pub step: Vec<u32>,
+    /// Protocol index.
+    pub protocol: Vec<u32>,
+    /// Σ c·p over positions, at the protocol's oracle prices.
+    pub collateral_value: Vec<f64>,
+    /// Σ d·p_d.
+    pub debt_value: Vec<f64>,
+    /// Liquidations executed in the step.
+    pub liquidations: Vec<u32>,
+    /// USD repaid by liquidators in the step.
+    pub repaid_value: Vec<f64>,
+    /// USD of collateral seized in the step (at oracle prices).
+    pub seized_value: Vec<f64>,
+    /// Bad debt written off in the step.
+    pub bad_debt: Vec<f64>,
+    /// Bad debt written off up to and including the step.
+    pub bad_debt_cum: Vec<f64>,
+    /// Σ max(0, d·p_d − Σ c·p) over open positions at the end of the step.
+    pub insolvent_debt: Vec<f64>,
+    /// Rounds of the step's cascade that executed a liquidation.
+    pub cascade_rounds: Vec<u32>,
+    /// Whether the cascade was stopped by `max_cascade_rounds`.
+    pub cascade_capped: Vec<bool>,
+}
+
+/// `liquidations.parquet` rows of one path: one per executed liquidation.
+#[derive(Debug, Clone, Default)]
+pub struct LiquidationRows {
+    /// Step.
+    pub step: Vec<u32>,
+    /// Round within the step.
+    pub round: Vec<u32>,
+    /// Protocol index.
+    pub protocol: Vec<u32>,
+    /// Position id.
+    pub position: Vec<u64>,
+    /// Liquidator index.
+    pub liquidator: Vec<u32>,
+    /// Seized collateral asset index.
+    pub asset: Vec<u32>,
+    /// Debt repaid, units of the debt asset.
+    pub repaid: Vec<f64>,
+    /// Debt repaid, USD at the oracle.
+    pub repaid_value: Vec<f64>,
+    /// Collateral seized, units.
+    pub seized: Vec<f64>,
+    /// Collateral seized, USD at the oracle.
+    pub seized_value: Vec<f64>,
+    /// Oracle price of the seized asset.
+    pub oracle_price: Vec<f64>,
+    /// Health factor at the round's start.
+    pub health_factor: Vec<f64>,
+    /// Gas paid, USD.
+    pub gas: Vec<f64>,
+    /// Bad debt written off by this liquidation, USD.
+    pub bad_debt: Vec<f64>,
+}
+
+/// One row of `paths.parquet`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PathSummary {
+    /// Path index.
+    pub path: u32,
+    /// Bad debt written off over the path, all protocols, USD.
+    pub bad_debt: f64,
+    /// Insolvent debt at the last step, all protocols, USD.
+    pub insolvent_debt: f64,
+    /// Liquidations executed.
+    pub liquidations: u32,
+    /// Collateral seized, USD at the oracle ("liquidated value").
+    pub liquidated_value: f64,
+    /// Deepest cascade of any step, in rounds.
+    pub max_cascade_rounds: u32,
+    /// Steps whose cascade hit `max_cascade_rounds`.
+    pub capped_steps: u32,
+    /// Largest peak-to-trough fall of any asset's fundamental price, in [0, 1].
+    pub max_drawdown: f64,
+}
+
+/// Everything one path produced.
+#[derive(Debug, Clone, Default)]
+pub struct PathRecord {
+    /// Whether the time series were kept.
+    pub recorded: bool,
+    /// Market rows.
+    pub market: MarketRows,
+    /// Protocol rows.
+    pub protocols: ProtocolRows,
+    /// Liquidation rows.
+    pub liquidations: LiquidationRows,
+    /// The summary row.
+    pub summary: PathSummary,
+}

@@ -1,0 +1,405 @@
+//! The initial book: every position of every protocol, as struct-of-arrays,
+//! built once per run from explicit `[[positions]]`, the `positions_file`
+//! snapshot and the `[[populations]]` (drawn from the scenario seed), in that
+//! order. A position's id is its index here (MODEL.md §5: ids are global, in
+//! creation order).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use rand::{Rng, RngExt};
+
+use crate::error::ScenarioError;
+use crate::montecarlo::seed::book_rng;
+use crate::scenario::raw::{RawHealthDist, RawSizeDist};
+use crate::scenario::validated::{Scenario, finite, non_negative, positive};
+
+/// All positions at step 0, shared read-only by every path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Book {
+    /// Protocol index of each position.
+    pub protocol: Vec<u32>,
+    /// Debt (units of the protocol's debt asset) of each position.
+    pub debt: Vec<f64>,
+    /// Position i's collateral entries are `coll_start[i]..coll_start[i+1]`.
+    pub coll_start: Vec<u32>,
+    /// Asset index of each collateral entry (ascending within a position).
+    pub coll_asset: Vec<u32>,
+    /// Units of each collateral entry.
+    pub coll_units: Vec<f64>,
+    /// Liquidation threshold of each entry (copied from its protocol).
+    pub coll_lt: Vec<f64>,
+    /// Liquidation bonus of each entry.
+    pub coll_lb: Vec<f64>,
+}
+
+/// One row of a book snapshot file.
+#[derive(Debug, serde::Deserialize)]
+struct BookRow {
+    id: String,
+    protocol: String,
+    asset: String,
+    units: f64,
+    debt: f64,
+}
+
+impl Book {
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.protocol.len()
+    }
+
+    /// Whether the book has no position.
+    pub fn is_empty(&self) -> bool {
+        self.protocol.is_empty()
+    }
+
+    /// The collateral entries of position `i`.
+    pub fn coll_range(&self, i: usize) -> Range<usize> {
+        self.coll_start[i] as usize..self.coll_start[i + 1] as usize
+    }
+
+    /// Build the book of a scenario whose other parts are already validated.
+    pub fn build(sc: &Scenario, file: Option<&Path>) -> Result<Book, ScenarioError> {
+        let mut book = Book {
+            coll_start: vec![0],
+            ..Book::default()
+        };
+        let raw = &sc.resolved;
+
+        for (i, p) in raw.positions.iter().enumerate() {
+            let field = format!("positions[{i}]");
+            let proto = sc.protocol_index(&p.protocol).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.protocol"),
+                    format!("unknown protocol `{}`", p.protocol),
+                )
+            })?;
+            non_negative(&format!("{field}.debt"), p.debt)?;
+            let mut entries = Vec::new();
+            for (symbol, &units) in &p.collateral {
+                let cf = format!("{field}.collateral.{symbol}");
+                let a = sc.asset_index(symbol).ok_or_else(|| {
+                    ScenarioError::invalid(&cf, format!("unknown asset `{symbol}`"))
+                })?;
+                non_negative(&cf, units)?;
+                entries.push((a, units));
+            }
+            book.push(sc, &field, proto, p.debt, entries)?;
+        }
+
+        if let Some(path) = file {
+            let rows = read_book_file(path)?;
+            book.push_snapshot(sc, path, rows)?;
+        }
+
+        let mut rng = book_rng(sc.seed);
+        for (i, pop) in raw.populations.iter().enumerate() {
+            let field = format!("populations[{i}]");
+            let proto = sc.protocol_index(&pop.protocol).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.protocol"),
+                    format!("unknown protocol `{}`", pop.protocol),
+                )
+            })?;
+            let spec = &sc.protocols[proto];
+            let a = sc.asset_index(&pop.collateral_asset).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.collateral_asset"),
+                    format!("unknown asset `{}`", pop.collateral_asset),
+                )
+            })?;
+            let params = spec.collateral[a].ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.collateral_asset"),
+                    format!(
+                        "`{}` is not collateral in `{}`",
+                        pop.collateral_asset, spec.name
+                    ),
+                )
+            })?;
+            if pop.count == 0 {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.count"),
+                    "must be at least 1",
+                ));
+            }
+            check_size(&format!("{field}.size_usd"), &pop.size_usd)?;
+            let hf_min = check_health(&format!("{field}.health_factor"), &pop.health_factor)?;
+            // max_ltv bounds the loan at origination: LTV = LT / HF ≤ max_ltv.
+            let hf_floor = params.liquidation_threshold / params.max_ltv;
+            if hf_min < hf_floor * (1.0 - 1e-12) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.health_factor"),
+                    format!(
+                        "lowest value {hf_min} is below LT/max_ltv = {hf_floor:.4}: such loans exceed max_ltv"
+                    ),
+                ));
+            }
+            let p_coll = sc.assets[a].initial_price;
+            let p_debt = sc.assets[spec.debt_asset].initial_price;
+            for _ in 0..pop.count {
+                let size = draw_size(&pop.size_usd, &mut rng);
+                let hf = draw_health(&pop.health_factor, &mut rng);
+                let units = size / p_coll;
+                let debt = size * params.liquidation_threshold / (hf * p_debt);
+                book.push(sc, &field, proto, debt, vec![(a, units)])?;
+            }
+        }
+        Ok(book)
+    }
+
+    /// Append one position; entries are sorted into scenario asset order.
+    fn push(
+        &mut self,
+        sc: &Scenario,
+        field: &str,
+        proto: usize,
+        debt: f64,
+        mut entries: Vec<(usize, f64)>,
+    ) -> Result<(), ScenarioError> {
+        let spec = &sc.protocols[proto];
+        entries.sort_by_key(|e| e.0);
+        if debt > 0.0 && entries.iter().all(|e| e.1 == 0.0) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.collateral"),
+                "a position with debt needs collateral",
+            ));
+        }
+        for &(a, units) in &entries {
+            let params = spec.collateral[a].ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.collateral.{}", sc.assets[a].symbol),
+                    format!(
+                        "`{}` is not collateral in `{}`",
+                        sc.assets[a].symbol, spec.name
+                    ),
+                )
+            })?;
+            self.coll_asset.push(a as u32);
+            self.coll_units.push(units);
+            self.coll_lt.push(params.liquidation_threshold);
+            self.coll_lb.push(params.liquidation_bonus);
+        }
+        self.protocol.push(proto as u32);
+        self.debt.push(debt);
+        self.coll_start.push(self.coll_asset.len() as u32);
+        Ok(())
+    }
+
+    /// Append the positions of a snapshot, grouped by id in order of first
+    /// appearance. Rows of one id must agree on protocol and debt.
+    fn push_snapshot(
+        &mut self,
+        sc: &Scenario,
+        path: &Path,
+        rows: Vec<BookRow>,
+    ) -> Result<(), ScenarioError> {
+        let label = format!("positions_file {}", path.display());
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: BTreeMap<String, (String, f64, Vec<(usize, f64)>)> = BTreeMap::new();
+        for (i, r) in rows.into_iter().enumerate() {
+            let field = format!("{label}: row {} (id {})", i + 1, r.id);
+            let a = sc.asset_index(&r.asset).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.asset"),
+                    format!("unknown asset `{}`", r.asset),
+                )
+            })?;
+            non_negative(&format!("{field}.units"), r.units)?;
+            non_negative(&format!("{field}.debt"), r.debt)?;
+            match groups.get_mut(&r.id) {
+                None => {
+                    order.push(r.id.clone());
+                    groups.insert(r.id.clone(), (r.protocol, r.debt, vec![(a, r.units)]));
+                }
+                Some((protocol, debt, entries)) => {
+                    if *protocol != r.protocol {
+                        return Err(ScenarioError::invalid(
+                            format!("{field}.protocol"),
+                            format!(
+                                "`{}` differs from `{protocol}` on an earlier row of this id",
+                                r.protocol
+                            ),
+                        ));
+                    }
+                    if *debt != r.debt {
+                        return Err(ScenarioError::invalid(
+                            format!("{field}.debt"),
+                            format!(
+                                "{} differs from {debt} on an earlier row of this id",
+                                r.debt
+                            ),
+                        ));
+                    }
+                    if entries.iter().any(|e| e.0 == a) {
+                        return Err(ScenarioError::invalid(
+                            format!("{field}.asset"),
+                            format!("`{}` appears twice for this id", r.asset),
+                        ));
+                    }
+                    entries.push((a, r.units));
+                }
+            }
+        }
+        for id in order {
+            let (protocol, debt, entries) = groups.remove(&id).expect("grouped above");
+            let field = format!("{label}: id {id}");
+            let proto = sc.protocol_index(&protocol).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.protocol"),
+                    format!("unknown protocol `{protocol}`"),
+                )
+            })?;
+            self.push(sc, &field, proto, debt, entries)?;
+        }
+        Ok(())
+    }
+}
+
+fn book_error(path: &Path, problem: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::invalid(
+        format!("positions_file {}", path.display()),
+        problem.to_string().replace('\n', " "),
+    )
+}
+
+/// Read a snapshot: `.parquet` through polars, anything else as CSV with a
+/// header row `id,protocol,asset,units,debt`.
+fn read_book_file(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
+    if !path.exists() {
+        return Err(book_error(path, "file not found"));
+    }
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        read_book_parquet(path)
+    } else {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| book_error(path, e))?;
+        let mut rows = Vec::new();
+        for row in reader.deserialize() {
+            rows.push(row.map_err(|e: csv::Error| book_error(path, e))?);
+        }
+        Ok(rows)
+    }
+}
+
+fn read_book_parquet(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
+    use polars::prelude::*;
+    let file = std::fs::File::open(path).map_err(|e| book_error(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| book_error(path, e))?;
+    let col = |name: &str, dtype: DataType| -> Result<Column, ScenarioError> {
+        df.column(name)
+            .map_err(|_| book_error(path, format!("missing column `{name}`")))?
+            .cast(&dtype)
+            .map_err(|e| book_error(path, format!("column `{name}`: {e}")))
+    };
+    let strings = |c: &Column, name: &str| -> Result<Vec<String>, ScenarioError> {
+        let ca = c.str().map_err(|e| book_error(path, e))?;
+        ca.iter()
+            .map(|v| {
+                v.map(str::to_string)
+                    .ok_or_else(|| book_error(path, format!("column `{name}` has a null")))
+            })
+            .collect()
+    };
+    let floats = |c: &Column, name: &str| -> Result<Vec<f64>, ScenarioError> {
+        let ca = c.f64().map_err(|e| book_error(path, e))?;
+        ca.iter()
+            .map(|v| v.ok_or_else(|| book_error(path, format!("column `{name}` has a null"))))
+            .collect()
+    };
+    let id = strings(&col("id", DataType::String)?, "id")?;
+    let protocol = strings(&col("protocol", DataType::String)?, "protocol")?;
+    let asset = strings(&col("asset", DataType::String)?, "asset")?;
+    let units = floats(&col("units", DataType::Float64)?, "units")?;
+    let debt = floats(&col("debt", DataType::Float64)?, "debt")?;
+    Ok((0..id.len())
+        .map(|i| BookRow {
+            id: id[i].clone(),
+            protocol: protocol[i].clone(),
+            asset: asset[i].clone(),
+            units: units[i],
+            debt: debt[i],
+        })
+        .collect())
+}
+
+fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
+    match *d {
+        RawSizeDist::Fixed { value } => positive(&format!("{field}.value"), value).map(drop),
+        RawSizeDist::Lognormal { median, sigma } => {
+            positive(&format!("{field}.median"), median)?;
+            non_negative(&format!("{field}.sigma"), sigma).map(drop)
+        }
+        RawSizeDist::Pareto { scale, shape } => {
+            positive(&format!("{field}.scale"), scale)?;
+            positive(&format!("{field}.shape"), shape).map(drop)
+        }
+    }
+}
+
+/// Check a health-factor distribution; returns its lowest possible value.
+fn check_health(field: &str, d: &RawHealthDist) -> Result<f64, ScenarioError> {
+    match *d {
+        RawHealthDist::Fixed { value } => positive(&format!("{field}.value"), value),
+        RawHealthDist::Uniform { min, max } => {
+            positive(&format!("{field}.min"), min)?;
+            finite(&format!("{field}.max"), max)?;
+            if max < min {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.max"),
+                    format!("{max} is below min {min}"),
+                ));
+            }
+            Ok(min)
+        }
+        RawHealthDist::ShiftedLognormal { min, median, sigma } => {
+            positive(&format!("{field}.min"), min)?;
+            finite(&format!("{field}.median"), median)?;
+            if median <= min {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.median"),
+                    format!("{median} must be above min {min}"),
+                ));
+            }
+            non_negative(&format!("{field}.sigma"), sigma)?;
+            Ok(min)
+        }
+    }
+}
+
+fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    rng.sample(rand_distr::StandardNormal)
+}
+
+/// Draw a collateral value in USD.
+pub fn draw_size<R: Rng + ?Sized>(d: &RawSizeDist, rng: &mut R) -> f64 {
+    match *d {
+        RawSizeDist::Fixed { value } => value,
+        RawSizeDist::Lognormal { median, sigma } => median * (sigma * normal(rng)).exp(),
+        RawSizeDist::Pareto { scale, shape } => {
+            // Inversion with U in (0, 1]: X = x_m · U^(−1/α).
+            let u: f64 = 1.0 - rng.random::<f64>();
+            scale * u.powf(-1.0 / shape)
+        }
+    }
+}
+
+/// Draw an initial health factor.
+pub fn draw_health<R: Rng + ?Sized>(d: &RawHealthDist, rng: &mut R) -> f64 {
+    match *d {
+        RawHealthDist::Fixed { value } => value,
+        RawHealthDist::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
+        RawHealthDist::ShiftedLognormal { min, median, sigma } => {
+            min + (median - min) * (sigma * normal(rng)).exp()
+        }
+    }
+}

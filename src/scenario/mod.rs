@@ -1,0 +1,16 @@
+//! Scenarios: the TOML file (`raw`), its checked, typed form (`validated`) and
+//! the initial book of positions it describes (`book`).
+
+pub mod book;
+pub mod raw;
+pub mod validated;
+
+pub use book::Book;
+pub use raw::{OracleSource, RawScenario};
+pub use validated::{
+    Asset, CollateralParams, LendingSpec, LiquidatorSpec, Network, Oracle, Overrides, PoolSpec,
+    Scenario,
+};
+
+/// The default scenario, embedded so the binary runs it from any folder.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");

@@ -1,0 +1,380 @@
+//! The scenario file as written: serde structs that mirror the TOML one to one.
+//!
+//! Defaults are filled in here, so serialising a parsed `RawScenario` gives the
+//! *resolved* scenario that the manifest records. Nothing is checked here
+//! beyond types and unknown keys; `validated.rs` does the rest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ScenarioError;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// A book snapshot (CSV or Parquet), relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positions_file: Option<String>,
+    /// Run-wide settings.
+    pub simulation: RawSimulation,
+    /// Gas and congestion.
+    #[serde(default)]
+    pub network: RawNetwork,
+    /// Tokens and their price processes.
+    pub assets: Vec<RawAsset>,
+    /// Correlation of the stochastic assets' shocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<RawCorrelation>,
+    /// Constant-product pools.
+    #[serde(default)]
+    pub pools: Vec<RawPool>,
+    /// Lending markets.
+    pub protocols: Vec<RawProtocol>,
+    /// Explicit accounts.
+    #[serde(default)]
+    pub positions: Vec<RawPosition>,
+    /// Generated books.
+    #[serde(default)]
+    pub populations: Vec<RawPopulation>,
+    /// Liquidators, in priority order.
+    #[serde(default)]
+    pub liquidators: Vec<RawLiquidator>,
+    /// Scripted price moves.
+    #[serde(default)]
+    pub shocks: Vec<RawShock>,
+}
+
+/// `[simulation]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulation {
+    /// Scenario name; also the default output folder name.
+    pub name: String,
+    /// Number of steps T after the initial state.
+    pub steps: u32,
+    /// Length of a step in hours.
+    #[serde(default = "default_dt_hours")]
+    pub dt_hours: f64,
+    /// Monte Carlo paths.
+    #[serde(default = "default_paths")]
+    pub paths: u32,
+    /// Master seed (book and paths).
+    #[serde(default)]
+    pub seed: u64,
+    /// Cap on liquidation rounds per step.
+    #[serde(default = "default_max_rounds")]
+    pub max_cascade_rounds: u32,
+    /// Paths 0..record_paths keep full time series (default: up to 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_paths: Option<u32>,
+    /// Record every n-th step of the recorded paths.
+    #[serde(default = "default_one")]
+    pub record_every: u32,
+}
+
+fn default_dt_hours() -> f64 {
+    1.0
+}
+fn default_paths() -> u32 {
+    100
+}
+fn default_max_rounds() -> u32 {
+    50
+}
+fn default_one() -> u32 {
+    1
+}
+fn default_close_factor() -> f64 {
+    0.5
+}
+fn default_fee() -> f64 {
+    0.003
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Base gas cost of one liquidation, USD.
+    #[serde(default)]
+    pub gas_usd: f64,
+    /// Gas grows by this fraction per liquidation already executed in the step.
+    #[serde(default)]
+    pub congestion: f64,
+}
+
+/// `[[assets]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAsset {
+    /// Ticker, unique.
+    pub symbol: String,
+    /// Initial price in USD.
+    pub price: f64,
+    /// Price process (default `fixed`).
+    #[serde(default)]
+    pub process: RawProcess,
+}
+
+/// A price process (MODEL.md §2).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawProcess {
+    /// Never moves by itself.
+    #[default]
+    Fixed,
+    /// Geometric Brownian motion.
+    Gbm {
+        /// Annual drift μ.
+        #[serde(default)]
+        drift: f64,
+        /// Annual volatility σ.
+        vol: f64,
+    },
+    /// GBM plus compensated lognormal jumps.
+    Merton {
+        /// Annual total drift μ.
+        #[serde(default)]
+        drift: f64,
+        /// Annual diffusion volatility σ.
+        vol: f64,
+        /// Jumps per year λ.
+        jump_intensity: f64,
+        /// Mean log jump m.
+        jump_mean: f64,
+        /// Std of the log jump s.
+        jump_std: f64,
+    },
+}
+
+/// `[correlation]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    /// The stochastic assets the matrix covers, in matrix order.
+    pub assets: Vec<String>,
+    /// Correlation matrix, row by row.
+    pub matrix: Vec<Vec<f64>>,
+}
+
+/// `[[pools]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// Asset sold into the pool by liquidators.
+    pub base: String,
+    /// Asset the pool pays out.
+    pub quote: String,
+    /// Initial base reserve (units).
+    pub base_reserve: f64,
+    /// Swap fee φ kept in the pool.
+    #[serde(default = "default_fee")]
+    pub fee: f64,
+    /// Share ρ of the cascade's impact that becomes permanent.
+    #[serde(default)]
+    pub impact_persistence: f64,
+}
+
+/// `[[protocols]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtocol {
+    /// Unique name.
+    pub name: String,
+    /// Only `lending` so far.
+    pub kind: RawProtocolKind,
+    /// Asset that is borrowed.
+    pub debt_asset: String,
+    /// Share of debt repaid per liquidation.
+    #[serde(default = "default_close_factor")]
+    pub close_factor: f64,
+    /// Below this health factor the whole debt can be repaid (0: never).
+    #[serde(default)]
+    pub full_liquidation_hf: f64,
+    /// How the protocol reads prices.
+    #[serde(default)]
+    pub oracle: RawOracle,
+    /// Accepted collateral.
+    pub collateral: Vec<RawCollateral>,
+}
+
+/// Protocol kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawProtocolKind {
+    /// An Aave-like lending market.
+    Lending,
+}
+
+/// Oracle settings of a protocol.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOracle {
+    /// `fundamental` or `pool`.
+    #[serde(default)]
+    pub source: OracleSource,
+    /// Read the source as it was this many steps ago.
+    #[serde(default)]
+    pub lag_steps: u32,
+}
+
+/// Where an oracle reads its price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OracleSource {
+    /// The asset's fundamental price F.
+    #[default]
+    Fundamental,
+    /// The spot price of the asset's pool (F for an asset without a pool).
+    Pool,
+}
+
+/// `[[protocols.collateral]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollateral {
+    /// Collateral asset.
+    pub asset: String,
+    /// LT in (0, 1].
+    pub liquidation_threshold: f64,
+    /// LB ≥ 0: the liquidator's bonus on seized collateral.
+    pub liquidation_bonus: f64,
+    /// Maximum loan-to-value at origination, ≤ LT.
+    pub max_ltv: f64,
+}
+
+/// `[[positions]]`: one explicit account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPosition {
+    /// Protocol name.
+    pub protocol: String,
+    /// Debt in units of the protocol's debt asset.
+    pub debt: f64,
+    /// Collateral units by asset symbol.
+    pub collateral: BTreeMap<String, f64>,
+}
+
+/// `[[populations]]`: a generated book.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopulation {
+    /// Protocol name.
+    pub protocol: String,
+    /// Number of positions.
+    pub count: u32,
+    /// The single collateral asset of these positions.
+    pub collateral_asset: String,
+    /// Distribution of collateral value in USD at initial prices.
+    pub size_usd: RawSizeDist,
+    /// Distribution of the initial health factor.
+    pub health_factor: RawHealthDist,
+}
+
+/// Position size distributions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawSizeDist {
+    /// Every position the same size.
+    Fixed {
+        /// Size.
+        value: f64,
+    },
+    /// ln X ~ N(ln median, sigma²).
+    Lognormal {
+        /// Median size.
+        median: f64,
+        /// Std of ln X.
+        sigma: f64,
+    },
+    /// Pareto with minimum `scale` and tail index `shape` (whales).
+    Pareto {
+        /// Minimum size x_m.
+        scale: f64,
+        /// Tail index α.
+        shape: f64,
+    },
+}
+
+/// Initial health-factor distributions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawHealthDist {
+    /// Every position the same HF.
+    Fixed {
+        /// HF.
+        value: f64,
+    },
+    /// Uniform on [min, max].
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// HF = min + X, ln X ~ N(ln(median − min), sigma²): skewed, most mass near min.
+    ShiftedLognormal {
+        /// Lowest HF.
+        min: f64,
+        /// Median HF.
+        median: f64,
+        /// Std of ln(HF − min).
+        sigma: f64,
+    },
+}
+
+/// `[[liquidators]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLiquidator {
+    /// Unique name.
+    pub name: String,
+    /// USD capital, or `"unlimited"` (flash loans).
+    pub capital: RawCapital,
+    /// Smallest profit (USD, after gas) it acts for.
+    #[serde(default)]
+    pub min_profit: f64,
+}
+
+/// Liquidator capital: a number or the word `unlimited`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawCapital {
+    /// USD.
+    Usd(f64),
+    /// Must be `unlimited`.
+    Word(String),
+}
+
+/// `[[shocks]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShock {
+    /// Step at which the shock applies (1..=steps).
+    pub step: u32,
+    /// Asset symbol.
+    pub asset: String,
+    /// Simple return, > −1: `ln F += ln(1 + return)`.
+    #[serde(rename = "return")]
+    pub ret: f64,
+}
+
+impl RawScenario {
+    /// Parse TOML text. `label` names the file in error messages.
+    pub fn from_toml_str(text: &str, label: &str) -> Result<Self, ScenarioError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            ScenarioError::Parse {
+                file: label.to_string(),
+                line,
+                message,
+            }
+        })
+    }
+}

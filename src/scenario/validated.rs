@@ -1,0 +1,648 @@
+//! The checked scenario: names resolved to indices, every number checked, the
+//! book built. `Scenario::from_raw` is the one place where input is validated;
+//! everything downstream may assume a consistent scenario.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::ScenarioError;
+use crate::market::{Process, cholesky_psd};
+use crate::scenario::book::Book;
+use crate::scenario::raw::{OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario};
+
+/// A token with a price in USD.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// Ticker.
+    pub symbol: String,
+    /// Initial price F₀ (USD).
+    pub initial_price: f64,
+    /// How F moves by itself.
+    pub process: Process,
+}
+
+/// A constant-product pool, by asset index.
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    /// Base asset index.
+    pub base: usize,
+    /// Quote asset index.
+    pub quote: usize,
+    /// Initial base reserve.
+    pub base_reserve: f64,
+    /// Swap fee φ.
+    pub fee: f64,
+    /// Impact persistence ρ in [0, 1].
+    pub impact_persistence: f64,
+}
+
+/// A protocol's oracle.
+#[derive(Debug, Clone, Copy)]
+pub struct Oracle {
+    /// Fundamental or pool.
+    pub source: OracleSource,
+    /// Lag in steps.
+    pub lag_steps: u32,
+}
+
+/// Risk parameters of one collateral asset in one protocol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CollateralParams {
+    /// LT in (0, 1].
+    pub liquidation_threshold: f64,
+    /// LB ≥ 0.
+    pub liquidation_bonus: f64,
+    /// Max LTV in (0, LT].
+    pub max_ltv: f64,
+}
+
+/// A lending market (MODEL.md §5).
+#[derive(Debug, Clone)]
+pub struct LendingSpec {
+    /// Name.
+    pub name: String,
+    /// Debt asset index.
+    pub debt_asset: usize,
+    /// Share of the debt repaid per liquidation.
+    pub close_factor: f64,
+    /// Below this HF the close factor is 1.
+    pub full_liquidation_hf: f64,
+    /// Price source.
+    pub oracle: Oracle,
+    /// Collateral parameters indexed by asset (None: not accepted).
+    pub collateral: Vec<Option<CollateralParams>>,
+}
+
+/// A liquidator agent.
+#[derive(Debug, Clone)]
+pub struct LiquidatorSpec {
+    /// Name.
+    pub name: String,
+    /// USD capital; `f64::INFINITY` for unlimited (flash loans).
+    pub capital: f64,
+    /// Smallest profit after gas it acts for.
+    pub min_profit: f64,
+}
+
+/// Gas settings (MODEL.md §5 step 4).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Network {
+    /// Gas of one liquidation, USD.
+    pub gas_usd: f64,
+    /// Growth of gas per liquidation already executed in the step.
+    pub congestion: f64,
+}
+
+impl Network {
+    /// `gas = gas_usd · (1 + congestion · n)`.
+    pub fn gas(&self, executed_this_step: u32) -> f64 {
+        self.gas_usd * (1.0 + self.congestion * executed_this_step as f64)
+    }
+}
+
+/// Command-line overrides applied before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replace `simulation.paths`.
+    pub paths: Option<u32>,
+    /// Replace `simulation.seed`.
+    pub seed: Option<u64>,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Steps after the initial state.
+    pub steps: u32,
+    /// Hours per step.
+    pub dt_hours: f64,
+    /// Monte Carlo paths.
+    pub paths: u32,
+    /// Master seed.
+    pub seed: u64,
+    /// Round cap per step.
+    pub max_cascade_rounds: u32,
+    /// Paths 0..record_paths keep full time series.
+    pub record_paths: u32,
+    /// Recorded paths keep every n-th step.
+    pub record_every: u32,
+    /// Assets in scenario order.
+    pub assets: Vec<Asset>,
+    /// Indices of the stochastic assets, in asset order.
+    pub stochastic: Vec<usize>,
+    /// Cholesky factor of their correlation (same order as `stochastic`).
+    pub cholesky: Vec<Vec<f64>>,
+    /// Pools.
+    pub pools: Vec<PoolSpec>,
+    /// For each asset, the index of the pool whose base it is.
+    pub pool_of: Vec<Option<usize>>,
+    /// Lending markets.
+    pub protocols: Vec<LendingSpec>,
+    /// Liquidators in priority order.
+    pub liquidators: Vec<LiquidatorSpec>,
+    /// Gas.
+    pub network: Network,
+    /// Scripted log shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
+    pub shocks: Vec<Vec<(usize, f64)>>,
+    /// The initial book, shared by every path.
+    pub book: Book,
+    /// The scenario as resolved (defaults and overrides applied).
+    pub resolved: RawScenario,
+}
+
+/// Paths keep full time series up to this many by default.
+pub const DEFAULT_RECORD_PATHS: u32 = 1000;
+
+impl Scenario {
+    /// Read, parse and validate a scenario file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ScenarioError> {
+        let label = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: label.clone(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::from_toml(&text, &label, &base, overrides)
+    }
+
+    /// Parse and validate TOML text; `base_dir` resolves `positions_file`.
+    pub fn from_toml(
+        text: &str,
+        label: &str,
+        base_dir: &Path,
+        overrides: &Overrides,
+    ) -> Result<Self, ScenarioError> {
+        let mut raw = RawScenario::from_toml_str(text, label)?;
+        if let Some(p) = overrides.paths {
+            raw.simulation.paths = p;
+        }
+        if let Some(s) = overrides.seed {
+            raw.simulation.seed = s;
+        }
+        Self::from_raw(raw, base_dir).map_err(|e| e.in_file(label))
+    }
+
+    /// Validate a parsed scenario.
+    pub fn from_raw(raw: RawScenario, base_dir: &Path) -> Result<Self, ScenarioError> {
+        let sim = &raw.simulation;
+        if sim.name.trim().is_empty() {
+            return Err(ScenarioError::invalid(
+                "simulation.name",
+                "must not be empty",
+            ));
+        }
+        if sim.name.contains(['/', '\\']) || sim.name.starts_with('.') {
+            return Err(ScenarioError::invalid(
+                "simulation.name",
+                "is used as a folder name: no slashes and no leading dot",
+            ));
+        }
+        if sim.steps == 0 {
+            return Err(ScenarioError::invalid(
+                "simulation.steps",
+                "must be at least 1",
+            ));
+        }
+        if sim.paths == 0 {
+            return Err(ScenarioError::invalid(
+                "simulation.paths",
+                "must be at least 1",
+            ));
+        }
+        positive("simulation.dt_hours", sim.dt_hours)?;
+        if sim.max_cascade_rounds == 0 {
+            return Err(ScenarioError::invalid(
+                "simulation.max_cascade_rounds",
+                "must be at least 1",
+            ));
+        }
+        if sim.record_every == 0 {
+            return Err(ScenarioError::invalid(
+                "simulation.record_every",
+                "must be at least 1",
+            ));
+        }
+        let record_paths = sim
+            .record_paths
+            .unwrap_or(DEFAULT_RECORD_PATHS)
+            .min(sim.paths);
+
+        // Assets.
+        if raw.assets.is_empty() {
+            return Err(ScenarioError::invalid(
+                "assets",
+                "at least one asset is needed",
+            ));
+        }
+        let mut assets = Vec::with_capacity(raw.assets.len());
+        for a in &raw.assets {
+            let field = format!("assets.{}", a.symbol);
+            if a.symbol.trim().is_empty() {
+                return Err(ScenarioError::invalid("assets.symbol", "must not be empty"));
+            }
+            if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
+                return Err(ScenarioError::invalid(field, "symbol is listed twice"));
+            }
+            positive(&format!("{field}.price"), a.price)?;
+            let process = match a.process {
+                RawProcess::Fixed => Process::Fixed,
+                RawProcess::Gbm { drift, vol } => {
+                    finite(&format!("{field}.process.drift"), drift)?;
+                    non_negative(&format!("{field}.process.vol"), vol)?;
+                    Process::Gbm { drift, vol }
+                }
+                RawProcess::Merton {
+                    drift,
+                    vol,
+                    jump_intensity,
+                    jump_mean,
+                    jump_std,
+                } => {
+                    finite(&format!("{field}.process.drift"), drift)?;
+                    non_negative(&format!("{field}.process.vol"), vol)?;
+                    non_negative(&format!("{field}.process.jump_intensity"), jump_intensity)?;
+                    finite(&format!("{field}.process.jump_mean"), jump_mean)?;
+                    non_negative(&format!("{field}.process.jump_std"), jump_std)?;
+                    Process::Merton {
+                        drift,
+                        vol,
+                        jump_intensity,
+                        jump_mean,
+                        jump_std,
+                    }
+                }
+            };
+            assets.push(Asset {
+                symbol: a.symbol.clone(),
+                initial_price: a.price,
+                process,
+            });
+        }
+        let lookup = |field: &str, symbol: &str| -> Result<usize, ScenarioError> {
+            assets
+                .iter()
+                .position(|a| a.symbol == symbol)
+                .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
+        };
+
+        let stochastic: Vec<usize> = (0..assets.len())
+            .filter(|&i| assets[i].process.is_stochastic())
+            .collect();
+        let cholesky = correlation(raw.correlation.as_ref(), &assets, &stochastic)?;
+
+        // Pools.
+        let mut pools = Vec::new();
+        let mut pool_of = vec![None; assets.len()];
+        for p in &raw.pools {
+            let field = format!("pools.{}", p.base);
+            let base = lookup(&format!("{field}.base"), &p.base)?;
+            let quote = lookup(&format!("{field}.quote"), &p.quote)?;
+            if base == quote {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.quote"),
+                    "must differ from the base",
+                ));
+            }
+            if pool_of[base].is_some() {
+                return Err(ScenarioError::invalid(
+                    field,
+                    "a second pool for the same base asset",
+                ));
+            }
+            positive(&format!("{field}.base_reserve"), p.base_reserve)?;
+            finite(&format!("{field}.fee"), p.fee)?;
+            if !(0.0..1.0).contains(&p.fee) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.fee"),
+                    format!("{} is outside [0, 1)", p.fee),
+                ));
+            }
+            unit_closed(&format!("{field}.impact_persistence"), p.impact_persistence)?;
+            pool_of[base] = Some(pools.len());
+            pools.push(PoolSpec {
+                base,
+                quote,
+                base_reserve: p.base_reserve,
+                fee: p.fee,
+                impact_persistence: p.impact_persistence,
+            });
+        }
+
+        // Protocols.
+        if raw.protocols.is_empty() {
+            return Err(ScenarioError::invalid(
+                "protocols",
+                "at least one protocol is needed",
+            ));
+        }
+        let mut protocols: Vec<LendingSpec> = Vec::new();
+        for p in &raw.protocols {
+            let field = format!("protocols.{}", p.name);
+            if p.name.trim().is_empty() {
+                return Err(ScenarioError::invalid(
+                    "protocols.name",
+                    "must not be empty",
+                ));
+            }
+            if protocols.iter().any(|q| q.name == p.name) {
+                return Err(ScenarioError::invalid(field, "name is listed twice"));
+            }
+            let debt_asset = lookup(&format!("{field}.debt_asset"), &p.debt_asset)?;
+            unit_open_closed(&format!("{field}.close_factor"), p.close_factor)?;
+            non_negative(
+                &format!("{field}.full_liquidation_hf"),
+                p.full_liquidation_hf,
+            )?;
+            if p.collateral.is_empty() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.collateral"),
+                    "accepts no collateral",
+                ));
+            }
+            let mut collateral = vec![None; assets.len()];
+            for c in &p.collateral {
+                let cf = format!("{field}.collateral.{}", c.asset);
+                let a = lookup(&format!("{cf}.asset"), &c.asset)?;
+                if collateral[a].is_some() {
+                    return Err(ScenarioError::invalid(cf, "listed twice"));
+                }
+                unit_open_closed(
+                    &format!("{cf}.liquidation_threshold"),
+                    c.liquidation_threshold,
+                )?;
+                non_negative(&format!("{cf}.liquidation_bonus"), c.liquidation_bonus)?;
+                unit_open_closed(&format!("{cf}.max_ltv"), c.max_ltv)?;
+                if c.max_ltv > c.liquidation_threshold {
+                    return Err(ScenarioError::invalid(
+                        format!("{cf}.max_ltv"),
+                        format!(
+                            "{} is above the liquidation threshold {}",
+                            c.max_ltv, c.liquidation_threshold
+                        ),
+                    ));
+                }
+                collateral[a] = Some(CollateralParams {
+                    liquidation_threshold: c.liquidation_threshold,
+                    liquidation_bonus: c.liquidation_bonus,
+                    max_ltv: c.max_ltv,
+                });
+            }
+            protocols.push(LendingSpec {
+                name: p.name.clone(),
+                debt_asset,
+                close_factor: p.close_factor,
+                full_liquidation_hf: p.full_liquidation_hf,
+                oracle: Oracle {
+                    source: p.oracle.source,
+                    lag_steps: p.oracle.lag_steps,
+                },
+                collateral,
+            });
+        }
+
+        // Liquidators.
+        let mut liquidators: Vec<LiquidatorSpec> = Vec::new();
+        for l in &raw.liquidators {
+            let field = format!("liquidators.{}", l.name);
+            if liquidators.iter().any(|m| m.name == l.name) {
+                return Err(ScenarioError::invalid(field, "name is listed twice"));
+            }
+            let capital = match &l.capital {
+                RawCapital::Usd(v) => non_negative(&format!("{field}.capital"), *v)?,
+                RawCapital::Word(w) if w == "unlimited" => f64::INFINITY,
+                RawCapital::Word(w) => {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.capital"),
+                        format!("`{w}` is neither a number nor \"unlimited\""),
+                    ));
+                }
+            };
+            liquidators.push(LiquidatorSpec {
+                name: l.name.clone(),
+                capital,
+                min_profit: finite(&format!("{field}.min_profit"), l.min_profit)?,
+            });
+        }
+
+        let network = Network {
+            gas_usd: non_negative("network.gas_usd", raw.network.gas_usd)?,
+            congestion: non_negative("network.congestion", raw.network.congestion)?,
+        };
+
+        // Shocks.
+        let mut shocks = vec![Vec::new(); sim.steps as usize + 1];
+        for (i, s) in raw.shocks.iter().enumerate() {
+            let field = format!("shocks[{i}]");
+            let a = lookup(&format!("{field}.asset"), &s.asset)?;
+            if s.step == 0 || s.step > sim.steps {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.step"),
+                    format!("{} is outside 1..={}", s.step, sim.steps),
+                ));
+            }
+            finite(&format!("{field}.return"), s.ret)?;
+            if s.ret <= -1.0 {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.return"),
+                    "must be above -1",
+                ));
+            }
+            shocks[s.step as usize].push((a, s.ret.ln_1p()));
+        }
+
+        let mut scenario = Scenario {
+            name: sim.name.clone(),
+            steps: sim.steps,
+            dt_hours: sim.dt_hours,
+            paths: sim.paths,
+            seed: sim.seed,
+            max_cascade_rounds: sim.max_cascade_rounds,
+            record_paths,
+            record_every: sim.record_every,
+            assets,
+            stochastic,
+            cholesky,
+            pools,
+            pool_of,
+            protocols,
+            liquidators,
+            network,
+            shocks,
+            book: Book::default(),
+            resolved: raw,
+        };
+        let file = scenario
+            .resolved
+            .positions_file
+            .as_ref()
+            .map(|f| resolve(base_dir, f));
+        scenario.book = Book::build(&scenario, file.as_deref())?;
+        Ok(scenario)
+    }
+
+    /// `dt` in years (8,760 hours).
+    pub fn dt_years(&self) -> f64 {
+        self.dt_hours / 8760.0
+    }
+
+    /// Index of an asset by symbol.
+    pub fn asset_index(&self, symbol: &str) -> Option<usize> {
+        self.assets.iter().position(|a| a.symbol == symbol)
+    }
+
+    /// Index of a protocol by name.
+    pub fn protocol_index(&self, name: &str) -> Option<usize> {
+        self.protocols.iter().position(|p| p.name == name)
+    }
+
+    /// The largest oracle lag of any protocol.
+    pub fn max_lag(&self) -> u32 {
+        self.protocols
+            .iter()
+            .map(|p| p.oracle.lag_steps)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether path `p` keeps full time series.
+    pub fn records_path(&self, path: u32) -> bool {
+        path < self.record_paths
+    }
+
+    /// Whether step `t` of a recorded path is written.
+    pub fn records_step(&self, step: u32) -> bool {
+        step % self.record_every == 0
+    }
+}
+
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn correlation(
+    raw: Option<&RawCorrelation>,
+    assets: &[Asset],
+    stochastic: &[usize],
+) -> Result<Vec<Vec<f64>>, ScenarioError> {
+    let n = stochastic.len();
+    let mut full = vec![vec![0.0; n]; n];
+    for (i, row) in full.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    if let Some(c) = raw {
+        let k = c.assets.len();
+        if c.matrix.len() != k {
+            return Err(ScenarioError::invalid(
+                "correlation.matrix",
+                format!("has {} rows for {k} assets", c.matrix.len()),
+            ));
+        }
+        let mut slots = Vec::with_capacity(k);
+        for (i, symbol) in c.assets.iter().enumerate() {
+            let a = assets
+                .iter()
+                .position(|a| &a.symbol == symbol)
+                .ok_or_else(|| {
+                    ScenarioError::invalid(
+                        format!("correlation.assets[{i}]"),
+                        format!("unknown asset `{symbol}`"),
+                    )
+                })?;
+            let slot = stochastic.iter().position(|&s| s == a).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("correlation.assets[{i}]"),
+                    format!("`{symbol}` has a fixed price; only stochastic assets are correlated"),
+                )
+            })?;
+            if slots.contains(&slot) {
+                return Err(ScenarioError::invalid(
+                    format!("correlation.assets[{i}]"),
+                    format!("`{symbol}` is listed twice"),
+                ));
+            }
+            slots.push(slot);
+        }
+        for (i, row) in c.matrix.iter().enumerate() {
+            if row.len() != k {
+                return Err(ScenarioError::invalid(
+                    "correlation.matrix",
+                    format!("row {i} has {} entries for {k} assets", row.len()),
+                ));
+            }
+            for (j, &v) in row.iter().enumerate() {
+                full[slots[i]][slots[j]] = v;
+            }
+        }
+        // Check the matrix as given, so the message speaks of its entries.
+        cholesky_psd(&c.matrix).map_err(|e| ScenarioError::invalid("correlation.matrix", e))?;
+    }
+    cholesky_psd(&full).map_err(|e| ScenarioError::invalid("correlation.matrix", e))
+}
+
+/// Check a number is finite.
+pub(crate) fn finite(field: &str, v: f64) -> Result<f64, ScenarioError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v} is not a finite number"),
+        ))
+    }
+}
+
+/// Check a number is finite and > 0.
+pub(crate) fn positive(field: &str, v: f64) -> Result<f64, ScenarioError> {
+    finite(field, v)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v} must be positive"),
+        ))
+    }
+}
+
+/// Check a number is finite and ≥ 0.
+pub(crate) fn non_negative(field: &str, v: f64) -> Result<f64, ScenarioError> {
+    finite(field, v)?;
+    if v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v} must not be negative"),
+        ))
+    }
+}
+
+fn unit_open_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
+    finite(field, v)?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v} is outside (0, 1]"),
+        ))
+    }
+}
+
+fn unit_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
+    finite(field, v)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v} is outside [0, 1]"),
+        ))
+    }
+}
