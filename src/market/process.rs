@@ -141,20 +141,19 @@ pub fn cholesky_psd(m: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
     }
     let mut l = vec![vec![0.0; n]; n];
     for j in 0..n {
-        let mut d = m[j][j];
-        for k in 0..j {
-            d -= l[j][k] * l[j][k];
-        }
+        let d = m[j][j] - l[j][..j].iter().map(|v| v * v).sum::<f64>();
         if d < -TOL {
             return Err("not positive semi-definite".to_string());
         }
         let pivot = d.max(0.0).sqrt();
         l[j][j] = pivot;
         for i in j + 1..n {
-            let mut s = m[i][j];
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
-            }
+            let s = m[i][j]
+                - l[i][..j]
+                    .iter()
+                    .zip(&l[j][..j])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>();
             if pivot > TOL {
                 l[i][j] = s / pivot;
             } else if s.abs() > 1e-8 {

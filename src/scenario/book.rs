@@ -34,6 +34,9 @@ pub struct Book {
     pub coll_lb: Vec<f64>,
 }
 
+/// The rows of one id in a snapshot: protocol, debt, (asset, units) entries.
+type SnapshotGroup = (String, f64, Vec<(usize, f64)>);
+
 /// One row of a book snapshot file.
 #[derive(Debug, serde::Deserialize)]
 struct BookRow {
@@ -198,7 +201,7 @@ impl Book {
     ) -> Result<(), ScenarioError> {
         let label = format!("positions_file {}", path.display());
         let mut order: Vec<String> = Vec::new();
-        let mut groups: BTreeMap<String, (String, f64, Vec<(usize, f64)>)> = BTreeMap::new();
+        let mut groups: BTreeMap<String, SnapshotGroup> = BTreeMap::new();
         for (i, r) in rows.into_iter().enumerate() {
             let field = format!("{label}: row {} (id {})", i + 1, r.id);
             let a = sc.asset_index(&r.asset).ok_or_else(|| {

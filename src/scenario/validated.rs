@@ -646,3 +646,24 @@ fn unit_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_grows_with_the_liquidations_already_executed() {
+        let n = Network {
+            gas_usd: 20.0,
+            congestion: 0.1,
+        };
+        assert_eq!(n.gas(0), 20.0);
+        assert!((n.gas(5) - 30.0).abs() < 1e-12);
+        assert!((n.gas(30) - 80.0).abs() < 1e-12);
+        let flat = Network {
+            gas_usd: 3.0,
+            congestion: 0.0,
+        };
+        assert_eq!(flat.gas(1000), 3.0);
+    }
+}

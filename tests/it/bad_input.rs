@@ -1,0 +1,214 @@
+//! Bad input: each class of error gets exit code 2, one line on stderr that
+//! names the field, and no output folder.
+
+use crate::common::*;
+
+/// Write `text` as a scenario, run it, and check the failure.
+fn expect_rejected(text: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    for args in [vec!["run", "s.toml", "--quiet"], vec!["validate", "s.toml"]] {
+        let out = cli(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: stderr: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("contagion: error: s.toml"), "{stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "`{n}` not in: {stderr}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["s.toml"], "nothing may be written");
+    }
+}
+
+fn replaced(from: &str, to: &str) -> String {
+    assert!(SMALL.contains(from), "test set-up: `{from}` not in SMALL");
+    SMALL.replacen(from, to, 1)
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_line() {
+    let text = replaced("seed = 5", "seed = 5\nsede = 6");
+    let line = text.lines().position(|l| l.starts_with("sede")).unwrap() + 1;
+    expect_rejected(&text, &["unknown field `sede`", &format!("s.toml:{line}:")]);
+    expect_rejected(
+        &replaced("impact_persistence = 0.5", "impact_persistance = 0.5"),
+        &["impact_persistance"],
+    );
+}
+
+#[test]
+fn malformed_toml_and_wrong_types_give_the_line() {
+    expect_rejected(&replaced("steps = 30", "steps = 30 30"), &["s.toml:"]);
+    expect_rejected(&replaced("steps = 30", "steps = -3"), &["s.toml:", "u32"]);
+    expect_rejected(&replaced("steps = 30", "steps = \"many\""), &["s.toml:"]);
+}
+
+#[test]
+fn unknown_asset_and_protocol_names() {
+    expect_rejected(
+        &replaced("base = \"ETH\"", "base = \"ETX\""),
+        &["pools.ETX.base", "unknown asset `ETX`"],
+    );
+    expect_rejected(
+        &replaced("debt_asset = \"USDC\"", "debt_asset = \"USDT\""),
+        &["protocols.lend.debt_asset", "USDT"],
+    );
+    expect_rejected(
+        &replaced("protocol = \"lend\"\ndebt", "protocol = \"lent\"\ndebt"),
+        &["positions[0].protocol", "unknown protocol `lent`"],
+    );
+    expect_rejected(
+        &replaced("asset = \"ETH\"\nreturn", "asset = \"SOL\"\nreturn"),
+        &["shocks[0].asset"],
+    );
+}
+
+#[test]
+fn thresholds_outside_the_unit_interval() {
+    expect_rejected(
+        &replaced("liquidation_threshold = 0.8", "liquidation_threshold = 1.2"),
+        &[
+            "protocols.lend.collateral.ETH.liquidation_threshold",
+            "outside (0, 1]",
+        ],
+    );
+    expect_rejected(
+        &replaced("liquidation_threshold = 0.8", "liquidation_threshold = 0.0"),
+        &["protocols.lend.collateral.ETH.liquidation_threshold"],
+    );
+    expect_rejected(
+        &replaced(
+            "full_liquidation_hf = 0.95",
+            "full_liquidation_hf = 0.95\nclose_factor = 1.5",
+        ),
+        &["protocols.lend.close_factor"],
+    );
+}
+
+#[test]
+fn max_ltv_above_the_liquidation_threshold() {
+    expect_rejected(
+        &replaced("max_ltv = 0.7\n", "max_ltv = 0.8\n"),
+        &[
+            "protocols.lend.collateral.BTC.max_ltv",
+            "above the liquidation threshold 0.75",
+        ],
+    );
+}
+
+#[test]
+fn non_positive_prices_and_reserves() {
+    expect_rejected(
+        &replaced("price = 2000.0", "price = 0.0"),
+        &["assets.ETH.price", "must be positive"],
+    );
+    expect_rejected(
+        &replaced("price = 2000.0", "price = -5.0"),
+        &["assets.ETH.price"],
+    );
+    expect_rejected(
+        &replaced("base_reserve = 500.0", "base_reserve = 0.0"),
+        &["pools.ETH.base_reserve", "must be positive"],
+    );
+}
+
+#[test]
+fn bad_correlation_matrices() {
+    let m = "matrix = [[1.0, 0.7], [0.7, 1.0]]";
+    expect_rejected(
+        &replaced(m, "matrix = [[1.0, 0.7], [0.6, 1.0]]"),
+        &["correlation.matrix", "symmetric"],
+    );
+    expect_rejected(
+        &replaced(m, "matrix = [[1.0, 0.7], [0.7, 0.9]]"),
+        &["correlation.matrix", "diagonal"],
+    );
+    let three = SMALL
+        .replace("assets = [\"ETH\", \"BTC\"]", "assets = [\"ETH\", \"BTC\", \"SOL\"]")
+        .replace(m, "matrix = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]]")
+        .replace(
+            "[[assets]]\nsymbol = \"USDC\"",
+            "[[assets]]\nsymbol = \"SOL\"\nprice = 100.0\nprocess = { kind = \"gbm\", vol = 1.0 }\n\n[[assets]]\nsymbol = \"USDC\"",
+        );
+    expect_rejected(&three, &["correlation.matrix", "positive semi-definite"]);
+    expect_rejected(
+        &replaced(
+            "assets = [\"ETH\", \"BTC\"]",
+            "assets = [\"ETH\", \"USDC\"]",
+        ),
+        &["correlation.assets[1]", "fixed price"],
+    );
+}
+
+#[test]
+fn nan_and_infinite_numbers() {
+    expect_rejected(
+        &replaced("price = 2000.0", "price = nan"),
+        &["assets.ETH.price", "not a finite number"],
+    );
+    expect_rejected(
+        &replaced("vol = 0.6", "vol = inf"),
+        &["assets.BTC.process.vol", "not a finite number"],
+    );
+    expect_rejected(
+        &replaced("return = -0.25", "return = nan"),
+        &["shocks[0].return"],
+    );
+}
+
+#[test]
+fn zero_steps_or_paths() {
+    expect_rejected(
+        &replaced("steps = 30", "steps = 0"),
+        &["simulation.steps", "at least 1"],
+    );
+    expect_rejected(
+        &replaced("paths = 12", "paths = 0"),
+        &["simulation.paths", "at least 1"],
+    );
+}
+
+#[test]
+fn populations_that_break_max_ltv() {
+    expect_rejected(
+        &replaced("min = 1.07, max = 1.6", "min = 1.02, max = 1.6"),
+        &["populations[0].health_factor", "max_ltv"],
+    );
+}
+
+#[test]
+fn a_missing_positions_file() {
+    expect_rejected(
+        &format!("positions_file = \"nowhere.csv\"\n{SMALL}"),
+        &["positions_file", "nowhere.csv", "not found"],
+    );
+}
+
+#[test]
+fn a_missing_scenario_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["run", "absent.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("absent.toml: cannot read"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn bad_command_line_values() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), SMALL).unwrap();
+    for args in [
+        vec!["run", "s.toml", "--threads", "0"],
+        vec!["run", "s.toml", "--paths", "0"],
+        vec!["run", "s.toml", "--paths", "many"],
+    ] {
+        let out = cli(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: one binary, one module per concern. They run the
+//! `contagion` binary or the library on small scenarios and read the Parquet
+//! back with polars.
+
+mod bad_input;
+mod cli;
+mod common;
+mod contract;
+mod determinism;
+mod hand_cascade;
+mod oracle;
+mod properties;
+mod statistics;

@@ -1,0 +1,109 @@
+//! Oracles and impact persistence inside the engine (MODEL.md §1.5, §4).
+
+use contagion::Overrides;
+use contagion::engine::World;
+
+use crate::common::*;
+
+const STAIRS: &str = r#"
+[simulation]
+name = "stairs"
+steps = 8
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 1000.0
+
+[[assets]]
+symbol = "USD"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USD"
+base_reserve = 1000.0
+fee = 0.0
+impact_persistence = RHO
+
+[[protocols]]
+name = "lagged"
+kind = "lending"
+debt_asset = "USD"
+close_factor = 0.1
+oracle = { source = "fundamental", lag_steps = 2 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "lagged"
+debt = 700000.0
+collateral = { ETH = 1000.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+"#;
+
+fn stairs(rho: f64) -> String {
+    let mut s = STAIRS.replace("RHO", &rho.to_string());
+    for t in 1..=8 {
+        s += &format!("\n[[shocks]]\nstep = {t}\nasset = \"ETH\"\nreturn = -0.05\n");
+    }
+    s
+}
+
+#[test]
+fn a_lagged_oracle_reads_the_price_k_steps_back() {
+    let sc = scenario(&stairs(0.0), &Overrides::default());
+    let mut world = World::new(&sc);
+    let rec = world.run_path(0).unwrap();
+    let l = &rec.liquidations;
+    assert!(
+        !l.step.is_empty(),
+        "the falling price must trigger liquidations"
+    );
+    // ρ = 0 and no stochastic move: F_t = 1000·0.95^t exactly, so the oracle
+    // during step t reads 1000·0.95^(t−2) (the initial price for t < 2).
+    for i in 0..l.step.len() {
+        let t = l.step[i] as i32;
+        let want = 1000.0 * 0.95f64.powi((t - 2).max(0));
+        assert!(
+            (l.oracle_price[i] - want).abs() < 1e-9,
+            "step {t}: {} vs {want}",
+            l.oracle_price[i]
+        );
+    }
+    // HF at 0.95^k: 1000·p·0.8/700000 < 1 first when p < 875, i.e. the
+    // oracle shows 0.95³·1000 = 857.4: step 5 with the two-step lag.
+    assert_eq!(l.step[0], 5);
+}
+
+#[test]
+fn impact_persistence_moves_the_fundamental_toward_the_pool() {
+    for rho in [0.0, 0.3, 1.0] {
+        let sc = scenario(&stairs(rho), &Overrides::default());
+        let mut world = World::new(&sc);
+        let rec = world.run_path(0).unwrap();
+        let m = &rec.market;
+        // Rows: (step, asset) with ETH first. Without liquidations the pool
+        // sits at F; after one, ln F_end = ln F + ρ (ln P − ln F).
+        let first = rec.liquidations.step[0] as usize;
+        let f_before_persist = m.fundamental[2 * (first - 1)] * 0.95;
+        let pool = m.pool_price[2 * first].unwrap();
+        let f_end = m.fundamental[2 * first];
+        let want = (f_before_persist.ln() + rho * (pool.ln() - f_before_persist.ln())).exp();
+        assert!(
+            (f_end - want).abs() < 1e-9 * want,
+            "ρ = {rho}: {f_end} vs {want}"
+        );
+        assert!(pool < f_before_persist, "the sale lowered the pool price");
+        if rho == 1.0 {
+            assert!((f_end - pool).abs() < 1e-9 * pool);
+        }
+    }
+}
