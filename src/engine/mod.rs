@@ -5,4 +5,4 @@
 
 mod world;
 
-pub use world::World;
+pub use world::{CascadeOutcome, StageNanos, World};

@@ -1,5 +1,7 @@
 //! One path's state and the stages of a step (MODEL.md §1, §4, §5).
 
+use std::time::Instant;
+
 use rand::{Rng, RngExt};
 
 use crate::agent::liquidator;
@@ -17,6 +19,29 @@ pub struct CascadeOutcome {
     pub rounds: u32,
     /// Whether `max_cascade_rounds` stopped a cascade still liquidating.
     pub capped: bool,
+}
+
+/// Wall-clock nanoseconds spent in each stage, summed over steps and paths
+/// (collected only after `World::enable_timing`, for benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageNanos {
+    /// Stage 1: exogenous price moves and shocks.
+    pub prices: u64,
+    /// Stage 2: pool arbitrage.
+    pub arbitrage: u64,
+    /// Stage 4: the liquidation cascade.
+    pub cascade: u64,
+    /// Stages 5-6: impact persistence, checks and recording.
+    pub record: u64,
+}
+
+/// Adds the time since `*mark` to a stage counter and restarts the mark.
+fn lap(mark: &mut Option<Instant>, counter: Option<&mut u64>) {
+    if let (Some(m), Some(c)) = (mark.as_mut(), counter) {
+        let now = Instant::now();
+        *c += (now - *m).as_nanos() as u64;
+        *m = now;
+    }
 }
 
 /// All state of one path, plus scratch buffers reused across steps and paths.
@@ -47,6 +72,7 @@ pub struct World<'a> {
     step_bad: Vec<f64>,
     bad_debt_cum: Vec<f64>,
     executed_this_step: u32,
+    timing: Option<StageNanos>,
 }
 
 impl<'a> World<'a> {
@@ -74,6 +100,7 @@ impl<'a> World<'a> {
             step_bad: vec![0.0; n_proto],
             bad_debt_cum: vec![0.0; n_proto],
             executed_this_step: 0,
+            timing: None,
         }
     }
 
@@ -113,16 +140,31 @@ impl<'a> World<'a> {
         self.reset();
         self.begin_step();
         self.finish_step(0, CascadeOutcome::default(), &mut rec);
+        let mut mark = self.timing.map(|_| Instant::now());
         for t in 1..=sc.steps {
             self.begin_step();
             self.move_prices(t, &mut rng);
+            lap(&mut mark, self.timing.as_mut().map(|s| &mut s.prices));
             self.arbitrage();
+            lap(&mut mark, self.timing.as_mut().map(|s| &mut s.arbitrage));
             let outcome = self.cascade(t, &mut rec);
+            lap(&mut mark, self.timing.as_mut().map(|s| &mut s.cascade));
             self.persist_impact();
             self.check_finite(path, t)?;
             self.finish_step(t, outcome, &mut rec);
+            lap(&mut mark, self.timing.as_mut().map(|s| &mut s.record));
         }
         Ok(rec)
+    }
+
+    /// Start collecting per-stage wall time (benchmarks only).
+    pub fn enable_timing(&mut self) {
+        self.timing = Some(StageNanos::default());
+    }
+
+    /// Per-stage wall time collected so far, if enabled.
+    pub fn stage_nanos(&self) -> Option<StageNanos> {
+        self.timing
     }
 
     fn begin_step(&mut self) {

@@ -1,0 +1,212 @@
+//! Engine throughput (run with `cargo bench`; prints, asserts nothing).
+//!
+//! For each benchmark scenario in `scenarios/bench/` (calm and crash markets
+//! at 10⁴, 10⁵ and 10⁶ positions, 720 hourly steps) and for 1 and 2 threads:
+//! effective position-steps per second (positions × steps × paths ÷ wall
+//! seconds), paths per second, nanoseconds per executed liquidation, and the
+//! time per step split by stage. Then one full run with Parquet output
+//! (record_paths = 10) for bytes written per second, and the peak RSS.
+//!
+//! Arguments (after `--`): a substring to select scenarios (e.g. `calm`,
+//! `1e5`), and `--paths N` to override the path count (by default 64, 16 and
+//! 4 paths at 10⁴, 10⁵ and 10⁶ positions).
+
+use std::path::Path;
+use std::time::Instant;
+
+use contagion::engine::{StageNanos, World};
+use contagion::{Overrides, RunOptions, Scenario};
+use rayon::prelude::*;
+
+struct Measured {
+    wall: f64,
+    liquidations: u64,
+    stages: StageNanos,
+}
+
+fn engine_only(sc: &Scenario, threads: usize) -> Measured {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let per_path: Vec<(u64, StageNanos)> = pool.install(|| {
+        (0..sc.paths)
+            .into_par_iter()
+            .map_init(
+                || {
+                    let mut w = World::new(sc);
+                    w.enable_timing();
+                    w
+                },
+                |w, p| {
+                    let before = w.stage_nanos().unwrap();
+                    let rec = w.run_path(p).expect("benchmark scenarios are sound");
+                    let after = w.stage_nanos().unwrap();
+                    let d = StageNanos {
+                        prices: after.prices - before.prices,
+                        arbitrage: after.arbitrage - before.arbitrage,
+                        cascade: after.cascade - before.cascade,
+                        record: after.record - before.record,
+                    };
+                    (rec.summary.liquidations as u64, d)
+                },
+            )
+            .collect()
+    });
+    let wall = start.elapsed().as_secs_f64();
+    let mut stages = StageNanos::default();
+    for (_, s) in &per_path {
+        stages.prices += s.prices;
+        stages.arbitrage += s.arbitrage;
+        stages.cascade += s.cascade;
+        stages.record += s.record;
+    }
+    Measured {
+        wall,
+        liquidations: per_path.iter().map(|p| p.0).sum(),
+        stages,
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mut filter = String::new();
+    let mut paths_override = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--paths" {
+            paths_override = args.get(i + 1).and_then(|v| v.parse::<u32>().ok());
+            i += 2;
+        } else {
+            filter = args[i].clone();
+            i += 1;
+        }
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| p.to_string_lossy().contains(&filter))
+        .collect();
+    files.sort_by_key(|p| {
+        let s = p.file_stem().unwrap().to_string_lossy().into_owned();
+        (
+            s.starts_with("crash"),
+            s.rsplit('-').next().map(str::to_string),
+        )
+    });
+
+    println!(
+        "{:<16} {:>3} {:>6} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "scenario",
+        "thr",
+        "paths",
+        "wall s",
+        "pos-steps/s",
+        "paths/s",
+        "ns/liq",
+        "prices",
+        "arbitr.",
+        "cascade",
+        "record"
+    );
+    for file in files {
+        let probe = Scenario::load(&file, &Overrides::default()).expect("valid bench scenario");
+        let n = probe.book.len();
+        let default_paths = match n {
+            0..=20_000 => 64,
+            20_001..=200_000 => 16,
+            _ => 4,
+        };
+        let paths = paths_override.unwrap_or(default_paths);
+        let sc = Scenario::load(
+            &file,
+            &Overrides {
+                paths: Some(paths),
+                seed: None,
+            },
+        )
+        .unwrap();
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        for threads in [1, 2] {
+            let m = engine_only(&sc, threads);
+            let steps = sc.steps as f64;
+            let pos_steps = n as f64 * steps * paths as f64 / m.wall;
+            let per_step = |ns: u64| ns as f64 / (steps * paths as f64) / 1e3; // µs per step
+            let ns_per_liq = if m.liquidations > 0 {
+                format!(
+                    "{:.0}",
+                    m.wall * threads as f64 * 1e9 / m.liquidations as f64
+                )
+            } else {
+                "-".to_string()
+            };
+            println!(
+                "{:<16} {:>3} {:>6} {:>9.3} {:>10.3e} {:>9.1} {:>10} {:>8.2}µ {:>8.2}µ {:>8.2}µ {:>8.2}µ",
+                name,
+                threads,
+                paths,
+                m.wall,
+                pos_steps,
+                paths as f64 / m.wall,
+                ns_per_liq,
+                per_step(m.stages.prices),
+                per_step(m.stages.arbitrage),
+                per_step(m.stages.cascade),
+                per_step(m.stages.record),
+            );
+        }
+    }
+
+    // Output throughput: a full run that writes Parquet for 10 recorded paths.
+    let file = dir.join("crash-1e4.toml");
+    if file.to_string_lossy().contains(&filter) || filter.is_empty() {
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("record_paths = 0", "record_paths = 10");
+        let sc = Scenario::from_toml(
+            &text,
+            "crash-1e4",
+            &dir,
+            &Overrides {
+                paths: Some(64),
+                seed: None,
+            },
+        )
+        .unwrap();
+        let tmp = std::env::temp_dir().join(format!("contagion-bench-{}", std::process::id()));
+        let report = contagion::run(
+            &sc,
+            &RunOptions {
+                out: tmp.clone(),
+                force: true,
+                threads: None,
+                progress: false,
+            },
+        )
+        .unwrap();
+        println!(
+            "\nfull run (crash-1e4, 64 paths, 10 recorded): {:.2} s, {:.1} MB of Parquet, {:.1} MB/s",
+            report.wall_seconds,
+            report.parquet_bytes as f64 / 1e6,
+            report.parquet_bytes as f64 / 1e6 / report.wall_seconds
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
+}
