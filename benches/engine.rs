@@ -8,8 +8,9 @@
 //! (record_paths = 10) for bytes written per second, and the peak RSS.
 //!
 //! Arguments (after `--`): a substring to select scenarios (e.g. `calm`,
-//! `1e5`), and `--paths N` to override the path count (by default 64, 16 and
-//! 4 paths at 10⁴, 10⁵ and 10⁶ positions).
+//! `1e5`), and `--paths N` to override the path count (by default 8192,
+//! 2048 and 256 calm paths, 64, 16 and 4 crash paths at 10⁴, 10⁵ and 10⁶
+//! positions).
 
 use std::path::Path;
 use std::time::Instant;
@@ -67,6 +68,24 @@ fn engine_only(sc: &Scenario, threads: usize) -> Measured {
         liquidations: per_path.iter().map(|p| p.0).sum(),
         stages,
     }
+}
+
+/// Cost of one standard normal draw with the paths' generator.
+fn normal_draws() {
+    use rand::RngExt;
+    let mut rng = contagion::montecarlo::seed::path_rng(1, 0);
+    let n = 50_000_000u64;
+    let start = Instant::now();
+    let mut acc = 0.0f64;
+    for _ in 0..n {
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        acc += z;
+    }
+    let ns = start.elapsed().as_secs_f64() * 1e9 / n as f64;
+    println!(
+        "standard normal (Xoshiro256++, ziggurat): {ns:.2} ns per draw (mean of {n} draws: {:.5})",
+        acc / n as f64
+    );
 }
 
 fn peak_rss_mib() -> f64 {
@@ -128,10 +147,16 @@ fn main() {
     for file in files {
         let probe = Scenario::load(&file, &Overrides::default()).expect("valid bench scenario");
         let n = probe.book.len();
-        let default_paths = match n {
-            0..=20_000 => 64,
-            20_001..=200_000 => 16,
-            _ => 4,
+        // Enough paths for a second or more of work per setting: calm paths
+        // cost almost nothing, crash paths cost their liquidations.
+        let calm = probe.name.contains("calm");
+        let default_paths = match (calm, n) {
+            (true, 0..=20_000) => 8192,
+            (true, 20_001..=200_000) => 2048,
+            (true, _) => 256,
+            (false, 0..=20_000) => 64,
+            (false, 20_001..=200_000) => 16,
+            (false, _) => 4,
         };
         let paths = paths_override.unwrap_or(default_paths);
         let sc = Scenario::load(
@@ -197,6 +222,7 @@ fn main() {
                 force: true,
                 threads: None,
                 progress: false,
+                search: Default::default(),
             },
         )
         .unwrap();
@@ -208,5 +234,6 @@ fn main() {
         );
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    normal_draws();
     println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
 }

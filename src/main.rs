@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use contagion::engine::CandidateSearch;
 use contagion::scenario::DEFAULT_SCENARIO;
 use contagion::{Overrides, RunError, RunOptions, Scenario, ScenarioError};
 
@@ -61,6 +62,11 @@ struct RunArgs {
     /// No progress bar and no summary on stdout.
     #[arg(long, short)]
     quiet: bool,
+    /// Find liquidatable positions by scanning the whole book every round
+    /// instead of through the liquidation index (a reference for checking;
+    /// the results are identical, only slower).
+    #[arg(long, hide = true)]
+    full_scan: bool,
 }
 
 fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
@@ -95,6 +101,11 @@ fn run(args: RunArgs) -> Result<(), RunError> {
         force: args.force,
         threads: args.threads,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        search: if args.full_scan {
+            CandidateSearch::FullScan
+        } else {
+            CandidateSearch::Indexed
+        },
     };
     let report = contagion::run(&sc, &opts)?;
     if !args.quiet {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::montecarlo::metrics::{LossMetrics, loss_metrics};
 use crate::montecarlo::run_paths;
@@ -31,6 +32,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// How the cascade finds liquidatable positions (same results either way).
+    pub search: CandidateSearch,
 }
 
 /// The headline figures under the names the field uses (MODEL.md §7).
@@ -165,6 +168,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let mut work = || {
         run_paths(
             sc,
+            opts.search,
             |block| {
                 market.append(market_frame(&names, block))?;
                 protocols.append(protocols_frame(&names, block))?;

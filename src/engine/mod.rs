@@ -3,6 +3,7 @@
 //! A `World` is reused from path to path (its buffers are reset, not
 //! reallocated), and nothing in the per-position loops allocates.
 
+pub mod index;
 mod world;
 
-pub use world::{CascadeOutcome, StageNanos, World};
+pub use world::{CandidateSearch, CascadeOutcome, StageNanos, World};

@@ -1,10 +1,12 @@
 //! One path's state and the stages of a step (MODEL.md §1, §4, §5).
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use rand::{Rng, RngExt};
 
 use crate::agent::liquidator;
+use crate::engine::index;
 use crate::error::EngineError;
 use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
@@ -73,6 +75,26 @@ pub struct World<'a> {
     bad_debt_cum: Vec<f64>,
     executed_this_step: u32,
     timing: Option<StageNanos>,
+    search: CandidateSearch,
+    /// Positions whose state differs from the book on this path.
+    dirty: Vec<bool>,
+    dirty_ids: Vec<u32>,
+    /// Per index group: every entry of `order[..frontier]` is dirty.
+    frontier: Vec<usize>,
+    /// Per index group: dirty positions with debt, keyed by current L.
+    dirty_sets: Vec<BTreeSet<(u64, u32)>>,
+}
+
+/// How the cascade finds positions below HF 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CandidateSearch {
+    /// The liquidation index (`engine::index`): cost grows with the positions
+    /// near liquidation, not with the book.
+    #[default]
+    Indexed,
+    /// Every position's health factor, every round: the reference the index
+    /// is tested against.
+    FullScan,
 }
 
 impl<'a> World<'a> {
@@ -101,7 +123,17 @@ impl<'a> World<'a> {
             bad_debt_cum: vec![0.0; n_proto],
             executed_this_step: 0,
             timing: None,
+            search: CandidateSearch::default(),
+            dirty: vec![false; sc.book.len()],
+            dirty_ids: Vec::new(),
+            frontier: vec![0; sc.book.index.groups.len()],
+            dirty_sets: vec![BTreeSet::new(); sc.book.index.groups.len()],
         }
+    }
+
+    /// Choose how candidates are found (results are identical either way).
+    pub fn set_search(&mut self, search: CandidateSearch) {
+        self.search = search;
     }
 
     /// Put the world back to the scenario's initial state.
@@ -116,11 +148,26 @@ impl<'a> World<'a> {
             let price = sc.assets[p.base].initial_price / sc.assets[p.quote].initial_price;
             self.pools.push(Pool::new(p.base_reserve, price, p.fee));
         }
-        self.debt.copy_from_slice(&sc.book.debt);
-        self.coll_units.copy_from_slice(&sc.book.coll_units);
+        // Only liquidations change a position: restore just those.
+        let book = &sc.book;
+        for &i in &self.dirty_ids {
+            let i = i as usize;
+            self.debt[i] = book.debt[i];
+            let r = book.coll_range(i);
+            self.coll_units[r.clone()].copy_from_slice(&book.coll_units[r]);
+            self.dirty[i] = false;
+        }
+        self.dirty_ids.clear();
+        self.frontier.fill(0);
+        for set in &mut self.dirty_sets {
+            set.clear();
+        }
         for (c, l) in self.capital.iter_mut().zip(&sc.liquidators) {
             *c = l.capital;
         }
+        // Lagged oracles read step 0 until step k: it must be this path's.
+        self.fill_pool_usd();
+        self.history.push(0, &self.fundamental, &self.pool_usd);
         self.bad_debt_cum.fill(0.0);
     }
 
@@ -266,13 +313,9 @@ impl<'a> World<'a> {
         for round in 0..self.sc.max_cascade_rounds {
             self.fill_oracle(t);
             candidates.clear();
-            for i in 0..self.debt.len() {
-                if self.debt[i] > 0.0 {
-                    let hf = self.health_factor(i);
-                    if hf < 1.0 {
-                        candidates.push((hf, i as u32));
-                    }
-                }
+            match self.search {
+                CandidateSearch::FullScan => self.scan_all(&mut candidates),
+                CandidateSearch::Indexed => self.scan_index(&mut candidates),
             }
             // Ascending HF, ties by ascending id.
             candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -292,6 +335,91 @@ impl<'a> World<'a> {
         }
         self.candidates = candidates;
         outcome
+    }
+
+    /// Every position with debt and HF < 1.
+    fn scan_all(&self, out: &mut Vec<(f64, u32)>) {
+        for i in 0..self.debt.len() {
+            if self.debt[i] > 0.0 {
+                let hf = self.health_factor(i);
+                if hf < 1.0 {
+                    out.push((hf, i as u32));
+                }
+            }
+        }
+    }
+
+    fn push_if_liquidatable(&self, i: u32, out: &mut Vec<(f64, u32)>) {
+        if self.debt[i as usize] > 0.0 {
+            let hf = self.health_factor(i as usize);
+            if hf < 1.0 {
+                out.push((hf, i));
+            }
+        }
+    }
+
+    /// The same set as `scan_all`, through the liquidation index.
+    fn scan_index(&mut self, out: &mut Vec<(f64, u32)>) {
+        let index = &self.sc.book.index;
+        let n = self.n_assets;
+        for (g, group) in index.groups.iter().enumerate() {
+            let p = group.protocol as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
+            let threshold = ratio * (1.0 - index::MARGIN);
+            let mut j = self.frontier[g];
+            while j < group.order.len() && self.dirty[group.order[j] as usize] {
+                j += 1;
+            }
+            self.frontier[g] = j;
+            while j < group.key.len() && group.key[j] > threshold {
+                let i = group.order[j];
+                if !self.dirty[i as usize] {
+                    self.push_if_liquidatable(i, out);
+                }
+                j += 1;
+            }
+            for &(_, i) in self.dirty_sets[g].range((index::key_bits(threshold), 0)..) {
+                self.push_if_liquidatable(i, out);
+            }
+        }
+        for &i in &index.others {
+            self.push_if_liquidatable(i, out);
+        }
+    }
+
+    /// Track a position whose state is about to change (before the change),
+    /// and re-key it in its group's dirty set (after).
+    fn rekey(&mut self, i: usize, before: Option<f64>) {
+        let g = self.sc.book.index.group_of[i];
+        if g == u32::MAX {
+            return;
+        }
+        let g = g as usize;
+        if let Some(old) = before {
+            self.dirty_sets[g].remove(&(index::key_bits(old), i as u32));
+        }
+        if self.debt[i] > 0.0 {
+            let k = self.sc.book.coll_range(i).start;
+            let lt = self.sc.book.index.groups[g].lt;
+            let key = index::liquidation_price(self.debt[i], self.coll_units[k], lt);
+            self.dirty_sets[g].insert((index::key_bits(key), i as u32));
+        }
+    }
+
+    /// The current key of a dirty single-collateral position with debt.
+    fn dirty_key(&self, i: usize) -> Option<f64> {
+        let g = self.sc.book.index.group_of[i];
+        if g == u32::MAX || !self.dirty[i] || self.debt[i] <= 0.0 {
+            return None;
+        }
+        let k = self.sc.book.coll_range(i).start;
+        let lt = self.sc.book.index.groups[g as usize].lt;
+        Some(index::liquidation_price(
+            self.debt[i],
+            self.coll_units[k],
+            lt,
+        ))
     }
 
     /// MODEL.md §5 steps 1–7 for one position, at the round's oracle prices.
@@ -336,6 +464,11 @@ impl<'a> World<'a> {
         };
 
         // Execute.
+        let old_key = self.dirty_key(i);
+        if !self.dirty[i] {
+            self.dirty[i] = true;
+            self.dirty_ids.push(i as u32);
+        }
         self.debt[i] -= seizure.repay;
         self.coll_units[k] = if seizure.capped {
             0.0
@@ -354,6 +487,7 @@ impl<'a> World<'a> {
             bad = self.debt[i] * p_debt;
             self.debt[i] = 0.0;
         }
+        self.rekey(i, old_key);
 
         self.step_liqs[p] += 1;
         self.step_repaid[p] += repaid_value;
@@ -429,12 +563,15 @@ impl<'a> World<'a> {
         rec.summary.max_cascade_rounds = rec.summary.max_cascade_rounds.max(outcome.rounds);
         rec.summary.capped_steps += outcome.capped as u32;
 
-        if write || last {
+        if last && !write {
+            rec.summary.insolvent_debt = self.insolvent_debt();
+        }
+        if write {
             let values = self.value_book();
             if last {
                 rec.summary.insolvent_debt = values.iter().map(|v| v.2).sum();
             }
-            if write {
+            {
                 let m = &mut rec.market;
                 for a in 0..self.n_assets {
                     m.step.push(t);
@@ -462,20 +599,72 @@ impl<'a> World<'a> {
         self.history.push(t, &self.fundamental, &self.pool_usd);
     }
 
+    /// Insolvent debt of all protocols at the current oracle prices, equal to
+    /// the bits to the sum `value_book` gives, without a full pass when the
+    /// index is used: the insolvent single-collateral positions (`c·p_a <
+    /// d·p_d ⟺ L·LT > p_a/p_d`) come from the index, and their shortfalls
+    /// are added per protocol in id order (a full pass adds exact zeros for
+    /// the others, which changes no sum).
+    fn insolvent_debt(&mut self) -> f64 {
+        if self.search == CandidateSearch::FullScan {
+            return self.value_book().iter().map(|v| v.2).sum();
+        }
+        let index = &self.sc.book.index;
+        let n = self.n_assets;
+        let mut ids = std::mem::take(&mut self.candidates);
+        ids.clear();
+        for (g, group) in index.groups.iter().enumerate() {
+            let p = group.protocol as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
+            // L·LT > r  ⟺  L > r / LT; the margin keeps it a superset.
+            let threshold = ratio / group.lt * (1.0 - index::MARGIN);
+            let mut j = self.frontier[g];
+            while j < group.key.len() && group.key[j] > threshold {
+                let i = group.order[j];
+                if !self.dirty[i as usize] {
+                    ids.push((0.0, i));
+                }
+                j += 1;
+            }
+            for &(_, i) in self.dirty_sets[g].range((index::key_bits(threshold), 0)..) {
+                ids.push((0.0, i));
+            }
+        }
+        ids.extend(index.others.iter().map(|&i| (0.0, i)));
+        ids.sort_unstable_by_key(|c| c.1);
+        let mut per_protocol = vec![0.0; self.sc.protocols.len()];
+        for &(_, i) in &ids {
+            let (p, collateral, debt) = self.position_value(i as usize);
+            per_protocol[p] += (debt - collateral).max(0.0);
+        }
+        self.candidates = ids;
+        per_protocol.iter().sum()
+    }
+
+    /// (protocol, collateral value, debt value) of position i at the oracle.
+    fn position_value(&self, i: usize) -> (usize, f64, f64) {
+        let book = &self.sc.book;
+        let n = self.n_assets;
+        let p = book.protocol[i] as usize;
+        let px = &self.oracle[p * n..(p + 1) * n];
+        let mut collateral = 0.0;
+        for k in book.coll_range(i) {
+            collateral += self.coll_units[k] * px[book.coll_asset[k] as usize];
+        }
+        (
+            p,
+            collateral,
+            self.debt[i] * px[self.sc.protocols[p].debt_asset],
+        )
+    }
+
     /// (collateral value, debt value, insolvent debt) of each protocol at the
     /// current oracle prices: a full pass over the book.
     fn value_book(&self) -> Vec<(f64, f64, f64)> {
-        let book = &self.sc.book;
-        let n = self.n_assets;
         let mut out = vec![(0.0, 0.0, 0.0); self.sc.protocols.len()];
-        for i in 0..book.len() {
-            let p = book.protocol[i] as usize;
-            let px = &self.oracle[p * n..(p + 1) * n];
-            let mut collateral = 0.0;
-            for k in book.coll_range(i) {
-                collateral += self.coll_units[k] * px[book.coll_asset[k] as usize];
-            }
-            let debt = self.debt[i] * px[self.sc.protocols[p].debt_asset];
+        for i in 0..self.sc.book.len() {
+            let (p, collateral, debt) = self.position_value(i);
             let o = &mut out[p];
             o.0 += collateral;
             o.1 += debt;

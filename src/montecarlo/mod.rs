@@ -4,9 +4,11 @@
 pub mod metrics;
 pub mod seed;
 
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
-use crate::engine::World;
+use crate::engine::{CandidateSearch, World};
 use crate::error::{EngineError, RunError};
 use crate::output::{PathRecord, PathSummary};
 use crate::scenario::Scenario;
@@ -15,12 +17,29 @@ use crate::scenario::Scenario;
 /// memory: only one block's time series are ever held at once.
 pub const BLOCK_PATHS: u32 = 64;
 
+/// A world borrowed from the pool for one rayon job, returned when the job
+/// ends: worlds (and their copy of the book's state) are built once per
+/// thread, not once per job or path.
+struct Lease<'p, 'a> {
+    world: Option<World<'a>>,
+    pool: &'p Mutex<Vec<World<'a>>>,
+}
+
+impl Drop for Lease<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.world.take() {
+            self.pool.lock().expect("pool lock").push(w);
+        }
+    }
+}
+
 /// Run every path of `sc` in parallel on the current rayon pool. Blocks of
 /// paths are handed to `sink` in path order as they complete; `progress` is
 /// called with the number of paths just finished. Returns the summary row of
 /// every path, in path order.
 pub fn run_paths<S, P>(
     sc: &Scenario,
+    search: CandidateSearch,
     mut sink: S,
     progress: P,
 ) -> Result<Vec<PathSummary>, RunError>
@@ -28,6 +47,7 @@ where
     S: FnMut(&[PathRecord]) -> Result<(), RunError>,
     P: Fn(u64) + Sync,
 {
+    let pool: Mutex<Vec<World>> = Mutex::new(Vec::new());
     let mut summaries = Vec::with_capacity(sc.paths as usize);
     let mut start = 0u32;
     while start < sc.paths {
@@ -35,9 +55,19 @@ where
         let records: Vec<PathRecord> = (start..end)
             .into_par_iter()
             .map_init(
-                || World::new(sc),
-                |world, path| {
-                    let r = world.run_path(path);
+                || {
+                    let world = pool.lock().expect("pool lock").pop().unwrap_or_else(|| {
+                        let mut w = World::new(sc);
+                        w.set_search(search);
+                        w
+                    });
+                    Lease {
+                        world: Some(world),
+                        pool: &pool,
+                    }
+                },
+                |lease, path| {
+                    let r = lease.world.as_mut().expect("leased").run_path(path);
                     progress(1);
                     r
                 },

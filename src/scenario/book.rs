@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rand::{Rng, RngExt};
 
+use crate::engine::index::LiquidationIndex;
 use crate::error::ScenarioError;
 use crate::montecarlo::seed::book_rng;
 use crate::scenario::raw::{RawHealthDist, RawSizeDist};
@@ -32,6 +33,8 @@ pub struct Book {
     pub coll_lt: Vec<f64>,
     /// Liquidation bonus of each entry.
     pub coll_lb: Vec<f64>,
+    /// Positions ordered by liquidation price, built once per run.
+    pub index: LiquidationIndex,
 }
 
 /// The rows of one id in a snapshot: protocol, debt, (asset, units) entries.
@@ -150,6 +153,7 @@ impl Book {
                 book.push(sc, &field, proto, debt, vec![(a, units)])?;
             }
         }
+        book.index = LiquidationIndex::build(&book);
         Ok(book)
     }
 

@@ -83,6 +83,7 @@ pub fn run_into(sc: &Scenario, dir: &Path, name: &str, threads: Option<usize>) -
         force: false,
         threads,
         progress: false,
+        search: Default::default(),
     };
     contagion::run(sc, &opts).unwrap_or_else(|e| panic!("run failed: {e}"))
 }

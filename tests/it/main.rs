@@ -8,6 +8,7 @@ mod common;
 mod contract;
 mod determinism;
 mod hand_cascade;
+mod index;
 mod oracle;
 mod properties;
 mod statistics;

@@ -107,3 +107,27 @@ fn impact_persistence_moves_the_fundamental_toward_the_pool() {
         }
     }
 }
+
+/// Regression: a lagged oracle at step 0 once read the price history before
+/// step 0 was in it: NaN on a fresh world, the previous path's prices on a
+/// reused one. Step 0 must be valued at the initial prices on every path.
+#[test]
+fn a_lagged_oracle_values_step_zero_at_initial_prices_on_every_path() {
+    let sc = scenario(
+        &stairs(0.5),
+        &Overrides {
+            paths: Some(3),
+            seed: None,
+        },
+    );
+    let mut world = World::new(&sc);
+    for path in 0..3 {
+        let rec = world.run_path(path).unwrap();
+        let p = &rec.protocols;
+        assert_eq!(p.step[0], 0);
+        // 1,000 ETH at 1,000 USD against 700,000 USD of debt.
+        assert_eq!(p.collateral_value[0], 1_000_000.0, "path {path}");
+        assert_eq!(p.debt_value[0], 700_000.0);
+        assert_eq!(p.insolvent_debt[0], 0.0);
+    }
+}

@@ -1,0 +1,132 @@
+//! The liquidation index: which positions can be below HF 1, found without
+//! looking at the ones that cannot (docs/model.md §10, "Candidate search").
+//!
+//! A single-collateral position i (c units of asset a, debt d, threshold LT)
+//! has `HF < 1 ⟺ p_a / p_d < L_i = d / (c·LT)`: its *liquidation price*.
+//! Per (protocol, collateral asset) group the initial book is sorted once per
+//! run by L descending; at a price ratio r the liquidatable positions are a
+//! prefix of that order. Positions whose state changed on this path (they
+//! were liquidated) leave the shared order and live in a per-path ordered set
+//! keyed by their current L. Multi-collateral positions are checked one by
+//! one. Everything the index proposes is confirmed with the exact health
+//! factor, and the search threshold has a margin, so the index finds exactly
+//! the positions a full scan finds.
+
+use std::collections::BTreeMap;
+
+use crate::scenario::Book;
+
+/// Relative margin of the search threshold: the index proposes every
+/// position with `L > r·(1 − MARGIN)`, a superset of those with HF < 1
+/// whatever the rounding of either expression.
+pub const MARGIN: f64 = 1e-9;
+
+/// Single-collateral positions of one (protocol, collateral asset) pair,
+/// ordered by liquidation price, highest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Protocol index.
+    pub protocol: u32,
+    /// Collateral asset index.
+    pub asset: u32,
+    /// Liquidation threshold of the asset in the protocol.
+    pub lt: f64,
+    /// Position ids, by `L` descending then id ascending.
+    pub order: Vec<u32>,
+    /// `L` of each entry of `order` at step 0.
+    pub key: Vec<f64>,
+}
+
+/// The index over a book, built once per run and shared by every path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiquidationIndex {
+    /// One group per (protocol, collateral asset) with single-collateral positions.
+    pub groups: Vec<Group>,
+    /// Group of each position (`u32::MAX`: multi-collateral).
+    pub group_of: Vec<u32>,
+    /// Multi-collateral positions (and any with no collateral entry).
+    pub others: Vec<u32>,
+}
+
+/// `L = d / (c·LT)`: the collateral-to-debt price ratio below which a
+/// single-collateral position's HF is below 1 (0 without debt).
+pub fn liquidation_price(debt: f64, units: f64, lt: f64) -> f64 {
+    if debt > 0.0 { debt / (units * lt) } else { 0.0 }
+}
+
+/// A non-negative f64 as a key whose integer order is the float order.
+pub fn key_bits(x: f64) -> u64 {
+    debug_assert!(x >= 0.0);
+    x.to_bits()
+}
+
+impl LiquidationIndex {
+    /// Build the index of a book.
+    pub fn build(book: &Book) -> Self {
+        let mut by_group: BTreeMap<(u32, u32), (f64, Vec<(f64, u32)>)> = BTreeMap::new();
+        let mut others = Vec::new();
+        let mut group_of = vec![u32::MAX; book.len()];
+        for i in 0..book.len() {
+            let range = book.coll_range(i);
+            if range.len() == 1 {
+                let k = range.start;
+                let entry = by_group
+                    .entry((book.protocol[i], book.coll_asset[k]))
+                    .or_insert((book.coll_lt[k], Vec::new()));
+                let l = liquidation_price(book.debt[i], book.coll_units[k], book.coll_lt[k]);
+                entry.1.push((l, i as u32));
+            } else {
+                others.push(i as u32);
+            }
+        }
+        let mut groups = Vec::with_capacity(by_group.len());
+        for ((protocol, asset), (lt, mut members)) in by_group {
+            members.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for &(_, id) in &members {
+                group_of[id as usize] = groups.len() as u32;
+            }
+            groups.push(Group {
+                protocol,
+                asset,
+                lt,
+                order: members.iter().map(|m| m.1).collect(),
+                key: members.iter().map(|m| m.0).collect(),
+            });
+        }
+        LiquidationIndex {
+            groups,
+            group_of,
+            others,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_bits_keep_the_order_of_non_negative_floats() {
+        let xs = [
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            1.0 + f64::EPSILON,
+            7e10,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(key_bits(w[0]) < key_bits(w[1]));
+        }
+    }
+
+    #[test]
+    fn liquidation_price_is_where_hf_crosses_one() {
+        // 10 ETH, LT 0.8, debt 16,000: HF = 10·p·0.8/16000 = 1 at p = 2000.
+        let l = liquidation_price(16_000.0, 10.0, 0.8);
+        assert!((l - 2000.0).abs() < 1e-9);
+        assert_eq!(liquidation_price(0.0, 10.0, 0.8), 0.0);
+    }
+}
