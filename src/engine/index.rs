@@ -37,6 +37,9 @@ pub struct Group {
     pub key: Vec<f64>,
 }
 
+/// A group under construction: LT and (liquidation price, id) members.
+type GroupMembers = (f64, Vec<(f64, u32)>);
+
 /// The index over a book, built once per run and shared by every path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiquidationIndex {
@@ -63,7 +66,7 @@ pub fn key_bits(x: f64) -> u64 {
 impl LiquidationIndex {
     /// Build the index of a book.
     pub fn build(book: &Book) -> Self {
-        let mut by_group: BTreeMap<(u32, u32), (f64, Vec<(f64, u32)>)> = BTreeMap::new();
+        let mut by_group: BTreeMap<(u32, u32), GroupMembers> = BTreeMap::new();
         let mut others = Vec::new();
         let mut group_of = vec![u32::MAX; book.len()];
         for i in 0..book.len() {
