@@ -8,9 +8,9 @@
 //! (record_paths = 10) for bytes written per second, and the peak RSS.
 //!
 //! Arguments (after `--`): a substring to select scenarios (e.g. `calm`,
-//! `1e5`), and `--paths N` to override the path count (by default 8192,
-//! 2048 and 256 calm paths, 64, 16 and 4 crash paths at 10⁴, 10⁵ and 10⁶
-//! positions).
+//! `1e5`), and `--paths N` to override the path count (by default 8,192
+//! calm paths at every size, and 64, 16 and 4 crash paths at 10⁴, 10⁵ and
+//! 10⁶ positions).
 
 use std::path::Path;
 use std::time::Instant;
@@ -151,9 +151,7 @@ fn main() {
         // cost almost nothing, crash paths cost their liquidations.
         let calm = probe.name.contains("calm");
         let default_paths = match (calm, n) {
-            (true, 0..=20_000) => 8192,
-            (true, 20_001..=200_000) => 2048,
-            (true, _) => 256,
+            (true, _) => 8192,
             (false, 0..=20_000) => 64,
             (false, 20_001..=200_000) => 16,
             (false, _) => 4,

@@ -170,10 +170,14 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             sc,
             opts.search,
             |block| {
-                market.append(market_frame(&names, block))?;
-                protocols.append(protocols_frame(&names, block))?;
-                liquidations.append(liquidations_frame(&names, block))?;
-                charts.add(block, n_assets, n_protocols);
+                // One path at a time, each freed once its rows are framed.
+                for record in block.into_iter().filter(|r| r.recorded) {
+                    let one = std::slice::from_ref(&record);
+                    charts.add(one, n_assets, n_protocols);
+                    market.append(market_frame(&names, one))?;
+                    protocols.append(protocols_frame(&names, one))?;
+                    liquidations.append(liquidations_frame(&names, one))?;
+                }
                 Ok(())
             },
             |n| bar.inc(n),

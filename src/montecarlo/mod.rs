@@ -14,7 +14,9 @@ use crate::output::{PathRecord, PathSummary};
 use crate::scenario::Scenario;
 
 /// Paths simulated together before their rows are handed to the sink. Bounds
-/// memory: only one block's time series are ever held at once.
+/// memory: only one block's time series are ever held at once. Recorded
+/// paths (whose row buffers can be large: a crash path may log millions of
+/// liquidations) go in blocks of one path per worker thread.
 pub const BLOCK_PATHS: u32 = 64;
 
 /// A world borrowed from the pool for one rayon job, returned when the job
@@ -34,7 +36,8 @@ impl Drop for Lease<'_, '_> {
 }
 
 /// Run every path of `sc` in parallel on the current rayon pool. Blocks of
-/// paths are handed to `sink` in path order as they complete; `progress` is
+/// paths are handed to `sink` (which owns and frees them) in path order as
+/// they complete; `progress` is
 /// called with the number of paths just finished. Returns the summary row of
 /// every path, in path order.
 pub fn run_paths<S, P>(
@@ -44,14 +47,20 @@ pub fn run_paths<S, P>(
     progress: P,
 ) -> Result<Vec<PathSummary>, RunError>
 where
-    S: FnMut(&[PathRecord]) -> Result<(), RunError>,
+    S: FnMut(Vec<PathRecord>) -> Result<(), RunError>,
     P: Fn(u64) + Sync,
 {
     let pool: Mutex<Vec<World>> = Mutex::new(Vec::new());
     let mut summaries = Vec::with_capacity(sc.paths as usize);
+    let workers = rayon::current_num_threads().max(1) as u32;
     let mut start = 0u32;
     while start < sc.paths {
-        let end = (start + BLOCK_PATHS).min(sc.paths);
+        let block = if start < sc.record_paths {
+            workers.min(sc.record_paths - start)
+        } else {
+            BLOCK_PATHS
+        };
+        let end = (start + block).min(sc.paths);
         let records: Vec<PathRecord> = (start..end)
             .into_par_iter()
             .map_init(
@@ -74,7 +83,7 @@ where
             )
             .collect::<Result<Vec<_>, EngineError>>()?;
         summaries.extend(records.iter().map(|r| r.summary));
-        sink(&records)?;
+        sink(records)?;
         start = end;
     }
     Ok(summaries)
