@@ -163,10 +163,35 @@ pub fn fmt_usd(v: f64) -> String {
     } else {
         (v, "")
     };
-    if unit.is_empty() {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}{unit}")
+    if !unit.is_empty() {
+        return format!("{x:.1}{unit}");
+    }
+    // Below 1,000: about three significant digits, so a 1-dollar token's
+    // axis reads 0.95, 1.00, 1.05 rather than 1, 1, 1.
+    match a {
+        a if a >= 100.0 || a == 0.0 => format!("{x:.0}"),
+        a if a >= 10.0 => format!("{x:.1}"),
+        a if a >= 1.0 => format!("{x:.2}"),
+        a if a >= 0.01 => format!("{x:.3}"),
+        _ => format!("{x:.1e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_usd;
+
+    #[test]
+    fn usd_labels_keep_three_significant_digits() {
+        assert_eq!(fmt_usd(0.0), "0");
+        assert_eq!(fmt_usd(0.952), "0.952");
+        assert_eq!(fmt_usd(1.05), "1.05");
+        assert_eq!(fmt_usd(42.25), "42.2");
+        assert_eq!(fmt_usd(512.0), "512");
+        assert_eq!(fmt_usd(3000.0), "3.0k");
+        assert_eq!(fmt_usd(6_533_908.0), "6.5M");
+        assert_eq!(fmt_usd(2.5e9), "2.5B");
+        assert_eq!(fmt_usd(0.0004), "4.0e-4");
     }
 }
 
