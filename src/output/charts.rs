@@ -177,24 +177,6 @@ pub fn fmt_usd(v: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fmt_usd;
-
-    #[test]
-    fn usd_labels_keep_three_significant_digits() {
-        assert_eq!(fmt_usd(0.0), "0");
-        assert_eq!(fmt_usd(0.952), "0.952");
-        assert_eq!(fmt_usd(1.05), "1.05");
-        assert_eq!(fmt_usd(42.25), "42.2");
-        assert_eq!(fmt_usd(512.0), "512");
-        assert_eq!(fmt_usd(3000.0), "3.0k");
-        assert_eq!(fmt_usd(6_533_908.0), "6.5M");
-        assert_eq!(fmt_usd(2.5e9), "2.5B");
-        assert_eq!(fmt_usd(0.0004), "4.0e-4");
-    }
-}
-
 fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
     let mut s = values.to_vec();
     s.sort_by(f64::total_cmp);
@@ -467,4 +449,22 @@ fn depth_chart(path: &Path, data: &ChartData) -> DynResult {
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_usd;
+
+    #[test]
+    fn usd_labels_keep_three_significant_digits() {
+        assert_eq!(fmt_usd(0.0), "0");
+        assert_eq!(fmt_usd(0.952), "0.952");
+        assert_eq!(fmt_usd(1.05), "1.05");
+        assert_eq!(fmt_usd(42.25), "42.2");
+        assert_eq!(fmt_usd(512.0), "512");
+        assert_eq!(fmt_usd(3000.0), "3.0k");
+        assert_eq!(fmt_usd(6_533_908.0), "6.5M");
+        assert_eq!(fmt_usd(2.5e9), "2.5B");
+        assert_eq!(fmt_usd(0.0004), "4.0e-4");
+    }
 }
