@@ -18,6 +18,7 @@
 pub mod agent;
 pub mod engine;
 pub mod error;
+pub mod graph;
 pub mod market;
 pub mod montecarlo;
 pub mod output;

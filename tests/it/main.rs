@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod contract;
 mod determinism;
+mod graph;
 mod hand_cascade;
 mod index;
 mod oracle;

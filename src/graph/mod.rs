@@ -1,0 +1,6 @@
+//! The collateral graph and its contagion metrics (MODEL.md §9):
+//! Eisenberg–Noe clearing of inter-protocol liabilities (`clearing`) and
+//! DebtRank (`debtrank`).
+
+pub mod clearing;
+pub mod debtrank;
