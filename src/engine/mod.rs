@@ -6,4 +6,4 @@
 pub mod index;
 mod world;
 
-pub use world::{CandidateSearch, CascadeOutcome, StageNanos, World};
+pub use world::{CandidateSearch, CascadeOutcome, StageNanos, SupplyState, World};

@@ -83,6 +83,61 @@ pub struct World<'a> {
     frontier: Vec<usize>,
     /// Per index group: dirty positions with debt, keyed by current L.
     dirty_sets: Vec<BTreeSet<(u64, u32)>>,
+    /// Supply side per protocol (units of its debt asset; unused without one).
+    supply: Vec<SupplyState>,
+    initial_supply: Vec<SupplyState>,
+}
+
+/// The balance sheet of a lending protocol's supply side, in units of its
+/// debt asset: `cash + borrowed = supplier_assets + reserve` (docs/model.md
+/// §11). Shares are the receipt tokens; share value = supplier_assets/shares.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SupplyState {
+    /// What suppliers own.
+    pub supplier_assets: f64,
+    /// Receipt tokens outstanding.
+    pub shares: f64,
+    /// The protocol's reserve fund.
+    pub reserve: f64,
+    /// Debt-asset units held (deposits − borrowed + repaid − redeemed).
+    pub cash: f64,
+    /// Bad debt borne by suppliers so far.
+    pub socialised: f64,
+}
+
+impl SupplyState {
+    /// Share value: units of the debt asset one receipt token is worth.
+    pub fn share_value(&self) -> f64 {
+        if self.shares > 0.0 {
+            self.supplier_assets / self.shares
+        } else {
+            0.0
+        }
+    }
+
+    /// Write off `loss` units of bad debt: the reserve fund first, then the
+    /// suppliers (down to zero). Returns the part suppliers bore.
+    pub fn absorb(&mut self, loss: f64) -> f64 {
+        let from_reserve = loss.min(self.reserve);
+        self.reserve -= from_reserve;
+        let socialised = (loss - from_reserve).min(self.supplier_assets);
+        self.supplier_assets -= socialised;
+        self.socialised += socialised;
+        socialised
+    }
+
+    /// Redeem `shares` receipt tokens for underlying, limited by cash.
+    /// Returns the units of underlying paid out.
+    pub fn redeem(&mut self, shares: f64) -> f64 {
+        let value = self.share_value();
+        let paid = (shares * value).min(self.cash).max(0.0);
+        if paid > 0.0 {
+            self.cash -= paid;
+            self.shares = (self.shares - paid / value).max(0.0);
+            self.supplier_assets = (self.supplier_assets - paid).max(0.0);
+        }
+        paid
+    }
 }
 
 /// How the cascade finds positions below HF 1.
@@ -128,6 +183,43 @@ impl<'a> World<'a> {
             dirty_ids: Vec::new(),
             frontier: vec![0; sc.book.index.groups.len()],
             dirty_sets: vec![BTreeSet::new(); sc.book.index.groups.len()],
+            supply: Vec::new(),
+            initial_supply: Self::initial_supply(sc),
+        }
+    }
+
+    /// Each protocol's supply side at step 0.
+    fn initial_supply(sc: &Scenario) -> Vec<SupplyState> {
+        let mut borrowed = vec![0.0; sc.protocols.len()];
+        for (i, &d) in sc.book.debt.iter().enumerate() {
+            borrowed[sc.book.protocol[i] as usize] += d;
+        }
+        sc.protocols
+            .iter()
+            .zip(borrowed)
+            .map(|(p, b)| match p.supply {
+                Some(s) => SupplyState {
+                    supplier_assets: s.deposits,
+                    shares: s.deposits,
+                    reserve: s.reserve_fund,
+                    cash: s.deposits + s.reserve_fund - b,
+                    socialised: 0.0,
+                },
+                None => SupplyState::default(),
+            })
+            .collect()
+    }
+
+    /// The supply side of protocol `p` now (zeros without one).
+    pub fn supply_state(&self, p: usize) -> SupplyState {
+        self.supply[p]
+    }
+
+    /// Receipt tokens: F = share value × the issuer's debt-asset price.
+    fn refresh_receipts(&mut self) {
+        for (a, p) in self.sc.receipts() {
+            let underlying = self.sc.protocols[p].debt_asset;
+            self.fundamental[a] = self.supply[p].share_value() * self.fundamental[underlying];
         }
     }
 
@@ -169,6 +261,7 @@ impl<'a> World<'a> {
         self.fill_pool_usd();
         self.history.push(0, &self.fundamental, &self.pool_usd);
         self.bad_debt_cum.fill(0.0);
+        self.supply.clone_from(&self.initial_supply);
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -241,6 +334,7 @@ impl<'a> World<'a> {
         for &(a, log_shock) in &sc.shocks[t as usize] {
             self.fundamental[a] *= log_shock.exp();
         }
+        self.refresh_receipts();
     }
 
     /// Stage 2: every pool is traded along its curve to `F_base / F_quote`.
@@ -276,6 +370,7 @@ impl<'a> World<'a> {
     /// MODEL.md §4: each protocol's oracle prices during (or at the end of)
     /// step `t`.
     fn fill_oracle(&mut self, t: u32) {
+        self.refresh_receipts();
         self.fill_pool_usd();
         let n = self.n_assets;
         for (p, spec) in self.sc.protocols.iter().enumerate() {
@@ -476,15 +571,28 @@ impl<'a> World<'a> {
             self.coll_units[k] - seizure.seize
         };
         self.capital[l] -= repaid_value;
+        if spec.supply.is_some() {
+            self.supply[p].cash += seizure.repay;
+        }
+        // The seized units: sold into the asset's pool, or redeemed at the
+        // issuer if they are receipt tokens (limited by its cash), or kept.
+        let mut proceeds = 0.0;
         if let Some(pi) = sc.pool_of[asset] {
             let out = self.pools[pi].sell_base(seizure.seize);
-            self.capital[l] += out * self.fundamental[sc.pools[pi].quote];
+            proceeds = out * self.fundamental[sc.pools[pi].quote];
+        } else if let Some(q) = sc.assets[asset].receipt_of {
+            let paid = self.supply[q].redeem(seizure.seize);
+            proceeds = paid * self.fundamental[sc.protocols[q].debt_asset];
         }
+        self.capital[l] += proceeds;
         self.executed_this_step += 1;
 
         let mut bad = 0.0;
         if self.debt[i] > 0.0 && range.clone().all(|k| self.coll_units[k] == 0.0) {
             bad = self.debt[i] * p_debt;
+            if spec.supply.is_some() {
+                self.supply[p].absorb(self.debt[i]);
+            }
             self.debt[i] = 0.0;
         }
         self.rekey(i, old_key);
@@ -512,6 +620,7 @@ impl<'a> World<'a> {
             r.health_factor.push(hf);
             r.gas.push(gas);
             r.bad_debt.push(bad);
+            r.proceeds_value.push(proceeds);
         }
         true
     }
@@ -525,7 +634,9 @@ impl<'a> World<'a> {
             value,
         };
         for (a, &f) in self.fundamental.iter().enumerate() {
-            if !(f.is_finite() && f > 0.0) {
+            // A receipt token is worth zero once its suppliers lost everything.
+            let floor_ok = f > 0.0 || (f == 0.0 && self.sc.assets[a].receipt_of.is_some());
+            if !(f.is_finite() && floor_ok) {
                 return Err(bad(
                     format!("fundamental price of {}", self.sc.assets[a].symbol),
                     f,
@@ -593,6 +704,12 @@ impl<'a> World<'a> {
                     r.insolvent_debt.push(insolvent);
                     r.cascade_rounds.push(outcome.rounds);
                     r.cascade_capped.push(outcome.capped);
+                    let supply = sc.protocols[p].supply.map(|_| self.supply[p]);
+                    let p_debt = self.oracle[p * self.n_assets + sc.protocols[p].debt_asset];
+                    r.share_value.push(supply.map(|s| s.share_value()));
+                    r.cash_value.push(supply.map(|s| s.cash * p_debt));
+                    r.reserve_value.push(supply.map(|s| s.reserve * p_debt));
+                    r.socialised_cum.push(supply.map(|s| s.socialised * p_debt));
                 }
             }
         }

@@ -207,6 +207,16 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
             "cascade_capped",
             gather(records, |r| &r.protocols.cascade_capped),
         ),
+        col("share_value", gather(records, |r| &r.protocols.share_value)),
+        col("cash_value", gather(records, |r| &r.protocols.cash_value)),
+        col(
+            "reserve_value",
+            gather(records, |r| &r.protocols.reserve_value),
+        ),
+        col(
+            "socialised_cum",
+            gather(records, |r| &r.protocols.socialised_cum),
+        ),
     ])
 }
 
@@ -232,6 +242,7 @@ pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         col("health_factor", l(|r| &r.liquidations.health_factor)),
         col("gas", l(|r| &r.liquidations.gas)),
         col("bad_debt", l(|r| &r.liquidations.bad_debt)),
+        col("proceeds_value", l(|r| &r.liquidations.proceeds_value)),
     ])
 }
 

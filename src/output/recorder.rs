@@ -42,6 +42,14 @@ pub struct ProtocolRows {
     pub cascade_rounds: Vec<u32>,
     /// Whether the cascade was stopped by `max_cascade_rounds`.
     pub cascade_capped: Vec<bool>,
+    /// Supply side: share value (units of the debt asset per receipt token).
+    pub share_value: Vec<Option<f64>>,
+    /// Supply side: cash, USD.
+    pub cash_value: Vec<Option<f64>>,
+    /// Supply side: reserve fund, USD.
+    pub reserve_value: Vec<Option<f64>>,
+    /// Supply side: bad debt borne by suppliers so far, USD.
+    pub socialised_cum: Vec<Option<f64>>,
 }
 
 /// `liquidations.parquet` rows of one path: one per executed liquidation.
@@ -75,6 +83,9 @@ pub struct LiquidationRows {
     pub gas: Vec<f64>,
     /// Bad debt written off by this liquidation, USD.
     pub bad_debt: Vec<f64>,
+    /// USD the liquidator got for the seized units (pool sale or
+    /// redemption; 0 when it kept them).
+    pub proceeds_value: Vec<f64>,
 }
 
 /// One row of `paths.parquet`.

@@ -111,11 +111,16 @@ pub struct RawNetwork {
 pub struct RawAsset {
     /// Ticker, unique.
     pub symbol: String,
-    /// Initial price in USD.
-    pub price: f64,
+    /// Initial price in USD (not given for receipt tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
     /// Price process (default `fixed`).
     #[serde(default)]
     pub process: RawProcess,
+    /// Makes this asset the receipt token of a lending protocol's supply
+    /// side: its price is the share value × the protocol's debt-asset price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_of: Option<String>,
 }
 
 /// A price process (MODEL.md §2).
@@ -198,6 +203,25 @@ pub struct RawProtocol {
     pub oracle: RawOracle,
     /// Accepted collateral.
     pub collateral: Vec<RawCollateral>,
+    /// The supply side (lenders' deposits, shares and reserve fund).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply: Option<RawSupply>,
+}
+
+/// `supply = { ... }` of a lending protocol: exactly one of `deposits` and
+/// `utilisation` fixes what suppliers deposited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupply {
+    /// Deposits in units of the debt asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposits: Option<f64>,
+    /// Or: initial borrowed ÷ deposited, in (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilisation: Option<f64>,
+    /// The protocol's own buffer, absorbing bad debt before suppliers do.
+    #[serde(default)]
+    pub reserve_fund: f64,
 }
 
 /// Protocol kinds.

@@ -18,6 +18,8 @@ pub struct Asset {
     pub initial_price: f64,
     /// How F moves by itself.
     pub process: Process,
+    /// For a receipt token: the lending protocol whose shares it is.
+    pub receipt_of: Option<usize>,
 }
 
 /// A constant-product pool, by asset index.
@@ -70,6 +72,19 @@ pub struct LendingSpec {
     pub oracle: Oracle,
     /// Collateral parameters indexed by asset (None: not accepted).
     pub collateral: Vec<Option<CollateralParams>>,
+    /// The supply side, if modelled.
+    pub supply: Option<SupplySpec>,
+}
+
+/// A lending protocol's supply side at step 0 (units of its debt asset).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SupplySpec {
+    /// Deposited by suppliers; also the initial number of shares (share value 1).
+    pub deposits: f64,
+    /// The protocol's reserve fund.
+    pub reserve_fund: f64,
+    /// Initial utilisation, if the scenario gave it instead of deposits.
+    pub utilisation: Option<f64>,
 }
 
 /// A liquidator agent.
@@ -244,7 +259,30 @@ impl Scenario {
             if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
                 return Err(ScenarioError::invalid(field, "symbol is listed twice"));
             }
-            positive(&format!("{field}.price"), a.price)?;
+            let initial_price = match (&a.receipt_of, a.price) {
+                (Some(_), Some(_)) => {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.price"),
+                        "a receipt token's price follows its issuer's share value; remove it",
+                    ));
+                }
+                (Some(_), None) => {
+                    if !matches!(a.process, RawProcess::Fixed) {
+                        return Err(ScenarioError::invalid(
+                            format!("{field}.process"),
+                            "a receipt token has no price process of its own",
+                        ));
+                    }
+                    f64::NAN // set once its issuer is known
+                }
+                (None, Some(p)) => positive(&format!("{field}.price"), p)?,
+                (None, None) => {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.price"),
+                        "is missing",
+                    ));
+                }
+            };
             let process = match a.process {
                 RawProcess::Fixed => Process::Fixed,
                 RawProcess::Gbm { drift, vol } => {
@@ -275,8 +313,9 @@ impl Scenario {
             };
             assets.push(Asset {
                 symbol: a.symbol.clone(),
-                initial_price: a.price,
+                initial_price,
                 process,
+                receipt_of: None,
             });
         }
         let lookup = |field: &str, symbol: &str| -> Result<usize, ScenarioError> {
@@ -388,7 +427,34 @@ impl Scenario {
                     max_ltv: c.max_ltv,
                 });
             }
+            let supply = match &p.supply {
+                None => None,
+                Some(sup) => {
+                    let sf = format!("{field}.supply");
+                    let reserve_fund =
+                        non_negative(&format!("{sf}.reserve_fund"), sup.reserve_fund)?;
+                    match (sup.deposits, sup.utilisation) {
+                        (Some(d), None) => Some(SupplySpec {
+                            deposits: positive(&format!("{sf}.deposits"), d)?,
+                            reserve_fund,
+                            utilisation: None,
+                        }),
+                        (None, Some(u)) => Some(SupplySpec {
+                            deposits: f64::NAN, // from the book's debt, below
+                            reserve_fund,
+                            utilisation: Some(unit_open_closed(&format!("{sf}.utilisation"), u)?),
+                        }),
+                        _ => {
+                            return Err(ScenarioError::invalid(
+                                sf,
+                                "give exactly one of `deposits` and `utilisation`",
+                            ));
+                        }
+                    }
+                }
+            };
             protocols.push(LendingSpec {
+                supply,
                 name: p.name.clone(),
                 debt_asset,
                 close_factor: p.close_factor,
@@ -399,6 +465,62 @@ impl Scenario {
                 },
                 collateral,
             });
+        }
+
+        // Receipt tokens, now that protocols are known.
+        let mut receipt_links = Vec::new();
+        for (a, raw_asset) in raw.assets.iter().enumerate() {
+            let Some(issuer) = &raw_asset.receipt_of else {
+                continue;
+            };
+            let field = format!("assets.{}.receipt_of", raw_asset.symbol);
+            let p = protocols
+                .iter()
+                .position(|q| &q.name == issuer)
+                .ok_or_else(|| {
+                    ScenarioError::invalid(&field, format!("unknown protocol `{issuer}`"))
+                })?;
+            if protocols[p].supply.is_none() {
+                return Err(ScenarioError::invalid(
+                    field,
+                    format!("protocol `{issuer}` has no supply side (add `supply = {{ ... }}`)"),
+                ));
+            }
+            if protocols[p].collateral[a].is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("protocols.{issuer}.collateral.{}", raw_asset.symbol),
+                    "a protocol cannot accept its own receipt token",
+                ));
+            }
+            let underlying = protocols[p].debt_asset;
+            if raw.assets[underlying].receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    field,
+                    "the issuer lends a receipt token itself: receipts of receipts are not supported",
+                ));
+            }
+            receipt_links.push((a, p, underlying));
+        }
+        for p in &protocols {
+            if raw.assets[p.debt_asset].receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("protocols.{}.debt_asset", p.name),
+                    "a receipt token cannot be borrowed",
+                ));
+            }
+        }
+        for pool in &pools {
+            for a in [pool.base, pool.quote] {
+                if raw.assets[a].receipt_of.is_some() {
+                    return Err(ScenarioError::invalid(
+                        format!("pools.{}", assets[pool.base].symbol),
+                        format!(
+                            "`{}` is a receipt token: receipts are redeemed at their issuer, not pooled",
+                            assets[a].symbol
+                        ),
+                    ));
+                }
+            }
         }
 
         // Liquidators.
@@ -441,6 +563,15 @@ impl Scenario {
                     format!("{} is outside 1..={}", s.step, sim.steps),
                 ));
             }
+            if raw.assets[a].receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.asset"),
+                    format!(
+                        "`{}` is a receipt token: its price follows its issuer",
+                        s.asset
+                    ),
+                ));
+            }
             finite(&format!("{field}.return"), s.ret)?;
             if s.ret <= -1.0 {
                 return Err(ScenarioError::invalid(
@@ -449,6 +580,11 @@ impl Scenario {
                 ));
             }
             shocks[s.step as usize].push((a, s.ret.ln_1p()));
+        }
+
+        for (a, p, underlying) in receipt_links {
+            assets[a].receipt_of = Some(p);
+            assets[a].initial_price = assets[underlying].initial_price;
         }
 
         let mut scenario = Scenario {
@@ -478,7 +614,67 @@ impl Scenario {
             .as_ref()
             .map(|f| resolve(base_dir, f));
         scenario.book = Book::build(&scenario, file.as_deref())?;
+        scenario.resolve_deposits()?;
         Ok(scenario)
+    }
+
+    /// Fill in deposits given as a utilisation, and check that every supply
+    /// side starts with non-negative cash (deposits ≥ the book's debt).
+    fn resolve_deposits(&mut self) -> Result<(), ScenarioError> {
+        let mut debt = vec![0.0; self.protocols.len()];
+        for (i, &d) in self.book.debt.iter().enumerate() {
+            debt[self.book.protocol[i] as usize] += d;
+        }
+        // Receipt units held as collateral are shares of the issuer.
+        let mut held = vec![0.0; self.assets.len()];
+        for (k, &a) in self.book.coll_asset.iter().enumerate() {
+            held[a as usize] += self.book.coll_units[k];
+        }
+        for (p, spec) in self.protocols.iter_mut().enumerate() {
+            let Some(supply) = spec.supply.as_mut() else {
+                continue;
+            };
+            if let Some(u) = supply.utilisation {
+                if debt[p] <= 0.0 {
+                    return Err(ScenarioError::invalid(
+                        format!("protocols.{}.supply.utilisation", spec.name),
+                        "the book has no debt in this protocol: give `deposits` instead",
+                    ));
+                }
+                supply.deposits = debt[p] / u;
+            } else if supply.deposits < debt[p] {
+                return Err(ScenarioError::invalid(
+                    format!("protocols.{}.supply.deposits", spec.name),
+                    format!(
+                        "{} is below the book's debt {} (cash would be negative)",
+                        supply.deposits, debt[p]
+                    ),
+                ));
+            }
+        }
+        for (a, asset) in self.assets.iter().enumerate() {
+            if let Some(p) = asset.receipt_of {
+                let deposits = self.protocols[p].supply.expect("checked").deposits;
+                if held[a] > deposits * (1.0 + 1e-12) {
+                    return Err(ScenarioError::invalid(
+                        format!("protocols.{}.supply", self.protocols[p].name),
+                        format!(
+                            "positions hold {} units of `{}` but its deposits (shares) are only {deposits}",
+                            held[a], asset.symbol
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Asset indices of the receipt tokens.
+    pub fn receipts(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.assets
+            .iter()
+            .enumerate()
+            .filter_map(|(a, asset)| asset.receipt_of.map(|p| (a, p)))
     }
 
     /// `dt` in years (8,760 hours).

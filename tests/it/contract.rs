@@ -91,6 +91,10 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("insolvent_debt", Float64),
             ("cascade_rounds", UInt32),
             ("cascade_capped", Boolean),
+            ("share_value", Float64),
+            ("cash_value", Float64),
+            ("reserve_value", Float64),
+            ("socialised_cum", Float64),
         ],
     );
     expect_schema(
@@ -111,6 +115,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("health_factor", Float64),
             ("gas", Float64),
             ("bad_debt", Float64),
+            ("proceeds_value", Float64),
         ],
     );
     expect_schema(

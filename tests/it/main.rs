@@ -5,6 +5,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod contagion;
 mod contract;
 mod determinism;
 mod graph;

@@ -1,0 +1,248 @@
+//! Contagion through receipt tokens (docs/model.md §11): a loss in one
+//! lending market reaching another that accepts its receipt token.
+
+use contagion::Overrides;
+use contagion::engine::World;
+use proptest::prelude::*;
+
+use crate::common::*;
+
+/// Market A lends USDC against ETH and has a supply side; its receipt token
+/// aUSDC@lend-a is the collateral of market B.
+const TWO_MARKETS: &str = r#"
+[simulation]
+name = "two-markets"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "aUSDC@lend-a"
+receipt_of = "lend-a"
+
+[[protocols]]
+name = "lend-a"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+supply = { deposits = 10000.0, reserve_fund = 100.0 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.9
+liquidation_bonus = 0.05
+max_ltv = 0.85
+
+[[protocols]]
+name = "lend-b"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+supply = { deposits = 20000.0 }
+
+[[protocols.collateral]]
+asset = "aUSDC@lend-a"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend-a"
+debt = 1800.0
+collateral = { ETH = 1.0 }
+
+[[positions]]
+protocol = "lend-b"
+debt = 3900.0
+collateral = { "aUSDC@lend-a" = 5000.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.5
+"#;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+/// Worked by hand (no pools: seized ETH is kept; aUSDC is redeemed at A).
+///
+/// Step 1, ETH at 1,000. Round 0: position 0 (A) has HF = 1000·0.9/1800 =
+/// 0.5: repay 900, seize 0.945 ETH. B's position reads aUSDC at 1.0:
+/// HF = 5000·0.8/3900 = 1.0256, safe. A's cash: 10,000 + 100 − 1,800 + 900.
+/// Round 1: position 0 has 0.055 ETH and 900 debt, HF 0.055; half the debt
+/// would seize 0.4725 ETH, so the seizure is capped: 0.055 ETH for
+/// 0.055·1000/1.05 = 52.380952 repaid, and 847.619048 is bad debt. The
+/// reserve fund absorbs 100; suppliers bear 747.619048: A's supplier assets
+/// fall to 9,252.380952, share value 0.9252381 (shares 10,000).
+/// Round 2: aUSDC now reads 0.9252381, B's HF = 5000·0.92524·0.8/3900 =
+/// 0.948962: repay 1,950, seize 1950·1.05/0.9252381 = 2,212.943901 aUSDC,
+/// redeemed at A for 2,047.5 USDC (A's cash 9,252.380952 covers it). B's
+/// HF after: 1.057924. Round 3: nothing. Three rounds.
+#[test]
+fn bad_debt_in_a_reaches_b_through_the_receipt_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(TWO_MARKETS, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let out = dir.path().join("run");
+
+    let liq = read(&out.join("liquidations.parquet"));
+    assert_eq!(u32s(&liq, "round"), [0, 1, 2]);
+    assert_eq!(strs(&liq, "protocol"), ["lend-a", "lend-a", "lend-b"]);
+    assert_eq!(strs(&liq, "asset"), ["ETH", "ETH", "aUSDC@lend-a"]);
+    let hf = f64s(&liq, "health_factor");
+    assert!(close(hf[0], 0.5) && close(hf[1], 0.055) && close(hf[2], 0.948962148962149));
+    let repaid = f64s(&liq, "repaid");
+    assert!(close(repaid[1], 52.38095238095243) && close(repaid[2], 1950.0));
+    let bad = f64s(&liq, "bad_debt");
+    assert!(close(bad[1], 847.6190476190476) && bad[0] == 0.0 && bad[2] == 0.0);
+    let seized = f64s(&liq, "seized");
+    assert!(close(seized[2], 2212.9439011837367));
+    let oracle = f64s(&liq, "oracle_price");
+    assert!(
+        close(oracle[2], 0.9252380952380952),
+        "B read the post-loss share value"
+    );
+    let proceeds = f64s(&liq, "proceeds_value");
+    assert_eq!(proceeds[0], 0.0, "ETH without a pool is kept");
+    assert!(close(proceeds[2], 2047.5), "aUSDC redeemed at A");
+
+    let p = read(&out.join("protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let steps = u32s(&p, "step");
+    let share = p.column("share_value").unwrap().f64().unwrap().clone();
+    let cash = p.column("cash_value").unwrap().f64().unwrap().clone();
+    let reserve = p.column("reserve_value").unwrap().f64().unwrap().clone();
+    let social = p.column("socialised_cum").unwrap().f64().unwrap().clone();
+    let row = |name: &str, step: u32| {
+        (0..p.height())
+            .find(|&i| names[i] == name && steps[i] == step)
+            .unwrap()
+    };
+    let (a1, b1) = (row("lend-a", 1), row("lend-b", 1));
+    assert_eq!(share.get(row("lend-a", 0)), Some(1.0));
+    assert!(close(share.get(a1).unwrap(), 0.9252380952380952));
+    assert_eq!(share.get(b1), Some(1.0), "B took no bad debt");
+    assert!(close(cash.get(a1).unwrap(), 7204.880952380952));
+    assert_eq!(cash.get(b1), Some(18050.0));
+    assert_eq!(reserve.get(a1), Some(0.0));
+    assert!(close(social.get(a1).unwrap(), 747.6190476190476));
+    assert_eq!(u32s(&p, "cascade_rounds")[a1], 3);
+
+    // The receipt token's price is the share value times USDC's price.
+    let m = read(&out.join("market.parquet"));
+    let assets = strs(&m, "asset");
+    let f = f64s(&m, "fundamental");
+    let ms = u32s(&m, "step");
+    let a_usdc: Vec<f64> = (0..m.height())
+        .filter(|&i| assets[i] == "aUSDC@lend-a")
+        .map(|i| f[i])
+        .collect();
+    assert_eq!(a_usdc[0], 1.0);
+    assert!(close(a_usdc[1], 0.9252380952380952) && close(a_usdc[2], 0.9252380952380952));
+    assert!(ms.len() == 9);
+}
+
+#[test]
+fn receipt_tokens_are_validated() {
+    let bad = |from: &str, to: &str, needle: &str| {
+        let text = TWO_MARKETS.replacen(from, to, 1);
+        let e = contagion::Scenario::from_toml(
+            &text,
+            "t.toml",
+            std::path::Path::new("."),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(needle), "`{needle}` not in: {e}");
+    };
+    bad(
+        "receipt_of = \"lend-a\"",
+        "receipt_of = \"lend-c\"",
+        "assets.aUSDC@lend-a.receipt_of: unknown protocol `lend-c`",
+    );
+    bad(
+        "receipt_of = \"lend-a\"",
+        "receipt_of = \"lend-a\"\nprice = 1.0",
+        "assets.aUSDC@lend-a.price",
+    );
+    bad(
+        "supply = { deposits = 10000.0, reserve_fund = 100.0 }\n",
+        "",
+        "protocol `lend-a` has no supply side",
+    );
+    bad(
+        "deposits = 20000.0",
+        "deposits = 3000.0",
+        "protocols.lend-b.supply.deposits: 3000 is below the book's debt 3900",
+    );
+    bad(
+        "deposits = 10000.0, reserve_fund",
+        "deposits = 4000.0, reserve_fund",
+        "positions hold 5000 units of `aUSDC@lend-a`",
+    );
+    bad(
+        "deposits = 20000.0",
+        "deposits = 20000.0, utilisation = 0.5",
+        "give exactly one of",
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The supply side's balance sheet holds on random paths: cash + borrowed
+    /// = supplier assets + reserve, cash never negative, share values never
+    /// rise (no interest yet) and every unit of bad debt is absorbed by the
+    /// reserve or the suppliers while they have something left.
+    #[test]
+    fn balance_sheets_hold(seed in any::<u64>(), shock in -0.8..-0.1f64, reserve in 0.0..500.0f64) {
+        let text = TWO_MARKETS
+            .replace("steps = 2", "steps = 12")
+            .replace("price = 2000.0", "price = 2000.0\nprocess = { kind = \"gbm\", vol = 2.0 }")
+            .replace("reserve_fund = 100.0", &format!("reserve_fund = {reserve}"))
+            .replace("return = -0.5", &format!("return = {shock}"));
+        let sc = scenario(&text, &Overrides { paths: Some(3), seed: Some(seed) });
+        let mut world = World::new(&sc);
+        for path in 0..3 {
+            let rec = world.run_path(path).unwrap();
+            for p in 0..2 {
+                let s = world.supply_state(p);
+                let borrowed: f64 = (0..sc.book.len())
+                    .filter(|&i| sc.book.protocol[i] as usize == p)
+                    .map(|i| world.debt[i])
+                    .sum();
+                prop_assert!(s.cash >= 0.0);
+                prop_assert!((s.cash + borrowed - s.supplier_assets - s.reserve).abs() < 1e-6);
+                let sv = &rec.protocols.share_value;
+                let mine: Vec<f64> = (0..sv.len()).filter(|&i| rec.protocols.protocol[i] as usize == p).map(|i| sv[i].unwrap()).collect();
+                prop_assert!(mine.windows(2).all(|w| w[1] <= w[0] + 1e-15), "share value rose: {:?}", mine);
+                // Bad debt written off in p, in units (USDC is fixed at 1).
+                let written: f64 = (0..rec.liquidations.step.len())
+                    .filter(|&i| rec.liquidations.protocol[i] as usize == p)
+                    .map(|i| rec.liquidations.bad_debt[i])
+                    .sum();
+                let reserve0 = sc.protocols[p].supply.unwrap().reserve_fund;
+                let absorbed = (reserve0 - s.reserve) + s.socialised;
+                if s.supplier_assets > 0.0 {
+                    prop_assert!((written - absorbed).abs() < 1e-6 * written.max(1.0));
+                } else {
+                    prop_assert!(absorbed <= written + 1e-6);
+                }
+            }
+        }
+    }
+}
