@@ -10,13 +10,15 @@ use serde::Serialize;
 
 use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
+use crate::graph::collateral::CollateralGraph;
 use crate::montecarlo::metrics::{LossMetrics, loss_metrics};
 use crate::montecarlo::run_paths;
 use crate::output::PathSummary;
-use crate::output::charts::{ChartData, draw_all};
+use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
-    Names, TableWriter, liquidations_frame, market_frame, paths_frame, protocols_frame, write_frame,
+    Names, TableWriter, graph_edges_frame, graph_nodes_frame, liquidations_frame, market_frame,
+    paths_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::scenario::Scenario;
@@ -195,9 +197,25 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
 
     let mut parquet_bytes = market.finish()? + protocols.finish()? + liquidations.finish()?;
     parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;
+    let graph = CollateralGraph::build(sc);
+    parquet_bytes += write_frame(
+        &dir.join("graph_nodes.parquet"),
+        graph_nodes_frame(&graph),
+        &meta,
+    )?;
+    parquet_bytes += write_frame(
+        &dir.join("graph_edges.parquet"),
+        graph_edges_frame(&graph),
+        &meta,
+    )?;
     let summary = Summary::of(sc, &summaries);
     write_json(&dir.join("summary.json"), &summary)?;
     draw_all(&dir.join("charts"), &charts, &summaries, &summary.bad_debt)?;
+    draw_graph(
+        &dir.join("charts/collateral_graph.png"),
+        &graph,
+        &charts.mean_loss_ratio(),
+    )?;
     let wall_seconds = started.elapsed().as_secs_f64();
     manifest.wall_seconds = Some(wall_seconds);
     write_json(&dir.join("manifest.json"), &manifest)?;

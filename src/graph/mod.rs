@@ -3,4 +3,5 @@
 //! DebtRank (`debtrank`).
 
 pub mod clearing;
+pub mod collateral;
 pub mod debtrank;

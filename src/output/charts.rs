@@ -12,6 +12,7 @@ use std::sync::Once;
 use plotters::prelude::*;
 
 use crate::error::OutputError;
+use crate::graph::collateral::CollateralGraph;
 use crate::montecarlo::metrics::{LossMetrics, quantile_sorted};
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::scenario::Scenario;
@@ -49,6 +50,9 @@ pub struct ChartData {
     depth: Vec<u64>,
     paths: usize,
     stochastic: Vec<usize>,
+    /// Per protocol: Σ over recorded paths of (last recorded bad_debt_cum,
+    /// debt value at step 0).
+    losses: Vec<(f64, f64)>,
 }
 
 impl ChartData {
@@ -66,8 +70,17 @@ impl ChartData {
             depth: Vec::new(),
             paths: 0,
             stochastic: sc.stochastic.clone(),
+            losses: vec![(0.0, 0.0); sc.protocols.len()],
             steps,
         }
+    }
+
+    /// Mean bad debt ÷ initial debt of each protocol over the recorded paths.
+    pub fn mean_loss_ratio(&self) -> Vec<f64> {
+        self.losses
+            .iter()
+            .map(|&(bad, debt)| if debt > 0.0 { bad / debt } else { 0.0 })
+            .collect()
     }
 
     /// Add a block of completed paths.
@@ -77,6 +90,13 @@ impl ChartData {
                 return;
             }
             self.paths += 1;
+            let rows = r.protocols.step.len();
+            if rows >= n_protocols {
+                for p in 0..n_protocols {
+                    self.losses[p].0 += r.protocols.bad_debt_cum[rows - n_protocols + p];
+                    self.losses[p].1 += r.protocols.debt_value[p];
+                }
+            }
             for (k, &a) in self.stochastic.iter().enumerate() {
                 for (s, series) in self.prices[k].1.iter_mut().enumerate() {
                     series.push(r.market.fundamental[s * n_assets + a]);
@@ -445,6 +465,117 @@ fn depth_chart(path: &Path, data: &ChartData) -> DynResult {
             "no step had a liquidation",
             (420, 300),
             (FONT, 22).into_font().color(&BLACK),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draw the collateral graph: assets, pools and protocols in three columns;
+/// node area by value, edge width by exposure, protocols shaded by
+/// `loss_ratio` (mean bad debt ÷ initial debt).
+pub fn draw_graph(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Result<(), OutputError> {
+    register_font();
+    draw_graph_inner(path, g, loss_ratio).map_err(|e| OutputError::Chart {
+        path: path.to_path_buf(),
+        message: e.to_string().replace('\n', " "),
+    })
+}
+
+fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> DynResult {
+    use crate::graph::collateral::{ASSET, POOL, PROTOCOL};
+    let (w, h) = (1100i32, 700i32);
+    let root = BitMapBackend::new(path, (w as u32, h as u32)).into_drawing_area();
+    root.fill(&WHITE)?;
+    root.draw(&Text::new(
+        "Collateral graph at step 0",
+        (20, 15),
+        (FONT, 26).into_font().color(&BLACK),
+    ))?;
+    root.draw(&Text::new(
+        "node area ∝ value · edge width ∝ exposure (USD) · protocol shade = mean bad debt ÷ debt",
+        (20, 48),
+        (FONT, 15).into_font().color(&RGBColor(90, 90, 90)),
+    ))?;
+    let columns = [(ASSET, 120), (POOL, 480), (PROTOCOL, 840)];
+    let mut pos = std::collections::BTreeMap::new();
+    for (kind, x) in columns {
+        let members: Vec<&crate::graph::collateral::Node> =
+            g.nodes.iter().filter(|n| n.kind == kind).collect();
+        for (k, n) in members.iter().enumerate() {
+            let y = 110 + ((k as i32 * 2 + 1) * (h - 170)) / (2 * members.len().max(1) as i32);
+            pos.insert(n.name.clone(), (x, y));
+        }
+    }
+    let max_value = g
+        .nodes
+        .iter()
+        .map(|n| n.value_usd)
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let max_weight = g
+        .edges
+        .iter()
+        .map(|e| e.weight_usd)
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let edge_colour = |kind: &str| match kind {
+        "collateral" => RGBColor(110, 110, 110),
+        "lends" => RGBColor(31, 119, 180),
+        "issues" => RGBColor(255, 127, 14),
+        _ => RGBColor(44, 160, 44),
+    };
+    for e in &g.edges {
+        let (Some(&a), Some(&b)) = (pos.get(&e.source), pos.get(&e.target)) else {
+            continue;
+        };
+        let width = 1 + (12.0 * e.weight_usd / max_weight).round() as u32;
+        root.draw(&PathElement::new(
+            vec![a, b],
+            edge_colour(e.kind).mix(0.55).stroke_width(width),
+        ))?;
+    }
+    let mut protocol_index = 0;
+    for n in &g.nodes {
+        let (x, y) = pos[&n.name];
+        let r = 10 + (45.0 * (n.value_usd / max_value).sqrt()) as i32;
+        let fill = match n.kind {
+            PROTOCOL => {
+                let loss = loss_ratio.get(protocol_index).copied().unwrap_or(0.0);
+                protocol_index += 1;
+                // Full red at 10% of debt lost.
+                let t = (loss / 0.1).clamp(0.0, 1.0);
+                RGBColor(255, (235.0 * (1.0 - t)) as u8, (235.0 * (1.0 - t)) as u8)
+            }
+            POOL => RGBColor(200, 235, 200),
+            _ => RGBColor(210, 225, 245),
+        };
+        root.draw(&Circle::new((x, y), r, fill.filled()))?;
+        root.draw(&Circle::new((x, y), r, BLACK.stroke_width(1)))?;
+        let label = format!("{} ({})", n.name, fmt_usd(n.value_usd));
+        root.draw(&Text::new(
+            label,
+            (x + r + 6, y - 8),
+            (FONT, 15).into_font().color(&BLACK),
+        ))?;
+    }
+    let legend = [
+        ("collateral", "accepts as collateral"),
+        ("lends", "lends"),
+        ("issues", "issues receipt token"),
+        ("pool_leg", "pool leg"),
+    ];
+    for (k, (kind, text)) in legend.iter().enumerate() {
+        let x = 20 + 260 * k as i32;
+        let y = h - 30;
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + 30, y)],
+            edge_colour(kind).stroke_width(4),
+        ))?;
+        root.draw(&Text::new(
+            *text,
+            (x + 38, y - 9),
+            (FONT, 15).into_font().color(&BLACK),
         ))?;
     }
     root.present()?;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::OutputError;
+use crate::graph::collateral::CollateralGraph;
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::scenario::Scenario;
 
@@ -243,6 +244,46 @@ pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         col("gas", l(|r| &r.liquidations.gas)),
         col("bad_debt", l(|r| &r.liquidations.bad_debt)),
         col("proceeds_value", l(|r| &r.liquidations.proceeds_value)),
+    ])
+}
+
+/// `graph_nodes.parquet`: the collateral graph's nodes at step 0.
+pub fn graph_nodes_frame(g: &CollateralGraph) -> DataFrame {
+    frame(vec![
+        col(
+            "node",
+            g.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        ),
+        col("kind", g.nodes.iter().map(|n| n.kind).collect::<Vec<_>>()),
+        col(
+            "value_usd",
+            g.nodes.iter().map(|n| n.value_usd).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// `graph_edges.parquet`: the collateral graph's edges at step 0.
+pub fn graph_edges_frame(g: &CollateralGraph) -> DataFrame {
+    frame(vec![
+        col(
+            "source",
+            g.edges
+                .iter()
+                .map(|e| e.source.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "target",
+            g.edges
+                .iter()
+                .map(|e| e.target.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        col("kind", g.edges.iter().map(|e| e.kind).collect::<Vec<_>>()),
+        col(
+            "weight_usd",
+            g.edges.iter().map(|e| e.weight_usd).collect::<Vec<_>>(),
+        ),
     ])
 }
 

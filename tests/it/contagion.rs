@@ -246,3 +246,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_collateral_graph_lists_who_accepts_lends_and_issues_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(TWO_MARKETS, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let out = dir.path().join("run");
+    assert!(out.join("charts/collateral_graph.png").is_file());
+    let nodes = read(&out.join("graph_nodes.parquet"));
+    assert_eq!(
+        strs(&nodes, "node"),
+        ["ETH", "USDC", "aUSDC@lend-a", "lend-a", "lend-b"]
+    );
+    assert_eq!(
+        strs(&nodes, "kind"),
+        ["asset", "asset", "asset", "protocol", "protocol"]
+    );
+    // lend-a: 1 ETH at 2,000 of collateral + cash 10,000 + 100 − 1,800.
+    // lend-b: 5,000 aUSDC at 1.0 + cash 20,000 − 3,900.
+    assert_eq!(
+        f64s(&nodes, "value_usd"),
+        [2000.0, 0.0, 5000.0, 10300.0, 21100.0]
+    );
+    let edges = read(&out.join("graph_edges.parquet"));
+    let rows: Vec<(String, String, String, f64)> = (0..edges.height())
+        .map(|i| {
+            (
+                strs(&edges, "source")[i].clone(),
+                strs(&edges, "target")[i].clone(),
+                strs(&edges, "kind")[i].clone(),
+                f64s(&edges, "weight_usd")[i],
+            )
+        })
+        .collect();
+    let e = |s: &str, t: &str, k: &str, w: f64| (s.to_string(), t.to_string(), k.to_string(), w);
+    assert_eq!(
+        rows,
+        [
+            e("ETH", "lend-a", "collateral", 2000.0),
+            e("lend-a", "USDC", "lends", 1800.0),
+            e("lend-a", "aUSDC@lend-a", "issues", 10000.0),
+            e("aUSDC@lend-a", "lend-b", "collateral", 5000.0),
+            e("lend-b", "USDC", "lends", 3900.0),
+        ]
+    );
+}

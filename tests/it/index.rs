@@ -211,7 +211,12 @@ proptest! {
 #[test]
 fn the_shipped_scenarios_agree_under_both_searches() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["thin-liquidity", "oracle-lag", "congested-liquidators"] {
+    for name in [
+        "thin-liquidity",
+        "oracle-lag",
+        "congested-liquidators",
+        "rehypothecation",
+    ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
         let sc = contagion::Scenario::load(

@@ -1,0 +1,149 @@
+//! The collateral graph of a scenario at step 0 (docs/model.md §11): nodes
+//! are assets, pools and protocols; edges say who accepts, lends, issues and
+//! pools what, weighted in USD at initial prices.
+
+use crate::scenario::Scenario;
+
+/// Node kinds.
+pub const ASSET: &str = "asset";
+/// A pool node.
+pub const POOL: &str = "pool";
+/// A protocol node.
+pub const PROTOCOL: &str = "protocol";
+
+/// One node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Asset symbol, pool name (`BASE/QUOTE`) or protocol name.
+    pub name: String,
+    /// `asset`, `pool` or `protocol`.
+    pub kind: &'static str,
+    /// USD: an asset's units in the book and pools; a pool's reserves; a
+    /// protocol's collateral plus cash.
+    pub value_usd: f64,
+}
+
+/// One directed edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// Source node name.
+    pub source: String,
+    /// Target node name.
+    pub target: String,
+    /// `collateral` (asset → protocol), `lends` (protocol → debt asset),
+    /// `issues` (protocol → its receipt token) or `pool_leg` (asset → pool).
+    pub kind: &'static str,
+    /// USD at initial prices.
+    pub weight_usd: f64,
+}
+
+/// The graph at step 0.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CollateralGraph {
+    /// Nodes: assets, then pools, then protocols, each in scenario order.
+    pub nodes: Vec<Node>,
+    /// Edges in a fixed order (by protocol, then pools).
+    pub edges: Vec<Edge>,
+}
+
+/// `BASE/QUOTE`.
+pub fn pool_name(sc: &Scenario, pool: usize) -> String {
+    let p = &sc.pools[pool];
+    format!("{}/{}", sc.assets[p.base].symbol, sc.assets[p.quote].symbol)
+}
+
+impl CollateralGraph {
+    /// Build the graph of a validated scenario.
+    pub fn build(sc: &Scenario) -> Self {
+        let n_assets = sc.assets.len();
+        let n_proto = sc.protocols.len();
+        let price = |a: usize| sc.assets[a].initial_price;
+        let book = &sc.book;
+        // Collateral units per (protocol, asset) and debt per protocol.
+        let mut units = vec![0.0; n_proto * n_assets];
+        let mut debt = vec![0.0; n_proto];
+        for i in 0..book.len() {
+            let p = book.protocol[i] as usize;
+            debt[p] += book.debt[i];
+            for k in book.coll_range(i) {
+                units[p * n_assets + book.coll_asset[k] as usize] += book.coll_units[k];
+            }
+        }
+        let mut asset_value = vec![0.0; n_assets];
+        let mut edges = Vec::new();
+        let mut protocol_value = vec![0.0; n_proto];
+        for (p, spec) in sc.protocols.iter().enumerate() {
+            for a in 0..n_assets {
+                let u = units[p * n_assets + a];
+                if u > 0.0 {
+                    let v = u * price(a);
+                    asset_value[a] += v;
+                    protocol_value[p] += v;
+                    edges.push(Edge {
+                        source: sc.assets[a].symbol.clone(),
+                        target: spec.name.clone(),
+                        kind: "collateral",
+                        weight_usd: v,
+                    });
+                }
+            }
+            edges.push(Edge {
+                source: spec.name.clone(),
+                target: sc.assets[spec.debt_asset].symbol.clone(),
+                kind: "lends",
+                weight_usd: debt[p] * price(spec.debt_asset),
+            });
+            if let Some(s) = spec.supply {
+                let cash = s.deposits + s.reserve_fund - debt[p];
+                protocol_value[p] += cash * price(spec.debt_asset);
+                for (a, issuer) in sc.receipts() {
+                    if issuer == p {
+                        edges.push(Edge {
+                            source: spec.name.clone(),
+                            target: sc.assets[a].symbol.clone(),
+                            kind: "issues",
+                            weight_usd: s.deposits * price(spec.debt_asset),
+                        });
+                    }
+                }
+            }
+        }
+        let mut nodes = Vec::new();
+        let mut pool_nodes = Vec::new();
+        for (i, pool) in sc.pools.iter().enumerate() {
+            let name = pool_name(sc, i);
+            let base = pool.base_reserve * price(pool.base);
+            // Pools start at the fundamental ratio: equal value on each leg.
+            for a in [pool.base, pool.quote] {
+                asset_value[a] += base;
+                edges.push(Edge {
+                    source: sc.assets[a].symbol.clone(),
+                    target: name.clone(),
+                    kind: "pool_leg",
+                    weight_usd: base,
+                });
+            }
+            pool_nodes.push(Node {
+                name,
+                kind: POOL,
+                value_usd: 2.0 * base,
+            });
+        }
+        for (a, asset) in sc.assets.iter().enumerate() {
+            nodes.push(Node {
+                name: asset.symbol.clone(),
+                kind: ASSET,
+                value_usd: asset_value[a],
+            });
+        }
+        nodes.extend(pool_nodes);
+        for (p, spec) in sc.protocols.iter().enumerate() {
+            nodes.push(Node {
+                name: spec.name.clone(),
+                kind: PROTOCOL,
+                value_usd: protocol_value[p],
+            });
+        }
+        CollateralGraph { nodes, edges }
+    }
+}
