@@ -86,6 +86,11 @@ pub struct World<'a> {
     /// Supply side per protocol (units of its debt asset; unused without one).
     supply: Vec<SupplyState>,
     initial_supply: Vec<SupplyState>,
+    /// Debt index per protocol: position i owes `debt[i] · debt_index[p]`
+    /// (`debt` holds scaled balances, as Aave does).
+    debt_index: Vec<f64>,
+    /// Borrow rate applied in the current step, per protocol (annual).
+    borrow_rate: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -103,6 +108,8 @@ pub struct SupplyState {
     pub cash: f64,
     /// Bad debt borne by suppliers so far.
     pub socialised: f64,
+    /// Debt owed to the protocol (with interest), tracked for utilisation.
+    pub borrowed: f64,
 }
 
 impl SupplyState {
@@ -124,6 +131,16 @@ impl SupplyState {
         self.supplier_assets -= socialised;
         self.socialised += socialised;
         socialised
+    }
+
+    /// Utilisation: borrowed ÷ (borrowed + cash); 0 with nothing supplied.
+    pub fn utilisation(&self) -> f64 {
+        let total = self.borrowed + self.cash;
+        if total > 0.0 {
+            self.borrowed / total
+        } else {
+            0.0
+        }
     }
 
     /// Redeem `shares` receipt tokens for underlying, limited by cash.
@@ -185,6 +202,8 @@ impl<'a> World<'a> {
             dirty_sets: vec![BTreeSet::new(); sc.book.index.groups.len()],
             supply: Vec::new(),
             initial_supply: Self::initial_supply(sc),
+            debt_index: vec![1.0; sc.protocols.len()],
+            borrow_rate: vec![0.0; sc.protocols.len()],
         }
     }
 
@@ -204,6 +223,7 @@ impl<'a> World<'a> {
                     reserve: s.reserve_fund,
                     cash: s.deposits + s.reserve_fund - b,
                     socialised: 0.0,
+                    borrowed: b,
                 },
                 None => SupplyState::default(),
             })
@@ -262,6 +282,8 @@ impl<'a> World<'a> {
         self.history.push(0, &self.fundamental, &self.pool_usd);
         self.bad_debt_cum.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
+        self.debt_index.fill(1.0);
+        self.borrow_rate.fill(0.0);
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -283,6 +305,7 @@ impl<'a> World<'a> {
         let mut mark = self.timing.map(|_| Instant::now());
         for t in 1..=sc.steps {
             self.begin_step();
+            self.accrue_interest();
             self.move_prices(t, &mut rng);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.prices));
             self.arbitrage();
@@ -313,6 +336,33 @@ impl<'a> World<'a> {
         self.step_seized.fill(0.0);
         self.step_bad.fill(0.0);
         self.executed_this_step = 0;
+    }
+
+    /// Stage 0 (docs/model.md §11): interest over the step at the rate the
+    /// utilisation of the end of the previous step gives. The debt index
+    /// grows by `exp(rate·dt)`; of the interest, the reserve factor goes to
+    /// the reserve fund and the rest to the suppliers.
+    pub fn accrue_interest(&mut self) {
+        let dt = self.sc.dt_years();
+        for (p, spec) in self.sc.protocols.iter().enumerate() {
+            let Some(rate) = spec.supply.and_then(|s| s.rate) else {
+                continue;
+            };
+            let s = &mut self.supply[p];
+            let r = rate.borrow_rate(s.utilisation());
+            let growth = (r * dt).exp();
+            let interest = s.borrowed * (growth - 1.0);
+            self.borrow_rate[p] = r;
+            self.debt_index[p] *= growth;
+            s.borrowed += interest;
+            s.reserve += interest * rate.reserve_factor;
+            s.supplier_assets += interest * (1.0 - rate.reserve_factor);
+        }
+    }
+
+    /// What position i owes now, in units of its debt asset.
+    pub fn owed(&self, i: usize) -> f64 {
+        self.debt[i] * self.debt_index[self.sc.book.protocol[i] as usize]
     }
 
     /// Stage 1: each stochastic asset moves by its process with correlated
@@ -398,7 +448,7 @@ impl<'a> World<'a> {
             weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * book.coll_lt[k];
         }
         let p_debt = px[self.sc.protocols[p].debt_asset];
-        lending::health_factor(weighted, self.debt[i] * p_debt)
+        lending::health_factor(weighted, self.owed(i) * p_debt)
     }
 
     /// Stage 4: liquidation rounds until one executes nothing or the cap.
@@ -461,7 +511,8 @@ impl<'a> World<'a> {
             let p = group.protocol as usize;
             let px = &self.oracle[p * n..(p + 1) * n];
             let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
-            let threshold = ratio * (1.0 - index::MARGIN);
+            // Keys are scaled liquidation prices: L = key · debt index.
+            let threshold = ratio * (1.0 - index::MARGIN) / self.debt_index[p];
             let mut j = self.frontier[g];
             while j < group.order.len() && self.dirty[group.order[j] as usize] {
                 j += 1;
@@ -539,8 +590,9 @@ impl<'a> World<'a> {
         let k = range.start + offset;
         let asset = book.coll_asset[k] as usize;
         let p_coll = px[asset];
+        let owed = self.owed(i);
         let seizure = lending::seizure(
-            cf * self.debt[i],
+            cf * owed,
             p_debt,
             p_coll,
             book.coll_lb[k],
@@ -564,7 +616,12 @@ impl<'a> World<'a> {
             self.dirty[i] = true;
             self.dirty_ids.push(i as u32);
         }
-        self.debt[i] -= seizure.repay;
+        // Scaled balance: repaying everything leaves exactly nothing.
+        self.debt[i] = if cf == 1.0 && !seizure.capped {
+            0.0
+        } else {
+            self.debt[i] - seizure.repay / self.debt_index[p]
+        };
         self.coll_units[k] = if seizure.capped {
             0.0
         } else {
@@ -573,6 +630,7 @@ impl<'a> World<'a> {
         self.capital[l] -= repaid_value;
         if spec.supply.is_some() {
             self.supply[p].cash += seizure.repay;
+            self.supply[p].borrowed -= seizure.repay;
         }
         // The seized units: sold into the asset's pool, or redeemed at the
         // issuer if they are receipt tokens (limited by its cash), or kept.
@@ -589,9 +647,11 @@ impl<'a> World<'a> {
 
         let mut bad = 0.0;
         if self.debt[i] > 0.0 && range.clone().all(|k| self.coll_units[k] == 0.0) {
-            bad = self.debt[i] * p_debt;
+            let left = self.owed(i);
+            bad = left * p_debt;
             if spec.supply.is_some() {
-                self.supply[p].absorb(self.debt[i]);
+                self.supply[p].absorb(left);
+                self.supply[p].borrowed -= left;
             }
             self.debt[i] = 0.0;
         }
@@ -710,6 +770,13 @@ impl<'a> World<'a> {
                     r.cash_value.push(supply.map(|s| s.cash * p_debt));
                     r.reserve_value.push(supply.map(|s| s.reserve * p_debt));
                     r.socialised_cum.push(supply.map(|s| s.socialised * p_debt));
+                    r.utilisation.push(supply.map(|s| s.utilisation()));
+                    r.borrow_rate.push(
+                        sc.protocols[p]
+                            .supply
+                            .and_then(|s| s.rate)
+                            .map(|_| self.borrow_rate[p]),
+                    );
                 }
             }
         }
@@ -735,7 +802,7 @@ impl<'a> World<'a> {
             let px = &self.oracle[p * n..(p + 1) * n];
             let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
             // L·LT > r  ⟺  L > r / LT; the margin keeps it a superset.
-            let threshold = ratio / group.lt * (1.0 - index::MARGIN);
+            let threshold = ratio / group.lt * (1.0 - index::MARGIN) / self.debt_index[p];
             let mut j = self.frontier[g];
             while j < group.key.len() && group.key[j] > threshold {
                 let i = group.order[j];
@@ -772,7 +839,7 @@ impl<'a> World<'a> {
         (
             p,
             collateral,
-            self.debt[i] * px[self.sc.protocols[p].debt_asset],
+            self.owed(i) * px[self.sc.protocols[p].debt_asset],
         )
     }
 

@@ -218,6 +218,8 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
             "socialised_cum",
             gather(records, |r| &r.protocols.socialised_cum),
         ),
+        col("utilisation", gather(records, |r| &r.protocols.utilisation)),
+        col("borrow_rate", gather(records, |r| &r.protocols.borrow_rate)),
     ])
 }
 

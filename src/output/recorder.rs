@@ -50,6 +50,10 @@ pub struct ProtocolRows {
     pub reserve_value: Vec<Option<f64>>,
     /// Supply side: bad debt borne by suppliers so far, USD.
     pub socialised_cum: Vec<Option<f64>>,
+    /// Supply side: borrowed ÷ (borrowed + cash) at the end of the step.
+    pub utilisation: Vec<Option<f64>>,
+    /// With a rate model: the annual borrow rate applied in the step.
+    pub borrow_rate: Vec<Option<f64>>,
 }
 
 /// `liquidations.parquet` rows of one path: one per executed liquidation.

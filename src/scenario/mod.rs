@@ -9,7 +9,7 @@ pub use book::Book;
 pub use raw::{OracleSource, RawScenario};
 pub use validated::{
     Asset, CollateralParams, LendingSpec, LiquidatorSpec, Network, Oracle, Overrides, PoolSpec,
-    Scenario, SupplySpec,
+    RateModel, Scenario, SupplySpec,
 };
 
 /// The default scenario, embedded so the binary runs it from any folder.

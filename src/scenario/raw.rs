@@ -222,6 +222,27 @@ pub struct RawSupply {
     /// The protocol's own buffer, absorbing bad debt before suppliers do.
     #[serde(default)]
     pub reserve_fund: f64,
+    /// Interest rate model (none: no interest accrues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RawRate>,
+}
+
+/// A kinked utilisation rate model, annual rates (Aave / Compound style).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRate {
+    /// Borrow rate at zero utilisation.
+    #[serde(default)]
+    pub base: f64,
+    /// Rate added between zero utilisation and the kink.
+    pub slope1: f64,
+    /// Optimal utilisation, in (0, 1).
+    pub kink: f64,
+    /// Rate added between the kink and full utilisation.
+    pub slope2: f64,
+    /// Share of interest paid into the reserve fund, in [0, 1).
+    #[serde(default)]
+    pub reserve_factor: f64,
 }
 
 /// Protocol kinds.

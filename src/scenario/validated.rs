@@ -85,6 +85,37 @@ pub struct SupplySpec {
     pub reserve_fund: f64,
     /// Initial utilisation, if the scenario gave it instead of deposits.
     pub utilisation: Option<f64>,
+    /// Interest rate model, if interest accrues.
+    pub rate: Option<RateModel>,
+}
+
+/// A kinked utilisation rate model (docs/model.md §11): the annual borrow
+/// rate is `base + slope1·u/kink` up to the kink and
+/// `base + slope1 + slope2·(u − kink)/(1 − kink)` above it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateModel {
+    /// Rate at zero utilisation.
+    pub base: f64,
+    /// Slope below the kink (rate added at the kink).
+    pub slope1: f64,
+    /// Optimal utilisation in (0, 1).
+    pub kink: f64,
+    /// Slope above the kink (rate added from kink to full utilisation).
+    pub slope2: f64,
+    /// Share of interest paid into the reserve fund.
+    pub reserve_factor: f64,
+}
+
+impl RateModel {
+    /// Annual borrow rate at utilisation `u` (clamped to [0, 1]).
+    pub fn borrow_rate(&self, u: f64) -> f64 {
+        let u = u.clamp(0.0, 1.0);
+        if u <= self.kink {
+            self.base + self.slope1 * u / self.kink
+        } else {
+            self.base + self.slope1 + self.slope2 * (u - self.kink) / (1.0 - self.kink)
+        }
+    }
 }
 
 /// A liquidator agent.
@@ -433,16 +464,46 @@ impl Scenario {
                     let sf = format!("{field}.supply");
                     let reserve_fund =
                         non_negative(&format!("{sf}.reserve_fund"), sup.reserve_fund)?;
+                    let rate = match &sup.rate {
+                        None => None,
+                        Some(r) => {
+                            let rf = format!("{sf}.rate");
+                            let kink = finite(&format!("{rf}.kink"), r.kink)?;
+                            if !(kink > 0.0 && kink < 1.0) {
+                                return Err(ScenarioError::invalid(
+                                    format!("{rf}.kink"),
+                                    format!("{kink} is outside (0, 1)"),
+                                ));
+                            }
+                            let reserve_factor =
+                                non_negative(&format!("{rf}.reserve_factor"), r.reserve_factor)?;
+                            if reserve_factor >= 1.0 {
+                                return Err(ScenarioError::invalid(
+                                    format!("{rf}.reserve_factor"),
+                                    format!("{reserve_factor} is outside [0, 1)"),
+                                ));
+                            }
+                            Some(RateModel {
+                                base: non_negative(&format!("{rf}.base"), r.base)?,
+                                slope1: non_negative(&format!("{rf}.slope1"), r.slope1)?,
+                                kink,
+                                slope2: non_negative(&format!("{rf}.slope2"), r.slope2)?,
+                                reserve_factor,
+                            })
+                        }
+                    };
                     match (sup.deposits, sup.utilisation) {
                         (Some(d), None) => Some(SupplySpec {
                             deposits: positive(&format!("{sf}.deposits"), d)?,
                             reserve_fund,
                             utilisation: None,
+                            rate,
                         }),
                         (None, Some(u)) => Some(SupplySpec {
                             deposits: f64::NAN, // from the book's debt, below
                             reserve_fund,
                             utilisation: Some(unit_open_closed(&format!("{sf}.utilisation"), u)?),
+                            rate,
                         }),
                         _ => {
                             return Err(ScenarioError::invalid(
@@ -846,6 +907,24 @@ fn unit_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rate_model_has_its_kink() {
+        // Aave-like stablecoin curve: 0% base, 4% at the 90% kink, +60% to 100%.
+        let m = RateModel {
+            base: 0.0,
+            slope1: 0.04,
+            kink: 0.9,
+            slope2: 0.6,
+            reserve_factor: 0.1,
+        };
+        assert_eq!(m.borrow_rate(0.0), 0.0);
+        assert!((m.borrow_rate(0.45) - 0.02).abs() < 1e-15);
+        assert!((m.borrow_rate(0.9) - 0.04).abs() < 1e-15);
+        assert!((m.borrow_rate(0.95) - 0.34).abs() < 1e-12);
+        assert!((m.borrow_rate(1.0) - 0.64).abs() < 1e-12);
+        assert_eq!(m.borrow_rate(1.5), m.borrow_rate(1.0));
+    }
 
     #[test]
     fn gas_grows_with_the_liquidations_already_executed() {

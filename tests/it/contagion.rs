@@ -223,7 +223,7 @@ proptest! {
                 let s = world.supply_state(p);
                 let borrowed: f64 = (0..sc.book.len())
                     .filter(|&i| sc.book.protocol[i] as usize == p)
-                    .map(|i| world.debt[i])
+                    .map(|i| world.owed(i))
                     .sum();
                 prop_assert!(s.cash >= 0.0);
                 prop_assert!((s.cash + borrowed - s.supplier_assets - s.reserve).abs() < 1e-6);

@@ -98,6 +98,8 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("cash_value", Float64),
             ("reserve_value", Float64),
             ("socialised_cum", Float64),
+            ("utilisation", Float64),
+            ("borrow_rate", Float64),
         ],
     );
     expect_schema(

@@ -69,6 +69,7 @@ debt_asset = "USDC"
 close_factor = {cf}
 full_liquidation_hf = 0.95
 oracle = {{ source = "{ls}", lag_steps = {ll} }}
+supply = {{ utilisation = 0.85, rate = {{ base = 0.02, slope1 = 0.1, kink = 0.8, slope2 = 40.0 }} }}
 
 [[protocols.collateral]]
 asset = "ETH"

@@ -11,6 +11,7 @@ mod determinism;
 mod graph;
 mod hand_cascade;
 mod index;
+mod interest;
 mod oracle;
 mod properties;
 mod statistics;
