@@ -221,6 +221,7 @@ fn main() {
                 threads: None,
                 progress: false,
                 search: Default::default(),
+                cuts: Vec::new(),
             },
         )
         .unwrap();

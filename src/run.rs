@@ -17,8 +17,8 @@ use crate::output::PathSummary;
 use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
-    Names, TableWriter, graph_edges_frame, graph_nodes_frame, liquidations_frame, market_frame,
-    paths_frame, protocols_frame, write_frame,
+    Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame,
+    liquidations_frame, market_frame, paths_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::scenario::Scenario;
@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// How the cascade finds liquidatable positions (same results either way).
     pub search: CandidateSearch,
+    /// Links to cut for counterfactual attribution: (protocol, asset) pairs;
+    /// empty for none.
+    pub cuts: Vec<(String, String)>,
 }
 
 /// The headline figures under the names the field uses (MODEL.md §7).
@@ -76,6 +79,76 @@ pub struct Summary {
     pub capped_steps: u64,
     /// The figures under their industry names.
     pub headline: Headline,
+    /// With `--cut`: what came through the cut links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+}
+
+/// Means over paths of the counterfactual comparison, per protocol.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attribution {
+    /// The links cut, as `protocol:asset`.
+    pub cuts: Vec<String>,
+    /// One entry per protocol.
+    pub protocols: Vec<ProtocolAttribution>,
+}
+
+/// One protocol's means with and without the cut links.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolAttribution {
+    /// Protocol name.
+    pub protocol: String,
+    /// Mean bad debt as run.
+    pub bad_debt: f64,
+    /// Mean bad debt with the links cut.
+    pub bad_debt_cut: f64,
+    /// Mean of the per-path difference: bad debt that came through the links.
+    pub bad_debt_via_links: f64,
+    /// Mean liquidated value as run.
+    pub liquidated_value: f64,
+    /// Mean liquidated value with the links cut.
+    pub liquidated_value_cut: f64,
+    /// Mean of the per-path difference.
+    pub liquidated_value_via_links: f64,
+}
+
+impl Attribution {
+    /// Compare the run's paths with the same paths in the cut world.
+    pub fn of(
+        sc: &Scenario,
+        cuts: &[(String, String)],
+        base: &[PathSummary],
+        cut: &[PathSummary],
+    ) -> Self {
+        let n = base.len().max(1) as f64;
+        let mean = |rows: &[PathSummary], f: &dyn Fn(&PathSummary) -> f64| {
+            rows.iter().map(f).sum::<f64>() / n
+        };
+        let protocols = sc
+            .protocols
+            .iter()
+            .enumerate()
+            .map(|(p, spec)| {
+                let bad_debt = mean(base, &|s| s.protocol_bad_debt[p]);
+                let bad_debt_cut = mean(cut, &|s| s.protocol_bad_debt[p]);
+                let liquidated_value = mean(base, &|s| s.protocol_liquidated[p]);
+                let liquidated_value_cut = mean(cut, &|s| s.protocol_liquidated[p]);
+                ProtocolAttribution {
+                    protocol: spec.name.clone(),
+                    bad_debt,
+                    bad_debt_cut,
+                    bad_debt_via_links: bad_debt - bad_debt_cut,
+                    liquidated_value,
+                    liquidated_value_cut,
+                    liquidated_value_via_links: liquidated_value - liquidated_value_cut,
+                }
+            })
+            .collect();
+        Attribution {
+            cuts: cuts.iter().map(|(p, a)| format!("{p}:{a}")).collect(),
+            protocols,
+        }
+    }
 }
 
 impl Summary {
@@ -102,6 +175,7 @@ impl Summary {
             liquidated_value,
             liquidations: m(|s| s.liquidations as f64),
             capped_steps: rows.iter().map(|s| s.capped_steps as u64).sum(),
+            attribution: None,
         }
     }
 }
@@ -127,9 +201,21 @@ fn write_json(path: &std::path::Path, value: &impl Serialize) -> Result<(), Outp
 /// Run a scenario into `opts.out`.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    // The counterfactual world is input too: check it before writing anything.
+    let cut_world = if opts.cuts.is_empty() {
+        None
+    } else {
+        let mut w = sc.clone();
+        for (protocol, asset) in &opts.cuts {
+            w = w.with_cut(protocol, asset)?;
+        }
+        w.record_paths = 0;
+        Some(w)
+    };
     let folder = RunFolder::prepare(&opts.out, opts.force)?;
     let dir = folder.path().to_path_buf();
     let mut manifest = Manifest::new(sc);
+    manifest.cuts = opts.cuts.iter().map(|(p, a)| format!("{p}:{a}")).collect();
     let meta = manifest.to_json();
     let names = Names::of(sc);
 
@@ -152,8 +238,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let (n_assets, n_protocols) = (sc.assets.len(), sc.protocols.len());
 
     let bar = if opts.progress {
-        let bar =
-            ProgressBar::with_draw_target(Some(sc.paths as u64), ProgressDrawTarget::stderr());
+        let passes = if cut_world.is_some() { 2 } else { 1 };
+        let bar = ProgressBar::with_draw_target(
+            Some(passes * sc.paths as u64),
+            ProgressDrawTarget::stderr(),
+        );
         bar.set_style(
             ProgressStyle::with_template(
                 "{msg} [{bar:40}] {pos}/{len} paths ({per_sec}, ETA {eta})",
@@ -193,6 +282,21 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             .install(work),
         None => work(),
     }?;
+    let attribution = match &cut_world {
+        None => None,
+        Some(w) => {
+            let pass = || run_paths(w, opts.search, |_| Ok(()), |n| bar.inc(n));
+            let cut = match opts.threads {
+                Some(t) => rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .map_err(|e| RunError::Threads(e.to_string()))?
+                    .install(pass),
+                None => pass(),
+            }?;
+            Some(cut)
+        }
+    };
     bar.finish_and_clear();
 
     let mut parquet_bytes = market.finish()? + protocols.finish()? + liquidations.finish()?;
@@ -208,7 +312,17 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         graph_edges_frame(&graph),
         &meta,
     )?;
-    let summary = Summary::of(sc, &summaries);
+    if let Some(cut) = &attribution {
+        parquet_bytes += write_frame(
+            &dir.join("attribution.parquet"),
+            attribution_frame(&names, &summaries, cut),
+            &meta,
+        )?;
+    }
+    let mut summary = Summary::of(sc, &summaries);
+    if let Some(cut) = &attribution {
+        summary.attribution = Some(Attribution::of(sc, &opts.cuts, &summaries, cut));
+    }
     write_json(&dir.join("summary.json"), &summary)?;
     draw_all(&dir.join("charts"), &charts, &summaries, &summary.bad_debt)?;
     draw_graph(

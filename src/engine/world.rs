@@ -295,6 +295,8 @@ impl<'a> World<'a> {
             recorded,
             summary: PathSummary {
                 path,
+                protocol_bad_debt: vec![0.0; sc.protocols.len()],
+                protocol_liquidated: vec![0.0; sc.protocols.len()],
                 ..PathSummary::default()
             },
             ..PathRecord::default()
@@ -664,6 +666,8 @@ impl<'a> World<'a> {
         rec.summary.liquidations += 1;
         rec.summary.liquidated_value += seized_value;
         rec.summary.bad_debt += bad;
+        rec.summary.protocol_liquidated[p] += seized_value;
+        rec.summary.protocol_bad_debt[p] += bad;
         if rec.recorded {
             let r = &mut rec.liquidations;
             r.step.push(t);

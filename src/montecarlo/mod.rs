@@ -82,7 +82,7 @@ where
                 },
             )
             .collect::<Result<Vec<_>, EngineError>>()?;
-        summaries.extend(records.iter().map(|r| r.summary));
+        summaries.extend(records.iter().map(|r| r.summary.clone()));
         sink(records)?;
         start = end;
     }

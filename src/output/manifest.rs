@@ -32,6 +32,9 @@ pub struct Manifest {
     pub wall_seconds: Option<f64>,
     /// The scenario with defaults and command-line overrides applied.
     pub scenario: serde_json::Value,
+    /// Links cut for counterfactual attribution (`--cut`), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<String>,
 }
 
 impl Manifest {
@@ -54,6 +57,7 @@ impl Manifest {
             created_at: humantime::format_rfc3339_seconds(now).to_string(),
             wall_seconds: None,
             scenario: serde_json::to_value(&sc.resolved).expect("a scenario serialises to JSON"),
+            cuts: Vec::new(),
         }
     }
 

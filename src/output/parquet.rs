@@ -289,6 +289,43 @@ pub fn graph_edges_frame(g: &CollateralGraph) -> DataFrame {
     ])
 }
 
+/// `attribution.parquet` (with `--cut`): per path and protocol, bad debt
+/// and liquidated value as run, with the links cut, and their difference.
+pub fn attribution_frame(names: &Names, base: &[PathSummary], cut: &[PathSummary]) -> DataFrame {
+    let n_proto = names.protocols.len();
+    let mut path = Vec::new();
+    let mut protocol = Vec::new();
+    let mut cols: [Vec<f64>; 6] = Default::default();
+    for (b, c) in base.iter().zip(cut) {
+        for p in 0..n_proto {
+            path.push(b.path);
+            protocol.push(names.protocols[p].as_str());
+            let v = [
+                b.protocol_bad_debt[p],
+                c.protocol_bad_debt[p],
+                b.protocol_bad_debt[p] - c.protocol_bad_debt[p],
+                b.protocol_liquidated[p],
+                c.protocol_liquidated[p],
+                b.protocol_liquidated[p] - c.protocol_liquidated[p],
+            ];
+            for (col, x) in cols.iter_mut().zip(v) {
+                col.push(x);
+            }
+        }
+    }
+    let [bd, bdc, bdv, lv, lvc, lvv] = cols;
+    frame(vec![
+        col("path", path),
+        col("protocol", protocol),
+        col("bad_debt", bd),
+        col("bad_debt_cut", bdc),
+        col("bad_debt_via_links", bdv),
+        col("liquidated_value", lv),
+        col("liquidated_value_cut", lvc),
+        col("liquidated_value_via_links", lvv),
+    ])
+}
+
 /// `paths.parquet`: one row per path.
 pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
     let f = |g: fn(&PathSummary) -> f64| summaries.iter().map(g).collect::<Vec<f64>>();

@@ -93,7 +93,7 @@ pub struct LiquidationRows {
 }
 
 /// One row of `paths.parquet`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PathSummary {
     /// Path index.
     pub path: u32,
@@ -111,6 +111,10 @@ pub struct PathSummary {
     pub capped_steps: u32,
     /// Largest peak-to-trough fall of any asset's fundamental price, in [0, 1].
     pub max_drawdown: f64,
+    /// Bad debt written off over the path, per protocol, USD.
+    pub protocol_bad_debt: Vec<f64>,
+    /// Collateral seized over the path, per protocol, USD.
+    pub protocol_liquidated: Vec<f64>,
 }
 
 /// Everything one path produced.

@@ -66,6 +66,29 @@ impl Book {
         self.coll_start[i] as usize..self.coll_start[i + 1] as usize
     }
 
+    /// The book without the positions `drop` selects (ids are renumbered in
+    /// order; the index is rebuilt).
+    pub fn without(&self, drop: impl Fn(usize) -> bool) -> Book {
+        let mut out = Book {
+            coll_start: vec![0],
+            ..Book::default()
+        };
+        for i in (0..self.len()).filter(|&i| !drop(i)) {
+            let r = self.coll_range(i);
+            out.protocol.push(self.protocol[i]);
+            out.debt.push(self.debt[i]);
+            out.coll_asset
+                .extend_from_slice(&self.coll_asset[r.clone()]);
+            out.coll_units
+                .extend_from_slice(&self.coll_units[r.clone()]);
+            out.coll_lt.extend_from_slice(&self.coll_lt[r.clone()]);
+            out.coll_lb.extend_from_slice(&self.coll_lb[r]);
+            out.coll_start.push(out.coll_asset.len() as u32);
+        }
+        out.index = LiquidationIndex::build(&out);
+        out
+    }
+
     /// Build the book of a scenario whose other parts are already validated.
     pub fn build(sc: &Scenario, file: Option<&Path>) -> Result<Book, ScenarioError> {
         let mut book = Book {

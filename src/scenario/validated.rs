@@ -730,6 +730,37 @@ impl Scenario {
         Ok(())
     }
 
+    /// The counterfactual world in which `protocol` does not accept `asset`
+    /// (docs/model.md §11, "Counterfactual attribution"): the collateral is
+    /// delisted and the positions of that protocol holding it never existed.
+    /// Everything else (deposits, pools, liquidators, seeds) is unchanged, so
+    /// paths run with common random numbers.
+    pub fn with_cut(&self, protocol: &str, asset: &str) -> Result<Scenario, ScenarioError> {
+        let field = format!("--cut {protocol}:{asset}");
+        let p = self.protocol_index(protocol).ok_or_else(|| {
+            ScenarioError::invalid(&field, format!("unknown protocol `{protocol}`"))
+        })?;
+        let a = self
+            .asset_index(asset)
+            .ok_or_else(|| ScenarioError::invalid(&field, format!("unknown asset `{asset}`")))?;
+        if self.protocols[p].collateral[a].is_none() {
+            return Err(ScenarioError::invalid(
+                field,
+                format!("`{protocol}` does not accept `{asset}` as collateral"),
+            ));
+        }
+        let mut cut = self.clone();
+        cut.protocols[p].collateral[a] = None;
+        let book = &self.book;
+        cut.book = book.without(|i| {
+            book.protocol[i] as usize == p
+                && book
+                    .coll_range(i)
+                    .any(|k| book.coll_asset[k] as usize == a && book.coll_units[k] > 0.0)
+        });
+        Ok(cut)
+    }
+
     /// Asset indices of the receipt tokens.
     pub fn receipts(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.assets

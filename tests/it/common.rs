@@ -84,6 +84,7 @@ pub fn run_into(sc: &Scenario, dir: &Path, name: &str, threads: Option<usize>) -
         threads,
         progress: false,
         search: Default::default(),
+        cuts: Vec::new(),
     };
     contagion::run(sc, &opts).unwrap_or_else(|e| panic!("run failed: {e}"))
 }

@@ -292,3 +292,92 @@ fn the_collateral_graph_lists_who_accepts_lends_and_issues_what() {
         ]
     );
 }
+
+fn run_with_cuts(text: &str, cuts: &[(&str, &str)]) -> (std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    let opts = contagion::RunOptions {
+        out: dir.path().join("run"),
+        force: false,
+        threads: Some(1),
+        progress: false,
+        search: Default::default(),
+        cuts: cuts
+            .iter()
+            .map(|(p, a)| (p.to_string(), a.to_string()))
+            .collect(),
+    };
+    contagion::run(&sc, &opts).unwrap();
+    (dir.path().join("run"), dir)
+}
+
+#[test]
+fn cutting_the_receipt_link_attributes_b_liquidations_to_a() {
+    let (out, _dir) = run_with_cuts(TWO_MARKETS, &[("lend-b", "aUSDC@lend-a")]);
+    let a = read(&out.join("attribution.parquet"));
+    assert_eq!(strs(&a, "protocol"), ["lend-a", "lend-b"]);
+    // A's loss does not depend on B (it came first); B's liquidation (2,047.5
+    // USD of aUSDC seized) exists only through the link.
+    assert!(close(f64s(&a, "bad_debt")[0], 847.6190476190476));
+    assert_eq!(f64s(&a, "bad_debt_via_links")[0], 0.0);
+    assert_eq!(f64s(&a, "liquidated_value_cut")[1], 0.0);
+    assert!(close(f64s(&a, "liquidated_value_via_links")[1], 2047.5));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["attribution"]["cuts"][0], "lend-b:aUSDC@lend-a");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["cuts"][0], "lend-b:aUSDC@lend-a");
+}
+
+#[test]
+fn without_a_link_there_is_no_contagion_to_attribute() {
+    // B lends against ETH instead of A's receipt token: the markets share no
+    // collateral path (no pools either), so cutting B's ETH changes nothing
+    // in A, path by path.
+    let text = TWO_MARKETS
+        .replace(
+            "asset = \"aUSDC@lend-a\"\nliquidation_threshold = 0.8",
+            "asset = \"ETH\"\nliquidation_threshold = 0.8",
+        )
+        .replace(
+            "collateral = { \"aUSDC@lend-a\" = 5000.0 }",
+            "collateral = { ETH = 2.5 }",
+        )
+        .replace("paths = 1", "paths = 5")
+        .replace(
+            "price = 2000.0",
+            "price = 2000.0\nprocess = { kind = \"gbm\", vol = 1.0 }",
+        );
+    let (out, _dir) = run_with_cuts(&text, &[("lend-b", "ETH")]);
+    let a = read(&out.join("attribution.parquet"));
+    let protocol = strs(&a, "protocol");
+    let via_bad = f64s(&a, "bad_debt_via_links");
+    let via_liq = f64s(&a, "liquidated_value_via_links");
+    for i in 0..a.height() {
+        if protocol[i] == "lend-a" {
+            assert_eq!((via_bad[i], via_liq[i]), (0.0, 0.0), "row {i}");
+        }
+    }
+    assert!(f64s(&a, "liquidated_value").iter().any(|&v| v > 0.0));
+}
+
+#[test]
+fn a_bad_cut_is_an_input_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), TWO_MARKETS).unwrap();
+    for (cut, needle) in [
+        ("lend-b", "is not PROTOCOL:ASSET"),
+        ("lend-c:ETH", "unknown protocol `lend-c`"),
+        (
+            "lend-a:aUSDC@lend-a",
+            "`lend-a` does not accept `aUSDC@lend-a`",
+        ),
+    ] {
+        let out = cli(dir.path(), &["run", "s.toml", "--quiet", "--cut", cut]);
+        assert_eq!(out.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains(needle), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -198,6 +198,7 @@ proptest! {
                 threads: Some(1),
                 progress: false,
                 search,
+                cuts: Vec::new(),
             };
             contagion::run(&sc, &opts).unwrap();
         }
@@ -238,6 +239,7 @@ fn the_shipped_scenarios_agree_under_both_searches() {
                 threads: None,
                 progress: false,
                 search,
+                cuts: Vec::new(),
             };
             contagion::run(&sc, &opts).unwrap();
         }
