@@ -72,6 +72,7 @@ pub struct World<'a> {
     step_repaid: Vec<f64>,
     step_seized: Vec<f64>,
     step_bad: Vec<f64>,
+    step_bad_contagion: Vec<f64>,
     bad_debt_cum: Vec<f64>,
     executed_this_step: u32,
     timing: Option<StageNanos>,
@@ -192,6 +193,7 @@ impl<'a> World<'a> {
             step_repaid: vec![0.0; n_proto],
             step_seized: vec![0.0; n_proto],
             step_bad: vec![0.0; n_proto],
+            step_bad_contagion: vec![0.0; n_proto],
             bad_debt_cum: vec![0.0; n_proto],
             executed_this_step: 0,
             timing: None,
@@ -337,6 +339,7 @@ impl<'a> World<'a> {
         self.step_repaid.fill(0.0);
         self.step_seized.fill(0.0);
         self.step_bad.fill(0.0);
+        self.step_bad_contagion.fill(0.0);
         self.executed_this_step = 0;
     }
 
@@ -612,6 +615,23 @@ impl<'a> World<'a> {
             return false;
         };
 
+        // Share of the collateral value held in receipt tokens: the part of
+        // any bad debt that counts as contagion (docs/model.md §11).
+        let (mut total_value, mut receipt_value) = (0.0, 0.0);
+        for k in range.clone() {
+            let a = book.coll_asset[k] as usize;
+            let v = self.coll_units[k] * px[a];
+            total_value += v;
+            if sc.assets[a].receipt_of.is_some() {
+                receipt_value += v;
+            }
+        }
+        let contagion_share = if total_value > 0.0 {
+            receipt_value / total_value
+        } else {
+            0.0
+        };
+
         // Execute.
         let old_key = self.dirty_key(i);
         if !self.dirty[i] {
@@ -663,6 +683,9 @@ impl<'a> World<'a> {
         self.step_repaid[p] += repaid_value;
         self.step_seized[p] += seized_value;
         self.step_bad[p] += bad;
+        let bad_contagion = bad * contagion_share;
+        self.step_bad_contagion[p] += bad_contagion;
+        rec.summary.bad_debt_contagion += bad_contagion;
         rec.summary.liquidations += 1;
         rec.summary.liquidated_value += seized_value;
         rec.summary.bad_debt += bad;
@@ -685,6 +708,7 @@ impl<'a> World<'a> {
             r.gas.push(gas);
             r.bad_debt.push(bad);
             r.proceeds_value.push(proceeds);
+            r.bad_debt_contagion.push(bad_contagion);
         }
         true
     }
@@ -764,6 +788,7 @@ impl<'a> World<'a> {
                     r.repaid_value.push(self.step_repaid[p]);
                     r.seized_value.push(self.step_seized[p]);
                     r.bad_debt.push(self.step_bad[p]);
+                    r.bad_debt_contagion.push(self.step_bad_contagion[p]);
                     r.bad_debt_cum.push(self.bad_debt_cum[p]);
                     r.insolvent_debt.push(insolvent);
                     r.cascade_rounds.push(outcome.rounds);

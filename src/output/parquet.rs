@@ -193,6 +193,10 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         ),
         col("bad_debt", gather(records, |r| &r.protocols.bad_debt)),
         col(
+            "bad_debt_contagion",
+            gather(records, |r| &r.protocols.bad_debt_contagion),
+        ),
+        col(
             "bad_debt_cum",
             gather(records, |r| &r.protocols.bad_debt_cum),
         ),
@@ -246,6 +250,10 @@ pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         col("gas", l(|r| &r.liquidations.gas)),
         col("bad_debt", l(|r| &r.liquidations.bad_debt)),
         col("proceeds_value", l(|r| &r.liquidations.proceeds_value)),
+        col(
+            "bad_debt_contagion",
+            l(|r| &r.liquidations.bad_debt_contagion),
+        ),
     ])
 }
 
@@ -333,6 +341,7 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
     frame(vec![
         col("path", u(|s| s.path)),
         col("bad_debt", f(|s| s.bad_debt)),
+        col("bad_debt_contagion", f(|s| s.bad_debt_contagion)),
         col("insolvent_debt", f(|s| s.insolvent_debt)),
         col("liquidations", u(|s| s.liquidations)),
         col("liquidated_value", f(|s| s.liquidated_value)),

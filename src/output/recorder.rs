@@ -34,6 +34,8 @@ pub struct ProtocolRows {
     pub seized_value: Vec<f64>,
     /// Bad debt written off in the step.
     pub bad_debt: Vec<f64>,
+    /// Part of `bad_debt` from receipt-token collateral (contagion).
+    pub bad_debt_contagion: Vec<f64>,
     /// Bad debt written off up to and including the step.
     pub bad_debt_cum: Vec<f64>,
     /// Σ max(0, d·p_d − Σ c·p) over open positions at the end of the step.
@@ -90,6 +92,8 @@ pub struct LiquidationRows {
     /// USD the liquidator got for the seized units (pool sale or
     /// redemption; 0 when it kept them).
     pub proceeds_value: Vec<f64>,
+    /// Part of `bad_debt` from receipt-token collateral (contagion).
+    pub bad_debt_contagion: Vec<f64>,
 }
 
 /// One row of `paths.parquet`.
@@ -99,6 +103,8 @@ pub struct PathSummary {
     pub path: u32,
     /// Bad debt written off over the path, all protocols, USD.
     pub bad_debt: f64,
+    /// The part of it that came through receipt-token collateral.
+    pub bad_debt_contagion: f64,
     /// Insolvent debt at the last step, all protocols, USD.
     pub insolvent_debt: f64,
     /// Liquidations executed.

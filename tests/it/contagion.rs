@@ -381,3 +381,42 @@ fn a_bad_cut_is_an_input_error_and_writes_nothing() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
+
+#[test]
+fn bad_debt_is_split_into_direct_and_contagion_by_collateral() {
+    let dir = tempfile::tempdir().unwrap();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/rehypothecation.toml");
+    let sc = contagion::Scenario::load(
+        &path,
+        &Overrides {
+            paths: Some(8),
+            seed: None,
+        },
+    )
+    .unwrap();
+    run_into(&sc, dir.path(), "run", None);
+    let p = read(&dir.path().join("run/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let bad = f64s(&p, "bad_debt");
+    let contagion = f64s(&p, "bad_debt_contagion");
+    let (mut a_bad, mut b_bad) = (0.0, 0.0);
+    for i in 0..p.height() {
+        if names[i] == "lend-a" {
+            // ETH and stETH only: every loss is direct.
+            assert_eq!(contagion[i], 0.0);
+            a_bad += bad[i];
+        } else {
+            // aUSDC only: every loss came through A's receipt token.
+            assert_eq!(contagion[i], bad[i]);
+            b_bad += bad[i];
+        }
+    }
+    assert!(
+        a_bad > 0.0 && b_bad > 0.0,
+        "the crash must hurt both: {a_bad} {b_bad}"
+    );
+    let paths = read(&dir.path().join("run/paths.parquet"));
+    let total: f64 = f64s(&paths, "bad_debt_contagion").iter().sum();
+    assert!((total - b_bad).abs() < 1e-6 * b_bad);
+}

@@ -90,6 +90,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("repaid_value", Float64),
             ("seized_value", Float64),
             ("bad_debt", Float64),
+            ("bad_debt_contagion", Float64),
             ("bad_debt_cum", Float64),
             ("insolvent_debt", Float64),
             ("cascade_rounds", UInt32),
@@ -121,6 +122,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("gas", Float64),
             ("bad_debt", Float64),
             ("proceeds_value", Float64),
+            ("bad_debt_contagion", Float64),
         ],
     );
     expect_schema(
@@ -128,6 +130,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
         &[
             ("path", UInt32),
             ("bad_debt", Float64),
+            ("bad_debt_contagion", Float64),
             ("insolvent_debt", Float64),
             ("liquidations", UInt32),
             ("liquidated_value", Float64),
