@@ -420,3 +420,51 @@ fn bad_debt_is_split_into_direct_and_contagion_by_collateral() {
     let total: f64 = f64s(&paths, "bad_debt_contagion").iter().sum();
     assert!((total - b_bad).abs() < 1e-6 * b_bad);
 }
+
+#[test]
+fn isolated_markets_keep_bad_debt_where_pooled_ones_share_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for name in ["pooled", "isolated"] {
+        let sc = contagion::Scenario::load(
+            &root.join(format!("{name}.toml")),
+            &Overrides {
+                paths: Some(6),
+                seed: None,
+            },
+        )
+        .unwrap();
+        run_into(&sc, dir.path(), name, None);
+    }
+    // Same book, same paths, no interest: identical liquidations and losses.
+    let pooled = read(&dir.path().join("pooled/paths.parquet"));
+    let isolated = read(&dir.path().join("isolated/paths.parquet"));
+    for (a, b) in f64s(&pooled, "bad_debt")
+        .iter()
+        .zip(f64s(&isolated, "bad_debt"))
+    {
+        assert!((a - b).abs() <= 1e-9 * a.max(1.0), "{a} vs {b}");
+    }
+    assert_eq!(
+        u32s(&pooled, "liquidations"),
+        u32s(&isolated, "liquidations")
+    );
+    // Who bears it: in the isolated design each market's suppliers bear
+    // exactly that market's bad debt (no reserve funds here).
+    let p = read(&dir.path().join("isolated/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let cum = f64s(&p, "bad_debt_cum");
+    let social = p.column("socialised_cum").unwrap().f64().unwrap().clone();
+    for i in 0..p.height() {
+        assert!(
+            (social.get(i).unwrap() - cum[i]).abs() < 1e-6,
+            "{} row {i}",
+            names[i]
+        );
+    }
+    let link_losses: f64 = (0..p.height())
+        .filter(|&i| names[i] == "link-market")
+        .map(|i| cum[i])
+        .sum();
+    assert!(link_losses > 0.0, "the LINK crash must leave bad debt");
+}
