@@ -92,6 +92,13 @@ pub struct World<'a> {
     debt_index: Vec<f64>,
     /// Borrow rate applied in the current step, per protocol (annual).
     borrow_rate: Vec<f64>,
+    /// Shares each lender agent still holds, and whether it is running.
+    lender_shares: Vec<f64>,
+    lender_running: Vec<bool>,
+    /// Highest share value seen so far, per protocol.
+    peak_share_value: Vec<f64>,
+    /// Underlying units withdrawn by lenders this step, per protocol.
+    step_withdrawn: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -205,6 +212,10 @@ impl<'a> World<'a> {
             supply: Vec::new(),
             initial_supply: Self::initial_supply(sc),
             debt_index: vec![1.0; sc.protocols.len()],
+            lender_shares: vec![0.0; sc.lenders.len()],
+            lender_running: vec![false; sc.lenders.len()],
+            peak_share_value: vec![1.0; sc.protocols.len()],
+            step_withdrawn: vec![0.0; sc.protocols.len()],
             borrow_rate: vec![0.0; sc.protocols.len()],
         }
     }
@@ -285,6 +296,11 @@ impl<'a> World<'a> {
         self.bad_debt_cum.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
         self.debt_index.fill(1.0);
+        for (s, l) in self.lender_shares.iter_mut().zip(&sc.lenders) {
+            *s = l.shares;
+        }
+        self.lender_running.fill(false);
+        self.peak_share_value.fill(1.0);
         self.borrow_rate.fill(0.0);
     }
 
@@ -313,6 +329,7 @@ impl<'a> World<'a> {
             self.move_prices(t, &mut rng);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.prices));
             self.arbitrage();
+            self.lenders_act();
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.arbitrage));
             let outcome = self.cascade(t, &mut rec);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.cascade));
@@ -340,6 +357,7 @@ impl<'a> World<'a> {
         self.step_seized.fill(0.0);
         self.step_bad.fill(0.0);
         self.step_bad_contagion.fill(0.0);
+        self.step_withdrawn.fill(0.0);
         self.executed_this_step = 0;
     }
 
@@ -362,6 +380,39 @@ impl<'a> World<'a> {
             s.borrowed += interest;
             s.reserve += interest * rate.reserve_factor;
             s.supplier_assets += interest * (1.0 - rate.reserve_factor);
+        }
+    }
+
+    /// Stage 3 (docs/model.md §11, "Runs"): each lender, in scenario order,
+    /// starts running once any of its signals fires (share value below its
+    /// peak by the drawdown, utilisation at the level, the peer's cumulative
+    /// bad debt at the amount) and from then on redeems `withdraw` of its
+    /// remaining shares every step, as far as the protocol's cash allows.
+    pub fn lenders_act(&mut self) {
+        let sc = self.sc;
+        for (l, spec) in sc.lenders.iter().enumerate() {
+            let p = spec.protocol;
+            let s = self.supply[p];
+            if !self.lender_running[l] {
+                let v = s.share_value();
+                let drawdown = spec
+                    .share_value_drawdown
+                    .is_some_and(|d| 1.0 - v / self.peak_share_value[p] >= d);
+                let utilised = spec.utilisation.is_some_and(|u| s.utilisation() >= u);
+                let peer = spec
+                    .peer_bad_debt
+                    .is_some_and(|(q, usd)| self.bad_debt_cum[q] >= usd);
+                self.lender_running[l] = drawdown || utilised || peer;
+            }
+            if self.lender_running[l] && self.lender_shares[l] > 0.0 {
+                let value = s.share_value();
+                if value <= 0.0 {
+                    continue;
+                }
+                let paid = self.supply[p].redeem(self.lender_shares[l] * spec.withdraw);
+                self.lender_shares[l] = (self.lender_shares[l] - paid / value).max(0.0);
+                self.step_withdrawn[p] += paid;
+            }
         }
     }
 
@@ -755,6 +806,9 @@ impl<'a> World<'a> {
         for (p, bad) in self.step_bad.iter().enumerate() {
             self.bad_debt_cum[p] += bad;
         }
+        for (p, peak) in self.peak_share_value.iter_mut().enumerate() {
+            *peak = peak.max(self.supply[p].share_value());
+        }
         for (a, &f) in self.fundamental.iter().enumerate() {
             self.peak[a] = self.peak[a].max(f);
             rec.summary.max_drawdown = rec.summary.max_drawdown.max(1.0 - f / self.peak[a]);
@@ -800,6 +854,8 @@ impl<'a> World<'a> {
                     r.reserve_value.push(supply.map(|s| s.reserve * p_debt));
                     r.socialised_cum.push(supply.map(|s| s.socialised * p_debt));
                     r.utilisation.push(supply.map(|s| s.utilisation()));
+                    r.withdrawn_value
+                        .push(supply.map(|_| self.step_withdrawn[p] * p_debt));
                     r.borrow_rate.push(
                         sc.protocols[p]
                             .supply

@@ -224,6 +224,10 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         ),
         col("utilisation", gather(records, |r| &r.protocols.utilisation)),
         col("borrow_rate", gather(records, |r| &r.protocols.borrow_rate)),
+        col(
+            "withdrawn_value",
+            gather(records, |r| &r.protocols.withdrawn_value),
+        ),
     ])
 }
 

@@ -56,6 +56,8 @@ pub struct ProtocolRows {
     pub utilisation: Vec<Option<f64>>,
     /// With a rate model: the annual borrow rate applied in the step.
     pub borrow_rate: Vec<Option<f64>>,
+    /// Supply side: USD lenders withdrew in the step (runs).
+    pub withdrawn_value: Vec<Option<f64>>,
 }
 
 /// `liquidations.parquet` rows of one path: one per executed liquidation.

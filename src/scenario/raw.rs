@@ -41,6 +41,9 @@ pub struct RawScenario {
     /// Liquidators, in priority order.
     #[serde(default)]
     pub liquidators: Vec<RawLiquidator>,
+    /// Lender agents that withdraw when a signal fires.
+    #[serde(default)]
+    pub lenders: Vec<RawLender>,
     /// Scripted price moves.
     #[serde(default)]
     pub shocks: Vec<RawShock>,
@@ -391,6 +394,45 @@ pub enum RawCapital {
     Usd(f64),
     /// Must be `unlimited`.
     Word(String),
+}
+
+/// `[[lenders]]`: a holder of a protocol's shares that runs on a signal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLender {
+    /// Unique name.
+    pub name: String,
+    /// The protocol whose shares it holds.
+    pub protocol: String,
+    /// Its fraction of the protocol's shares at step 0, in (0, 1].
+    pub share: f64,
+    /// Fraction of its remaining shares it redeems each step once triggered.
+    #[serde(default = "default_one_f64")]
+    pub withdraw: f64,
+    /// What makes it run (any one firing is enough).
+    pub trigger: RawTrigger,
+}
+
+/// Signals a lender watches; it runs once any of them fires.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    /// Share value below its running peak by at least this fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_value_drawdown: Option<f64>,
+    /// Utilisation at or above this level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilisation: Option<f64>,
+    /// A peer protocol whose bad debt it watches (with `peer_bad_debt_usd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The peer's cumulative bad debt, USD, at or above which it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_bad_debt_usd: Option<f64>,
+}
+
+fn default_one_f64() -> f64 {
+    1.0
 }
 
 /// `[[shocks]]`.

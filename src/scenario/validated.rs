@@ -129,6 +129,25 @@ pub struct LiquidatorSpec {
     pub min_profit: f64,
 }
 
+/// A lender agent (docs/model.md §11, "Runs").
+#[derive(Debug, Clone, PartialEq)]
+pub struct LenderSpec {
+    /// Name.
+    pub name: String,
+    /// Protocol index.
+    pub protocol: usize,
+    /// Shares held at step 0 (units).
+    pub shares: f64,
+    /// Fraction of remaining shares redeemed per step once triggered.
+    pub withdraw: f64,
+    /// Share-value drawdown trigger.
+    pub share_value_drawdown: Option<f64>,
+    /// Utilisation trigger.
+    pub utilisation: Option<f64>,
+    /// Peer protocol and its bad-debt trigger, USD.
+    pub peer_bad_debt: Option<(usize, f64)>,
+}
+
 /// Gas settings (MODEL.md §5 step 4).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Network {
@@ -187,6 +206,8 @@ pub struct Scenario {
     pub protocols: Vec<LendingSpec>,
     /// Liquidators in priority order.
     pub liquidators: Vec<LiquidatorSpec>,
+    /// Lender agents.
+    pub lenders: Vec<LenderSpec>,
     /// Gas.
     pub network: Network,
     /// Scripted log shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
@@ -664,6 +685,7 @@ impl Scenario {
             pool_of,
             protocols,
             liquidators,
+            lenders: Vec::new(),
             network,
             shocks,
             book: Book::default(),
@@ -676,6 +698,7 @@ impl Scenario {
             .map(|f| resolve(base_dir, f));
         scenario.book = Book::build(&scenario, file.as_deref())?;
         scenario.resolve_deposits()?;
+        scenario.lenders = scenario.lenders_from_raw()?;
         Ok(scenario)
     }
 
@@ -759,6 +782,90 @@ impl Scenario {
                     .any(|k| book.coll_asset[k] as usize == a && book.coll_units[k] > 0.0)
         });
         Ok(cut)
+    }
+
+    /// Validate `[[lenders]]` once deposits are known: their shares plus the
+    /// receipt units the book holds cannot exceed a protocol's shares.
+    fn lenders_from_raw(&self) -> Result<Vec<LenderSpec>, ScenarioError> {
+        let mut held = vec![0.0; self.protocols.len()];
+        for (k, &a) in self.book.coll_asset.iter().enumerate() {
+            if let Some(p) = self.assets[a as usize].receipt_of {
+                held[p] += self.book.coll_units[k];
+            }
+        }
+        let mut out: Vec<LenderSpec> = Vec::new();
+        for l in &self.resolved.lenders {
+            let field = format!("lenders.{}", l.name);
+            if out.iter().any(|m| m.name == l.name) {
+                return Err(ScenarioError::invalid(field, "name is listed twice"));
+            }
+            let p = self.protocol_index(&l.protocol).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.protocol"),
+                    format!("unknown protocol `{}`", l.protocol),
+                )
+            })?;
+            let Some(supply) = self.protocols[p].supply else {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.protocol"),
+                    format!("`{}` has no supply side to withdraw from", l.protocol),
+                ));
+            };
+            unit_open_closed(&format!("{field}.share"), l.share)?;
+            unit_open_closed(&format!("{field}.withdraw"), l.withdraw)?;
+            let shares = l.share * supply.deposits;
+            held[p] += shares;
+            if held[p] > supply.deposits * (1.0 + 1e-12) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.share"),
+                    format!(
+                        "lenders and receipt collateral would hold {} of `{}`'s {} shares",
+                        held[p], l.protocol, supply.deposits
+                    ),
+                ));
+            }
+            let t = &l.trigger;
+            let tf = format!("{field}.trigger");
+            let drawdown = match t.share_value_drawdown {
+                Some(d) => Some(unit_open_closed(&format!("{tf}.share_value_drawdown"), d)?),
+                None => None,
+            };
+            let utilisation = match t.utilisation {
+                Some(u) => Some(unit_open_closed(&format!("{tf}.utilisation"), u)?),
+                None => None,
+            };
+            let peer_bad_debt = match (&t.peer, t.peer_bad_debt_usd) {
+                (None, None) => None,
+                (Some(peer), Some(usd)) => {
+                    let q = self.protocol_index(peer).ok_or_else(|| {
+                        ScenarioError::invalid(
+                            format!("{tf}.peer"),
+                            format!("unknown protocol `{peer}`"),
+                        )
+                    })?;
+                    Some((q, positive(&format!("{tf}.peer_bad_debt_usd"), usd)?))
+                }
+                _ => {
+                    return Err(ScenarioError::invalid(
+                        tf,
+                        "`peer` and `peer_bad_debt_usd` go together",
+                    ));
+                }
+            };
+            if drawdown.is_none() && utilisation.is_none() && peer_bad_debt.is_none() {
+                return Err(ScenarioError::invalid(tf, "names no signal"));
+            }
+            out.push(LenderSpec {
+                name: l.name.clone(),
+                protocol: p,
+                shares,
+                withdraw: l.withdraw,
+                share_value_drawdown: drawdown,
+                utilisation,
+                peer_bad_debt,
+            });
+        }
+        Ok(out)
     }
 
     /// Asset indices of the receipt tokens.

@@ -9,7 +9,7 @@ use crate::common::*;
 
 /// Market A lends USDC against ETH and has a supply side; its receipt token
 /// aUSDC@lend-a is the collateral of market B.
-const TWO_MARKETS: &str = r#"
+pub const TWO_MARKETS: &str = r#"
 [simulation]
 name = "two-markets"
 steps = 2

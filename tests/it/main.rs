@@ -14,4 +14,5 @@ mod index;
 mod interest;
 mod oracle;
 mod properties;
+mod runs;
 mod statistics;

@@ -1,0 +1,164 @@
+//! Lender runs (docs/model.md §11, "Runs").
+
+use contagion::Overrides;
+
+use crate::common::*;
+
+const RUN: &str = r#"
+[simulation]
+name = "run"
+steps = 5
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+supply = { deposits = 10000.0 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 8000.0
+collateral = { ETH = 10.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[lenders]]
+name = "whale"
+protocol = "lend"
+share = 0.5
+trigger = { utilisation = 0.5 }
+
+[[shocks]]
+step = 3
+asset = "ETH"
+return = -0.55
+"#;
+
+fn opt(df: &polars::prelude::DataFrame, name: &str) -> Vec<f64> {
+    df.column(name)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect()
+}
+
+/// By hand: 10,000 deposited, 8,000 lent, cash 2,000, utilisation 0.8.
+/// Step 1: the whale (5,000 shares) runs and asks for 5,000 but gets the
+/// 2,000 of cash: utilisation 100%, 3,000 shares left. Step 2: no cash,
+/// nothing paid. Step 3: ETH −55%, HF = 10·900·0.8/8000 = 0.9: half the debt
+/// (4,000) is repaid for 4.667 ETH; HF is then 2·0.9 − 0.8·1.05 = 0.96, so
+/// round 1 repays another 2,000 (HF 1.08): cash 6,000. Step 4: the whale
+/// gets its 3,000; utilisation 2,000 / (2,000 + 3,000) = 0.4.
+#[test]
+fn a_run_drains_cash_and_waits_for_repayments() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(RUN, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let p = read(&dir.path().join("r/protocols.parquet"));
+    assert_eq!(
+        opt(&p, "withdrawn_value"),
+        [0.0, 2000.0, 0.0, 0.0, 3000.0, 0.0]
+    );
+    assert_eq!(
+        opt(&p, "cash_value"),
+        [2000.0, 0.0, 0.0, 6000.0, 3000.0, 3000.0]
+    );
+    let u = opt(&p, "utilisation");
+    assert_eq!(u[1], 1.0);
+    assert!((u[4] - 0.4).abs() < 1e-15);
+    // Redemptions at par leave the share value alone.
+    assert!(opt(&p, "share_value").iter().all(|&v| v == 1.0));
+}
+
+#[test]
+fn drawdown_and_peer_triggers_fire_after_a_loss() {
+    // The two-market case of tests/it/contagion.rs: lend-a takes 847.62 USD
+    // of bad debt in step 1 and its share value falls to 0.9252381.
+    let text = crate::contagion::TWO_MARKETS.replace("steps = 2", "steps = 3")
+        + r#"
+[[lenders]]
+name = "a-lender"
+protocol = "lend-a"
+share = 0.2
+trigger = { share_value_drawdown = 0.05 }
+
+[[lenders]]
+name = "b-lender"
+protocol = "lend-b"
+share = 0.1
+trigger = { peer = "lend-a", peer_bad_debt_usd = 500.0 }
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let p = read(&dir.path().join("r/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let w = opt(&p, "withdrawn_value");
+    let a: Vec<f64> = (0..p.height())
+        .filter(|&i| names[i] == "lend-a")
+        .map(|i| w[i])
+        .collect();
+    let b: Vec<f64> = (0..p.height())
+        .filter(|&i| names[i] == "lend-b")
+        .map(|i| w[i])
+        .collect();
+    // Nothing fires before the loss; in step 2 the A lender redeems its 2,000
+    // shares at 0.9252381 and the B lender its 2,000 at 1.0.
+    assert_eq!(a[1], 0.0);
+    assert!((a[2] - 2000.0 * 0.9252380952380952).abs() < 1e-9, "{a:?}");
+    assert_eq!(a[3], 0.0, "all its shares are gone");
+    assert_eq!(b[..2], [0.0, 0.0]);
+    assert_eq!(b[2], 2000.0);
+}
+
+#[test]
+fn lenders_are_validated() {
+    for (from, to, needle) in [
+        ("share = 0.5", "share = 1.5", "lenders.whale.share"),
+        (
+            "trigger = { utilisation = 0.5 }",
+            "trigger = {}",
+            "lenders.whale.trigger: names no signal",
+        ),
+        (
+            "trigger = { utilisation = 0.5 }",
+            "trigger = { peer = \"lend\" }",
+            "go together",
+        ),
+        (
+            "protocol = \"lend\"\nshare",
+            "protocol = \"lent\"\nshare",
+            "unknown protocol `lent`",
+        ),
+    ] {
+        assert!(RUN.contains(from), "{from}");
+        let e = contagion::Scenario::from_toml(
+            &RUN.replacen(from, to, 1),
+            "t.toml",
+            std::path::Path::new("."),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(needle), "`{needle}` not in {e}");
+    }
+}
