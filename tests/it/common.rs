@@ -38,6 +38,11 @@ pub fn f64s(df: &DataFrame, name: &str) -> Vec<f64> {
         .collect()
 }
 
+/// Equal within 1e-9, relative to `b` (absolute below 1).
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
 /// A column as u32 values.
 pub fn u32s(df: &DataFrame, name: &str) -> Vec<u32> {
     df.column(name)

@@ -73,10 +73,6 @@ asset = "ETH"
 return = -0.5
 "#;
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
-
 /// Worked by hand (no pools: seized ETH is kept; aUSDC is redeemed at A).
 ///
 /// Step 1, ETH at 1,000. Round 0: position 0 (A) has HF = 1000·0.9/1800 =

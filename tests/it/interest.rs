@@ -47,16 +47,6 @@ name = "bot"
 capital = "unlimited"
 "#;
 
-fn opt(df: &polars::prelude::DataFrame, name: &str) -> Vec<f64> {
-    df.column(name)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .map(|v| v.expect("a supply side has values"))
-        .collect()
-}
-
 #[test]
 fn debt_grows_by_the_rate_the_utilisation_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,11 +54,11 @@ fn debt_grows_by_the_rate_the_utilisation_gives() {
     run_into(&sc, dir.path(), "run", Some(1));
     let p = read(&dir.path().join("run/protocols.parquet"));
     let debt = f64s(&p, "debt_value");
-    let util = opt(&p, "utilisation");
-    let rate = opt(&p, "borrow_rate");
-    let share = opt(&p, "share_value");
-    let cash = opt(&p, "cash_value");
-    let reserve = opt(&p, "reserve_value");
+    let util = f64s(&p, "utilisation");
+    let rate = f64s(&p, "borrow_rate");
+    let share = f64s(&p, "share_value");
+    let cash = f64s(&p, "cash_value");
+    let reserve = f64s(&p, "reserve_value");
     let model = RateModel {
         base: 0.01,
         slope1: 0.04,

@@ -51,16 +51,6 @@ asset = "ETH"
 return = -0.55
 "#;
 
-fn opt(df: &polars::prelude::DataFrame, name: &str) -> Vec<f64> {
-    df.column(name)
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap())
-        .collect()
-}
-
 /// By hand: 10,000 deposited, 8,000 lent, cash 2,000, utilisation 0.8.
 /// Step 1: the whale (5,000 shares) runs and asks for 5,000 but gets the
 /// 2,000 of cash: utilisation 100%, 3,000 shares left. Step 2: no cash,
@@ -75,18 +65,18 @@ fn a_run_drains_cash_and_waits_for_repayments() {
     run_into(&sc, dir.path(), "r", Some(1));
     let p = read(&dir.path().join("r/protocols.parquet"));
     assert_eq!(
-        opt(&p, "withdrawn_value"),
+        f64s(&p, "withdrawn_value"),
         [0.0, 2000.0, 0.0, 0.0, 3000.0, 0.0]
     );
     assert_eq!(
-        opt(&p, "cash_value"),
+        f64s(&p, "cash_value"),
         [2000.0, 0.0, 0.0, 6000.0, 3000.0, 3000.0]
     );
-    let u = opt(&p, "utilisation");
+    let u = f64s(&p, "utilisation");
     assert_eq!(u[1], 1.0);
     assert!((u[4] - 0.4).abs() < 1e-15);
     // Redemptions at par leave the share value alone.
-    assert!(opt(&p, "share_value").iter().all(|&v| v == 1.0));
+    assert!(f64s(&p, "share_value").iter().all(|&v| v == 1.0));
 }
 
 #[test]
@@ -112,7 +102,7 @@ trigger = { peer = "lend-a", peer_bad_debt_usd = 500.0 }
     run_into(&sc, dir.path(), "r", Some(1));
     let p = read(&dir.path().join("r/protocols.parquet"));
     let names = strs(&p, "protocol");
-    let w = opt(&p, "withdrawn_value");
+    let w = f64s(&p, "withdrawn_value");
     let a: Vec<f64> = (0..p.height())
         .filter(|&i| names[i] == "lend-a")
         .map(|i| w[i])
