@@ -49,6 +49,24 @@ pub struct LiquidationIndex {
     pub group_of: Vec<u32>,
     /// Multi-collateral positions (and any with no collateral entry).
     pub others: Vec<u32>,
+    /// Multi-collateral positions per protocol, by health factor at step 0.
+    pub multi: Vec<MultiGroup>,
+}
+
+/// A protocol's multi-collateral positions, sorted by their health factor at
+/// initial prices (ascending, ties by id). At any later prices
+/// `HF ≥ HF₀ · m`, with `m = min_j (p_j / p₀_j) ÷ (p_d / p₀_d) ÷ I` over the
+/// protocol's collateral assets j (every collateral value falls by at least
+/// that factor relative to the debt), so only the prefix with `HF₀ · m < 1`
+/// can be below 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiGroup {
+    /// Protocol index.
+    pub protocol: u32,
+    /// Position ids by HF₀.
+    pub order: Vec<u32>,
+    /// HF₀ of each entry of `order` (∞ without debt).
+    pub hf0: Vec<f64>,
 }
 
 /// `L = d / (c·LT)`: the collateral-to-debt price ratio below which a
@@ -64,8 +82,10 @@ pub fn key_bits(x: f64) -> u64 {
 }
 
 impl LiquidationIndex {
-    /// Build the index of a book.
-    pub fn build(book: &Book) -> Self {
+    /// Build the index of a book; `initial_prices` per asset and each
+    /// protocol's debt asset give the step-0 health factors of
+    /// multi-collateral positions.
+    pub fn build(book: &Book, initial_prices: &[f64], debt_assets: &[usize]) -> Self {
         let mut by_group: BTreeMap<(u32, u32), GroupMembers> = BTreeMap::new();
         let mut others = Vec::new();
         let mut group_of = vec![u32::MAX; book.len()];
@@ -96,10 +116,45 @@ impl LiquidationIndex {
                 key: members.iter().map(|m| m.0).collect(),
             });
         }
+        let mut multi: Vec<MultiGroup> = Vec::new();
+        for p in 0..debt_assets.len() {
+            let mut members: Vec<(f64, u32)> = others
+                .iter()
+                .filter(|&&i| book.protocol[i as usize] as usize == p)
+                .map(|&i| {
+                    let i = i as usize;
+                    let weighted: f64 = book
+                        .coll_range(i)
+                        .map(|k| {
+                            book.coll_units[k]
+                                * initial_prices[book.coll_asset[k] as usize]
+                                * book.coll_lt[k]
+                        })
+                        .sum();
+                    let debt = book.debt[i] * initial_prices[debt_assets[p]];
+                    let hf0 = if debt > 0.0 {
+                        weighted / debt
+                    } else {
+                        f64::INFINITY
+                    };
+                    (hf0, i as u32)
+                })
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            members.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            multi.push(MultiGroup {
+                protocol: p as u32,
+                order: members.iter().map(|m| m.1).collect(),
+                hf0: members.iter().map(|m| m.0).collect(),
+            });
+        }
         LiquidationIndex {
             groups,
             group_of,
             others,
+            multi,
         }
     }
 }

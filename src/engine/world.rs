@@ -80,6 +80,8 @@ pub struct World<'a> {
     /// Positions whose state differs from the book on this path.
     dirty: Vec<bool>,
     dirty_ids: Vec<u32>,
+    /// The dirty positions that are outside the single-collateral groups.
+    dirty_multi: Vec<u32>,
     /// Per index group: every entry of `order[..frontier]` is dirty.
     frontier: Vec<usize>,
     /// Per index group: dirty positions with debt, keyed by current L.
@@ -207,6 +209,7 @@ impl<'a> World<'a> {
             search: CandidateSearch::default(),
             dirty: vec![false; sc.book.len()],
             dirty_ids: Vec::new(),
+            dirty_multi: Vec::new(),
             frontier: vec![0; sc.book.index.groups.len()],
             dirty_sets: vec![BTreeSet::new(); sc.book.index.groups.len()],
             supply: Vec::new(),
@@ -283,6 +286,7 @@ impl<'a> World<'a> {
             self.dirty[i] = false;
         }
         self.dirty_ids.clear();
+        self.dirty_multi.clear();
         self.frontier.fill(0);
         for set in &mut self.dirty_sets {
             set.clear();
@@ -585,7 +589,30 @@ impl<'a> World<'a> {
                 self.push_if_liquidatable(i, out);
             }
         }
-        for &i in &index.others {
+        // Multi-collateral positions: the bound HF ≥ HF₀·m (index.rs) skips
+        // all but a prefix; those liquidated on this path are checked as is.
+        for mg in &index.multi {
+            let p = mg.protocol as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let spec = &self.sc.protocols[p];
+            let debt_move = px[spec.debt_asset] / self.sc.assets[spec.debt_asset].initial_price;
+            let mut m = f64::INFINITY;
+            for (a, c) in spec.collateral.iter().enumerate() {
+                if c.is_some() {
+                    m = m.min(px[a] / self.sc.assets[a].initial_price);
+                }
+            }
+            let m = m / debt_move / self.debt_index[p];
+            for (j, &i) in mg.order.iter().enumerate() {
+                if !(mg.hf0[j] * m < 1.0 + index::MARGIN) {
+                    break;
+                }
+                if !self.dirty[i as usize] {
+                    self.push_if_liquidatable(i, out);
+                }
+            }
+        }
+        for &i in &self.dirty_multi {
             self.push_if_liquidatable(i, out);
         }
     }
@@ -688,6 +715,9 @@ impl<'a> World<'a> {
         if !self.dirty[i] {
             self.dirty[i] = true;
             self.dirty_ids.push(i as u32);
+            if book.index.group_of[i] == u32::MAX {
+                self.dirty_multi.push(i as u32);
+            }
         }
         // Scaled balance: repaying everything leaves exactly nothing.
         self.debt[i] = if cf == 1.0 && !seizure.capped {

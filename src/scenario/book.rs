@@ -68,7 +68,7 @@ impl Book {
 
     /// The book without the positions `drop` selects (ids are renumbered in
     /// order; the index is rebuilt).
-    pub fn without(&self, drop: impl Fn(usize) -> bool) -> Book {
+    pub fn without(&self, sc: &Scenario, drop: impl Fn(usize) -> bool) -> Book {
         let mut out = Book {
             coll_start: vec![0],
             ..Book::default()
@@ -85,7 +85,7 @@ impl Book {
             out.coll_lb.extend_from_slice(&self.coll_lb[r]);
             out.coll_start.push(out.coll_asset.len() as u32);
         }
-        out.index = LiquidationIndex::build(&out);
+        out.index = index_of(&out, sc);
         out
     }
 
@@ -176,7 +176,7 @@ impl Book {
                 book.push(sc, &field, proto, debt, vec![(a, units)])?;
             }
         }
-        book.index = LiquidationIndex::build(&book);
+        book.index = index_of(&book, sc);
         Ok(book)
     }
 
@@ -286,6 +286,13 @@ impl Book {
         }
         Ok(())
     }
+}
+
+/// The liquidation index of a book at the scenario's initial prices.
+fn index_of(book: &Book, sc: &Scenario) -> LiquidationIndex {
+    let prices: Vec<f64> = sc.assets.iter().map(|a| a.initial_price).collect();
+    let debt: Vec<usize> = sc.protocols.iter().map(|p| p.debt_asset).collect();
+    LiquidationIndex::build(book, &prices, &debt)
 }
 
 fn book_error(path: &Path, problem: impl std::fmt::Display) -> ScenarioError {

@@ -775,7 +775,7 @@ impl Scenario {
         let mut cut = self.clone();
         cut.protocols[p].collateral[a] = None;
         let book = &self.book;
-        cut.book = book.without(|i| {
+        cut.book = book.without(self, |i| {
             book.protocol[i] as usize == p
                 && book
                     .coll_range(i)
