@@ -604,7 +604,9 @@ impl<'a> World<'a> {
             }
             let m = m / debt_move / self.debt_index[p];
             for (j, &i) in mg.order.iter().enumerate() {
-                if !(mg.hf0[j] * m < 1.0 + index::MARGIN) {
+                // ∞·0 is NaN (a position without debt when prices hit 0): stop.
+                let bound = mg.hf0[j] * m;
+                if bound.is_nan() || bound >= 1.0 + index::MARGIN {
                     break;
                 }
                 if !self.dirty[i as usize] {
