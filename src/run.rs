@@ -198,6 +198,14 @@ fn write_json(path: &std::path::Path, value: &impl Serialize) -> Result<(), Outp
     std::fs::write(path, text + "\n").map_err(|e| OutputError::io(path, e))
 }
 
+/// Run `f` on `pool`, or on rayon's global pool when there is none.
+fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
 /// Run a scenario into `opts.out`.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
@@ -256,7 +264,17 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         ProgressBar::hidden()
     };
 
-    let mut work = || {
+    // One worker pool for both passes (rayon's global pool without --threads).
+    let pool = match opts.threads {
+        Some(t) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| RunError::Threads(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let work = || {
         run_paths(
             sc,
             opts.search,
@@ -274,28 +292,12 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             |n| bar.inc(n),
         )
     };
-    let summaries = match opts.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| RunError::Threads(e.to_string()))?
-            .install(work),
-        None => work(),
-    }?;
+    let summaries = in_pool(pool.as_ref(), work)?;
     let attribution = match &cut_world {
         None => None,
-        Some(w) => {
-            let pass = || run_paths(w, opts.search, |_| Ok(()), |n| bar.inc(n));
-            let cut = match opts.threads {
-                Some(t) => rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .map_err(|e| RunError::Threads(e.to_string()))?
-                    .install(pass),
-                None => pass(),
-            }?;
-            Some(cut)
-        }
+        Some(w) => Some(in_pool(pool.as_ref(), || {
+            run_paths(w, opts.search, |_| Ok(()), |n| bar.inc(n))
+        })?),
     };
     bar.finish_and_clear();
 

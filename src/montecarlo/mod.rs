@@ -82,6 +82,7 @@ where
                 },
             )
             .collect::<Result<Vec<_>, EngineError>>()?;
+        // Cloned, not moved: the sink still keys rows by `summary.path`.
         summaries.extend(records.iter().map(|r| r.summary.clone()));
         sink(records)?;
         start = end;
