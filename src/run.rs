@@ -67,6 +67,8 @@ pub struct Summary {
     pub steps: u32,
     /// Positions in the book.
     pub positions: usize,
+    /// Positions left out of the book by isolated debt ceilings.
+    pub positions_over_debt_ceiling: u64,
     /// Bad debt written off over a path.
     pub bad_debt: LossMetrics,
     /// Insolvent debt at the last step.
@@ -163,6 +165,7 @@ impl Summary {
             paths: sc.paths,
             steps: sc.steps,
             positions: sc.book.len(),
+            positions_over_debt_ceiling: sc.book.over_ceiling,
             headline: Headline {
                 var95_insolvent_debt: insolvent_debt.var95,
                 lar95_liquidated_value: liquidated_value.var95,

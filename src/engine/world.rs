@@ -101,6 +101,10 @@ pub struct World<'a> {
     peak_share_value: Vec<f64>,
     /// Underlying units withdrawn by lenders this step, per protocol.
     step_withdrawn: Vec<f64>,
+    /// Market discount δ (log) of each pegged asset (0 for the others).
+    discount: Vec<f64>,
+    /// Debt repaid by deleveraging borrowers this step, USD, per protocol.
+    step_deleveraged: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -220,6 +224,8 @@ impl<'a> World<'a> {
             peak_share_value: vec![1.0; sc.protocols.len()],
             step_withdrawn: vec![0.0; sc.protocols.len()],
             borrow_rate: vec![0.0; sc.protocols.len()],
+            discount: vec![0.0; n_assets],
+            step_deleveraged: vec![0.0; n_proto],
         }
     }
 
@@ -251,6 +257,20 @@ impl<'a> World<'a> {
         self.supply[p]
     }
 
+    /// Pegged tokens: F = ratio × F_underlying × e^δ (docs/model.md §12).
+    fn refresh_pegged(&mut self) {
+        for (a, asset) in self.sc.assets.iter().enumerate() {
+            if let Some(peg) = asset.peg {
+                self.fundamental[a] = peg.ratio * self.fundamental[peg.to] * self.discount[a].exp();
+            }
+        }
+    }
+
+    /// The market discount δ of a pegged asset now (0 for the others).
+    pub fn discount(&self, asset: usize) -> f64 {
+        self.discount[asset]
+    }
+
     /// Receipt tokens: F = share value × the issuer's debt-asset price.
     fn refresh_receipts(&mut self) {
         for (a, p) in self.sc.receipts() {
@@ -271,6 +291,9 @@ impl<'a> World<'a> {
             *f = a.initial_price;
         }
         self.peak.copy_from_slice(&self.fundamental);
+        for (d, a) in self.discount.iter_mut().zip(&sc.assets) {
+            *d = a.peg.map_or(0.0, |p| p.initial_discount);
+        }
         self.pools.clear();
         for p in &sc.pools {
             let price = sc.assets[p.base].initial_price / sc.assets[p.quote].initial_price;
@@ -333,7 +356,8 @@ impl<'a> World<'a> {
             self.move_prices(t, &mut rng);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.prices));
             self.arbitrage();
-            self.lenders_act();
+            self.lenders_act(t);
+            self.deleverage(t);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.arbitrage));
             let outcome = self.cascade(t, &mut rec);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.cascade));
@@ -362,6 +386,7 @@ impl<'a> World<'a> {
         self.step_bad.fill(0.0);
         self.step_bad_contagion.fill(0.0);
         self.step_withdrawn.fill(0.0);
+        self.step_deleveraged.fill(0.0);
         self.executed_this_step = 0;
     }
 
@@ -390,9 +415,10 @@ impl<'a> World<'a> {
     /// Stage 3 (docs/model.md §11, "Runs"): each lender, in scenario order,
     /// starts running once any of its signals fires (share value below its
     /// peak by the drawdown, utilisation at the level, the peer's cumulative
-    /// bad debt at the amount) and from then on redeems `withdraw` of its
+    /// bad debt at the amount, the scripted step reached) and from then on
+    /// redeems `withdraw` of its
     /// remaining shares every step, as far as the protocol's cash allows.
-    pub fn lenders_act(&mut self) {
+    pub fn lenders_act(&mut self, t: u32) {
         let sc = self.sc;
         for (l, spec) in sc.lenders.iter().enumerate() {
             let p = spec.protocol;
@@ -406,7 +432,8 @@ impl<'a> World<'a> {
                 let peer = spec
                     .peer_bad_debt
                     .is_some_and(|(q, usd)| self.bad_debt_cum[q] >= usd);
-                self.lender_running[l] = drawdown || utilised || peer;
+                let scripted = spec.at_step.is_some_and(|s| t >= s);
+                self.lender_running[l] = drawdown || utilised || peer || scripted;
             }
             if self.lender_running[l] && self.lender_shares[l] > 0.0 {
                 let value = s.share_value();
@@ -416,6 +443,95 @@ impl<'a> World<'a> {
                 let paid = self.supply[p].redeem(self.lender_shares[l] * spec.withdraw);
                 self.lender_shares[l] = (self.lender_shares[l] - paid / value).max(0.0);
                 self.step_withdrawn[p] += paid;
+            }
+        }
+    }
+
+    /// Stage 3b (docs/model.md §12, "Deleveraging"): in a protocol whose
+    /// borrow rate this step is above its borrowers' tolerance, every
+    /// borrower with HF ≥ 1 repays `repay` of what it owes by selling its
+    /// largest collateral (valued at the oracle) into that asset's pool, or
+    /// redeeming it at its issuer, or at F without either; the proceeds, at
+    /// the debt asset's F, repay the debt.
+    pub fn deleverage(&mut self, t: u32) {
+        let sc = self.sc;
+        if sc.protocols.iter().all(|p| p.deleverage.is_none()) {
+            return;
+        }
+        self.fill_oracle(t);
+        let n = self.n_assets;
+        for (p, spec) in sc.protocols.iter().enumerate() {
+            let Some(d) = spec.deleverage else { continue };
+            if self.borrow_rate[p] <= d.borrow_rate {
+                continue;
+            }
+            for i in 0..sc.book.len() {
+                if sc.book.protocol[i] as usize != p
+                    || self.debt[i] <= 0.0
+                    || self.health_factor(i) < 1.0
+                {
+                    continue;
+                }
+                let px = &self.oracle[p * n..(p + 1) * n];
+                let range = sc.book.coll_range(i);
+                let Some(offset) = lending::largest_collateral(
+                    range
+                        .clone()
+                        .map(|k| self.coll_units[k] * px[sc.book.coll_asset[k] as usize]),
+                ) else {
+                    continue;
+                };
+                let k = range.start + offset;
+                let asset = sc.book.coll_asset[k] as usize;
+                let owed = self.owed(i);
+                let target = d.repay * owed;
+                let units = (target * px[spec.debt_asset] / px[asset]).min(self.coll_units[k]);
+                if units.is_nan() || units <= 0.0 {
+                    continue;
+                }
+                let proceeds = self.dispose(asset, units);
+                let repaid = (proceeds / self.fundamental[spec.debt_asset]).min(owed);
+                let old_key = self.dirty_key(i);
+                self.mark_dirty(i);
+                self.coll_units[k] -= units;
+                self.debt[i] = if repaid >= owed {
+                    0.0
+                } else {
+                    self.debt[i] - repaid / self.debt_index[p]
+                };
+                self.rekey(i, old_key);
+                if spec.supply.is_some() {
+                    self.supply[p].cash += repaid;
+                    self.supply[p].borrowed -= repaid;
+                }
+                self.step_deleveraged[p] += repaid * self.oracle[p * n + spec.debt_asset];
+            }
+        }
+    }
+
+    /// Turn `units` of `asset` into USD: sold into the asset's pool, or
+    /// redeemed at its issuer if it is a receipt token (limited by cash), or
+    /// valued at F when it has neither.
+    fn dispose(&mut self, asset: usize, units: f64) -> f64 {
+        let sc = self.sc;
+        if let Some(pi) = sc.pool_of[asset] {
+            let out = self.pools[pi].sell_base(units);
+            out * self.fundamental[sc.pools[pi].quote]
+        } else if let Some(q) = sc.assets[asset].receipt_of {
+            let paid = self.supply[q].redeem(units);
+            paid * self.fundamental[sc.protocols[q].debt_asset]
+        } else {
+            units * self.fundamental[asset]
+        }
+    }
+
+    /// Note that position i is about to differ from the book on this path.
+    fn mark_dirty(&mut self, i: usize) {
+        if !self.dirty[i] {
+            self.dirty[i] = true;
+            self.dirty_ids.push(i as u32);
+            if self.sc.book.index.group_of[i] == u32::MAX {
+                self.dirty_multi.push(i as u32);
             }
         }
     }
@@ -441,9 +557,21 @@ impl<'a> World<'a> {
             let inc = sc.assets[a].process.log_increment(dt, z, rng);
             self.fundamental[a] *= inc.exp();
         }
-        for &(a, log_shock) in &sc.shocks[t as usize] {
-            self.fundamental[a] *= log_shock.exp();
+        // Pegged tokens: the discount decays towards the peg, then a shock
+        // to a pegged token moves its discount.
+        for (d, a) in self.discount.iter_mut().zip(&sc.assets) {
+            if let Some(peg) = a.peg {
+                *d *= peg.keep;
+            }
         }
+        for &(a, log_shock) in &sc.shocks[t as usize] {
+            if sc.assets[a].peg.is_some() {
+                self.discount[a] += log_shock;
+            } else {
+                self.fundamental[a] *= log_shock.exp();
+            }
+        }
+        self.refresh_pegged();
         self.refresh_receipts();
     }
 
@@ -455,16 +583,22 @@ impl<'a> World<'a> {
     }
 
     /// Stage 5: `ln F += ρ·(ln P_pool − ln F)` for each pool's base asset,
-    /// with the pool price in USD (`y/x · F_quote`).
+    /// with the pool price in USD (`y/x · F_quote`). For a pegged base the
+    /// move goes into its discount δ, so it stays relative to the underlying.
     pub fn persist_impact(&mut self) {
         for (pool, spec) in self.pools.iter().zip(&self.sc.pools) {
             let rho = spec.impact_persistence;
             if rho > 0.0 {
                 let p_usd = pool.spot() * self.fundamental[spec.quote];
                 let f = self.fundamental[spec.base];
-                self.fundamental[spec.base] = (f.ln() + rho * (p_usd.ln() - f.ln())).exp();
+                let step = rho * (p_usd.ln() - f.ln());
+                if self.sc.assets[spec.base].peg.is_some() {
+                    self.discount[spec.base] += step;
+                }
+                self.fundamental[spec.base] = (f.ln() + step).exp();
             }
         }
+        self.refresh_pegged();
     }
 
     /// Pool spot in USD of every asset (the fundamental for assets without one).
@@ -714,13 +848,7 @@ impl<'a> World<'a> {
 
         // Execute.
         let old_key = self.dirty_key(i);
-        if !self.dirty[i] {
-            self.dirty[i] = true;
-            self.dirty_ids.push(i as u32);
-            if book.index.group_of[i] == u32::MAX {
-                self.dirty_multi.push(i as u32);
-            }
-        }
+        self.mark_dirty(i);
         // Scaled balance: repaying everything leaves exactly nothing.
         self.debt[i] = if cf == 1.0 && !seizure.capped {
             0.0
@@ -739,14 +867,11 @@ impl<'a> World<'a> {
         }
         // The seized units: sold into the asset's pool, or redeemed at the
         // issuer if they are receipt tokens (limited by its cash), or kept.
-        let mut proceeds = 0.0;
-        if let Some(pi) = sc.pool_of[asset] {
-            let out = self.pools[pi].sell_base(seizure.seize);
-            proceeds = out * self.fundamental[sc.pools[pi].quote];
-        } else if let Some(q) = sc.assets[asset].receipt_of {
-            let paid = self.supply[q].redeem(seizure.seize);
-            proceeds = paid * self.fundamental[sc.protocols[q].debt_asset];
-        }
+        let proceeds = if sc.pool_of[asset].is_some() || sc.assets[asset].receipt_of.is_some() {
+            self.dispose(asset, seizure.seize)
+        } else {
+            0.0
+        };
         self.capital[l] += proceeds;
         self.executed_this_step += 1;
 
@@ -888,6 +1013,8 @@ impl<'a> World<'a> {
                     r.utilisation.push(supply.map(|s| s.utilisation()));
                     r.withdrawn_value
                         .push(supply.map(|_| self.step_withdrawn[p] * p_debt));
+                    r.deleveraged_value
+                        .push(sc.protocols[p].deleverage.map(|_| self.step_deleveraged[p]));
                     r.borrow_rate.push(
                         sc.protocols[p]
                             .supply

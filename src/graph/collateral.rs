@@ -31,7 +31,8 @@ pub struct Edge {
     /// Target node name.
     pub target: String,
     /// `collateral` (asset → protocol), `lends` (protocol → debt asset),
-    /// `issues` (protocol → its receipt token) or `pool_leg` (asset → pool).
+    /// `issues` (protocol → its receipt token), `pool_leg` (asset → pool) or
+    /// `pegged_to` (derivative token → its underlying).
     pub kind: &'static str,
     /// USD at initial prices.
     pub weight_usd: f64,
@@ -42,7 +43,7 @@ pub struct Edge {
 pub struct CollateralGraph {
     /// Nodes: assets, then pools, then protocols, each in scenario order.
     pub nodes: Vec<Node>,
-    /// Edges in a fixed order (by protocol, then pools).
+    /// Edges in a fixed order (by protocol, then pools, then pegs).
     pub edges: Vec<Edge>,
 }
 
@@ -128,6 +129,17 @@ impl CollateralGraph {
                 kind: POOL,
                 value_usd: 2.0 * base,
             });
+        }
+        // Derivative tokens hang on their underlying (weight: their value).
+        for (a, asset) in sc.assets.iter().enumerate() {
+            if let Some(peg) = asset.peg {
+                edges.push(Edge {
+                    source: asset.symbol.clone(),
+                    target: sc.assets[peg.to].symbol.clone(),
+                    kind: "pegged_to",
+                    weight_usd: asset_value[a],
+                });
+            }
         }
         for (a, asset) in sc.assets.iter().enumerate() {
             nodes.push(Node {

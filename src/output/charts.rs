@@ -523,6 +523,7 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
         "collateral" => RGBColor(110, 110, 110),
         "lends" => RGBColor(31, 119, 180),
         "issues" => RGBColor(255, 127, 14),
+        "pegged_to" => RGBColor(148, 103, 189),
         _ => RGBColor(44, 160, 44),
     };
     for e in &g.edges {
@@ -564,9 +565,10 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
         ("lends", "lends"),
         ("issues", "issues receipt token"),
         ("pool_leg", "pool leg"),
+        ("pegged_to", "pegged to"),
     ];
     for (k, (kind, text)) in legend.iter().enumerate() {
-        let x = 20 + 260 * k as i32;
+        let x = 20 + 215 * k as i32;
         let y = h - 30;
         root.draw(&PathElement::new(
             vec![(x, y), (x + 30, y)],

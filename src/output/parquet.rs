@@ -228,6 +228,10 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
             "withdrawn_value",
             gather(records, |r| &r.protocols.withdrawn_value),
         ),
+        col(
+            "deleveraged_value",
+            gather(records, |r| &r.protocols.deleveraged_value),
+        ),
     ])
 }
 

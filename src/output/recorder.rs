@@ -58,6 +58,8 @@ pub struct ProtocolRows {
     pub borrow_rate: Vec<Option<f64>>,
     /// Supply side: USD lenders withdrew in the step (runs).
     pub withdrawn_value: Vec<Option<f64>>,
+    /// With `deleverage`: debt repaid by deleveraging borrowers, USD.
+    pub deleveraged_value: Vec<Option<f64>>,
 }
 
 /// `liquidations.parquet` rows of one path: one per executed liquidation.

@@ -35,6 +35,9 @@ pub struct Book {
     pub coll_lb: Vec<f64>,
     /// Positions ordered by liquidation price, built once per run.
     pub index: LiquidationIndex,
+    /// Positions left out because an isolated collateral's debt ceiling was
+    /// reached (docs/model.md §12).
+    pub over_ceiling: u64,
 }
 
 /// The rows of one id in a snapshot: protocol, debt, (asset, units) entries.
@@ -71,6 +74,7 @@ impl Book {
     pub fn without(&self, sc: &Scenario, drop: impl Fn(usize) -> bool) -> Book {
         let mut out = Book {
             coll_start: vec![0],
+            over_ceiling: self.over_ceiling,
             ..Book::default()
         };
         for i in (0..self.len()).filter(|&i| !drop(i)) {
@@ -139,7 +143,7 @@ impl Book {
                     format!("unknown asset `{}`", pop.collateral_asset),
                 )
             })?;
-            let params = spec.collateral[a].ok_or_else(|| {
+            let params = spec.params_for(a, &[a]).ok_or_else(|| {
                 ScenarioError::invalid(
                     format!("{field}.collateral_asset"),
                     format!(
@@ -176,8 +180,37 @@ impl Book {
                 book.push(sc, &field, proto, debt, vec![(a, units)])?;
             }
         }
-        book.index = index_of(&book, sc);
+        let book = book.within_ceilings(sc);
         Ok(book)
+    }
+
+    /// Isolation mode (docs/model.md §12): positions holding a collateral
+    /// with a debt ceiling are admitted in id order while the debt they
+    /// carry, in USD at initial prices, stays within the ceiling; the others
+    /// could not have borrowed and are left out (`over_ceiling` counts them).
+    fn within_ceilings(self, sc: &Scenario) -> Book {
+        let mut used = vec![0.0; sc.protocols.len() * sc.assets.len()];
+        let mut over = vec![false; self.len()];
+        for (i, o) in over.iter_mut().enumerate() {
+            let p = self.protocol[i] as usize;
+            let spec = &sc.protocols[p];
+            let value = self.debt[i] * sc.assets[spec.debt_asset].initial_price;
+            for k in self.coll_range(i) {
+                let a = self.coll_asset[k] as usize;
+                if let Some(cap) = spec.collateral[a].and_then(|c| c.debt_ceiling_usd) {
+                    let slot = &mut used[p * sc.assets.len() + a];
+                    if *slot + value > cap * (1.0 + 1e-12) {
+                        *o = true;
+                    } else {
+                        *slot += value;
+                    }
+                }
+            }
+        }
+        let dropped = over.iter().filter(|&&o| o).count() as u64;
+        let mut book = self.without(sc, |i| over[i]);
+        book.over_ceiling = dropped;
+        book
     }
 
     /// Append one position; entries are sorted into scenario asset order.
@@ -197,8 +230,18 @@ impl Book {
                 "a position with debt needs collateral",
             ));
         }
+        let held: Vec<usize> = entries.iter().map(|e| e.0).collect();
         for &(a, units) in &entries {
-            let params = spec.collateral[a].ok_or_else(|| {
+            if spec.collateral[a].is_some_and(|c| c.debt_ceiling_usd.is_some()) && held.len() > 1 {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.collateral.{}", sc.assets[a].symbol),
+                    format!(
+                        "`{}` is isolated (it has a debt ceiling) and cannot be combined with other collateral",
+                        sc.assets[a].symbol
+                    ),
+                ));
+            }
+            let params = spec.params_for(a, &held).ok_or_else(|| {
                 ScenarioError::invalid(
                     format!("{field}.collateral.{}", sc.assets[a].symbol),
                     format!(

@@ -124,6 +124,26 @@ pub struct RawAsset {
     /// side: its price is the share value × the protocol's debt-asset price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_of: Option<String>,
+    /// Makes this asset a derivative token (a liquid-staking token, say)
+    /// priced off an underlying asset: `F = ratio × F_underlying × e^δ`,
+    /// with δ its market discount (docs/model.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peg: Option<RawPeg>,
+}
+
+/// `peg = { to = "ETH", ratio = 1.0, reversion_half_life_hours = 24 }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeg {
+    /// The underlying asset.
+    pub to: String,
+    /// Units of the underlying one token redeems for (its exchange rate).
+    #[serde(default = "default_one_f64")]
+    pub ratio: f64,
+    /// Half-life of the discount δ, in hours, when redemptions (or a
+    /// withdrawal queue) pull the price back to the peg; none: δ persists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversion_half_life_hours: Option<f64>,
 }
 
 /// A price process (MODEL.md §2).
@@ -209,6 +229,38 @@ pub struct RawProtocol {
     /// The supply side (lenders' deposits, shares and reserve fund).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supply: Option<RawSupply>,
+    /// A correlated-asset mode (Aave v3 e-mode) with its own risk parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emode: Option<RawEmode>,
+    /// Borrowers repay when the borrow rate passes their tolerance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleverage: Option<RawDeleverage>,
+}
+
+/// `emode = { assets = [...], liquidation_threshold, liquidation_bonus, max_ltv }`:
+/// a position whose collateral assets all belong to `assets` (which must
+/// hold the debt asset) uses these parameters instead of the per-asset ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmode {
+    /// The category's assets (the debt asset and correlated collateral).
+    pub assets: Vec<String>,
+    /// LT in (0, 1].
+    pub liquidation_threshold: f64,
+    /// LB ≥ 0.
+    pub liquidation_bonus: f64,
+    /// Max LTV in (0, LT].
+    pub max_ltv: f64,
+}
+
+/// `deleverage = { borrow_rate = 0.2, repay = 0.25 }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeleverage {
+    /// Annual borrow rate above which borrowers deleverage.
+    pub borrow_rate: f64,
+    /// Fraction of its debt each borrower repays per step while above.
+    pub repay: f64,
 }
 
 /// `supply = { ... }` of a lending protocol: exactly one of `deposits` and
@@ -291,6 +343,10 @@ pub struct RawCollateral {
     pub liquidation_bonus: f64,
     /// Maximum loan-to-value at origination, ≤ LT.
     pub max_ltv: f64,
+    /// Isolation mode: total debt, USD at initial prices, that positions
+    /// holding this asset may carry; such positions hold no other collateral.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debt_ceiling_usd: Option<f64>,
 }
 
 /// `[[positions]]`: one explicit account.
@@ -429,6 +485,9 @@ pub struct RawTrigger {
     /// The peer's cumulative bad debt, USD, at or above which it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_bad_debt_usd: Option<f64>,
+    /// A scripted run: it starts at this step (1..=steps) whatever happens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_step: Option<u32>,
 }
 
 fn default_one_f64() -> f64 {

@@ -20,6 +20,22 @@ pub struct Asset {
     pub process: Process,
     /// For a receipt token: the lending protocol whose shares it is.
     pub receipt_of: Option<usize>,
+    /// For a derivative token: its peg to an underlying.
+    pub peg: Option<Peg>,
+}
+
+/// A derivative token's link to its underlying (docs/model.md §12):
+/// `F = ratio × F_underlying × e^δ`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peg {
+    /// Underlying asset index.
+    pub to: usize,
+    /// Units of the underlying one token redeems for.
+    pub ratio: f64,
+    /// Per-step factor on δ: `0.5^(dt / half-life)`, 1 without reversion.
+    pub keep: f64,
+    /// δ at step 0: `ln(price / (ratio × F_underlying))`.
+    pub initial_discount: f64,
 }
 
 /// A constant-product pool, by asset index.
@@ -55,6 +71,26 @@ pub struct CollateralParams {
     pub liquidation_bonus: f64,
     /// Max LTV in (0, LT].
     pub max_ltv: f64,
+    /// Isolation mode debt ceiling, USD at initial prices.
+    pub debt_ceiling_usd: Option<f64>,
+}
+
+/// A correlated-asset mode (docs/model.md §12).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emode {
+    /// Member assets, indexed by asset.
+    pub member: Vec<bool>,
+    /// The parameters its positions use.
+    pub params: CollateralParams,
+}
+
+/// Rate-driven deleveraging (docs/model.md §12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deleverage {
+    /// Annual borrow rate above which borrowers repay.
+    pub borrow_rate: f64,
+    /// Fraction of debt repaid per step.
+    pub repay: f64,
 }
 
 /// A lending market (MODEL.md §5).
@@ -74,6 +110,25 @@ pub struct LendingSpec {
     pub collateral: Vec<Option<CollateralParams>>,
     /// The supply side, if modelled.
     pub supply: Option<SupplySpec>,
+    /// The e-mode category, if any.
+    pub emode: Option<Emode>,
+    /// Rate-driven deleveraging, if any.
+    pub deleverage: Option<Deleverage>,
+}
+
+impl LendingSpec {
+    /// The parameters a position holding `assets` uses for collateral `a`:
+    /// the e-mode ones when every asset it holds is in the category.
+    pub fn params_for(&self, a: usize, assets: &[usize]) -> Option<CollateralParams> {
+        let base = self.collateral[a]?;
+        match &self.emode {
+            Some(e) if assets.iter().all(|&b| e.member[b]) => Some(CollateralParams {
+                debt_ceiling_usd: base.debt_ceiling_usd,
+                ..e.params
+            }),
+            _ => Some(base),
+        }
+    }
 }
 
 /// A lending protocol's supply side at step 0 (units of its debt asset).
@@ -146,6 +201,8 @@ pub struct LenderSpec {
     pub utilisation: Option<f64>,
     /// Peer protocol and its bad-debt trigger, USD.
     pub peer_bad_debt: Option<(usize, f64)>,
+    /// Scripted start step.
+    pub at_step: Option<u32>,
 }
 
 /// Gas settings (MODEL.md §5 step 4).
@@ -311,6 +368,20 @@ impl Scenario {
             if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
                 return Err(ScenarioError::invalid(field, "symbol is listed twice"));
             }
+            if a.peg.is_some() {
+                if a.receipt_of.is_some() {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.peg"),
+                        "a receipt token follows its issuer; it cannot also have a peg",
+                    ));
+                }
+                if !matches!(a.process, RawProcess::Fixed) {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.process"),
+                        "a pegged token moves with its underlying and its discount; remove its process",
+                    ));
+                }
+            }
             let initial_price = match (&a.receipt_of, a.price) {
                 (Some(_), Some(_)) => {
                     return Err(ScenarioError::invalid(
@@ -328,6 +399,7 @@ impl Scenario {
                     f64::NAN // set once its issuer is known
                 }
                 (None, Some(p)) => positive(&format!("{field}.price"), p)?,
+                (None, None) if a.peg.is_some() => f64::NAN, // at the peg, below
                 (None, None) => {
                     return Err(ScenarioError::invalid(
                         format!("{field}.price"),
@@ -368,14 +440,65 @@ impl Scenario {
                 initial_price,
                 process,
                 receipt_of: None,
+                peg: None,
             });
         }
         let lookup = |field: &str, symbol: &str| -> Result<usize, ScenarioError> {
-            assets
+            raw.assets
                 .iter()
                 .position(|a| a.symbol == symbol)
                 .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
         };
+        let mut pegs = Vec::new();
+        for (a, raw_asset) in raw.assets.iter().enumerate() {
+            let Some(peg) = &raw_asset.peg else { continue };
+            let field = format!("assets.{}.peg", raw_asset.symbol);
+            let to = lookup(&format!("{field}.to"), &peg.to)?;
+            if to == a {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.to"),
+                    "a token cannot be pegged to itself",
+                ));
+            }
+            let under = &raw.assets[to];
+            if under.peg.is_some() || under.receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.to"),
+                    format!(
+                        "`{}` is itself derived (a peg or a receipt): peg to a priced asset",
+                        peg.to
+                    ),
+                ));
+            }
+            let ratio = positive(&format!("{field}.ratio"), peg.ratio)?;
+            let keep = match peg.reversion_half_life_hours {
+                None => 1.0,
+                Some(h) => {
+                    let h = positive(&format!("{field}.reversion_half_life_hours"), h)?;
+                    0.5f64.powf(sim.dt_hours / h)
+                }
+            };
+            let at_peg = ratio * assets[to].initial_price;
+            let price = if assets[a].initial_price.is_nan() {
+                at_peg
+            } else {
+                assets[a].initial_price
+            };
+            pegs.push((
+                a,
+                Peg {
+                    to,
+                    ratio,
+                    keep,
+                    initial_discount: (price / at_peg).ln(),
+                },
+                price,
+            ));
+        }
+        for (a, peg, price) in pegs {
+            assets[a].peg = Some(peg);
+            assets[a].initial_price = price;
+        }
 
         let stochastic: Vec<usize> = (0..assets.len())
             .filter(|&i| assets[i].process.is_stochastic())
@@ -473,10 +596,15 @@ impl Scenario {
                         ),
                     ));
                 }
+                let debt_ceiling_usd = match c.debt_ceiling_usd {
+                    Some(v) => Some(non_negative(&format!("{cf}.debt_ceiling_usd"), v)?),
+                    None => None,
+                };
                 collateral[a] = Some(CollateralParams {
                     liquidation_threshold: c.liquidation_threshold,
                     liquidation_bonus: c.liquidation_bonus,
                     max_ltv: c.max_ltv,
+                    debt_ceiling_usd,
                 });
             }
             let supply = match &p.supply {
@@ -535,7 +663,76 @@ impl Scenario {
                     }
                 }
             };
+            let emode = match &p.emode {
+                None => None,
+                Some(e) => {
+                    let ef = format!("{field}.emode");
+                    let mut member = vec![false; assets.len()];
+                    for symbol in &e.assets {
+                        let a = lookup(&format!("{ef}.assets"), symbol)?;
+                        if a != debt_asset && collateral[a].is_none() {
+                            return Err(ScenarioError::invalid(
+                                format!("{ef}.assets"),
+                                format!(
+                                    "`{symbol}` is neither the debt asset nor accepted collateral"
+                                ),
+                            ));
+                        }
+                        member[a] = true;
+                    }
+                    if !member[debt_asset] {
+                        return Err(ScenarioError::invalid(
+                            format!("{ef}.assets"),
+                            format!(
+                                "must include the debt asset `{}` (e-mode groups assets correlated with it)",
+                                p.debt_asset
+                            ),
+                        ));
+                    }
+                    let lt = unit_open_closed(
+                        &format!("{ef}.liquidation_threshold"),
+                        e.liquidation_threshold,
+                    )?;
+                    let ltv = unit_open_closed(&format!("{ef}.max_ltv"), e.max_ltv)?;
+                    if ltv > lt {
+                        return Err(ScenarioError::invalid(
+                            format!("{ef}.max_ltv"),
+                            format!("{ltv} is above the liquidation threshold {lt}"),
+                        ));
+                    }
+                    Some(Emode {
+                        member,
+                        params: CollateralParams {
+                            liquidation_threshold: lt,
+                            liquidation_bonus: non_negative(
+                                &format!("{ef}.liquidation_bonus"),
+                                e.liquidation_bonus,
+                            )?,
+                            max_ltv: ltv,
+                            debt_ceiling_usd: None,
+                        },
+                    })
+                }
+            };
+            let deleverage = match &p.deleverage {
+                None => None,
+                Some(d) => {
+                    let df = format!("{field}.deleverage");
+                    if supply.is_none_or(|s| s.rate.is_none()) {
+                        return Err(ScenarioError::invalid(
+                            df,
+                            "needs a rate model (`supply = { ..., rate = { ... } }`): borrowers react to the borrow rate",
+                        ));
+                    }
+                    Some(Deleverage {
+                        borrow_rate: non_negative(&format!("{df}.borrow_rate"), d.borrow_rate)?,
+                        repay: unit_open_closed(&format!("{df}.repay"), d.repay)?,
+                    })
+                }
+            };
             protocols.push(LendingSpec {
+                emode,
+                deleverage,
                 supply,
                 name: p.name.clone(),
                 debt_asset,
@@ -852,7 +1049,19 @@ impl Scenario {
                     ));
                 }
             };
-            if drawdown.is_none() && utilisation.is_none() && peer_bad_debt.is_none() {
+            if let Some(step) = t.at_step
+                && (step == 0 || step > self.steps)
+            {
+                return Err(ScenarioError::invalid(
+                    format!("{tf}.at_step"),
+                    format!("{step} is outside 1..={}", self.steps),
+                ));
+            }
+            if drawdown.is_none()
+                && utilisation.is_none()
+                && peer_bad_debt.is_none()
+                && t.at_step.is_none()
+            {
                 return Err(ScenarioError::invalid(tf, "names no signal"));
             }
             out.push(LenderSpec {
@@ -863,6 +1072,7 @@ impl Scenario {
                 share_value_drawdown: drawdown,
                 utilisation,
                 peer_bad_debt,
+                at_step: t.at_step,
             });
         }
         Ok(out)

@@ -102,6 +102,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("utilisation", Float64),
             ("borrow_rate", Float64),
             ("withdrawn_value", Float64),
+            ("deleveraged_value", Float64),
         ],
     );
     expect_schema(

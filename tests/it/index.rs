@@ -22,6 +22,7 @@ struct Setup {
     keeper_capital: f64,
     close_factor: f64,
     multi: u32,
+    deleverage_rate: f64,
 }
 
 fn scenario_text(s: &Setup) -> String {
@@ -70,6 +71,7 @@ close_factor = {cf}
 full_liquidation_hf = 0.95
 oracle = {{ source = "{ls}", lag_steps = {ll} }}
 supply = {{ utilisation = 0.85, rate = {{ base = 0.02, slope1 = 0.1, kink = 0.8, slope2 = 40.0 }} }}
+deleverage = {{ borrow_rate = {dr}, repay = 0.2 }}
 
 [[protocols.collateral]]
 asset = "ETH"
@@ -144,6 +146,7 @@ return = {shock}
         hmin2 = s.hf_min.max(1.17),
         cap = s.keeper_capital,
         shock = s.shock,
+        dr = s.deleverage_rate,
     );
     // Multi-collateral accounts, checked outside the index.
     for k in 0..s.multi {
@@ -162,9 +165,15 @@ fn setup() -> impl Strategy<Value = Setup> {
         (any::<u64>(), source.clone(), 0..3u32, source, 0..3u32),
         (100.0..5000.0f64, 0.0..1.0f64, 1.075..1.3f64, 0.0..1.5f64),
         (-0.5..0.05f64, 0.0..200_000.0f64, 0.2..1.0f64, 0..4u32),
+        0.05..12.0f64,
     )
         .prop_map(
-            |((seed, ls, ll, os, ol), (reserve, rho, hf_min, hf_span), (shock, cap, cf, multi))| {
+            |(
+                (seed, ls, ll, os, ol),
+                (reserve, rho, hf_min, hf_span),
+                (shock, cap, cf, multi),
+                dr,
+            )| {
                 Setup {
                     seed,
                     lend_source: ls,
@@ -179,6 +188,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                     keeper_capital: cap,
                     close_factor: cf,
                     multi,
+                    deleverage_rate: dr,
                 }
             },
         )
@@ -218,6 +228,7 @@ fn the_shipped_scenarios_agree_under_both_searches() {
         "oracle-lag",
         "congested-liquidators",
         "rehypothecation",
+        "lst-depeg",
     ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));

@@ -12,6 +12,7 @@ mod graph;
 mod hand_cascade;
 mod index;
 mod interest;
+mod mechanisms;
 mod oracle;
 mod properties;
 mod runs;

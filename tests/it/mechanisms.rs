@@ -1,0 +1,475 @@
+//! Pegged tokens, e-mode, isolated debt ceilings, rate-driven deleveraging
+//! and scripted runs (docs/model.md §12), each against a hand computation or
+//! a second implementation written here.
+
+use contagion::Overrides;
+use polars::prelude::*;
+
+use crate::common::*;
+
+/// Rows of `market.parquet` for one asset, in step order (path 0).
+fn market_of(df: &DataFrame, asset: &str, column: &str) -> Vec<f64> {
+    let assets = strs(df, "asset");
+    let paths = u32s(df, "path");
+    let values: Vec<Option<f64>> = df.column(column).unwrap().f64().unwrap().iter().collect();
+    (0..df.height())
+        .filter(|&r| assets[r] == asset && paths[r] == 0)
+        .map(|r| values[r].expect("no null"))
+        .collect()
+}
+
+/// Rows of `protocols.parquet` for one protocol and column, in step order.
+fn protocol_of(df: &DataFrame, protocol: &str, column: &str) -> Vec<Option<f64>> {
+    let names = strs(df, "protocol");
+    let values: Vec<Option<f64>> = df.column(column).unwrap().f64().unwrap().iter().collect();
+    (0..df.height())
+        .filter(|&r| names[r] == protocol)
+        .map(|r| values[r])
+        .collect()
+}
+
+fn invalid(text: &str, needle: &str) {
+    let e = contagion::Scenario::from_toml(
+        text,
+        "t.toml",
+        std::path::Path::new("."),
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(needle), "`{needle}` not in: {e}");
+}
+
+const PEG: &str = r#"
+[simulation]
+name = "peg"
+steps = 12
+paths = 1
+seed = 3
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+process = { kind = "gbm", vol = 0.8 }
+
+[[assets]]
+symbol = "stETH"
+price = 1960.0
+peg = { to = "ETH", ratio = 1.0, reversion_half_life_hours = 4.0 }
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "stETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "lend"
+debt = 100.0
+collateral = { stETH = 1.0 }
+
+[[shocks]]
+step = 6
+asset = "stETH"
+return = -0.05
+"#;
+
+/// δ₀ = ln 0.98 halves every 4 hours; the shock at step 6 adds ln 0.95;
+/// ETH moves by its own process and stETH follows it exactly.
+#[test]
+fn a_pegged_token_follows_its_underlying_with_a_decaying_discount() {
+    let sc = scenario(PEG, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let m = read(&dir.path().join("out/market.parquet"));
+    let eth = market_of(&m, "ETH", "fundamental");
+    let steth = market_of(&m, "stETH", "fundamental");
+    assert_eq!(eth.len(), 13);
+    let mut delta = 0.98f64.ln();
+    for t in 0..=12 {
+        if t > 0 {
+            delta *= 0.5f64.powf(1.0 / 4.0);
+        }
+        if t == 6 {
+            delta += 0.95f64.ln();
+        }
+        let want = eth[t] * delta.exp();
+        assert!(close(steth[t], want), "step {t}: {} vs {want}", steth[t]);
+    }
+    // ETH really moved: the test is not trivially about constants.
+    assert!(eth.iter().any(|&p| (p - 2000.0).abs() > 1.0));
+}
+
+/// A stETH-backed ETH loan (HF 0.8·9.8/7.5 = 1.045) is liquidated when
+/// stETH opens 5% below its peg. The forced sales into the stETH/ETH pool,
+/// with full impact persistence, set the discount; when ETH then falls 20%
+/// the discount is kept (stETH falls with it, and the ETH loan's health does
+/// not change), instead of stETH keeping its USD price.
+#[test]
+fn pool_impact_on_a_pegged_token_persists_relative_to_the_underlying() {
+    let text = PEG
+        .replace(
+            "process = { kind = \"gbm\", vol = 0.8 }",
+            "process = { kind = \"fixed\" }",
+        )
+        .replace(", reversion_half_life_hours = 4.0", "")
+        .replace(
+            "[[protocols]]",
+            "[[pools]]\nbase = \"stETH\"\nquote = \"ETH\"\nbase_reserve = 50.0\nfee = 0.0\nimpact_persistence = 1.0\n\n[[protocols]]",
+        )
+        .replace("debt_asset = \"USDC\"", "debt_asset = \"ETH\"\noracle = { source = \"pool\" }")
+        .replace(
+            "debt = 100.0\ncollateral = { stETH = 1.0 }",
+            "debt = 7.5\ncollateral = { stETH = 10.0 }",
+        )
+        .replace(
+            "[[shocks]]\nstep = 6\nasset = \"stETH\"\nreturn = -0.05",
+            "[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n[[shocks]]\nstep = 2\nasset = \"stETH\"\nreturn = -0.05\n\n[[shocks]]\nstep = 8\nasset = \"ETH\"\nreturn = -0.2",
+        );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let m = read(&dir.path().join("out/market.parquet"));
+    let eth = market_of(&m, "ETH", "fundamental");
+    let steth = market_of(&m, "stETH", "fundamental");
+    let l = read(&dir.path().join("out/liquidations.parquet"));
+    assert!(l.height() >= 1, "the shock must liquidate");
+    assert!(u32s(&l, "step").iter().all(|&s| s == 2));
+    let ratio: Vec<f64> = steth.iter().zip(&eth).map(|(s, e)| s / e).collect();
+    // The shock alone gives 0.98 · 0.95 = 0.931; the sales push it lower.
+    assert!(ratio[2] < 0.931 - 1e-3, "{}", ratio[2]);
+    for t in 3..=12 {
+        assert!(
+            close(ratio[t], ratio[2]),
+            "step {t}: {} vs {}",
+            ratio[t],
+            ratio[2]
+        );
+    }
+    assert!(close(eth[8], 0.8 * eth[7]));
+}
+
+const EMODE: &str = r#"
+[simulation]
+name = "emode"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 1000.0
+
+[[assets]]
+symbol = "stETH"
+price = 990.0
+peg = { to = "ETH" }
+
+[[assets]]
+symbol = "WBTC"
+price = 20000.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "ETH"
+emode = { assets = ["ETH", "stETH"], liquidation_threshold = 0.93, liquidation_bonus = 0.01, max_ltv = 0.9 }
+
+[[protocols.collateral]]
+asset = "stETH"
+liquidation_threshold = 0.81
+liquidation_bonus = 0.075
+max_ltv = 0.69
+
+[[protocols.collateral]]
+asset = "WBTC"
+liquidation_threshold = 0.7
+liquidation_bonus = 0.1
+max_ltv = 0.6
+
+[[positions]]
+protocol = "lend"
+debt = 80.0
+collateral = { stETH = 100.0 }
+
+[[positions]]
+protocol = "lend"
+debt = 80.0
+collateral = { stETH = 100.0, WBTC = 0.001 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "stETH"
+return = -0.05
+"#;
+
+/// stETH at 0.99 ETH falls 5%: 94.05 ETH of collateral for 80 ETH of debt.
+/// In e-mode HF = 0.93·94.05/80 = 1.093 (safe); the second position also
+/// holds WBTC, outside the category, so it uses the per-asset parameters:
+/// HF = (0.81·94.05 + 0.7·0.02)/80 = 0.952, and it is liquidated with the
+/// stETH bonus of 7.5%. At step 2, a 15% fall takes the e-mode position to
+/// HF 0.93·79.94/80 = 0.929, liquidated with the e-mode bonus of 1%.
+#[test]
+fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
+    let text = EMODE.replace(
+        "[[shocks]]\nstep = 1",
+        "[[shocks]]\nstep = 2\nasset = \"stETH\"\nreturn = -0.15\n\n[[shocks]]\nstep = 1",
+    );
+    let sc = scenario(&text, &Overrides::default());
+    assert_eq!(sc.book.coll_lt, vec![0.93, 0.81, 0.7]);
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let l = read(&dir.path().join("out/liquidations.parquet"));
+    let step = u32s(&l, "step");
+    let position: Vec<u64> = l
+        .column("position")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    let hf = f64s(&l, "health_factor");
+    let seized = f64s(&l, "seized");
+    let repaid = f64s(&l, "repaid");
+    assert_eq!((step[0], position[0]), (1, 1));
+    let coll = 100.0 * 0.99 * 0.95;
+    assert!(close(hf[0], (0.81 * coll + 0.7 * 0.02) / 80.0));
+    // Repay 40 ETH; seize 40·1.075 ETH worth of stETH at 0.9405 ETH.
+    assert!(close(repaid[0], 40.0));
+    assert!(close(seized[0], 40.0 * 1.075 / 0.9405));
+    let first_emode = (0..l.height()).find(|&r| position[r] == 0).unwrap();
+    assert_eq!(step[first_emode], 2);
+    let p2 = 0.9405 * 0.85;
+    assert!(close(hf[first_emode], 0.93 * 100.0 * p2 / 80.0));
+    assert!(close(seized[first_emode], 40.0 * 1.01 / p2));
+
+    // Without e-mode the first position is liquidated at step 1 already.
+    let plain = EMODE.replace(
+        "emode = { assets = [\"ETH\", \"stETH\"], liquidation_threshold = 0.93, liquidation_bonus = 0.01, max_ltv = 0.9 }\n",
+        "",
+    );
+    let sc = scenario(&plain, &Overrides::default());
+    run_into(&sc, dir.path(), "plain", Some(1));
+    let l = read(&dir.path().join("plain/liquidations.parquet"));
+    let position = l.column("position").unwrap().u64().unwrap();
+    assert!(position.iter().any(|p| p == Some(0)));
+}
+
+#[test]
+fn emode_and_peg_errors_name_the_field() {
+    invalid(
+        &EMODE.replace("assets = [\"ETH\", \"stETH\"]", "assets = [\"stETH\"]"),
+        "protocols.lend.emode.assets: must include the debt asset `ETH`",
+    );
+    invalid(
+        &EMODE.replace("max_ltv = 0.9 }", "max_ltv = 0.95 }"),
+        "protocols.lend.emode.max_ltv: 0.95 is above the liquidation threshold 0.93",
+    );
+    invalid(
+        &EMODE.replace("peg = { to = \"ETH\" }", "peg = { to = \"ETX\" }"),
+        "assets.stETH.peg.to: unknown asset `ETX`",
+    );
+    invalid(
+        &EMODE.replace(
+            "peg = { to = \"ETH\" }",
+            "peg = { to = \"ETH\" }\nprocess = { kind = \"gbm\", vol = 0.5 }",
+        ),
+        "assets.stETH.process",
+    );
+    invalid(
+        &EMODE.replace(
+            "peg = { to = \"ETH\" }",
+            "peg = { to = \"ETH\", ratio = 0.0 }",
+        ),
+        "assets.stETH.peg.ratio",
+    );
+}
+
+/// Three single-collateral positions of 400 USD of debt against a ceiling of
+/// 1,000: the first two fit, the third is left out of the book.
+#[test]
+fn an_isolated_debt_ceiling_admits_positions_in_id_order() {
+    let text = EMODE
+        .replace(
+            "max_ltv = 0.6\n",
+            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
+        )
+        .replace(
+            "[[positions]]\nprotocol = \"lend\"\ndebt = 80.0\ncollateral = { stETH = 100.0, WBTC = 0.001 }",
+            "[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }\n\n[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }\n\n[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }",
+        );
+    let sc = scenario(&text, &Overrides::default());
+    // 400 ETH of debt is 400,000 USD: two fit under 1,000,000, not three.
+    assert_eq!(sc.book.len(), 3);
+    assert_eq!(sc.book.over_ceiling, 1);
+    assert_eq!(sc.book.debt, vec![80.0, 400.0, 400.0]);
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["positions_over_debt_ceiling"], 1);
+
+    invalid(
+        &EMODE.replace(
+            "max_ltv = 0.6\n",
+            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
+        ),
+        "positions[1].collateral.WBTC: `WBTC` is isolated",
+    );
+}
+
+const DELEVERAGE: &str = r#"
+[simulation]
+name = "deleverage"
+steps = 40
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+supply = { deposits = 10000.0, rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 } }
+deleverage = { borrow_rate = 0.5, repay = 0.1 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 9500.0
+collateral = { ETH = 10.0 }
+"#;
+
+/// Utilisation 0.95 gives a borrow rate of 0.1 + 1.0·0.15/0.2 = 0.85, above
+/// the 0.5 tolerance. Replayed here step by step: interest at the rate of
+/// the last utilisation, then a repayment of 10% of what is owed, from ETH
+/// sold at F (no pool), until the rate falls to the tolerance.
+#[test]
+fn borrowers_deleverage_while_the_rate_is_above_their_tolerance() {
+    let sc = scenario(DELEVERAGE, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let p = read(&dir.path().join("out/protocols.parquet"));
+    let rate = protocol_of(&p, "lend", "borrow_rate");
+    let deleveraged = protocol_of(&p, "lend", "deleveraged_value");
+    let debt_value = f64s(&p, "debt_value");
+    let coll_value = f64s(&p, "collateral_value");
+
+    let dt = 1.0 / 8760.0;
+    let (mut borrowed, mut cash, mut units) = (9500.0f64, 500.0f64, 10.0f64);
+    let mut acted = 0;
+    for t in 1..=40usize {
+        let u = borrowed / (borrowed + cash);
+        let r = if u <= 0.8 {
+            0.1 * u / 0.8
+        } else {
+            0.1 + (u - 0.8) / 0.2
+        };
+        borrowed *= (r * dt).exp();
+        let mut repaid = 0.0;
+        if r > 0.5 {
+            repaid = 0.1 * borrowed;
+            units -= repaid / 2000.0;
+            borrowed -= repaid;
+            cash += repaid;
+            acted += 1;
+        }
+        assert!(close(rate[t].unwrap(), r), "step {t}: rate");
+        assert!(
+            close(deleveraged[t].unwrap(), repaid),
+            "step {t}: {:?} vs {repaid}",
+            deleveraged[t]
+        );
+        assert!(close(debt_value[t], borrowed), "step {t}: debt");
+        assert!(close(coll_value[t], units * 2000.0), "step {t}: collateral");
+    }
+    // It stops by itself: repayments lower utilisation and the rate.
+    assert!((1..40).contains(&acted), "acted {acted} times");
+}
+
+/// With a pool, the sales move it: the pool price ends below F, and the
+/// borrower gets less than F for what it sold.
+#[test]
+fn deleveraging_sells_into_the_pool() {
+    let text = DELEVERAGE.replace(
+        "[[protocols]]",
+        "[[pools]]\nbase = \"ETH\"\nquote = \"USDC\"\nbase_reserve = 20.0\nfee = 0.0\n\n[[protocols]]",
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let m = read(&dir.path().join("out/market.parquet"));
+    let pool = market_of(&m, "ETH", "pool_price");
+    assert!(close(pool[0], 2000.0));
+    // About 950 USD of ETH (0.475 ETH at F) sold into a 20-ETH pool:
+    // x' = 20.475, price (20/x')² · 2000 ≈ 1908, paid y − k/x'.
+    let owed = 9500.0 * (0.85f64 / 8760.0).exp();
+    let x = 20.0 + 0.1 * owed / 2000.0;
+    assert!(close(pool[1], 2000.0 * (20.0 / x).powi(2)));
+    let p = read(&dir.path().join("out/protocols.parquet"));
+    let deleveraged = protocol_of(&p, "lend", "deleveraged_value");
+    let out = 40000.0 - 40000.0 * 20.0 / x;
+    assert!(close(deleveraged[1].unwrap(), out));
+    assert!(out < 0.1 * owed);
+}
+
+#[test]
+fn deleveraging_needs_a_rate_model() {
+    invalid(
+        &DELEVERAGE.replace(", rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 }", ""),
+        "protocols.lend.deleverage: needs a rate model",
+    );
+    invalid(
+        &DELEVERAGE.replace("repay = 0.1", "repay = 1.5"),
+        "protocols.lend.deleverage.repay",
+    );
+}
+
+/// A scripted run starts at its step and not before.
+#[test]
+fn a_lender_with_at_step_runs_from_that_step() {
+    let text = DELEVERAGE
+        .replace("deleverage = { borrow_rate = 0.5, repay = 0.1 }\n", "")
+        .replace("debt = 9500.0", "debt = 5000.0")
+        + "\n[[lenders]]\nname = \"whale\"\nprotocol = \"lend\"\nshare = 0.2\nwithdraw = 0.5\ntrigger = { at_step = 7 }\n";
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let p = read(&dir.path().join("out/protocols.parquet"));
+    let w = protocol_of(&p, "lend", "withdrawn_value");
+    assert!(w[..7].iter().all(|v| *v == Some(0.0)), "{w:?}");
+    // Step 7: half of 2,000 shares at a share value just above 1.
+    let v7 = w[7].unwrap();
+    assert!(v7 > 1000.0 && v7 < 1000.1, "{v7}");
+    assert!(w[8].unwrap() > 0.0);
+    invalid(
+        &text.replace("at_step = 7", "at_step = 41"),
+        "lenders.whale.trigger.at_step: 41 is outside 1..=40",
+    );
+}
