@@ -44,6 +44,9 @@ pub struct ChartData {
     steps: Vec<u32>,
     /// Stochastic assets: (symbol, per recorded step the values over paths).
     prices: Vec<(String, Vec<Vec<f64>>)>,
+    /// Pegged assets: (asset, underlying, symbols, per recorded step the
+    /// price in units of the underlying over paths).
+    pegs: Vec<(usize, usize, String, String, Vec<Vec<f64>>)>,
     /// Per recorded step, liquidated (seized) value over paths.
     liquidated: Vec<Vec<f64>>,
     /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
@@ -65,6 +68,22 @@ impl ChartData {
                 .stochastic
                 .iter()
                 .map(|&a| (sc.assets[a].symbol.clone(), vec![Vec::new(); steps.len()]))
+                .collect(),
+            pegs: sc
+                .assets
+                .iter()
+                .enumerate()
+                .filter_map(|(a, asset)| {
+                    asset.peg.map(|p| {
+                        (
+                            a,
+                            p.to,
+                            asset.symbol.clone(),
+                            sc.assets[p.to].symbol.clone(),
+                            vec![Vec::new(); steps.len()],
+                        )
+                    })
+                })
                 .collect(),
             liquidated: vec![Vec::new(); steps.len()],
             depth: Vec::new(),
@@ -100,6 +119,12 @@ impl ChartData {
             for (k, &a) in self.stochastic.iter().enumerate() {
                 for (s, series) in self.prices[k].1.iter_mut().enumerate() {
                     series.push(r.market.fundamental[s * n_assets + a]);
+                }
+            }
+            for (a, to, _, _, steps) in &mut self.pegs {
+                for (s, series) in steps.iter_mut().enumerate() {
+                    let f = &r.market.fundamental;
+                    series.push(f[s * n_assets + *a] / f[s * n_assets + *to]);
                 }
             }
             for (s, series) in self.liquidated.iter_mut().enumerate() {
@@ -139,9 +164,19 @@ pub fn draw_all(
     };
     for (symbol, series) in &data.prices {
         let name = format!("price_fan_{}.png", sanitize(symbol));
+        let title = format!("{symbol} fundamental price over {} paths", data.paths);
         emit(
             name.clone(),
-            fan_chart(&dir.join(&name), symbol, data, series),
+            fan_chart(&dir.join(&name), &title, "price (USD)", data, series),
+        )?;
+    }
+    for (_, _, symbol, under, series) in &data.pegs {
+        let name = format!("peg_{}.png", sanitize(symbol));
+        let title = format!("{symbol} in {under} over {} paths", data.paths);
+        let y = format!("price ({under} per {symbol})");
+        emit(
+            name.clone(),
+            fan_chart(&dir.join(&name), &title, &y, data, series),
         )?;
     }
     emit(
@@ -214,7 +249,13 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }
 
-fn fan_chart(path: &Path, symbol: &str, data: &ChartData, series: &[Vec<f64>]) -> DynResult {
+fn fan_chart(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    data: &ChartData,
+    series: &[Vec<f64>],
+) -> DynResult {
     let xs: Vec<f64> = data
         .steps
         .iter()
@@ -230,10 +271,7 @@ fn fan_chart(path: &Path, symbol: &str, data: &ChartData, series: &[Vec<f64>]) -
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{symbol} fundamental price over {} paths", data.paths),
-            (FONT, 26),
-        )
+        .caption(title, (FONT, 26))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
@@ -244,7 +282,7 @@ fn fan_chart(path: &Path, symbol: &str, data: &ChartData, series: &[Vec<f64>]) -
     chart
         .configure_mesh()
         .x_desc("time (hours)")
-        .y_desc("price (USD)")
+        .y_desc(y_desc)
         .y_label_formatter(&|v| fmt_usd(*v))
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))

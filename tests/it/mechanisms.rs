@@ -107,6 +107,8 @@ fn a_pegged_token_follows_its_underlying_with_a_decaying_discount() {
     }
     // ETH really moved: the test is not trivially about constants.
     assert!(eth.iter().any(|&p| (p - 2000.0).abs() > 1.0));
+    let png = std::fs::read(dir.path().join("out/charts/peg_stETH.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
 }
 
 /// A stETH-backed ETH loan (HF 0.8·9.8/7.5 = 1.045) is liquidated when
