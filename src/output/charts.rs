@@ -38,15 +38,24 @@ type DynResult = Result<(), Box<dyn Error>>;
 
 /// What the charts need, gathered block by block as paths complete.
 #[derive(Debug, Clone)]
+struct PegSeries {
+    asset: usize,
+    underlying: usize,
+    symbol: String,
+    underlying_symbol: String,
+    /// Per recorded step, the ratio over paths.
+    ratio: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone)]
 pub struct ChartData {
     hours_per_step: f64,
     /// Recorded steps, in order.
     steps: Vec<u32>,
     /// Stochastic assets: (symbol, per recorded step the values over paths).
     prices: Vec<(String, Vec<Vec<f64>>)>,
-    /// Pegged assets: (asset, underlying, symbols, per recorded step the
-    /// price in units of the underlying over paths).
-    pegs: Vec<(usize, usize, String, String, Vec<Vec<f64>>)>,
+    /// Pegged assets: their price in units of the underlying.
+    pegs: Vec<PegSeries>,
     /// Per recorded step, liquidated (seized) value over paths.
     liquidated: Vec<Vec<f64>>,
     /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
@@ -74,14 +83,12 @@ impl ChartData {
                 .iter()
                 .enumerate()
                 .filter_map(|(a, asset)| {
-                    asset.peg.map(|p| {
-                        (
-                            a,
-                            p.to,
-                            asset.symbol.clone(),
-                            sc.assets[p.to].symbol.clone(),
-                            vec![Vec::new(); steps.len()],
-                        )
+                    asset.peg.map(|p| PegSeries {
+                        asset: a,
+                        underlying: p.to,
+                        symbol: asset.symbol.clone(),
+                        underlying_symbol: sc.assets[p.to].symbol.clone(),
+                        ratio: vec![Vec::new(); steps.len()],
                     })
                 })
                 .collect(),
@@ -121,10 +128,10 @@ impl ChartData {
                     series.push(r.market.fundamental[s * n_assets + a]);
                 }
             }
-            for (a, to, _, _, steps) in &mut self.pegs {
-                for (s, series) in steps.iter_mut().enumerate() {
+            for peg in &mut self.pegs {
+                for (s, series) in peg.ratio.iter_mut().enumerate() {
                     let f = &r.market.fundamental;
-                    series.push(f[s * n_assets + *a] / f[s * n_assets + *to]);
+                    series.push(f[s * n_assets + peg.asset] / f[s * n_assets + peg.underlying]);
                 }
             }
             for (s, series) in self.liquidated.iter_mut().enumerate() {
@@ -170,13 +177,14 @@ pub fn draw_all(
             fan_chart(&dir.join(&name), &title, "price (USD)", data, series),
         )?;
     }
-    for (_, _, symbol, under, series) in &data.pegs {
+    for peg in &data.pegs {
+        let (symbol, under) = (&peg.symbol, &peg.underlying_symbol);
         let name = format!("peg_{}.png", sanitize(symbol));
         let title = format!("{symbol} in {under} over {} paths", data.paths);
         let y = format!("price ({under} per {symbol})");
         emit(
             name.clone(),
-            fan_chart(&dir.join(&name), &title, &y, data, series),
+            fan_chart(&dir.join(&name), &title, &y, data, &peg.ratio),
         )?;
     }
     emit(
