@@ -105,6 +105,8 @@ pub struct World<'a> {
     discount: Vec<f64>,
     /// Debt repaid by deleveraging borrowers this step, USD, per protocol.
     step_deleveraged: Vec<f64>,
+    /// Shares outstanding of each LP token (0 for other assets).
+    lp_supply: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -226,6 +228,7 @@ impl<'a> World<'a> {
             borrow_rate: vec![0.0; sc.protocols.len()],
             discount: vec![0.0; n_assets],
             step_deleveraged: vec![0.0; n_proto],
+            lp_supply: vec![0.0; n_assets],
         }
     }
 
@@ -266,6 +269,29 @@ impl<'a> World<'a> {
         }
     }
 
+    /// LP tokens: F = the pool's fair value ÷ shares outstanding.
+    fn refresh_lp(&mut self) {
+        for (a, asset) in self.sc.assets.iter().enumerate() {
+            if let Some(lp) = asset.lp_of
+                && self.lp_supply[a] > 0.0
+            {
+                let spec = &self.sc.pools[lp.pool];
+                let value = self.pools[lp.pool]
+                    .fair_value(self.fundamental[spec.base], self.fundamental[spec.quote]);
+                self.fundamental[a] = value / self.lp_supply[a];
+            }
+        }
+    }
+
+    /// Every derived price, in dependency order: pegged tokens, LP tokens
+    /// (their pool's legs may be pegged), receipt tokens (their debt asset
+    /// may be pegged).
+    fn refresh_derived(&mut self) {
+        self.refresh_pegged();
+        self.refresh_lp();
+        self.refresh_receipts();
+    }
+
     /// The market discount δ of a pegged asset now (0 for the others).
     pub fn discount(&self, asset: usize) -> f64 {
         self.discount[asset]
@@ -293,6 +319,9 @@ impl<'a> World<'a> {
         self.peak.copy_from_slice(&self.fundamental);
         for (d, a) in self.discount.iter_mut().zip(&sc.assets) {
             *d = a.peg.map_or(0.0, |p| p.initial_discount);
+        }
+        for (s, a) in self.lp_supply.iter_mut().zip(&sc.assets) {
+            *s = a.lp_of.map_or(0.0, |lp| lp.supply);
         }
         self.pools.clear();
         for p in &sc.pools {
@@ -511,9 +540,19 @@ impl<'a> World<'a> {
 
     /// Turn `units` of `asset` into USD: sold into the asset's pool, or
     /// redeemed at its issuer if it is a receipt token (limited by cash), or
-    /// valued at F when it has neither.
+    /// burnt for its share of the reserves if it is an LP token (the base
+    /// leg then sold into the same pool), or valued at F with none of these.
     fn dispose(&mut self, asset: usize, units: f64) -> f64 {
         let sc = self.sc;
+        if let Some(lp) = sc.assets[asset].lp_of {
+            let supply = self.lp_supply[asset];
+            let units = units.min(supply);
+            let pool = &mut self.pools[lp.pool];
+            let (dx, dy) = pool.remove_liquidity(units / supply);
+            let out = pool.sell_base(dx);
+            self.lp_supply[asset] = supply - units;
+            return (dy + out) * self.fundamental[sc.pools[lp.pool].quote];
+        }
         if let Some(pi) = sc.pool_of[asset] {
             let out = self.pools[pi].sell_base(units);
             out * self.fundamental[sc.pools[pi].quote]
@@ -571,8 +610,7 @@ impl<'a> World<'a> {
                 self.fundamental[a] *= log_shock.exp();
             }
         }
-        self.refresh_pegged();
-        self.refresh_receipts();
+        self.refresh_derived();
     }
 
     /// Stage 2: every pool is traded along its curve to `F_base / F_quote`.
@@ -580,6 +618,7 @@ impl<'a> World<'a> {
         for (pool, spec) in self.pools.iter_mut().zip(&self.sc.pools) {
             pool.arbitrage_to(self.fundamental[spec.base] / self.fundamental[spec.quote]);
         }
+        self.refresh_lp();
     }
 
     /// Stage 5: `ln F += ρ·(ln P_pool − ln F)` for each pool's base asset,
@@ -598,7 +637,7 @@ impl<'a> World<'a> {
                 self.fundamental[spec.base] = (f.ln() + step).exp();
             }
         }
-        self.refresh_pegged();
+        self.refresh_derived();
     }
 
     /// Pool spot in USD of every asset (the fundamental for assets without one).
@@ -614,7 +653,7 @@ impl<'a> World<'a> {
     /// MODEL.md §4: each protocol's oracle prices during (or at the end of)
     /// step `t`.
     fn fill_oracle(&mut self, t: u32) {
-        self.refresh_receipts();
+        self.refresh_derived();
         self.fill_pool_usd();
         let n = self.n_assets;
         for (p, spec) in self.sc.protocols.iter().enumerate() {
@@ -867,7 +906,9 @@ impl<'a> World<'a> {
         }
         // The seized units: sold into the asset's pool, or redeemed at the
         // issuer if they are receipt tokens (limited by its cash), or kept.
-        let proceeds = if sc.pool_of[asset].is_some() || sc.assets[asset].receipt_of.is_some() {
+        let a = &sc.assets[asset];
+        let proceeds = if sc.pool_of[asset].is_some() || a.receipt_of.is_some() || a.lp_of.is_some()
+        {
             self.dispose(asset, seizure.seize)
         } else {
             0.0

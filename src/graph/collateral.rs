@@ -31,7 +31,8 @@ pub struct Edge {
     /// Target node name.
     pub target: String,
     /// `collateral` (asset → protocol), `lends` (protocol → debt asset),
-    /// `issues` (protocol → its receipt token), `pool_leg` (asset → pool) or
+    /// `issues` (protocol → its receipt token, pool → its LP token),
+    /// `pool_leg` (asset → pool) or
     /// `pegged_to` (derivative token → its underlying).
     pub kind: &'static str,
     /// USD at initial prices.
@@ -43,7 +44,7 @@ pub struct Edge {
 pub struct CollateralGraph {
     /// Nodes: assets, then pools, then protocols, each in scenario order.
     pub nodes: Vec<Node>,
-    /// Edges in a fixed order (by protocol, then pools, then pegs).
+    /// Edges in a fixed order (by protocol, then pools, LP tokens, pegs).
     pub edges: Vec<Edge>,
 }
 
@@ -129,6 +130,17 @@ impl CollateralGraph {
                 kind: POOL,
                 value_usd: 2.0 * base,
             });
+        }
+        // LP tokens are issued by their pool (weight: the pool's value).
+        for asset in &sc.assets {
+            if let Some(lp) = asset.lp_of {
+                edges.push(Edge {
+                    source: pool_name(sc, lp.pool),
+                    target: asset.symbol.clone(),
+                    kind: "issues",
+                    weight_usd: lp.supply * asset.initial_price,
+                });
+            }
         }
         // Derivative tokens hang on their underlying (weight: their value).
         for (a, asset) in sc.assets.iter().enumerate() {

@@ -46,6 +46,24 @@ impl Pool {
         out
     }
 
+    /// Withdraw `fraction` of both reserves (burning that share of the LP
+    /// tokens); returns (base, quote) paid out. The spot price is unchanged.
+    pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
+        let f = fraction.clamp(0.0, 1.0);
+        let (dx, dy) = (self.x * f, self.y * f);
+        self.x -= dx;
+        self.y -= dy;
+        (dx, dy)
+    }
+
+    /// Value of the whole pool at fundamental prices as if arbitraged to
+    /// them, in USD: `2·sqrt(x·y·F_base·F_quote)` ("fair LP pricing":
+    /// the reserves a no-fee arbitrage to `F_base/F_quote` would leave, so
+    /// the value cannot be inflated by trading the pool off its price).
+    pub fn fair_value(&self, f_base: f64, f_quote: f64) -> f64 {
+        2.0 * (self.x * self.y * f_base * f_quote).sqrt()
+    }
+
     /// Arbitrage along the curve to the target price `p* = F_base / F_quote`:
     /// with k = x·y, `x = sqrt(k / p*)`, `y = sqrt(k · p*)` (MODEL.md §1.2).
     pub fn arbitrage_to(&mut self, target: f64) {
@@ -95,6 +113,25 @@ mod tests {
         let a = pool.sell_quote(123.0);
         let b = mirror.sell_base(123.0);
         assert!((a - b).abs() < 1e-12);
+    }
+
+    #[test]
+    fn removing_liquidity_keeps_the_price_and_fair_value_ignores_manipulation() {
+        let mut pool = Pool::new(100.0, 3000.0, 0.0);
+        // At the fundamental ratio the fair value is the reserves' value.
+        let fair = pool.fair_value(3000.0, 1.0);
+        assert!((fair - (100.0 * 3000.0 + 300_000.0)).abs() < 1e-6);
+        // A sale moves the spot, not k: the fair value stays put, while the
+        // reserves valued at the fundamental price rise (the seller lost).
+        pool.sell_base(30.0);
+        assert!((pool.fair_value(3000.0, 1.0) - fair).abs() < 1e-6);
+        assert!(pool.x * 3000.0 + pool.y > fair);
+        let spot = pool.spot();
+        let (dx, dy) = pool.remove_liquidity(0.25);
+        assert!((dx - 130.0 * 0.25).abs() < 1e-12);
+        assert!((dy / dx - spot).abs() < 1e-9);
+        assert!((pool.spot() - spot).abs() < 1e-9);
+        assert!((pool.fair_value(3000.0, 1.0) - 0.75 * fair).abs() < 1e-6);
     }
 
     #[test]

@@ -8,8 +8,8 @@ pub mod validated;
 pub use book::Book;
 pub use raw::{OracleSource, RawScenario};
 pub use validated::{
-    Asset, CollateralParams, Deleverage, Emode, LenderSpec, LendingSpec, LiquidatorSpec, Network,
-    Oracle, Overrides, Peg, PoolSpec, RateModel, Scenario, SupplySpec,
+    Asset, CollateralParams, Deleverage, Emode, LenderSpec, LendingSpec, LiquidatorSpec, LpToken,
+    Network, Oracle, Overrides, Peg, PoolSpec, RateModel, Scenario, SupplySpec,
 };
 
 /// The default scenario, embedded so the binary runs it from any folder.

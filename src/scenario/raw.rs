@@ -129,6 +129,10 @@ pub struct RawAsset {
     /// with δ its market discount (docs/model.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peg: Option<RawPeg>,
+    /// Makes this asset the LP share of a pool, named `BASE/QUOTE`: its
+    /// `price` at step 0 fixes the share supply (docs/model.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lp_of: Option<String>,
 }
 
 /// `peg = { to = "ETH", ratio = 1.0, reversion_half_life_hours = 24 }`.

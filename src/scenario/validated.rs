@@ -22,6 +22,17 @@ pub struct Asset {
     pub receipt_of: Option<usize>,
     /// For a derivative token: its peg to an underlying.
     pub peg: Option<Peg>,
+    /// For an LP token: its pool.
+    pub lp_of: Option<LpToken>,
+}
+
+/// An LP token: a share of a pool's reserves (docs/model.md §12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LpToken {
+    /// Pool index.
+    pub pool: usize,
+    /// Shares outstanding at step 0: the pool's value ÷ the token's price.
+    pub supply: f64,
 }
 
 /// A derivative token's link to its underlying (docs/model.md §12):
@@ -368,6 +379,20 @@ impl Scenario {
             if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
                 return Err(ScenarioError::invalid(field, "symbol is listed twice"));
             }
+            if a.lp_of.is_some() {
+                if a.receipt_of.is_some() || a.peg.is_some() {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.lp_of"),
+                        "an LP token cannot also be a receipt token or have a peg",
+                    ));
+                }
+                if !matches!(a.process, RawProcess::Fixed) {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.process"),
+                        "an LP token is priced off its pool; remove its process",
+                    ));
+                }
+            }
             if a.peg.is_some() {
                 if a.receipt_of.is_some() {
                     return Err(ScenarioError::invalid(
@@ -441,6 +466,7 @@ impl Scenario {
                 process,
                 receipt_of: None,
                 peg: None,
+                lp_of: None,
             });
         }
         let lookup = |field: &str, symbol: &str| -> Result<usize, ScenarioError> {
@@ -461,11 +487,11 @@ impl Scenario {
                 ));
             }
             let under = &raw.assets[to];
-            if under.peg.is_some() || under.receipt_of.is_some() {
+            if under.peg.is_some() || under.receipt_of.is_some() || under.lp_of.is_some() {
                 return Err(ScenarioError::invalid(
                     format!("{field}.to"),
                     format!(
-                        "`{}` is itself derived (a peg or a receipt): peg to a priced asset",
+                        "`{}` is itself derived (a peg, a receipt or an LP token): peg to a priced asset",
                         peg.to
                     ),
                 ));
@@ -788,8 +814,52 @@ impl Scenario {
                 ));
             }
         }
+        // LP tokens, now that pools are known.
+        for (a, raw_asset) in raw.assets.iter().enumerate() {
+            let Some(name) = &raw_asset.lp_of else {
+                continue;
+            };
+            let field = format!("assets.{}.lp_of", raw_asset.symbol);
+            let pool = (0..pools.len())
+                .find(|&i| {
+                    format!(
+                        "{}/{}",
+                        raw.assets[pools[i].base].symbol, raw.assets[pools[i].quote].symbol
+                    ) == *name
+                })
+                .ok_or_else(|| {
+                    ScenarioError::invalid(
+                        &field,
+                        format!("no pool `{name}` (pools are named BASE/QUOTE)"),
+                    )
+                })?;
+            let p = &pools[pool];
+            // Pools start at the fundamental ratio: both legs are worth the same.
+            let value = 2.0 * p.base_reserve * assets[p.base].initial_price;
+            assets[a].lp_of = Some(LpToken {
+                pool,
+                supply: value / assets[a].initial_price,
+            });
+        }
+        for (i, p) in raw.protocols.iter().enumerate() {
+            if raw.assets[protocols[i].debt_asset].lp_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("protocols.{}.debt_asset", p.name),
+                    "an LP token cannot be borrowed",
+                ));
+            }
+        }
         for pool in &pools {
             for a in [pool.base, pool.quote] {
+                if raw.assets[a].lp_of.is_some() {
+                    return Err(ScenarioError::invalid(
+                        format!("pools.{}", assets[pool.base].symbol),
+                        format!(
+                            "`{}` is an LP token: LP tokens are not pooled",
+                            assets[a].symbol
+                        ),
+                    ));
+                }
                 if raw.assets[a].receipt_of.is_some() {
                     return Err(ScenarioError::invalid(
                         format!("pools.{}", assets[pool.base].symbol),
@@ -842,11 +912,11 @@ impl Scenario {
                     format!("{} is outside 1..={}", s.step, sim.steps),
                 ));
             }
-            if raw.assets[a].receipt_of.is_some() {
+            if raw.assets[a].receipt_of.is_some() || raw.assets[a].lp_of.is_some() {
                 return Err(ScenarioError::invalid(
                     format!("{field}.asset"),
                     format!(
-                        "`{}` is a receipt token: its price follows its issuer",
+                        "`{}` is a receipt or LP token: its price follows its issuer or pool",
                         s.asset
                     ),
                 ));
@@ -934,6 +1004,17 @@ impl Scenario {
             }
         }
         for (a, asset) in self.assets.iter().enumerate() {
+            if let Some(lp) = asset.lp_of
+                && held[a] >= lp.supply
+            {
+                return Err(ScenarioError::invalid(
+                    format!("assets.{}.price", asset.symbol),
+                    format!(
+                        "positions hold {} units of `{}` but the pool's value at this price makes only {} (passive LPs must keep some)",
+                        held[a], asset.symbol, lp.supply
+                    ),
+                ));
+            }
             if let Some(p) = asset.receipt_of {
                 let deposits = self.protocols[p].supply.expect("checked").deposits;
                 if held[a] > deposits * (1.0 + 1e-12) {

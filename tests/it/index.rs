@@ -53,6 +53,11 @@ process = {{ kind = "gbm", vol = 0.7 }}
 symbol = "USDC"
 price = 1.0
 
+[[assets]]
+symbol = "LP"
+price = 50.0
+lp_of = "ETH/USDC"
+
 [correlation]
 assets = ["ETH", "BTC"]
 matrix = [[1.0, 0.6], [0.6, 1.0]]
@@ -96,6 +101,19 @@ asset = "ETH"
 liquidation_threshold = 0.7
 liquidation_bonus = 0.1
 max_ltv = 0.6
+
+[[protocols.collateral]]
+asset = "LP"
+liquidation_threshold = 0.6
+liquidation_bonus = 0.08
+max_ltv = 0.55
+
+[[populations]]
+protocol = "other"
+count = 40
+collateral_asset = "LP"
+size_usd = {{ dist = "lognormal", median = 1000.0, sigma = 1.0 }}
+health_factor = {{ dist = "uniform", min = {hmin2}, max = 2.0 }}
 
 [[populations]]
 protocol = "lend"

@@ -475,3 +475,109 @@ fn a_lender_with_at_step_runs_from_that_step() {
         "lenders.whale.trigger.at_step: 41 is outside 1..=40",
     );
 }
+
+const LP: &str = r#"
+[simulation]
+name = "lp"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "LP"
+price = 100.0
+lp_of = "ETH/USDC"
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 100.0
+fee = 0.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "LP"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "lend"
+debt = 7000.0
+collateral = { LP = 100.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.3
+"#;
+
+/// By hand: the pool (100 ETH, 200,000 USDC) is worth 400,000, so 4,000
+/// shares at 100. ETH falls to 1,400 and arbitrage leaves k = 2·10⁷: the
+/// fair value 2·sqrt(k·1400) ÷ 4,000 prices a share at 83.67, HF 0.956.
+/// Half the debt (3,500) is repaid for 3,500·1.05/83.67 shares; burning
+/// them takes that fraction of both reserves, and the ETH is sold into what
+/// is left. Without a fee neither step moves the share price.
+#[test]
+fn lp_tokens_are_priced_off_their_pool_and_burnt_when_seized() {
+    let sc = scenario(LP, &Overrides::default());
+    assert!(close(sc.assets[2].lp_of.unwrap().supply, 4000.0));
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let k: f64 = 100.0 * 200_000.0;
+    let (x, y) = ((k / 1400.0).sqrt(), (k * 1400.0).sqrt());
+    let price = 2.0 * (k * 1400.0).sqrt() / 4000.0;
+    let l = read(&dir.path().join("out/liquidations.parquet"));
+    assert_eq!(l.height(), 1);
+    assert!(close(
+        f64s(&l, "health_factor")[0],
+        0.8 * 100.0 * price / 7000.0
+    ));
+    let seized = 3500.0 * 1.05 / price;
+    assert!(close(f64s(&l, "seized")[0], seized));
+    let f = seized / 4000.0;
+    let (dx, dy) = (x * f, y * f);
+    let (x1, y1) = (x - dx, y - dy);
+    let out = y1 * dx / (x1 + dx);
+    assert!(close(f64s(&l, "proceeds_value")[0], dy + out));
+    let m = read(&dir.path().join("out/market.parquet"));
+    let lp = market_of(&m, "LP", "fundamental");
+    assert!(close(lp[0], 100.0));
+    assert!(close(lp[1], price), "{} vs {price}", lp[1]);
+    let pool = market_of(&m, "ETH", "pool_price");
+    assert!(close(pool[1], (y1 - out) / (x1 + dx)));
+
+    invalid(
+        &LP.replace("lp_of = \"ETH/USDC\"", "lp_of = \"ETH/DAI\""),
+        "assets.LP.lp_of: no pool `ETH/DAI`",
+    );
+    invalid(
+        &LP.replace(
+            "collateral = { LP = 100.0 }",
+            "collateral = { LP = 4000.0 }",
+        ),
+        "assets.LP.price: positions hold 4000 units of `LP`",
+    );
+    invalid(
+        &LP.replace(
+            "price = 100.0\nlp_of",
+            "price = 100.0\nprocess = { kind = \"gbm\", vol = 0.5 }\nlp_of",
+        ),
+        "assets.LP.process",
+    );
+}
