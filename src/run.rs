@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::graph::collateral::CollateralGraph;
+use crate::graph::systemic::ProtocolNetwork;
 use crate::montecarlo::metrics::{LossMetrics, loss_metrics};
 use crate::montecarlo::run_paths;
 use crate::output::PathSummary;
@@ -81,9 +82,39 @@ pub struct Summary {
     pub capped_steps: u64,
     /// The figures under their industry names.
     pub headline: Headline,
+    /// DebtRank and clearing on the protocol network (docs/model.md §13),
+    /// when some protocol has a supply side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub systemic: Option<Systemic>,
     /// With `--cut`: what came through the cut links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
+}
+
+/// The protocol network's metrics in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Systemic {
+    /// Per protocol: capital and the DebtRank of its default alone.
+    pub protocols: Vec<SystemicProtocol>,
+    /// `exposure[j][i]`, USD: protocol i's receipt tokens pledged in j's book.
+    pub exposure: Vec<Vec<f64>>,
+    /// DebtRank of each path's direct losses, over paths.
+    pub debtrank: LossMetrics,
+    /// Suppliers' shortfall under end-of-path clearing, USD, over paths.
+    pub clearing_shortfall: LossMetrics,
+    /// Share of paths in which some protocol defaults under clearing.
+    pub prob_clearing_default: f64,
+}
+
+/// One protocol's row of `Systemic`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemicProtocol {
+    /// Name.
+    pub protocol: String,
+    /// Reserve fund plus deposits at step 0, USD.
+    pub capital_usd: f64,
+    /// DebtRank of this protocol's default alone, in [0, 1].
+    pub debtrank_of_default: Option<f64>,
 }
 
 /// Means over paths of the counterfactual comparison, per protocol.
@@ -153,6 +184,39 @@ impl Attribution {
     }
 }
 
+impl Systemic {
+    /// The protocol network's metrics, or `None` when no protocol has capital.
+    fn of(sc: &Scenario, rows: &[PathSummary]) -> Option<Self> {
+        let net = ProtocolNetwork::build(sc);
+        if !net.has_capital() {
+            return None;
+        }
+        let over = |f: fn(&PathSummary) -> Option<f64>| {
+            loss_metrics(&rows.iter().filter_map(f).collect::<Vec<_>>())
+        };
+        let defaults = rows
+            .iter()
+            .filter(|s| s.clearing.is_some_and(|c| c.1 > 0))
+            .count();
+        Some(Systemic {
+            protocols: sc
+                .protocols
+                .iter()
+                .enumerate()
+                .map(|(p, spec)| SystemicProtocol {
+                    protocol: spec.name.clone(),
+                    capital_usd: net.capital[p],
+                    debtrank_of_default: net.default_debtrank[p],
+                })
+                .collect(),
+            exposure: net.exposure,
+            debtrank: over(|s| s.debtrank),
+            clearing_shortfall: over(|s| s.clearing.map(|c| c.0)),
+            prob_clearing_default: defaults as f64 / rows.len().max(1) as f64,
+        })
+    }
+}
+
 impl Summary {
     /// The summary of a run's paths.
     pub fn of(sc: &Scenario, rows: &[PathSummary]) -> Self {
@@ -178,6 +242,7 @@ impl Summary {
             liquidated_value,
             liquidations: m(|s| s.liquidations as f64),
             capped_steps: rows.iter().map(|s| s.capped_steps as u64).sum(),
+            systemic: Systemic::of(sc, rows),
             attribution: None,
         }
     }

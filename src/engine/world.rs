@@ -8,6 +8,7 @@ use rand::{Rng, RngExt};
 use crate::agent::liquidator;
 use crate::engine::index;
 use crate::error::EngineError;
+use crate::graph::systemic::{BalanceSheets, ProtocolNetwork, clear_protocols};
 use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
@@ -107,6 +108,12 @@ pub struct World<'a> {
     step_deleveraged: Vec<f64>,
     /// Shares outstanding of each LP token (0 for other assets).
     lp_supply: Vec<f64>,
+    /// The protocol network for DebtRank and clearing (docs/model.md §13).
+    network: ProtocolNetwork,
+    /// Positions holding any receipt token.
+    receipt_holders: Vec<u32>,
+    /// Insolvent debt per protocol at the last step, USD.
+    last_insolvent: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -229,6 +236,17 @@ impl<'a> World<'a> {
             discount: vec![0.0; n_assets],
             step_deleveraged: vec![0.0; n_proto],
             lp_supply: vec![0.0; n_assets],
+            network: ProtocolNetwork::build(sc),
+            receipt_holders: (0..sc.book.len() as u32)
+                .filter(|&i| {
+                    sc.book.coll_range(i as usize).any(|k| {
+                        sc.assets[sc.book.coll_asset[k] as usize]
+                            .receipt_of
+                            .is_some()
+                    })
+                })
+                .collect(),
+            last_insolvent: vec![0.0; n_proto],
         }
     }
 
@@ -371,6 +389,7 @@ impl<'a> World<'a> {
                 path,
                 protocol_bad_debt: vec![0.0; sc.protocols.len()],
                 protocol_liquidated: vec![0.0; sc.protocols.len()],
+                protocol_bad_debt_contagion: vec![0.0; sc.protocols.len()],
                 ..PathSummary::default()
             },
             ..PathRecord::default()
@@ -395,6 +414,7 @@ impl<'a> World<'a> {
             self.finish_step(t, outcome, &mut rec);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.record));
         }
+        self.systemic(&mut rec);
         Ok(rec)
     }
 
@@ -940,6 +960,7 @@ impl<'a> World<'a> {
         rec.summary.bad_debt += bad;
         rec.summary.protocol_liquidated[p] += seized_value;
         rec.summary.protocol_bad_debt[p] += bad;
+        rec.summary.protocol_bad_debt_contagion[p] += bad_contagion;
         if rec.recorded {
             let r = &mut rec.liquidations;
             r.step.push(t);
@@ -1015,12 +1036,15 @@ impl<'a> World<'a> {
         rec.summary.capped_steps += outcome.capped as u32;
 
         if last && !write {
-            rec.summary.insolvent_debt = self.insolvent_debt();
+            let per_protocol = self.insolvent_debt();
+            rec.summary.insolvent_debt = per_protocol.iter().sum();
+            self.last_insolvent = per_protocol;
         }
         if write {
             let values = self.value_book();
             if last {
                 rec.summary.insolvent_debt = values.iter().map(|v| v.2).sum();
+                self.last_insolvent = values.iter().map(|v| v.2).collect();
             }
             {
                 let m = &mut rec.market;
@@ -1074,9 +1098,9 @@ impl<'a> World<'a> {
     /// d·p_d ⟺ L·LT > p_a/p_d`) come from the index, and their shortfalls
     /// are added per protocol in id order (a full pass adds exact zeros for
     /// the others, which changes no sum).
-    fn insolvent_debt(&mut self) -> f64 {
+    fn insolvent_debt(&mut self) -> Vec<f64> {
         if self.search == CandidateSearch::FullScan {
-            return self.value_book().iter().map(|v| v.2).sum();
+            return self.value_book().iter().map(|v| v.2).collect();
         }
         let index = &self.sc.book.index;
         let n = self.n_assets;
@@ -1108,7 +1132,79 @@ impl<'a> World<'a> {
             per_protocol[p] += (debt - collateral).max(0.0);
         }
         self.candidates = ids;
-        per_protocol.iter().sum()
+        per_protocol
+    }
+
+    /// End of a path (docs/model.md §13): DebtRank of the path's direct
+    /// losses, and the Eisenberg–Noe clearing of the protocols' balance
+    /// sheets as they stand, at each protocol's end-of-path oracle.
+    fn systemic(&mut self, rec: &mut PathRecord) {
+        let sc = self.sc;
+        if !self.network.has_capital() {
+            return;
+        }
+        let s = &rec.summary;
+        let direct: Vec<f64> = s
+            .protocol_bad_debt
+            .iter()
+            .zip(&s.protocol_bad_debt_contagion)
+            .map(|(b, c)| b - c)
+            .collect();
+        rec.summary.debtrank = self.network.path_debtrank(&direct);
+
+        let n = sc.protocols.len();
+        let na = self.n_assets;
+        let p_debt = |w: &Self, p: usize| w.oracle[p * na + sc.protocols[p].debt_asset];
+        let claims_value = |w: &Self, p: usize| {
+            let st = &w.supply[p];
+            if st.shares > 0.0 {
+                (st.supplier_assets + st.socialised) / st.shares
+            } else {
+                0.0
+            }
+        };
+        let mut b = BalanceSheets {
+            claims: vec![0.0; n],
+            assets: vec![0.0; n],
+            pledged: vec![vec![0.0; n]; n],
+            secured: vec![vec![0.0; n]; n],
+        };
+        for (p, spec) in sc.protocols.iter().enumerate() {
+            if spec.supply.is_some() {
+                let st = &self.supply[p];
+                let price = p_debt(self, p);
+                b.claims[p] = (st.supplier_assets + st.socialised) * price;
+                b.assets[p] = ((st.cash + st.borrowed) * price - self.last_insolvent[p]).max(0.0);
+            }
+        }
+        let book = &sc.book;
+        for &i in &self.receipt_holders {
+            let i = i as usize;
+            let j = book.protocol[i] as usize;
+            let px = &self.oracle[j * na..(j + 1) * na];
+            let range = book.coll_range(i);
+            let total: f64 = range
+                .clone()
+                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize])
+                .sum();
+            let owed = self.owed(i) * px[sc.protocols[j].debt_asset];
+            for k in range {
+                let a = book.coll_asset[k] as usize;
+                if let Some(issuer) = sc.assets[a].receipt_of {
+                    let units = self.coll_units[k];
+                    b.pledged[j][issuer] +=
+                        units * claims_value(self, issuer) * p_debt(self, issuer);
+                    if total > 0.0 {
+                        b.secured[j][issuer] += owed * units * px[a] / total;
+                    }
+                }
+            }
+        }
+        let c = clear_protocols(&b);
+        let defaults = (0..n)
+            .filter(|&p| sc.protocols[p].supply.is_some() && c.defaulted(p))
+            .count() as u32;
+        rec.summary.clearing = Some((c.shortfall(), defaults));
     }
 
     /// (protocol, collateral value, debt value) of position i at the oracle.

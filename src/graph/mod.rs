@@ -1,7 +1,9 @@
 //! The collateral graph and its contagion metrics (MODEL.md §9):
 //! Eisenberg–Noe clearing of inter-protocol liabilities (`clearing`) and
-//! DebtRank (`debtrank`).
+//! DebtRank (`debtrank`), and both applied to a scenario's protocols
+//! (`systemic`).
 
 pub mod clearing;
 pub mod collateral;
 pub mod debtrank;
+pub mod systemic;

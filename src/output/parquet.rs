@@ -356,5 +356,23 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
         col("max_cascade_rounds", u(|s| s.max_cascade_rounds)),
         col("capped_steps", u(|s| s.capped_steps)),
         col("max_drawdown", f(|s| s.max_drawdown)),
+        col(
+            "debtrank",
+            summaries.iter().map(|s| s.debtrank).collect::<Vec<_>>(),
+        ),
+        col(
+            "clearing_shortfall",
+            summaries
+                .iter()
+                .map(|s| s.clearing.map(|c| c.0))
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "clearing_defaults",
+            summaries
+                .iter()
+                .map(|s| s.clearing.map(|c| c.1))
+                .collect::<Vec<_>>(),
+        ),
     ])
 }

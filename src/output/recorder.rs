@@ -125,6 +125,14 @@ pub struct PathSummary {
     pub protocol_bad_debt: Vec<f64>,
     /// Collateral seized over the path, per protocol, USD.
     pub protocol_liquidated: Vec<f64>,
+    /// The contagion part of `protocol_bad_debt`.
+    pub protocol_bad_debt_contagion: Vec<f64>,
+    /// DebtRank of the path's direct losses on the protocol network
+    /// (docs/model.md §13); `None` when no protocol has a supply side.
+    pub debtrank: Option<f64>,
+    /// Eisenberg–Noe clearing at the end of the path: suppliers' shortfall,
+    /// USD, and the protocols that default; `None` without a supply side.
+    pub clearing: Option<(f64, u32)>,
 }
 
 /// Everything one path produced.

@@ -139,6 +139,9 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("max_cascade_rounds", UInt32),
             ("capped_steps", UInt32),
             ("max_drawdown", Float64),
+            ("debtrank", Float64),
+            ("clearing_shortfall", Float64),
+            ("clearing_defaults", UInt32),
         ],
     );
 }

@@ -17,3 +17,4 @@ mod oracle;
 mod properties;
 mod runs;
 mod statistics;
+mod systemic;

@@ -1,0 +1,240 @@
+//! DebtRank and Eisenberg–Noe clearing applied to the protocols of a
+//! scenario (docs/model.md §13). Exposures run through receipt tokens: the
+//! borrowers of protocol j pledge protocol i's receipt tokens, so a loss
+//! socialised in i lowers the collateral j lends against.
+
+use crate::graph::clearing::{self, Clearing};
+use crate::graph::debtrank;
+use crate::scenario::Scenario;
+
+/// The protocol network of a scenario at step 0, in USD at initial prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolNetwork {
+    /// Loss-absorbing capital of each protocol: reserve fund + supplier
+    /// assets (0 without a supply side).
+    pub capital: Vec<f64>,
+    /// `exposure[j][i]`: value of protocol i's receipt tokens pledged in
+    /// protocol j's book (DebtRank's A_ji: what j stands to lose if i fails).
+    pub exposure: Vec<Vec<f64>>,
+    /// The impact matrix `W_ij = min(1, A_ji / E_j)`.
+    pub impact: Vec<Vec<f64>>,
+    /// DebtRank of each protocol's default alone (initial distress 1 on it,
+    /// 0 elsewhere): the share of the network's capital lost beyond it. `None`
+    /// when no protocol has capital.
+    pub default_debtrank: Vec<Option<f64>>,
+}
+
+impl ProtocolNetwork {
+    /// Build the network of a validated scenario.
+    pub fn build(sc: &Scenario) -> Self {
+        let n = sc.protocols.len();
+        let book = &sc.book;
+        let capital: Vec<f64> = sc
+            .protocols
+            .iter()
+            .map(|p| {
+                p.supply.map_or(0.0, |s| {
+                    (s.deposits + s.reserve_fund) * sc.assets[p.debt_asset].initial_price
+                })
+            })
+            .collect();
+        let mut exposure = vec![vec![0.0; n]; n];
+        for i in 0..book.len() {
+            let j = book.protocol[i] as usize;
+            for k in book.coll_range(i) {
+                let a = book.coll_asset[k] as usize;
+                if let Some(issuer) = sc.assets[a].receipt_of {
+                    exposure[j][issuer] += book.coll_units[k] * sc.assets[a].initial_price;
+                }
+            }
+        }
+        let impact = debtrank::impact_matrix(&exposure, &capital);
+        let default_debtrank = (0..n)
+            .map(|i| {
+                let mut shock = vec![0.0; n];
+                shock[i] = 1.0;
+                debtrank::debtrank(&impact, &shock, &capital)
+                    .ok()
+                    .map(|d| d.debtrank)
+            })
+            .collect();
+        ProtocolNetwork {
+            capital,
+            exposure,
+            impact,
+            default_debtrank,
+        }
+    }
+
+    /// Whether any protocol has capital (a supply side with deposits).
+    pub fn has_capital(&self) -> bool {
+        self.capital.iter().any(|&c| c > 0.0)
+    }
+
+    /// DebtRank of a path's direct losses: initial distress
+    /// `h_i = min(1, direct bad debt_i / E_i)` (1 for a protocol without
+    /// capital that lost anything). `None` when no protocol has capital.
+    pub fn path_debtrank(&self, direct_loss: &[f64]) -> Option<f64> {
+        if !self.has_capital() {
+            return None;
+        }
+        let shock: Vec<f64> = direct_loss
+            .iter()
+            .zip(&self.capital)
+            .map(|(&loss, &e)| {
+                if loss <= 0.0 {
+                    0.0
+                } else if e > 0.0 {
+                    (loss / e).min(1.0)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        debtrank::debtrank(&self.impact, &shock, &self.capital)
+            .ok()
+            .map(|d| d.debtrank)
+    }
+}
+
+/// The balance sheets the clearing of docs/model.md §13 reads, per
+/// protocol, in USD.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BalanceSheets {
+    /// What suppliers are owed absent losses (supplier assets + losses
+    /// already socialised).
+    pub claims: Vec<f64>,
+    /// Cash plus loans net of insolvent shortfalls.
+    pub assets: Vec<f64>,
+    /// `pledged[j][i]`: face value (at the claims' share value) of i's
+    /// receipt tokens pledged in j's book.
+    pub pledged: Vec<Vec<f64>>,
+    /// `secured[j][i]`: what j's borrowers owe against those pledges (each
+    /// position's debt split by its collateral values).
+    pub secured: Vec<Vec<f64>>,
+}
+
+/// The outcome of clearing the protocol network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolClearing {
+    /// The clearing of every node: protocols first, then one borrower node
+    /// per (lender j, issuer i) pair with pledges, then the outside node.
+    pub clearing: Clearing,
+    /// Number of protocols.
+    pub protocols: usize,
+}
+
+impl ProtocolClearing {
+    /// Suppliers' shortfall summed over the protocols.
+    pub fn shortfall(&self) -> f64 {
+        (0..self.protocols)
+            .map(|p| self.clearing.obligations[p] - self.clearing.payments[p])
+            .sum()
+    }
+
+    /// Whether protocol p pays less than its suppliers' claims.
+    pub fn defaulted(&self, p: usize) -> bool {
+        self.clearing.defaulted[p]
+    }
+}
+
+/// Eisenberg–Noe clearing of the protocols' balance sheets. Nodes: the
+/// protocols; for each pair (j, i) with pledges, one node for the borrowers
+/// of j who pledged i's receipt tokens; and one outside node (suppliers whose
+/// receipts are not pledged). Protocol i owes each borrower node the face
+/// value of the receipts it holds, and the rest of its claims outside. The
+/// borrower node (j, i) owes j what it borrowed against those receipts
+/// (`secured[j][i]`) and has nothing but i's payments, so it pays j
+/// `min(owed, face × i's recovery)`: the borrowers' equity absorbs i's loss
+/// first. j's external assets are its assets less those loans, which it
+/// collects from the borrower node instead.
+pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
+    let n = b.claims.len();
+    let mut pairs = Vec::new();
+    for j in 0..n {
+        for i in 0..n {
+            if i != j && (b.pledged[j][i] > 0.0 || b.secured[j][i] > 0.0) {
+                pairs.push((j, i));
+            }
+        }
+    }
+    let m = n + pairs.len() + 1;
+    let out = m - 1;
+    let mut liabilities = vec![vec![0.0; m]; m];
+    let mut external = vec![0.0; m];
+    let mut pledged_out = vec![0.0; n];
+    let mut secured_in = vec![0.0; n];
+    for (k, &(j, i)) in pairs.iter().enumerate() {
+        let node = n + k;
+        liabilities[i][node] = b.pledged[j][i].max(0.0);
+        liabilities[node][j] = b.secured[j][i].max(0.0);
+        pledged_out[i] += liabilities[i][node];
+        secured_in[j] += liabilities[node][j];
+    }
+    for i in 0..n {
+        liabilities[i][out] = (b.claims[i] - pledged_out[i]).max(0.0);
+        external[i] = (b.assets[i] - secured_in[i]).max(0.0);
+    }
+    let clearing = clearing::clear(&liabilities, &external)
+        .expect("finite, non-negative inputs by construction");
+    ProtocolClearing {
+        clearing,
+        protocols: n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheets(claims: &[f64], assets: &[f64]) -> BalanceSheets {
+        let n = claims.len();
+        BalanceSheets {
+            claims: claims.to_vec(),
+            assets: assets.to_vec(),
+            pledged: vec![vec![0.0; n]; n],
+            secured: vec![vec![0.0; n]; n],
+        }
+    }
+
+    #[test]
+    fn without_pledges_each_protocol_pays_what_it_has() {
+        let c = clear_protocols(&sheets(&[100.0, 50.0], &[80.0, 70.0]));
+        assert_eq!(c.clearing.payments[..2], [80.0, 50.0]);
+        assert!(c.defaulted(0) && !c.defaulted(1));
+        assert!((c.shortfall() - 20.0).abs() < 1e-12);
+    }
+
+    /// A owes 100 and has 50: it pays half. 40 of its claims are pledged by
+    /// B's borrowers, who owe B 30 against them: they get 20 and pay B 20.
+    /// B has claims of 100 and assets of 95, of which those 30 of loans:
+    /// 65 + 20 = 85.
+    #[test]
+    fn a_loss_in_the_issuer_reaches_the_protocol_holding_its_receipts() {
+        let mut b = sheets(&[100.0, 100.0], &[50.0, 95.0]);
+        b.pledged[1][0] = 40.0;
+        b.secured[1][0] = 30.0;
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[0] - 50.0).abs() < 1e-9);
+        assert!((c.clearing.payments[1] - 85.0).abs() < 1e-9);
+        assert!((c.shortfall() - 65.0).abs() < 1e-9);
+        // Without the loss in A, B's borrowers repay and B pays 95.
+        b.assets[0] = 100.0;
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[1] - 95.0).abs() < 1e-9);
+        assert!(!c.defaulted(0));
+    }
+
+    /// A pays 90%: the pledged 40 are worth 36, more than the 30 owed, so
+    /// the borrowers' equity absorbs A's loss and B is untouched.
+    #[test]
+    fn borrowers_equity_absorbs_a_small_loss_of_the_issuer() {
+        let mut b = sheets(&[100.0, 100.0], &[90.0, 100.0]);
+        b.pledged[1][0] = 40.0;
+        b.secured[1][0] = 30.0;
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[0] - 90.0).abs() < 1e-9);
+        assert!((c.clearing.payments[1] - 100.0).abs() < 1e-9);
+        assert!(!c.defaulted(1));
+    }
+}
