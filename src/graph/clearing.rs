@@ -212,6 +212,29 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    /// The three-bank ring of the `default_clearing` example in the R
+    /// package systemicrisk (Gandy & Veraart; CRAN documentation): external
+    /// assets (1/2, 5/8, 3/4), external liabilities (3/2, 1/2, 1/2), and
+    /// each bank owing 1/2 to each other bank. The documentation gives the
+    /// inputs only; the vector is derived here by hand, by fictitious default.
+    /// External liabilities become a fourth node with nothing to pay.
+    /// Round 1: bank 1 has 1/2 + 1/2 + 1/2 < 5/2 and defaults. Round 2: with
+    /// bank 1 paying 3/2, bank 2 has 5/8 + 3/10 + 1/2 < 3/2 and defaults.
+    /// Then p₁ = 1 + p₂/3 and p₂ = 9/8 + p₁/5, so p₁ = 165/112, p₂ = 159/112,
+    /// and bank 3 (3/4 + p₁/5 + p₂/3 = 1.5179 ≥ 3/2) pays in full.
+    #[test]
+    fn the_systemicrisk_ring_example() {
+        let l = vec![
+            vec![0.0, 0.5, 0.5, 1.5],
+            vec![0.5, 0.0, 0.5, 0.5],
+            vec![0.5, 0.5, 0.0, 0.5],
+            vec![0.0, 0.0, 0.0, 0.0],
+        ];
+        let c = clear(&l, &[0.5, 0.625, 0.75, 0.0]).unwrap();
+        assert!(close(&c.payments, &[165.0 / 112.0, 159.0 / 112.0, 1.5, 0.0]));
+        assert_eq!(c.defaulted, [true, true, false, false]);
+    }
+
     fn close(a: &[f64], b: &[f64]) -> bool {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
     }
