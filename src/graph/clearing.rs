@@ -231,7 +231,10 @@ mod tests {
             vec![0.0, 0.0, 0.0, 0.0],
         ];
         let c = clear(&l, &[0.5, 0.625, 0.75, 0.0]).unwrap();
-        assert!(close(&c.payments, &[165.0 / 112.0, 159.0 / 112.0, 1.5, 0.0]));
+        assert!(close(
+            &c.payments,
+            &[165.0 / 112.0, 159.0 / 112.0, 1.5, 0.0]
+        ));
         assert_eq!(c.defaulted, [true, true, false, false]);
     }
 

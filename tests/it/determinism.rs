@@ -89,3 +89,32 @@ fn a_different_seed_gives_different_paths() {
     let mb = read(&dir.path().join("b/market.parquet"));
     assert!(!same_frame(&ma, &mb));
 }
+
+/// The same for the shipped contagion scenarios, whose paths exercise
+/// receipt tokens, pegs, runs, deleveraging and the systemic metrics.
+#[test]
+fn shipped_contagion_scenarios_are_thread_count_independent() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["lst-depeg", "rehypothecation"] {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
+        let sc = contagion::Scenario::load(
+            &path,
+            &Overrides {
+                paths: Some(70),
+                seed: None,
+            },
+        )
+        .unwrap();
+        run_into(&sc, dir.path(), &format!("{name}-1"), Some(1));
+        run_into(&sc, dir.path(), &format!("{name}-2"), Some(2));
+        for t in TABLES {
+            let a = read(&dir.path().join(format!("{name}-1")).join(t));
+            let b = read(&dir.path().join(format!("{name}-2")).join(t));
+            assert!(
+                same_frame(&a, &b),
+                "{name}/{t} differs between 1 and 2 threads"
+            );
+        }
+    }
+}
