@@ -16,6 +16,7 @@
 //! The engine never touches files; the output layer never touches the engine.
 
 pub mod agent;
+pub mod derivatives;
 pub mod engine;
 pub mod error;
 pub mod graph;
