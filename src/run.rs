@@ -19,7 +19,7 @@ use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame,
-    liquidations_frame, market_frame, paths_frame, protocols_frame, write_frame,
+    liquidations_frame, market_frame, paths_frame, perps_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::scenario::Scenario;
@@ -310,6 +310,15 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         &liquidations_frame(&names, &[]),
         &meta,
     )?;
+    let mut perps = if sc.perps.is_empty() {
+        None
+    } else {
+        Some(TableWriter::create(
+            &dir.join("perps.parquet"),
+            &perps_frame(&names, &[]),
+            &meta,
+        )?)
+    };
     let mut charts = ChartData::new(sc);
     let (n_assets, n_protocols) = (sc.assets.len(), sc.protocols.len());
 
@@ -354,6 +363,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
                     market.append(market_frame(&names, one))?;
                     protocols.append(protocols_frame(&names, one))?;
                     liquidations.append(liquidations_frame(&names, one))?;
+                    if let Some(w) = perps.as_mut() {
+                        w.append(perps_frame(&names, one))?;
+                    }
                 }
                 Ok(())
             },
@@ -370,6 +382,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     bar.finish_and_clear();
 
     let mut parquet_bytes = market.finish()? + protocols.finish()? + liquidations.finish()?;
+    if let Some(w) = perps {
+        parquet_bytes += w.finish()?;
+    }
     parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;
     let graph = CollateralGraph::build(sc);
     parquet_bytes += write_frame(

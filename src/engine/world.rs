@@ -13,6 +13,7 @@ use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::protocol::lending;
+use crate::protocol::perp::{self, PerpState};
 use crate::scenario::{OracleSource, Scenario};
 
 /// How a step's cascade ended.
@@ -114,6 +115,12 @@ pub struct World<'a> {
     receipt_holders: Vec<u32>,
     /// Insolvent debt per protocol at the last step, USD.
     last_insolvent: Vec<f64>,
+    /// Perpetual futures state (docs/model.md §15).
+    perp: PerpState,
+    perp_liqs: Vec<perp::Liquidation>,
+    /// Each perp's index this step and the step before.
+    perp_index: Vec<f64>,
+    perp_index_prev: Vec<f64>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -247,6 +254,10 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             last_insolvent: vec![0.0; n_proto],
+            perp: PerpState::default(),
+            perp_liqs: Vec::new(),
+            perp_index: vec![0.0; sc.perps.len()],
+            perp_index_prev: vec![0.0; sc.perps.len()],
         }
     }
 
@@ -364,6 +375,14 @@ impl<'a> World<'a> {
         for (c, l) in self.capital.iter_mut().zip(&sc.liquidators) {
             *c = l.capital;
         }
+        if !sc.perps.is_empty() {
+            let marks = self.perp_marks();
+            self.perp.reset(&sc.perps, &sc.perp_book, &marks);
+            for (m, spec) in sc.perps.iter().enumerate() {
+                self.perp_index[m] = self.fundamental[spec.asset];
+            }
+            self.perp_index_prev.clone_from(&self.perp_index);
+        }
         // Lagged oracles read step 0 until step k: it must be this path's.
         self.fill_pool_usd();
         self.history.push(0, &self.fundamental, &self.pool_usd);
@@ -380,6 +399,16 @@ impl<'a> World<'a> {
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
     pub fn run_path(&mut self, path: u32) -> Result<PathRecord, EngineError> {
+        self.run_path_with(path, |_, _| {})
+    }
+
+    /// `run_path`, calling `after_step(world, t)` at the end of every step
+    /// (tests use it to check invariants step by step).
+    pub fn run_path_with(
+        &mut self,
+        path: u32,
+        mut after_step: impl FnMut(&Self, u32),
+    ) -> Result<PathRecord, EngineError> {
         let sc = self.sc;
         let mut rng = path_rng(sc.seed, path);
         let recorded = sc.records_path(path);
@@ -406,13 +435,16 @@ impl<'a> World<'a> {
             self.arbitrage();
             self.lenders_act(t);
             self.deleverage(t);
+            self.perp_index(t);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.arbitrage));
             let outcome = self.cascade(t, &mut rec);
+            self.perp_funding();
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.cascade));
             self.persist_impact();
             self.check_finite(path, t)?;
             self.finish_step(t, outcome, &mut rec);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.record));
+            after_step(self, t);
         }
         self.systemic(&mut rec);
         Ok(rec)
@@ -556,6 +588,82 @@ impl<'a> World<'a> {
                 self.step_deleveraged[p] += repaid * self.oracle[p * n + spec.debt_asset];
             }
         }
+    }
+
+    /// Each perp's mark: its pool's spot in USD.
+    fn perp_marks(&self) -> Vec<f64> {
+        let sc = self.sc;
+        sc.perps
+            .iter()
+            .map(|p| self.pools[p.pool].spot() * self.fundamental[sc.pools[p.pool].quote])
+            .collect()
+    }
+
+    /// Stage 3c (docs/model.md §15): each perp reads its index (the
+    /// fundamental, lagged) and feeds its margin model.
+    pub fn perp_index(&mut self, t: u32) {
+        let sc = self.sc;
+        if sc.perps.is_empty() {
+            return;
+        }
+        self.perp.begin_step();
+        self.perp_index_prev.clone_from(&self.perp_index);
+        for (m, spec) in sc.perps.iter().enumerate() {
+            self.perp_index[m] = if spec.index_lag_steps == 0 {
+                self.fundamental[spec.asset]
+            } else {
+                self.history.lagged(t, spec.index_lag_steps, false)[spec.asset]
+            };
+        }
+        let returns: Vec<f64> = self
+            .perp_index
+            .iter()
+            .zip(&self.perp_index_prev)
+            .map(|(now, before)| (now / before).ln())
+            .collect();
+        self.perp.observe_index(&sc.perps, &returns, sc.dt_years());
+    }
+
+    /// Stage 4b: funding at the marks the cascade left (the premium is the
+    /// pools' distance from the index after the step's forced trades),
+    /// before impact persistence.
+    pub fn perp_funding(&mut self) {
+        let sc = self.sc;
+        if sc.perps.is_empty() {
+            return;
+        }
+        let marks = self.perp_marks();
+        self.perp.funding(
+            &sc.perps,
+            &sc.perp_book,
+            &marks,
+            &self.perp_index,
+            sc.dt_hours,
+        );
+    }
+
+    /// One perp liquidation round inside the cascade; returns the number
+    /// of accounts liquidated.
+    fn perp_round(&mut self, rec: &mut PathRecord) -> u32 {
+        let sc = self.sc;
+        if sc.perps.is_empty() {
+            return 0;
+        }
+        let quote_usd: Vec<f64> = sc
+            .perps
+            .iter()
+            .map(|p| self.fundamental[sc.pools[p.pool].quote])
+            .collect();
+        self.perp_liqs.clear();
+        let n = self.perp.liquidation_round(
+            &sc.perps,
+            &sc.perp_book,
+            &mut self.pools,
+            &quote_usd,
+            &mut self.perp_liqs,
+        );
+        rec.summary.perp_liquidations += n;
+        n
     }
 
     /// Turn `units` of `asset` into USD: sold into the asset's pool, or
@@ -723,6 +831,7 @@ impl<'a> World<'a> {
                     executed += 1;
                 }
             }
+            executed += self.perp_round(rec);
             if executed == 0 {
                 break;
             }
@@ -1033,6 +1142,9 @@ impl<'a> World<'a> {
             rec.summary.max_drawdown = rec.summary.max_drawdown.max(1.0 - f / self.peak[a]);
         }
         rec.summary.max_cascade_rounds = rec.summary.max_cascade_rounds.max(outcome.rounds);
+        if !sc.perps.is_empty() {
+            self.record_perps(t, last, write, rec);
+        }
         rec.summary.capped_steps += outcome.capped as u32;
 
         if last && !write {
@@ -1090,6 +1202,45 @@ impl<'a> World<'a> {
             }
         }
         self.history.push(t, &self.fundamental, &self.pool_usd);
+    }
+
+    /// Perp totals of the step into the summary, and its rows if recorded.
+    fn record_perps(&mut self, t: u32, last: bool, write: bool, rec: &mut PathRecord) {
+        let sc = self.sc;
+        let p = &self.perp;
+        rec.summary.perp_adl_events += p.step_adl.iter().sum::<u32>();
+        rec.summary.perp_fund_drawn += p.step_fund_drawn.iter().sum::<f64>();
+        if last {
+            rec.summary.perp_vault_bad_debt = p.vault_bad_debt.iter().sum();
+        }
+        if !write {
+            return;
+        }
+        let marks = self.perp_marks();
+        let oi = p.open_interest(&sc.perp_book, sc.perps.len());
+        let r = &mut rec.perps;
+        for m in 0..sc.perps.len() {
+            r.step.push(t);
+            r.perp.push(m as u32);
+            r.mark.push(marks[m]);
+            r.index.push(self.perp_index[m]);
+            r.funding_rate.push(p.funding_rate[m]);
+            r.oi_long.push(oi[m].0 * marks[m]);
+            r.oi_short.push(oi[m].1 * marks[m]);
+            r.liquidations.push(p.step_liqs[m]);
+            r.liquidated_notional.push(p.step_liq_notional[m]);
+            r.insurance_fund.push(p.fund[m]);
+            r.fund_drawn.push(p.step_fund_drawn[m]);
+            r.adl_events.push(p.step_adl[m]);
+            r.vault_position.push(p.vault_size[m] * marks[m]);
+            r.vault_bad_debt_cum.push(p.vault_bad_debt[m]);
+            r.maintenance_margin.push(p.mmr[m]);
+        }
+    }
+
+    /// The perp ledger (docs/model.md §15), constant over a path.
+    pub fn perp_ledger(&self) -> f64 {
+        self.perp.ledger()
     }
 
     /// Insolvent debt of all protocols at the current oracle prices, equal to

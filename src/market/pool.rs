@@ -46,6 +46,16 @@ impl Pool {
         out
     }
 
+    /// Buy `dx` base out of the pool (dx < x); returns the quote paid in:
+    /// the `dy` for which `sell_quote(dy)` pays exactly dx,
+    /// `dy = y·dx / ((x − dx)(1 − φ))`.
+    pub fn buy_base(&mut self, dx: f64) -> f64 {
+        let dy = self.y * dx / ((self.x - dx) * (1.0 - self.fee));
+        self.y += dy;
+        self.x -= dx;
+        dy
+    }
+
     /// Withdraw `fraction` of both reserves (burning that share of the LP
     /// tokens); returns (base, quote) paid out. The spot price is unchanged.
     pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
@@ -100,6 +110,16 @@ mod tests {
         // Spot after selling dx with no fee: P0·x0²/(x0+dx)².
         let expected = 2.0 * 1000.0_f64.powi(2) / 1250.0_f64.powi(2);
         assert!((pool.spot() - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn buying_base_inverts_selling_quote() {
+        let mut a = Pool::new(500.0, 4.0, 0.003);
+        let mut b = a;
+        let dy = a.buy_base(37.0);
+        let out = b.sell_quote(dy);
+        assert!((out - 37.0).abs() < 1e-9);
+        assert!((a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9);
     }
 
     #[test]

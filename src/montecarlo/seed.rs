@@ -19,6 +19,7 @@ pub fn splitmix64(mut z: u64) -> u64 {
 
 const PATH_STREAM: u64 = 0x7061_7468; // "path"
 const BOOK_STREAM: u64 = 0x626f_6f6b; // "book"
+const PERP_STREAM: u64 = 0x7065_7270; // "perp"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -33,6 +34,12 @@ pub fn path_rng(seed: u64, path: u32) -> PathRng {
 /// The generator that draws the initial book.
 pub fn book_rng(seed: u64) -> PathRng {
     stream(seed, BOOK_STREAM, 0)
+}
+
+/// The generator that draws the perpetual-futures accounts (a stream of
+/// its own, so adding perps leaves the lending book unchanged).
+pub fn perp_rng(seed: u64) -> PathRng {
+    stream(seed, PERP_STREAM, 0)
 }
 
 #[cfg(test)]

@@ -142,6 +142,8 @@ pub struct Names {
     pub protocols: Vec<String>,
     /// Liquidator names.
     pub liquidators: Vec<String>,
+    /// Perp market names.
+    pub perps: Vec<String>,
 }
 
 impl Names {
@@ -151,6 +153,7 @@ impl Names {
             assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
             protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
             liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
+            perps: sc.perps.iter().map(|p| p.name.clone()).collect(),
         }
     }
 }
@@ -231,6 +234,44 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         col(
             "deleveraged_value",
             gather(records, |r| &r.protocols.deleveraged_value),
+        ),
+    ])
+}
+
+/// `perps.parquet` rows of a block of paths.
+pub fn perps_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
+    let perp = gather(records, |r| &r.perps.perp);
+    frame(vec![
+        col("path", path_keys(records, |r| r.perps.step.len())),
+        col("step", gather(records, |r| &r.perps.step)),
+        col("market", name_col(&perp, &names.perps)),
+        col("mark", gather(records, |r| &r.perps.mark)),
+        col("index", gather(records, |r| &r.perps.index)),
+        col("funding_rate", gather(records, |r| &r.perps.funding_rate)),
+        col("oi_long", gather(records, |r| &r.perps.oi_long)),
+        col("oi_short", gather(records, |r| &r.perps.oi_short)),
+        col("liquidations", gather(records, |r| &r.perps.liquidations)),
+        col(
+            "liquidated_notional",
+            gather(records, |r| &r.perps.liquidated_notional),
+        ),
+        col(
+            "insurance_fund",
+            gather(records, |r| &r.perps.insurance_fund),
+        ),
+        col("fund_drawn", gather(records, |r| &r.perps.fund_drawn)),
+        col("adl_events", gather(records, |r| &r.perps.adl_events)),
+        col(
+            "vault_position",
+            gather(records, |r| &r.perps.vault_position),
+        ),
+        col(
+            "vault_bad_debt_cum",
+            gather(records, |r| &r.perps.vault_bad_debt_cum),
+        ),
+        col(
+            "maintenance_margin",
+            gather(records, |r| &r.perps.maintenance_margin),
         ),
     ])
 }
@@ -356,6 +397,10 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
         col("max_cascade_rounds", u(|s| s.max_cascade_rounds)),
         col("capped_steps", u(|s| s.capped_steps)),
         col("max_drawdown", f(|s| s.max_drawdown)),
+        col("perp_liquidations", u(|s| s.perp_liquidations)),
+        col("perp_adl_events", u(|s| s.perp_adl_events)),
+        col("perp_fund_drawn", f(|s| s.perp_fund_drawn)),
+        col("perp_vault_bad_debt", f(|s| s.perp_vault_bad_debt)),
         col(
             "debtrank",
             summaries.iter().map(|s| s.debtrank).collect::<Vec<_>>(),

@@ -62,6 +62,41 @@ pub struct ProtocolRows {
     pub deleveraged_value: Vec<Option<f64>>,
 }
 
+/// `perps.parquet` rows of one path: one per step and market.
+#[derive(Debug, Clone, Default)]
+pub struct PerpRows {
+    /// Step.
+    pub step: Vec<u32>,
+    /// Market index.
+    pub perp: Vec<u32>,
+    /// Mark price (the pool's), USD.
+    pub mark: Vec<f64>,
+    /// Index price (the lagged fundamental), USD.
+    pub index: Vec<f64>,
+    /// Funding rate applied in the step (fraction of notional, longs pay).
+    pub funding_rate: Vec<f64>,
+    /// Long open interest, USD at the mark.
+    pub oi_long: Vec<f64>,
+    /// Short open interest, USD at the mark.
+    pub oi_short: Vec<f64>,
+    /// Liquidations in the step.
+    pub liquidations: Vec<u32>,
+    /// Notional liquidated in the step, USD.
+    pub liquidated_notional: Vec<f64>,
+    /// Insurance fund at the end of the step, USD.
+    pub insurance_fund: Vec<f64>,
+    /// Drawn from the fund in the step, USD.
+    pub fund_drawn: Vec<f64>,
+    /// Positions auto-deleveraged in the step.
+    pub adl_events: Vec<u32>,
+    /// The vault's position, USD at the mark (signed).
+    pub vault_position: Vec<f64>,
+    /// Deficits the vault absorbed so far, USD.
+    pub vault_bad_debt_cum: Vec<f64>,
+    /// Maintenance margin fraction in force.
+    pub maintenance_margin: Vec<f64>,
+}
+
 /// `liquidations.parquet` rows of one path: one per executed liquidation.
 #[derive(Debug, Clone, Default)]
 pub struct LiquidationRows {
@@ -133,6 +168,14 @@ pub struct PathSummary {
     /// Eisenberg–Noe clearing at the end of the path: suppliers' shortfall,
     /// USD, and the protocols that default; `None` without a supply side.
     pub clearing: Option<(f64, u32)>,
+    /// Perp accounts liquidated.
+    pub perp_liquidations: u32,
+    /// Positions auto-deleveraged.
+    pub perp_adl_events: u32,
+    /// Drawn from the insurance funds, USD.
+    pub perp_fund_drawn: f64,
+    /// Deficits absorbed by the perp vaults, USD.
+    pub perp_vault_bad_debt: f64,
 }
 
 /// Everything one path produced.
@@ -146,6 +189,8 @@ pub struct PathRecord {
     pub protocols: ProtocolRows,
     /// Liquidation rows.
     pub liquidations: LiquidationRows,
+    /// Perp rows.
+    pub perps: PerpRows,
     /// The summary row.
     pub summary: PathSummary,
 }

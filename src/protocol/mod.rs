@@ -2,3 +2,4 @@
 //! vaults follow.
 
 pub mod lending;
+pub mod perp;

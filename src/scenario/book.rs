@@ -412,7 +412,7 @@ fn read_book_parquet(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
         .collect())
 }
 
-fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
+pub(crate) fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
     match *d {
         RawSizeDist::Fixed { value } => positive(&format!("{field}.value"), value).map(drop),
         RawSizeDist::Lognormal { median, sigma } => {
@@ -427,7 +427,7 @@ fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
 }
 
 /// Check a health-factor distribution; returns its lowest possible value.
-fn check_health(field: &str, d: &RawHealthDist) -> Result<f64, ScenarioError> {
+pub(crate) fn check_health(field: &str, d: &RawHealthDist) -> Result<f64, ScenarioError> {
     match *d {
         RawHealthDist::Fixed { value } => positive(&format!("{field}.value"), value),
         RawHealthDist::Uniform { min, max } => {

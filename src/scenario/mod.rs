@@ -2,10 +2,12 @@
 //! the initial book of positions it describes (`book`).
 
 pub mod book;
+pub mod perps;
 pub mod raw;
 pub mod validated;
 
 pub use book::Book;
+pub use perps::{MarginModel, PerpBook, PerpSpec};
 pub use raw::{OracleSource, RawScenario};
 pub use validated::{
     Asset, CollateralParams, Deleverage, Emode, LenderSpec, LendingSpec, LiquidatorSpec, LpToken,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::ScenarioError;
 use crate::market::{Process, cholesky_psd};
 use crate::scenario::book::Book;
+use crate::scenario::perps::{PerpBook, PerpSpec, perps_from_raw};
 use crate::scenario::raw::{OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario};
 
 /// A token with a price in USD.
@@ -280,6 +281,10 @@ pub struct Scenario {
     pub network: Network,
     /// Scripted log shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
     pub shocks: Vec<Vec<(usize, f64)>>,
+    /// Perpetual futures markets.
+    pub perps: Vec<PerpSpec>,
+    /// Their accounts at step 0.
+    pub perp_book: PerpBook,
     /// The initial book, shared by every path.
     pub book: Book,
     /// The scenario as resolved (defaults and overrides applied).
@@ -936,7 +941,10 @@ impl Scenario {
             assets[a].initial_price = assets[underlying].initial_price;
         }
 
+        let (perps, perp_book) = perps_from_raw(&raw, &assets, &pool_of, sim.seed)?;
         let mut scenario = Scenario {
+            perps,
+            perp_book,
             name: sim.name.clone(),
             steps: sim.steps,
             dt_hours: sim.dt_hours,
@@ -1187,6 +1195,7 @@ impl Scenario {
         self.protocols
             .iter()
             .map(|p| p.oracle.lag_steps)
+            .chain(self.perps.iter().map(|p| p.index_lag_steps))
             .max()
             .unwrap_or(0)
     }
@@ -1309,7 +1318,7 @@ pub(crate) fn non_negative(field: &str, v: f64) -> Result<f64, ScenarioError> {
     }
 }
 
-fn unit_open_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
+pub(crate) fn unit_open_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
     finite(field, v)?;
     if v > 0.0 && v <= 1.0 {
         Ok(v)

@@ -14,6 +14,7 @@ mod index;
 mod interest;
 mod mechanisms;
 mod oracle;
+mod perps;
 mod properties;
 mod runs;
 mod statistics;

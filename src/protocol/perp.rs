@@ -1,0 +1,387 @@
+//! Perpetual futures on one path (docs/model.md §15): funding, variation
+//! margin, liquidation at the mark, the insurance fund, auto-deleveraging,
+//! and the backstop vault that is every trader's counterparty and hedges in
+//! the underlying's pool.
+//!
+//! Money never appears or vanishes: the ledger `Σ account margins +
+//! margin returned to liquidated traders + vault cash + insurance funds +
+//! fees` is constant over a path (`PerpState::ledger`).
+
+use crate::derivatives::surface::Ewma;
+use crate::market::Pool;
+use crate::scenario::{MarginModel, PerpBook, PerpSpec};
+
+/// One liquidated account's outcome, for the caller's records.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Liquidation {
+    /// Account index.
+    pub account: u32,
+    /// Notional closed, USD at the mark.
+    pub notional: f64,
+    /// Equity before the close, USD (negative: bankrupt).
+    pub equity: f64,
+    /// Deficit the fund paid.
+    pub from_fund: f64,
+    /// Deficit auto-deleveraged traders paid.
+    pub from_adl: f64,
+    /// Deficit the vault absorbed.
+    pub from_vault: f64,
+}
+
+/// Per-path state of every perp market and account.
+#[derive(Debug, Clone, Default)]
+pub struct PerpState {
+    /// Signed size of each position (0 once closed).
+    pub size: Vec<f64>,
+    /// Cumulative PnL of each position (variation margin and funding), USD.
+    pub pnl: Vec<f64>,
+    /// Margin (equity) of each account, USD.
+    pub margin: Vec<f64>,
+    /// Whether each account is still open.
+    pub open: Vec<bool>,
+    /// The vault's signed position per market (−Σ traders' sizes).
+    pub vault_size: Vec<f64>,
+    /// The vault's cash from the perp side, USD.
+    pub vault_cash: Vec<f64>,
+    /// Deficits the vault absorbed, cumulative, USD.
+    pub vault_bad_debt: Vec<f64>,
+    /// Insurance fund per market, USD.
+    pub fund: Vec<f64>,
+    /// Fees collected per market, USD.
+    pub fees: Vec<f64>,
+    /// Margin paid back to liquidated traders, USD (it leaves the system).
+    pub returned: f64,
+    /// Mark at the last variation-margin settlement, per market.
+    pub last_mark: Vec<f64>,
+    /// Maintenance margin fraction in force, per market.
+    pub mmr: Vec<f64>,
+    ewma: Vec<Option<Ewma>>,
+    /// Funding rate applied this step, per market.
+    pub funding_rate: Vec<f64>,
+    /// Liquidations this step, per market (an account counts in each
+    /// market it held).
+    pub step_liqs: Vec<u32>,
+    /// Notional liquidated this step, per market, USD.
+    pub step_liq_notional: Vec<f64>,
+    /// Positions auto-deleveraged this step, per market.
+    pub step_adl: Vec<u32>,
+    /// Drawn from the fund this step, per market.
+    pub step_fund_drawn: Vec<f64>,
+    order: Vec<(f64, u32)>,
+}
+
+impl PerpState {
+    /// Put every account and market back to step 0, with the marks at step 0.
+    pub fn reset(&mut self, specs: &[PerpSpec], book: &PerpBook, marks: &[f64]) {
+        let n = specs.len();
+        self.size.clone_from(&book.size);
+        self.pnl.clear();
+        self.pnl.resize(book.size.len(), 0.0);
+        self.margin.clone_from(&book.margin);
+        self.open.clear();
+        self.open.resize(book.accounts(), true);
+        self.vault_size = vec![0.0; n];
+        for (i, &s) in book.size.iter().enumerate() {
+            self.vault_size[book.market[i] as usize] -= s;
+        }
+        self.vault_cash = vec![0.0; n];
+        self.vault_bad_debt = vec![0.0; n];
+        self.fund = specs.iter().map(|s| s.insurance_fund).collect();
+        self.fees = vec![0.0; n];
+        self.returned = 0.0;
+        self.last_mark = marks.to_vec();
+        self.ewma = specs
+            .iter()
+            .map(|s| match s.margin {
+                MarginModel::Static => None,
+                MarginModel::Ewma {
+                    lambda,
+                    initial_vol,
+                    ..
+                } => Some(Ewma::new(lambda, initial_vol)),
+            })
+            .collect();
+        self.mmr = vec![0.0; n];
+        self.set_mmr(specs);
+        self.funding_rate = vec![0.0; n];
+        self.begin_step();
+    }
+
+    /// Clear the per-step counters.
+    pub fn begin_step(&mut self) {
+        let n = self.vault_size.len();
+        self.step_liqs = vec![0; n];
+        self.step_liq_notional = vec![0.0; n];
+        self.step_adl = vec![0; n];
+        self.step_fund_drawn = vec![0.0; n];
+    }
+
+    /// The ledger, constant over a path.
+    pub fn ledger(&self) -> f64 {
+        let accounts: f64 = self
+            .margin
+            .iter()
+            .zip(&self.open)
+            .filter(|(_, o)| **o)
+            .map(|(m, _)| m)
+            .sum();
+        accounts
+            + self.returned
+            + self.vault_cash.iter().sum::<f64>()
+            + self.fund.iter().sum::<f64>()
+            + self.fees.iter().sum::<f64>()
+    }
+
+    fn set_mmr(&mut self, specs: &[PerpSpec]) {
+        for (m, spec) in specs.iter().enumerate() {
+            self.mmr[m] = match (spec.margin, &self.ewma[m]) {
+                (
+                    MarginModel::Ewma {
+                        multiplier,
+                        horizon_years,
+                        ..
+                    },
+                    Some(e),
+                ) => spec
+                    .maintenance_margin
+                    .max(multiplier * e.vol() * horizon_years.sqrt()),
+                _ => spec.maintenance_margin,
+            };
+        }
+    }
+
+    /// Feed each market's index log return over `dt` years to its margin
+    /// model and update the maintenance margin in force.
+    pub fn observe_index(&mut self, specs: &[PerpSpec], log_returns: &[f64], dt: f64) {
+        for (e, &r) in self.ewma.iter_mut().zip(log_returns) {
+            if let Some(e) = e {
+                e.update(r, dt);
+            }
+        }
+        self.set_mmr(specs);
+    }
+
+    /// Funding for one step: rate = clamp((mark − index)/index) scaled from
+    /// the funding period to the step; longs pay `rate·size·mark` to the
+    /// vault and shorts receive it from the vault.
+    pub fn funding(
+        &mut self,
+        specs: &[PerpSpec],
+        book: &PerpBook,
+        marks: &[f64],
+        index: &[f64],
+        dt_hours: f64,
+    ) {
+        for (m, spec) in specs.iter().enumerate() {
+            let premium = (marks[m] - index[m]) / index[m];
+            let per_period = premium.clamp(-spec.funding_clamp, spec.funding_clamp);
+            self.funding_rate[m] = per_period * dt_hours / spec.funding_period_hours;
+        }
+        for i in 0..self.size.len() {
+            let m = book.market[i] as usize;
+            let a = book.account[i] as usize;
+            if self.size[i] != 0.0 && self.open[a] {
+                let pay = self.funding_rate[m] * self.size[i] * marks[m];
+                self.margin[a] -= pay;
+                self.pnl[i] -= pay;
+                self.vault_cash[m] += pay;
+            }
+        }
+        // The vault is every trader's counterparty: what the traders pay is
+        // what its position (−Σ trader sizes) earns, so the flows sum to zero.
+    }
+
+    /// Variation margin: settle every position and the vault to `marks`.
+    pub fn mark_to_market(&mut self, book: &PerpBook, marks: &[f64]) {
+        for i in 0..self.size.len() {
+            let m = book.market[i] as usize;
+            let a = book.account[i] as usize;
+            if self.size[i] != 0.0 && self.open[a] {
+                let d = self.size[i] * (marks[m] - self.last_mark[m]);
+                self.margin[a] += d;
+                self.pnl[i] += d;
+            }
+        }
+        for (m, cash) in self.vault_cash.iter_mut().enumerate() {
+            *cash += self.vault_size[m] * (marks[m] - self.last_mark[m]);
+        }
+        self.last_mark.copy_from_slice(marks);
+    }
+
+    /// Maintenance requirement of account `a` at `marks`.
+    pub fn requirement(&self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
+        book.positions(a)
+            .map(|i| {
+                let m = book.market[i] as usize;
+                self.size[i].abs() * marks[m] * self.mmr[m]
+            })
+            .sum()
+    }
+
+    /// One liquidation round at the pools' current prices: settle to the
+    /// marks, then close every open account whose equity is below its
+    /// maintenance requirement, lowest equity ÷ requirement first (ties by
+    /// account). Returns the liquidations executed.
+    pub fn liquidation_round(
+        &mut self,
+        specs: &[PerpSpec],
+        book: &PerpBook,
+        pools: &mut [Pool],
+        quote_usd: &[f64],
+        out: &mut Vec<Liquidation>,
+    ) -> u32 {
+        let marks: Vec<f64> = specs
+            .iter()
+            .enumerate()
+            .map(|(m, s)| pools[s.pool].spot() * quote_usd[m])
+            .collect();
+        self.mark_to_market(book, &marks);
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        for a in 0..book.accounts() {
+            if !self.open[a] {
+                continue;
+            }
+            let req = self.requirement(book, a, &marks);
+            if req > 0.0 && self.margin[a] < req {
+                order.push((self.margin[a] / req, a as u32));
+            }
+        }
+        order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let mut executed = 0;
+        for &(_, a) in &order {
+            let liq = self.liquidate(specs, book, a as usize, &marks, pools);
+            out.push(liq);
+            executed += 1;
+        }
+        self.order = order;
+        executed
+    }
+
+    /// Close account `a` at `marks`: penalty to the fund, fee to the fee
+    /// account, what is left back to the trader; a deficit is paid by the
+    /// fund, then by auto-deleveraging, then by the vault. The positions not
+    /// matched by ADL pass to the vault, which hedges them in the pool.
+    fn liquidate(
+        &mut self,
+        specs: &[PerpSpec],
+        book: &PerpBook,
+        a: usize,
+        marks: &[f64],
+        pools: &mut [Pool],
+    ) -> Liquidation {
+        let range = book.positions(a);
+        let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
+        let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
+        let equity = self.margin[a];
+        let mut left = equity;
+        // Penalty and fee, per market by notional, from what is left.
+        for i in range.clone() {
+            let m = book.market[i] as usize;
+            let n = notional_of(self, i);
+            let penalty = (specs[m].liquidation_fee * n).min(left.max(0.0));
+            left -= penalty;
+            self.fund[m] += penalty;
+            let fee = (specs[m].taker_fee * n).min(left.max(0.0));
+            left -= fee;
+            self.fees[m] += fee;
+            self.step_liqs[m] += 1;
+            self.step_liq_notional[m] += n;
+        }
+        let mut liq = Liquidation {
+            account: a as u32,
+            notional,
+            equity,
+            ..Liquidation::default()
+        };
+        if left >= 0.0 {
+            self.returned += left;
+        }
+        let deficit = (-left).max(0.0);
+        self.margin[a] = 0.0;
+        self.open[a] = false;
+        for i in range {
+            let m = book.market[i] as usize;
+            let share = if notional > 0.0 {
+                deficit * notional_of(self, i) / notional
+            } else {
+                0.0
+            };
+            // The fund first.
+            let from_fund = share.min(self.fund[m]);
+            self.fund[m] -= from_fund;
+            self.step_fund_drawn[m] += from_fund;
+            liq.from_fund += from_fund;
+            let mut owed = share - from_fund;
+            let mut s_rem = self.size[i];
+            // Then auto-deleveraging: profitable opposite positions, by
+            // profit × leverage, closed against this one at its bankruptcy
+            // price: each matched unit pays owed/|size| of its profit.
+            if owed > 0.0 {
+                let per_unit = owed / s_rem.abs();
+                let mut ranked: Vec<(f64, usize)> = (0..self.size.len())
+                    .filter(|&j| {
+                        book.market[j] as usize == m
+                            && self.size[j] * s_rem < 0.0
+                            && self.pnl[j] > 0.0
+                            && self.open[book.account[j] as usize]
+                    })
+                    .map(|j| {
+                        let acct = book.account[j] as usize;
+                        let lev = notional_of(self, j) / self.margin[acct].max(1e-9);
+                        (self.pnl[j] * lev, j)
+                    })
+                    .collect();
+                ranked.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+                for (_, j) in ranked {
+                    if s_rem == 0.0 || owed <= 0.0 {
+                        break;
+                    }
+                    let z = s_rem.abs().min(self.size[j].abs());
+                    let frac = z / self.size[j].abs();
+                    let pay = (per_unit * z).min(self.pnl[j] * frac).min(owed);
+                    let acct = book.account[j] as usize;
+                    self.margin[acct] -= pay;
+                    self.pnl[j] -= pay;
+                    self.pnl[j] *= 1.0 - frac;
+                    self.size[j] -= self.size[j].signum() * z;
+                    s_rem -= s_rem.signum() * z;
+                    owed -= pay;
+                    liq.from_adl += pay;
+                    self.step_adl[m] += 1;
+                }
+            }
+            // The vault absorbs the rest and takes over what ADL did not match.
+            liq.from_vault += owed;
+            self.vault_cash[m] -= owed;
+            self.vault_bad_debt[m] += owed;
+            self.size[i] = 0.0;
+            if s_rem != 0.0 {
+                self.vault_size[m] += s_rem;
+                let pool = &mut pools[specs[m].pool];
+                if s_rem > 0.0 {
+                    // Took over a long: hedge by selling the underlying.
+                    pool.sell_base(s_rem);
+                } else {
+                    // Took over a short: buy (at most half the pool).
+                    pool.buy_base((-s_rem).min(0.5 * pool.x));
+                }
+            }
+        }
+        liq
+    }
+
+    /// Open interest per market: (Σ long sizes, Σ short sizes) of traders.
+    pub fn open_interest(&self, book: &PerpBook, markets: usize) -> Vec<(f64, f64)> {
+        let mut oi = vec![(0.0, 0.0); markets];
+        for (i, &s) in self.size.iter().enumerate() {
+            let m = book.market[i] as usize;
+            if s > 0.0 {
+                oi[m].0 += s;
+            } else {
+                oi[m].1 -= s;
+            }
+        }
+        oi
+    }
+}

@@ -1,0 +1,272 @@
+//! Perpetual futures (docs/model.md §15): liquidation at the mark, the
+//! insurance fund, auto-deleveraging, cross against isolated margin,
+//! volatility-scaled margin, and the zero-sum ledger.
+
+use contagion::Overrides;
+use contagion::engine::World;
+use proptest::prelude::*;
+
+use crate::common::*;
+
+/// One ETH market: a 10× long (margin 2,000 on 20,000) and a 1× short
+/// against a 1,000-ETH pool without fee. Funding is off (clamp 0).
+const PERP: &str = r#"
+[simulation]
+name = "perp"
+steps = 4
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[perps]]
+name = "eth-perp"
+asset = "ETH"
+initial_margin = 0.1
+maintenance_margin = 0.05
+liquidation_fee = 0.01
+insurance_fund = 1000.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perp_positions]]
+perp = "eth-perp"
+side = "long"
+size = 10.0
+margin = 2000.0
+
+[[perp_positions]]
+perp = "eth-perp"
+side = "short"
+size = 10.0
+margin = 20000.0
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.08
+"#;
+
+fn perps_of(dir: &std::path::Path) -> polars::prelude::DataFrame {
+    read(&dir.join("perps.parquet"))
+}
+
+/// ETH falls to 1,840 and arbitrage takes the pool there (k = 2·10⁹). The
+/// long's margin is 2,000 − 10·160 = 400, below 5% of 18,400 = 920: it is
+/// liquidated. The 1% penalty (184) goes to the fund (1,184) and 216 back to
+/// the trader. The vault takes the long over and hedges by selling 10 ETH
+/// into the pool, so the mark ends the step at (y − out)/(x + 10).
+#[test]
+fn a_long_below_maintenance_is_liquidated_at_the_mark() {
+    let sc = scenario(PERP, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let p = perps_of(&dir.path().join("run"));
+    assert_eq!(u32s(&p, "liquidations"), [0, 1, 0, 0, 0]);
+    assert!(close(f64s(&p, "liquidated_notional")[1], 18_400.0));
+    assert!(close(f64s(&p, "insurance_fund")[1], 1184.0));
+    let k: f64 = 1000.0 * 2_000_000.0;
+    let (x, y) = ((k / 1840.0).sqrt(), (k * 1840.0).sqrt());
+    let out = y * 10.0 / (x + 10.0);
+    let mark = (y - out) / (x + 10.0);
+    assert!(close(f64s(&p, "mark")[1], mark));
+    assert!(close(f64s(&p, "vault_position")[1], 10.0 * mark));
+    assert!(close(f64s(&p, "oi_long")[1], 0.0));
+    assert_eq!(u32s(&p, "adl_events"), [0; 5]);
+    let paths = read(&dir.path().join("run/paths.parquet"));
+    assert_eq!(u32s(&paths, "perp_liquidations"), [1]);
+}
+
+/// A 15% fall leaves the long at 2,000 − 3,000 = −1,000 with an empty fund:
+/// the profitable short is auto-deleveraged. Matched unit for unit at the
+/// long's bankruptcy price, it pays the 1,000 out of its 3,000 profit; both
+/// positions close, the vault takes nothing and absorbs nothing.
+#[test]
+fn an_empty_fund_triggers_auto_deleveraging() {
+    let text = PERP
+        .replace("insurance_fund = 1000.0", "insurance_fund = 0.0")
+        .replace("return = -0.08", "return = -0.15");
+    let sc = scenario(&text, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut ledger = Vec::new();
+    let rec = world
+        .run_path_with(0, |w, _| ledger.push(w.perp_ledger()))
+        .unwrap();
+    assert_eq!(rec.summary.perp_adl_events, 1);
+    assert_eq!(rec.summary.perp_vault_bad_debt, 0.0);
+    assert_eq!(rec.perps.adl_events, [0, 1, 0, 0, 0]);
+    assert_eq!(rec.perps.vault_position, [0.0; 5]);
+    assert_eq!(rec.perps.oi_short[1], 0.0);
+    // Margins 2,000 + 20,000 at the start; the short ends with 22,000.
+    for l in ledger {
+        assert!(close(l, 22_000.0), "{l}");
+    }
+}
+
+/// Two markets, one account long both, 10× on 40,000. ETH falls 8% and BTC
+/// rises 8%. Isolated, the ETH leg (margin 2,000) is at 400 < 920 and is
+/// liquidated. Cross, the account has 4,000 − 1,600 + 1,600 ≥ 2·920 and
+/// nothing happens.
+#[test]
+fn cross_margin_nets_what_isolated_margin_liquidates() {
+    let two = PERP
+        .replace(
+            "[[assets]]\nsymbol = \"USDC\"",
+            "[[assets]]\nsymbol = \"BTC\"\nprice = 50000.0\n\n[[assets]]\nsymbol = \"USDC\"",
+        )
+        .replace(
+            "[[protocols]]",
+            "[[pools]]\nbase = \"BTC\"\nquote = \"USDC\"\nbase_reserve = 40.0\nfee = 0.0\n\n[[protocols]]",
+        )
+        .replace(
+            "[[perp_positions]]\nperp = \"eth-perp\"\nside = \"long\"\nsize = 10.0\nmargin = 2000.0\n\n[[perp_positions]]\nperp = \"eth-perp\"\nside = \"short\"\nsize = 10.0\nmargin = 20000.0\n",
+            "[[perps]]\nname = \"btc-perp\"\nasset = \"BTC\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }\n\n[[perp_populations]]\nperps = [\"eth-perp\", \"btc-perp\"]\nsides = [\"long\", \"long\"]\ncount = 1\nnotional_usd = { dist = \"fixed\", value = 40000.0 }\nleverage = { dist = \"fixed\", value = 10.0 }\nmargin_mode = \"MODE\"\n",
+        )
+        + "\n[[shocks]]\nstep = 1\nasset = \"BTC\"\nreturn = 0.08\n";
+    let run = |mode: &str| {
+        let sc = scenario(&two.replace("MODE", mode), &Overrides::default());
+        assert_eq!(sc.perp_book.accounts(), if mode == "cross" { 1 } else { 2 });
+        World::new(&sc)
+            .run_path(0)
+            .unwrap()
+            .summary
+            .perp_liquidations
+    };
+    assert_eq!(run("isolated"), 1);
+    assert_eq!(run("cross"), 0);
+}
+
+/// `max(5%, 3·σ·sqrt(24 h))`, with σ the EWMA of the index's hourly log
+/// returns (λ = 0.9, starting at 50%): 3·0.5·sqrt(24/8760) = 7.85% at
+/// step 0, and after the 8% fall σ₁² = 0.9·0.25 + 0.1·ln(0.92)²·8760.
+#[test]
+fn volatility_scaled_margin_follows_the_ewma() {
+    let text = PERP.replace(
+        "funding = { clamp = 0.0, period_hours = 8.0 }",
+        "funding = { clamp = 0.0, period_hours = 8.0 }\nmargin = { kind = \"ewma\", lambda = 0.9, multiplier = 3.0, horizon_hours = 24.0, initial_vol = 0.5 }",
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let h = (24.0f64 / 8760.0).sqrt();
+    let mm = &rec.perps.maintenance_margin;
+    assert!(close(mm[0], 3.0 * 0.5 * h));
+    let r = 0.92f64.ln();
+    let v1 = (0.9 * 0.25 + 0.1 * r * r * 8760.0).sqrt();
+    assert!(close(mm[1], 3.0 * v1 * h), "{} vs {}", mm[1], 3.0 * v1 * h);
+    // Quiet steps after the fall: the margin decays back towards 7.85%.
+    assert!(mm[4] < mm[1] && mm[4] > mm[0]);
+}
+
+#[test]
+fn perp_inputs_are_validated() {
+    let bad = |from: &str, to: &str, needle: &str| {
+        let text = PERP.replacen(from, to, 1);
+        let e = contagion::Scenario::from_toml(
+            &text,
+            "t.toml",
+            std::path::Path::new("."),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(needle), "`{needle}` not in: {e}");
+    };
+    bad(
+        "maintenance_margin = 0.05",
+        "maintenance_margin = 0.1",
+        "perps.eth-perp.maintenance_margin: 0.1 must be below the initial margin 0.1",
+    );
+    bad(
+        "asset = \"ETH\"\ninitial",
+        "asset = \"USDC\"\ninitial",
+        "`USDC` has no pool",
+    );
+    bad(
+        "margin = 2000.0",
+        "margin = 1000.0",
+        "below the initial margin 2000",
+    );
+    bad(
+        "perp = \"eth-perp\"",
+        "perp = \"btc-perp\"",
+        "perp_positions[0].perp: unknown perp `btc-perp`",
+    );
+}
+
+fn random_book(seed: u64, clamp: f64, fee: f64, fund: f64, shock: f64) -> String {
+    PERP.replace("steps = 4", "steps = 40")
+        .replace("seed = 0", "")
+        .replace(
+            "price = 2000.0",
+            "price = 2000.0\nprocess = { kind = \"merton\", vol = 1.2, jump_intensity = 40.0, jump_mean = -0.03, jump_std = 0.05 }",
+        )
+        .replace("paths = 1", &format!("paths = 1\nseed = {seed}"))
+        .replace(
+            "funding = { clamp = 0.0, period_hours = 8.0 }",
+            &format!("funding = {{ clamp = {clamp}, period_hours = 8.0 }}\ntaker_fee = {fee}"),
+        )
+        .replace("insurance_fund = 1000.0", &format!("insurance_fund = {fund}"))
+        .replace("return = -0.08", &format!("return = {shock}"))
+        + r#"
+[[perp_populations]]
+perps = ["eth-perp"]
+sides = ["long"]
+count = 40
+notional_usd = { dist = "lognormal", median = 20000.0, sigma = 1.0 }
+leverage = { dist = "uniform", min = 2.0, max = 10.0 }
+
+[[perp_populations]]
+perps = ["eth-perp"]
+sides = ["short"]
+count = 30
+notional_usd = { dist = "lognormal", median = 20000.0, sigma = 1.0 }
+leverage = { dist = "uniform", min = 2.0, max = 10.0 }
+margin_mode = "isolated"
+"#
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Perp PnL sums to zero: margins, returned margin, the vault, the funds
+    /// and fees add up to the same total after every step, whatever the
+    /// path, funding, fees and fund size.
+    #[test]
+    fn the_perp_ledger_is_conserved(
+        seed in any::<u64>(),
+        clamp in 0.0..0.01f64,
+        fee in 0.0..0.002f64,
+        fund in 0.0..50_000.0f64,
+        shock in -0.4..0.2f64,
+    ) {
+        let sc = scenario(&random_book(seed, clamp, fee, fund, shock), &Overrides::default());
+        let start: f64 = sc.perp_book.margin.iter().sum::<f64>() + fund;
+        let mut world = World::new(&sc);
+        let mut worst: f64 = 0.0;
+        world.run_path_with(0, |w, _| {
+            worst = worst.max((w.perp_ledger() - start).abs());
+        }).unwrap();
+        prop_assert!(worst <= 1e-7 * start, "ledger drifted by {worst} of {start}");
+    }
+}
