@@ -18,7 +18,7 @@ use crate::output::PathSummary;
 use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
-    Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame,
+    Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame, greeks_frame,
     liquidations_frame, market_frame, paths_frame, perps_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
@@ -319,6 +319,15 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             &meta,
         )?)
     };
+    let mut greeks = if sc.hedgers.is_empty() && sc.option_vaults.is_empty() {
+        None
+    } else {
+        Some(TableWriter::create(
+            &dir.join("greeks.parquet"),
+            &greeks_frame(&names, &[]),
+            &meta,
+        )?)
+    };
     let mut charts = ChartData::new(sc);
     let (n_assets, n_protocols) = (sc.assets.len(), sc.protocols.len());
 
@@ -366,6 +375,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
                     if let Some(w) = perps.as_mut() {
                         w.append(perps_frame(&names, one))?;
                     }
+                    if let Some(w) = greeks.as_mut() {
+                        w.append(greeks_frame(&names, one))?;
+                    }
                 }
                 Ok(())
             },
@@ -382,7 +394,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     bar.finish_and_clear();
 
     let mut parquet_bytes = market.finish()? + protocols.finish()? + liquidations.finish()?;
-    if let Some(w) = perps {
+    for w in [perps, greeks].into_iter().flatten() {
         parquet_bytes += w.finish()?;
     }
     parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;

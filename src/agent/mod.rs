@@ -1,4 +1,5 @@
 //! Agents. Liquidators first; borrowers, hedgers, LPs, arbitrageurs,
 //! attackers and governance follow.
 
+pub mod hedger;
 pub mod liquidator;

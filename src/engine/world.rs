@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use rand::{Rng, RngExt};
 
+use crate::agent::hedger::HedgerState;
 use crate::agent::liquidator;
 use crate::engine::index;
 use crate::error::EngineError;
@@ -13,6 +14,7 @@ use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::protocol::lending;
+use crate::protocol::option_vault::VaultState;
 use crate::protocol::perp::{self, PerpState};
 use crate::scenario::{OracleSource, Scenario};
 
@@ -121,6 +123,9 @@ pub struct World<'a> {
     /// Each perp's index this step and the step before.
     perp_index: Vec<f64>,
     perp_index_prev: Vec<f64>,
+    /// Option books and vaults (docs/model.md §14).
+    hedgers: Vec<HedgerState>,
+    vaults: Vec<VaultState>,
 }
 
 /// The balance sheet of a lending protocol's supply side, in units of its
@@ -258,6 +263,8 @@ impl<'a> World<'a> {
             perp_liqs: Vec::new(),
             perp_index: vec![0.0; sc.perps.len()],
             perp_index_prev: vec![0.0; sc.perps.len()],
+            hedgers: vec![HedgerState::default(); sc.hedgers.len()],
+            vaults: vec![VaultState::default(); sc.option_vaults.len()],
         }
     }
 
@@ -375,6 +382,14 @@ impl<'a> World<'a> {
         for (c, l) in self.capital.iter_mut().zip(&sc.liquidators) {
             *c = l.capital;
         }
+        for (h, spec) in self.hedgers.iter_mut().zip(&sc.hedgers) {
+            let s = self.pools[spec.pool].spot() * self.fundamental[sc.pools[spec.pool].quote];
+            h.reset(spec, s);
+        }
+        for v in 0..self.vaults.len() {
+            let s = self.market_price(sc.option_vaults[v].asset);
+            self.vaults[v].reset(&sc.option_vaults[v], s);
+        }
         if !sc.perps.is_empty() {
             let marks = self.perp_marks();
             self.perp.reset(&sc.perps, &sc.perp_book, &marks);
@@ -436,6 +451,7 @@ impl<'a> World<'a> {
             self.lenders_act(t);
             self.deleverage(t);
             self.perp_index(t);
+            self.options_act(t);
             lap(&mut mark, self.timing.as_mut().map(|s| &mut s.arbitrage));
             let outcome = self.cascade(t, &mut rec);
             self.perp_funding();
@@ -587,6 +603,38 @@ impl<'a> World<'a> {
                 }
                 self.step_deleveraged[p] += repaid * self.oracle[p * n + spec.debt_asset];
             }
+        }
+    }
+
+    /// Where an agent trading `asset` sees its price: its pool's spot in
+    /// USD, or F without a pool.
+    fn market_price(&self, asset: usize) -> f64 {
+        match self.sc.pool_of[asset] {
+            Some(p) => self.pools[p].spot() * self.fundamental[self.sc.pools[p].quote],
+            None => self.fundamental[asset],
+        }
+    }
+
+    /// Stage 3d (docs/model.md §14): hedgers settle what expired and trade
+    /// their pool back inside their delta band; option vaults settle and
+    /// sell the next epoch.
+    pub fn options_act(&mut self, t: u32) {
+        let sc = self.sc;
+        let hours = t as f64 * sc.dt_hours;
+        for (h, spec) in self.hedgers.iter_mut().zip(&sc.hedgers) {
+            let quote = self.fundamental[sc.pools[spec.pool].quote];
+            h.step(
+                spec,
+                &mut self.pools[spec.pool],
+                quote,
+                hours,
+                sc.dt_years(),
+            );
+        }
+        for v in 0..self.vaults.len() {
+            let spec = &sc.option_vaults[v];
+            let s = self.market_price(spec.asset);
+            self.vaults[v].step(spec, s, hours, sc.dt_years());
         }
     }
 
@@ -1145,6 +1193,9 @@ impl<'a> World<'a> {
         if !sc.perps.is_empty() {
             self.record_perps(t, last, write, rec);
         }
+        if write {
+            self.record_greeks(t, rec);
+        }
         rec.summary.capped_steps += outcome.capped as u32;
 
         if last && !write {
@@ -1235,6 +1286,39 @@ impl<'a> World<'a> {
             r.vault_position.push(p.vault_size[m] * marks[m]);
             r.vault_bad_debt_cum.push(p.vault_bad_debt[m]);
             r.maintenance_margin.push(p.mmr[m]);
+        }
+    }
+
+    /// Rows of the option agents for step t.
+    fn record_greeks(&self, t: u32, rec: &mut PathRecord) {
+        let g = &mut rec.greeks;
+        for (i, h) in self.hedgers.iter().enumerate() {
+            g.step.push(t);
+            g.agent.push(i as u32);
+            g.delta.push(h.now.delta);
+            g.gamma.push(h.now.gamma);
+            g.vega.push(h.now.vega);
+            g.theta.push(h.now.theta);
+            g.hedge_trade.push(h.trade);
+            g.pnl.push(h.pnl);
+            g.equity.push(None);
+            g.premium.push(None);
+            g.payout.push(None);
+            g.strike.push(None);
+        }
+        for (i, v) in self.vaults.iter().enumerate() {
+            g.step.push(t);
+            g.agent.push((self.hedgers.len() + i) as u32);
+            g.delta.push(v.greeks[0]);
+            g.gamma.push(v.greeks[1]);
+            g.vega.push(v.greeks[2]);
+            g.theta.push(v.greeks[3]);
+            g.hedge_trade.push(0.0);
+            g.pnl.push(v.equity - v.initial_equity);
+            g.equity.push(Some(v.equity));
+            g.premium.push(Some(v.premium));
+            g.payout.push(Some(v.payout));
+            g.strike.push(Some(v.strike));
         }
     }
 

@@ -144,6 +144,10 @@ pub struct Names {
     pub liquidators: Vec<String>,
     /// Perp market names.
     pub perps: Vec<String>,
+    /// Hedger names, then option vault names.
+    pub option_agents: Vec<String>,
+    /// How many of `option_agents` are hedgers.
+    pub hedgers: usize,
 }
 
 impl Names {
@@ -154,6 +158,13 @@ impl Names {
             protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
             liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
             perps: sc.perps.iter().map(|p| p.name.clone()).collect(),
+            option_agents: sc
+                .hedgers
+                .iter()
+                .map(|h| h.name.clone())
+                .chain(sc.option_vaults.iter().map(|v| v.name.clone()))
+                .collect(),
+            hedgers: sc.hedgers.len(),
         }
     }
 }
@@ -235,6 +246,37 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
             "deleveraged_value",
             gather(records, |r| &r.protocols.deleveraged_value),
         ),
+    ])
+}
+
+/// `greeks.parquet` rows of a block of paths.
+pub fn greeks_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
+    let agent = gather(records, |r| &r.greeks.agent);
+    let kinds: Vec<&str> = agent
+        .iter()
+        .map(|&a| {
+            if (a as usize) < names.hedgers {
+                "hedger"
+            } else {
+                "vault"
+            }
+        })
+        .collect();
+    frame(vec![
+        col("path", path_keys(records, |r| r.greeks.step.len())),
+        col("step", gather(records, |r| &r.greeks.step)),
+        col("agent", name_col(&agent, &names.option_agents)),
+        col("kind", kinds),
+        col("delta", gather(records, |r| &r.greeks.delta)),
+        col("gamma", gather(records, |r| &r.greeks.gamma)),
+        col("vega", gather(records, |r| &r.greeks.vega)),
+        col("theta", gather(records, |r| &r.greeks.theta)),
+        col("hedge_trade", gather(records, |r| &r.greeks.hedge_trade)),
+        col("pnl", gather(records, |r| &r.greeks.pnl)),
+        col("equity", gather(records, |r| &r.greeks.equity)),
+        col("premium", gather(records, |r| &r.greeks.premium)),
+        col("payout", gather(records, |r| &r.greeks.payout)),
+        col("strike", gather(records, |r| &r.greeks.strike)),
     ])
 }
 

@@ -97,6 +97,36 @@ pub struct PerpRows {
     pub maintenance_margin: Vec<f64>,
 }
 
+/// `greeks.parquet` rows of one path: one per step and option agent
+/// (hedgers, then option vaults).
+#[derive(Debug, Clone, Default)]
+pub struct GreekRows {
+    /// Step.
+    pub step: Vec<u32>,
+    /// Agent index (hedgers first, then vaults).
+    pub agent: Vec<u32>,
+    /// Net delta after the step's hedge, units of the underlying.
+    pub delta: Vec<f64>,
+    /// Gamma.
+    pub gamma: Vec<f64>,
+    /// Vega (per unit of volatility).
+    pub vega: Vec<f64>,
+    /// Theta (per year).
+    pub theta: Vec<f64>,
+    /// Units of the underlying traded this step (+ bought).
+    pub hedge_trade: Vec<f64>,
+    /// Value now less value at step 0, USD.
+    pub pnl: Vec<f64>,
+    /// Vaults: depositors' equity, USD.
+    pub equity: Vec<Option<f64>>,
+    /// Vaults: premium received this step, USD.
+    pub premium: Vec<Option<f64>>,
+    /// Vaults: paid at settlement this step, USD.
+    pub payout: Vec<Option<f64>>,
+    /// Vaults: strike of the open options.
+    pub strike: Vec<Option<f64>>,
+}
+
 /// `liquidations.parquet` rows of one path: one per executed liquidation.
 #[derive(Debug, Clone, Default)]
 pub struct LiquidationRows {
@@ -191,6 +221,8 @@ pub struct PathRecord {
     pub liquidations: LiquidationRows,
     /// Perp rows.
     pub perps: PerpRows,
+    /// Option agents' rows.
+    pub greeks: GreekRows,
     /// The summary row.
     pub summary: PathSummary,
 }

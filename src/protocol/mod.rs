@@ -2,4 +2,5 @@
 //! vaults follow.
 
 pub mod lending;
+pub mod option_vault;
 pub mod perp;

@@ -2,11 +2,13 @@
 //! the initial book of positions it describes (`book`).
 
 pub mod book;
+pub mod options;
 pub mod perps;
 pub mod raw;
 pub mod validated;
 
 pub use book::Book;
+pub use options::{HedgerSpec, OptionLine, VaultSpec};
 pub use perps::{MarginModel, PerpBook, PerpSpec};
 pub use raw::{OracleSource, RawScenario};
 pub use validated::{

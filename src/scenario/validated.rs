@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::ScenarioError;
 use crate::market::{Process, cholesky_psd};
 use crate::scenario::book::Book;
+use crate::scenario::options::{HedgerSpec, VaultSpec, options_from_raw};
 use crate::scenario::perps::{PerpBook, PerpSpec, perps_from_raw};
 use crate::scenario::raw::{OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario};
 
@@ -281,6 +282,10 @@ pub struct Scenario {
     pub network: Network,
     /// Scripted log shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
     pub shocks: Vec<Vec<(usize, f64)>>,
+    /// Delta-hedging option books.
+    pub hedgers: Vec<HedgerSpec>,
+    /// Option vaults.
+    pub option_vaults: Vec<VaultSpec>,
     /// Perpetual futures markets.
     pub perps: Vec<PerpSpec>,
     /// Their accounts at step 0.
@@ -942,7 +947,10 @@ impl Scenario {
         }
 
         let (perps, perp_book) = perps_from_raw(&raw, &assets, &pool_of, sim.seed)?;
+        let (hedgers, option_vaults) = options_from_raw(&raw, &assets, &pool_of)?;
         let mut scenario = Scenario {
+            hedgers,
+            option_vaults,
             perps,
             perp_book,
             name: sim.name.clone(),

@@ -13,6 +13,7 @@ mod hand_cascade;
 mod index;
 mod interest;
 mod mechanisms;
+mod options;
 mod oracle;
 mod perps;
 mod properties;

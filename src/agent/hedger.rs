@@ -1,0 +1,150 @@
+//! Market makers holding option books and hedging their delta in a pool
+//! (docs/model.md §14). A short-gamma book sells the underlying as it falls
+//! and buys as it rises: its hedge trades amplify the move.
+
+use crate::derivatives::surface::{AtmVol, Ewma};
+use crate::derivatives::{Greeks, greeks};
+use crate::market::Pool;
+use crate::scenario::HedgerSpec;
+
+/// Sensitivities of a whole book.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BookGreeks {
+    /// Book value.
+    pub value: f64,
+    /// Options' delta (without the hedge).
+    pub delta: f64,
+    /// Gamma.
+    pub gamma: f64,
+    /// Vega.
+    pub vega: f64,
+    /// Theta (per year).
+    pub theta: f64,
+}
+
+/// One hedger on one path.
+#[derive(Debug, Clone, Default)]
+pub struct HedgerState {
+    /// Units of the underlying held as the hedge (signed).
+    pub hedge: f64,
+    /// Cash, USD.
+    pub cash: f64,
+    /// Whether each option line has been settled.
+    pub settled: Vec<bool>,
+    ewma: Option<Ewma>,
+    last_price: f64,
+    initial_value: f64,
+    /// Greeks after this step's hedge.
+    pub now: BookGreeks,
+    /// Units traded this step (+ bought).
+    pub trade: f64,
+    /// Value now less value at step 0, USD.
+    pub pnl: f64,
+}
+
+/// The Greeks of the unsettled lines at price `s` and time `hours`.
+pub fn book_greeks(
+    spec: &HedgerSpec,
+    settled: &[bool],
+    atm: f64,
+    s: f64,
+    hours: f64,
+) -> BookGreeks {
+    let mut b = BookGreeks::default();
+    for (o, &done) in spec.options.iter().zip(settled) {
+        if done {
+            continue;
+        }
+        let tau = (o.expiry_hours - hours) / 8760.0;
+        let vol = spec.surface.vol(atm, s, o.strike);
+        let g: Greeks = greeks(o.kind, s, o.strike, tau, vol, spec.rate, 0.0);
+        b.value += o.quantity * g.price;
+        b.delta += o.quantity * g.delta;
+        b.gamma += o.quantity * g.gamma;
+        b.vega += o.quantity * g.vega;
+        b.theta += o.quantity * g.theta;
+    }
+    b
+}
+
+impl HedgerState {
+    /// Step 0: the book starts delta-hedged (the hedge bought or sold at
+    /// `s` before the path begins).
+    pub fn reset(&mut self, spec: &HedgerSpec, s: f64) {
+        self.settled = vec![false; spec.options.len()];
+        self.ewma = match spec.surface.atm {
+            AtmVol::Fixed(_) => None,
+            AtmVol::Ewma { lambda, initial } => Some(Ewma::new(lambda, initial)),
+        };
+        self.last_price = s;
+        let g = book_greeks(spec, &self.settled, self.atm(spec), s, 0.0);
+        self.hedge = -g.delta;
+        self.cash = g.delta * s;
+        self.initial_value = g.value;
+        self.now = BookGreeks { delta: 0.0, ..g };
+        self.trade = 0.0;
+        self.pnl = 0.0;
+    }
+
+    fn atm(&self, spec: &HedgerSpec) -> f64 {
+        match (&self.ewma, spec.surface.atm) {
+            (Some(e), _) => e.vol(),
+            (None, AtmVol::Fixed(v)) => v,
+            (None, AtmVol::Ewma { initial, .. }) => initial,
+        }
+    }
+
+    /// One step at `hours` since step 0, the pool's USD price `s` and its
+    /// quote asset's USD price: settle what expired, update the ATM level,
+    /// then trade the pool back to zero delta if the net delta is outside
+    /// the band.
+    pub fn step(
+        &mut self,
+        spec: &HedgerSpec,
+        pool: &mut Pool,
+        quote_usd: f64,
+        hours: f64,
+        dt_years: f64,
+    ) {
+        let s = pool.spot() * quote_usd;
+        if let Some(e) = self.ewma.as_mut() {
+            e.update((s / self.last_price).ln(), dt_years);
+        }
+        self.last_price = s;
+        for (o, done) in spec.options.iter().zip(self.settled.iter_mut()) {
+            if !*done && o.expiry_hours <= hours {
+                let payoff = match o.kind {
+                    crate::derivatives::Kind::Call => (s - o.strike).max(0.0),
+                    crate::derivatives::Kind::Put => (o.strike - s).max(0.0),
+                };
+                self.cash += o.quantity * payoff;
+                *done = true;
+            }
+        }
+        let atm = self.atm(spec);
+        let g = book_greeks(spec, &self.settled, atm, s, hours);
+        let net = g.delta + self.hedge;
+        self.trade = 0.0;
+        if net.abs() > spec.band {
+            if net > 0.0 {
+                let out = pool.sell_base(net);
+                self.cash += out * quote_usd;
+                self.hedge -= net;
+                self.trade = -net;
+            } else {
+                let units = (-net).min(0.5 * pool.x);
+                let paid = pool.buy_base(units);
+                self.cash -= paid * quote_usd;
+                self.hedge += units;
+                self.trade = units;
+            }
+        }
+        let s_after = pool.spot() * quote_usd;
+        let after = book_greeks(spec, &self.settled, atm, s_after, hours);
+        self.now = BookGreeks {
+            delta: after.delta + self.hedge,
+            ..after
+        };
+        self.pnl = after.value + self.hedge * s_after + self.cash - self.initial_value;
+    }
+}

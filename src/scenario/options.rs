@@ -1,0 +1,181 @@
+//! Option books of hedgers and option vaults, validated (docs/model.md §14).
+
+use crate::derivatives::Kind;
+use crate::derivatives::surface::{AtmVol, VolSurface};
+use crate::error::ScenarioError;
+use crate::scenario::raw::{RawAtm, RawScenario, RawSurface, RawVaultStrategy};
+use crate::scenario::validated::{Asset, finite, non_negative, positive, unit_open_closed};
+
+/// One option line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptionLine {
+    /// Call or put.
+    pub kind: Kind,
+    /// Strike, USD.
+    pub strike: f64,
+    /// Expiry, hours from step 0.
+    pub expiry_hours: f64,
+    /// Contracts; negative = sold.
+    pub quantity: f64,
+}
+
+/// A delta-hedging option book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HedgerSpec {
+    /// Name.
+    pub name: String,
+    /// Underlying asset.
+    pub asset: usize,
+    /// The underlying's pool.
+    pub pool: usize,
+    /// Surface.
+    pub surface: VolSurface,
+    /// Rate.
+    pub rate: f64,
+    /// Delta band, units.
+    pub band: f64,
+    /// Book.
+    pub options: Vec<OptionLine>,
+}
+
+/// An option-selling vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultSpec {
+    /// Name.
+    pub name: String,
+    /// Underlying asset.
+    pub asset: usize,
+    /// What it sells.
+    pub kind: Kind,
+    /// Deposits: units (calls) or USD (puts).
+    pub deposits: f64,
+    /// |delta| of the strikes.
+    pub delta: f64,
+    /// Epoch length, hours.
+    pub tenor_hours: f64,
+    /// Surface.
+    pub surface: VolSurface,
+    /// Rate.
+    pub rate: f64,
+}
+
+fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
+    let atm = match &s.atm {
+        RawAtm::Fixed(v) => AtmVol::Fixed(positive(&format!("{field}.atm"), *v)?),
+        RawAtm::Word(w) if w == "ewma" => {
+            let lambda = s.lambda.ok_or_else(|| {
+                ScenarioError::invalid(format!("{field}.lambda"), "is needed with atm = \"ewma\"")
+            })?;
+            let lambda = unit_open_closed(&format!("{field}.lambda"), lambda)?;
+            if lambda >= 1.0 {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.lambda"),
+                    format!("{lambda} is outside (0, 1)"),
+                ));
+            }
+            let initial = s.initial.ok_or_else(|| {
+                ScenarioError::invalid(format!("{field}.initial"), "is needed with atm = \"ewma\"")
+            })?;
+            AtmVol::Ewma {
+                lambda,
+                initial: positive(&format!("{field}.initial"), initial)?,
+            }
+        }
+        RawAtm::Word(w) => {
+            return Err(ScenarioError::invalid(
+                format!("{field}.atm"),
+                format!("`{w}` is neither a number nor \"ewma\""),
+            ));
+        }
+    };
+    Ok(VolSurface {
+        atm,
+        skew: finite(&format!("{field}.skew"), s.skew)?,
+        smile: finite(&format!("{field}.smile"), s.smile)?,
+        floor: positive(&format!("{field}.floor"), s.floor)?,
+    })
+}
+
+/// Validate `[[hedgers]]` and `[[option_vaults]]`.
+pub fn options_from_raw(
+    raw: &RawScenario,
+    assets: &[Asset],
+    pool_of: &[Option<usize>],
+) -> Result<(Vec<HedgerSpec>, Vec<VaultSpec>), ScenarioError> {
+    let asset_of = |field: &str, symbol: &str| {
+        assets
+            .iter()
+            .position(|a| a.symbol == symbol)
+            .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
+    };
+    let mut hedgers: Vec<HedgerSpec> = Vec::new();
+    for h in &raw.hedgers {
+        let field = format!("hedgers.{}", h.name);
+        if hedgers.iter().any(|g| g.name == h.name) {
+            return Err(ScenarioError::invalid(field, "name is listed twice"));
+        }
+        let asset = asset_of(&format!("{field}.asset"), &h.asset)?;
+        let pool = pool_of[asset].ok_or_else(|| {
+            ScenarioError::invalid(
+                format!("{field}.asset"),
+                format!("`{}` has no pool to hedge in", h.asset),
+            )
+        })?;
+        if h.options.is_empty() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.options"),
+                "the book is empty",
+            ));
+        }
+        let mut options = Vec::new();
+        for (i, o) in h.options.iter().enumerate() {
+            let of = format!("{field}.options[{i}]");
+            options.push(OptionLine {
+                kind: o.kind,
+                strike: positive(&format!("{of}.strike"), o.strike)?,
+                expiry_hours: positive(&format!("{of}.expiry_hours"), o.expiry_hours)?,
+                quantity: finite(&format!("{of}.quantity"), o.quantity)?,
+            });
+        }
+        hedgers.push(HedgerSpec {
+            name: h.name.clone(),
+            asset,
+            pool,
+            surface: surface(&format!("{field}.surface"), &h.surface)?,
+            rate: finite(&format!("{field}.rate"), h.rate)?,
+            band: non_negative(&format!("{field}.band"), h.band)?,
+            options,
+        });
+    }
+    let mut vaults: Vec<VaultSpec> = Vec::new();
+    for v in &raw.option_vaults {
+        let field = format!("option_vaults.{}", v.name);
+        if vaults.iter().any(|w| w.name == v.name) || hedgers.iter().any(|h| h.name == v.name) {
+            return Err(ScenarioError::invalid(
+                field,
+                "name is already used by another agent",
+            ));
+        }
+        let delta = unit_open_closed(&format!("{field}.delta"), v.delta)?;
+        if delta >= 1.0 {
+            return Err(ScenarioError::invalid(
+                format!("{field}.delta"),
+                format!("{delta} is outside (0, 1)"),
+            ));
+        }
+        vaults.push(VaultSpec {
+            name: v.name.clone(),
+            asset: asset_of(&format!("{field}.asset"), &v.asset)?,
+            kind: match v.strategy {
+                RawVaultStrategy::CoveredCall => Kind::Call,
+                RawVaultStrategy::CashSecuredPut => Kind::Put,
+            },
+            deposits: positive(&format!("{field}.deposits"), v.deposits)?,
+            delta,
+            tenor_hours: positive(&format!("{field}.tenor_hours"), v.tenor_hours)?,
+            surface: surface(&format!("{field}.surface"), &v.surface)?,
+            rate: finite(&format!("{field}.rate"), v.rate)?,
+        });
+    }
+    Ok((hedgers, vaults))
+}
