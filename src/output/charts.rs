@@ -56,6 +56,12 @@ pub struct ChartData {
     prices: Vec<(String, Vec<Vec<f64>>)>,
     /// Pegged assets: their price in units of the underlying.
     pegs: Vec<PegSeries>,
+    /// Hedgers: (name, per recorded step over paths: net delta, gamma).
+    hedgers: Vec<(String, Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    /// Option agents in greeks rows (hedgers, then vaults).
+    option_agents: usize,
+    /// Perps: (name, per recorded step over paths: insurance fund, funding rate).
+    perps: Vec<(String, Vec<Vec<f64>>, Vec<Vec<f64>>)>,
     /// Per recorded step, liquidated (seized) value over paths.
     liquidated: Vec<Vec<f64>>,
     /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
@@ -90,6 +96,29 @@ impl ChartData {
                         underlying_symbol: sc.assets[p.to].symbol.clone(),
                         ratio: vec![Vec::new(); steps.len()],
                     })
+                })
+                .collect(),
+            hedgers: sc
+                .hedgers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.clone(),
+                        vec![Vec::new(); steps.len()],
+                        vec![Vec::new(); steps.len()],
+                    )
+                })
+                .collect(),
+            option_agents: sc.hedgers.len() + sc.option_vaults.len(),
+            perps: sc
+                .perps
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        vec![Vec::new(); steps.len()],
+                        vec![Vec::new(); steps.len()],
+                    )
                 })
                 .collect(),
             liquidated: vec![Vec::new(); steps.len()],
@@ -132,6 +161,21 @@ impl ChartData {
                 for (s, series) in peg.ratio.iter_mut().enumerate() {
                     let f = &r.market.fundamental;
                     series.push(f[s * n_assets + peg.asset] / f[s * n_assets + peg.underlying]);
+                }
+            }
+            for (h, (_, delta, gamma)) in self.hedgers.iter_mut().enumerate() {
+                for s in 0..delta.len() {
+                    let row = s * self.option_agents + h;
+                    delta[s].push(r.greeks.delta[row]);
+                    gamma[s].push(r.greeks.gamma[row]);
+                }
+            }
+            let n_perps = self.perps.len();
+            for (m, (_, fund, funding)) in self.perps.iter_mut().enumerate() {
+                for s in 0..fund.len() {
+                    let row = s * n_perps + m;
+                    fund[s].push(r.perps.insurance_fund[row]);
+                    funding[s].push(r.perps.funding_rate[row]);
                 }
             }
             for (s, series) in self.liquidated.iter_mut().enumerate() {
@@ -185,6 +229,34 @@ pub fn draw_all(
         emit(
             name.clone(),
             fan_chart(&dir.join(&name), &title, &y, data, &peg.ratio),
+        )?;
+    }
+    for (name, delta, gamma) in &data.hedgers {
+        let file = format!("hedger_{}.png", sanitize(name));
+        emit(
+            file.clone(),
+            stacked_fans(
+                &dir.join(&file),
+                data,
+                [
+                    (format!("{name}: net delta"), "delta (units)", delta),
+                    (format!("{name}: gamma"), "gamma (units per USD)", gamma),
+                ],
+            ),
+        )?;
+    }
+    for (name, fund, funding) in &data.perps {
+        let file = format!("perp_{}.png", sanitize(name));
+        emit(
+            file.clone(),
+            stacked_fans(
+                &dir.join(&file),
+                data,
+                [
+                    (format!("{name}: insurance fund"), "fund (USD)", fund),
+                    (format!("{name}: funding rate per step"), "rate", funding),
+                ],
+            ),
         )?;
     }
     emit(
@@ -264,6 +336,38 @@ fn fan_chart(
     data: &ChartData,
     series: &[Vec<f64>],
 ) -> DynResult {
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    fan_on(&root, title, y_desc, data, series)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Two fans, one above the other, in one PNG.
+fn stacked_fans(
+    path: &Path,
+    data: &ChartData,
+    panels: [(String, &str, &Vec<Vec<f64>>); 2],
+) -> DynResult {
+    let root = BitMapBackend::new(path, (1000, 1000)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let areas = root.split_evenly((2, 1));
+    for (area, (title, y, series)) in areas.iter().zip(panels) {
+        fan_on(area, &title, y, data, series)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// A fan (median, 25–75% and 5–95% bands over paths) of `series` (per
+/// recorded step, the values over paths) on `root`.
+fn fan_on(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    title: &str,
+    y_desc: &str,
+    data: &ChartData,
+    series: &[Vec<f64>],
+) -> DynResult {
     let xs: Vec<f64> = data
         .steps
         .iter()
@@ -276,9 +380,7 @@ fn fan_chart(
     let lo = q05.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = q95.iter().copied().fold(f64::NEG_INFINITY, f64::max);
 
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 26))
         .margin(16)
         .x_label_area_size(50)
@@ -328,7 +430,6 @@ fn fan_chart(
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
-    root.present()?;
     Ok(())
 }
 

@@ -68,6 +68,10 @@ pub struct PerpState {
     /// Drawn from the fund this step, per market.
     pub step_fund_drawn: Vec<f64>,
     order: Vec<(f64, u32)>,
+    /// ADL queues of the current round per (market, side taken from), in
+    /// ranking order, with a cursor: built on first use in a round.
+    adl_queue: Vec<Option<Vec<usize>>>,
+    adl_cursor: Vec<usize>,
 }
 
 impl PerpState {
@@ -173,7 +177,9 @@ impl PerpState {
         dt_hours: f64,
     ) {
         for (m, spec) in specs.iter().enumerate() {
+            // Below 1e-12 the premium is rounding, not a price gap.
             let premium = (marks[m] - index[m]) / index[m];
+            let premium = if premium.abs() < 1e-12 { 0.0 } else { premium };
             let per_period = premium.clamp(-spec.funding_clamp, spec.funding_clamp);
             self.funding_rate[m] = per_period * dt_hours / spec.funding_period_hours;
         }
@@ -248,6 +254,10 @@ impl PerpState {
             }
         }
         order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        self.adl_queue.clear();
+        self.adl_queue.resize(2 * specs.len(), None);
+        self.adl_cursor.clear();
+        self.adl_cursor.resize(2 * specs.len(), 0);
         let mut executed = 0;
         for &(_, a) in &order {
             let liq = self.liquidate(specs, book, a as usize, &marks, pools);
@@ -319,23 +329,36 @@ impl PerpState {
             // price: each matched unit pays owed/|size| of its profit.
             if owed > 0.0 {
                 let per_unit = owed / s_rem.abs();
-                let mut ranked: Vec<(f64, usize)> = (0..self.size.len())
-                    .filter(|&j| {
-                        book.market[j] as usize == m
-                            && self.size[j] * s_rem < 0.0
-                            && self.pnl[j] > 0.0
-                            && self.open[book.account[j] as usize]
-                    })
-                    .map(|j| {
-                        let acct = book.account[j] as usize;
-                        let lev = notional_of(self, j) / self.margin[acct].max(1e-9);
-                        (self.pnl[j] * lev, j)
-                    })
-                    .collect();
-                ranked.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-                for (_, j) in ranked {
+                // Longs are taken from when a short went bankrupt, and back.
+                let q = 2 * m + usize::from(s_rem > 0.0);
+                if self.adl_queue[q].is_none() {
+                    let mut ranked: Vec<(f64, usize)> = (0..self.size.len())
+                        .filter(|&j| {
+                            book.market[j] as usize == m
+                                && self.size[j] * s_rem < 0.0
+                                && self.pnl[j] > 0.0
+                                && self.open[book.account[j] as usize]
+                        })
+                        .map(|j| {
+                            let acct = book.account[j] as usize;
+                            let lev = notional_of(self, j) / self.margin[acct].max(1e-9);
+                            (self.pnl[j] * lev, j)
+                        })
+                        .collect();
+                    ranked.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+                    self.adl_queue[q] = Some(ranked.into_iter().map(|r| r.1).collect());
+                }
+                let queue = self.adl_queue[q].take().expect("built above");
+                while let Some(&j) = queue.get(self.adl_cursor[q]) {
                     if s_rem == 0.0 || owed <= 0.0 {
                         break;
+                    }
+                    if self.size[j] == 0.0
+                        || self.pnl[j] <= 0.0
+                        || !self.open[book.account[j] as usize]
+                    {
+                        self.adl_cursor[q] += 1;
+                        continue;
                     }
                     let z = s_rem.abs().min(self.size[j].abs());
                     let frac = z / self.size[j].abs();
@@ -349,7 +372,11 @@ impl PerpState {
                     owed -= pay;
                     liq.from_adl += pay;
                     self.step_adl[m] += 1;
+                    if self.size[j] == 0.0 {
+                        self.adl_cursor[q] += 1;
+                    }
                 }
+                self.adl_queue[q] = Some(queue);
             }
             // The vault absorbs the rest and takes over what ADL did not match.
             liq.from_vault += owed;
