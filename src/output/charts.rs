@@ -37,6 +37,9 @@ fn register_font() {
 type DynResult = Result<(), Box<dyn Error>>;
 
 /// What the charts need, gathered block by block as paths complete.
+/// A name and two series, each per recorded step the values over paths.
+type TwoSeries = (String, Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 #[derive(Debug, Clone)]
 struct PegSeries {
     asset: usize,
@@ -57,11 +60,11 @@ pub struct ChartData {
     /// Pegged assets: their price in units of the underlying.
     pegs: Vec<PegSeries>,
     /// Hedgers: (name, per recorded step over paths: net delta, gamma).
-    hedgers: Vec<(String, Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    hedgers: Vec<TwoSeries>,
     /// Option agents in greeks rows (hedgers, then vaults).
     option_agents: usize,
     /// Perps: (name, per recorded step over paths: insurance fund, funding rate).
-    perps: Vec<(String, Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    perps: Vec<TwoSeries>,
     /// Per recorded step, liquidated (seized) value over paths.
     liquidated: Vec<Vec<f64>>,
     /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
