@@ -95,7 +95,13 @@ fn a_different_seed_gives_different_paths() {
 #[test]
 fn shipped_contagion_scenarios_are_thread_count_independent() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["lst-depeg", "rehypothecation"] {
+    for name in [
+        "lst-depeg",
+        "rehypothecation",
+        "perp-adl",
+        "short-gamma-crash",
+        "predictive-margin",
+    ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
         let sc = contagion::Scenario::load(
@@ -108,7 +114,17 @@ fn shipped_contagion_scenarios_are_thread_count_independent() {
         .unwrap();
         run_into(&sc, dir.path(), &format!("{name}-1"), Some(1));
         run_into(&sc, dir.path(), &format!("{name}-2"), Some(2));
-        for t in TABLES {
+        let extra: &[&str] = if sc.perps.is_empty() {
+            &[]
+        } else {
+            &["perps.parquet"]
+        };
+        let greeks: &[&str] = if sc.hedgers.is_empty() && sc.option_vaults.is_empty() {
+            &[]
+        } else {
+            &["greeks.parquet"]
+        };
+        for t in TABLES.iter().chain(extra).chain(greeks) {
             let a = read(&dir.path().join(format!("{name}-1")).join(t));
             let b = read(&dir.path().join(format!("{name}-2")).join(t));
             assert!(

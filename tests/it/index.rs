@@ -247,6 +247,8 @@ fn the_shipped_scenarios_agree_under_both_searches() {
         "congested-liquidators",
         "rehypothecation",
         "lst-depeg",
+        "perp-adl",
+        "short-gamma-crash",
     ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));

@@ -151,6 +151,26 @@ return = 0.2
     run_into(&sc, dir.path(), "run", Some(1));
     let g = read(&dir.path().join("run/greeks.parquet"));
     let m = read(&dir.path().join("run/market.parquet"));
+    let names: Vec<String> = g.get_column_names().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "path",
+            "step",
+            "agent",
+            "kind",
+            "delta",
+            "gamma",
+            "vega",
+            "theta",
+            "hedge_trade",
+            "pnl",
+            "equity",
+            "premium",
+            "payout",
+            "strike"
+        ]
+    );
     let mut exercised = 0;
     for path in 0..3u32 {
         let rows: Vec<usize> = (0..g.height())

@@ -96,6 +96,30 @@ fn a_long_below_maintenance_is_liquidated_at_the_mark() {
     assert_eq!(u32s(&p, "adl_events"), [0; 5]);
     let paths = read(&dir.path().join("run/paths.parquet"));
     assert_eq!(u32s(&paths, "perp_liquidations"), [1]);
+    // The contract: columns in order, and the chart.
+    let names: Vec<String> = p.get_column_names().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "path",
+            "step",
+            "market",
+            "mark",
+            "index",
+            "funding_rate",
+            "oi_long",
+            "oi_short",
+            "liquidations",
+            "liquidated_notional",
+            "insurance_fund",
+            "fund_drawn",
+            "adl_events",
+            "vault_position",
+            "vault_bad_debt_cum",
+            "maintenance_margin"
+        ]
+    );
+    assert!(dir.path().join("run/charts/perp_eth-perp.png").exists());
 }
 
 /// A 15% fall leaves the long at 2,000 − 3,000 = −1,000 with an empty fund:
