@@ -223,3 +223,101 @@ return = 0.2
         "no epoch finished in the money: the test would not bite"
     );
 }
+
+/// A cash-secured put vault: 1,000,000 USD sells puts on `collateral/K` at
+/// a 30-delta strike; a fall in the first epoch puts them in the money. At
+/// each expiry it pays `q·max(K − S, 0)` from its collateral, and its equity
+/// is `collateral + Σ earlier premiums`.
+#[test]
+fn a_cash_secured_put_vault_pays_from_its_collateral() {
+    let text = r#"
+[simulation]
+name = "put-vault"
+steps = 340
+paths = 2
+seed = 5
+
+[[assets]]
+symbol = "ETH"
+price = 3000.0
+process = { kind = "gbm", vol = 0.6 }
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[option_vaults]]
+name = "put-vault"
+asset = "ETH"
+strategy = "cash_secured_put"
+deposits = 1000000.0
+delta = 0.3
+tenor_hours = 168.0
+surface = { atm = 0.6, skew = -0.3 }
+
+[[shocks]]
+step = 100
+asset = "ETH"
+return = -0.2
+"#;
+    let sc = scenario(text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let g = read(&dir.path().join("run/greeks.parquet"));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let mut exercised = 0;
+    for path in 0..2u32 {
+        let rows: Vec<usize> = (0..g.height())
+            .filter(|&r| u32s(&g, "path")[r] == path)
+            .collect();
+        let col = |name: &str| -> Vec<f64> {
+            let v: Vec<Option<f64>> = g.column(name).unwrap().f64().unwrap().iter().collect();
+            rows.iter().map(|&r| v[r].unwrap()).collect()
+        };
+        let (equity, premium, payout, strike) =
+            (col("equity"), col("premium"), col("payout"), col("strike"));
+        let f: Vec<f64> = (0..m.height())
+            .filter(|&r| u32s(&m, "path")[r] == path && strs(&m, "asset")[r] == "ETH")
+            .map(|r| {
+                m.column("fundamental")
+                    .unwrap()
+                    .f64()
+                    .unwrap()
+                    .get(r)
+                    .unwrap()
+            })
+            .collect();
+        // Step 0: |delta| 0.3 at the strike, on collateral / K contracts.
+        let x = (strike[0] / 3000.0).ln();
+        let vol = (0.6 - 0.3 * x).max(0.05);
+        let g0 = greeks(Kind::Put, 3000.0, strike[0], 168.0 / 8760.0, vol, 0.0, 0.0);
+        assert!((g0.delta + 0.3).abs() < 1e-9);
+        assert!(close(premium[0], 1_000_000.0 / strike[0] * g0.price));
+        let mut collateral = 1_000_000.0;
+        let mut premiums = premium[0];
+        for t in [168usize, 336] {
+            let q = collateral / strike[t - 1];
+            let pay = q * (strike[t - 1] - f[t]).max(0.0);
+            exercised += (pay > 0.0) as u32;
+            assert!(close(payout[t], pay), "path {path} step {t}");
+            collateral -= pay;
+            assert!(
+                close(equity[t], collateral + premiums),
+                "path {path} step {t}"
+            );
+            premiums += premium[t];
+        }
+    }
+    assert!(exercised > 0, "no put finished in the money");
+}
