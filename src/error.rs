@@ -25,7 +25,7 @@ pub enum ScenarioError {
         message: String,
     },
     /// A value is out of range or inconsistent with the rest of the scenario.
-    #[error("{file}: {field}: {problem}")]
+    #[error("{}{field}: {problem}", file_prefix(file))]
     Invalid {
         /// The scenario file.
         file: String,
@@ -34,6 +34,15 @@ pub enum ScenarioError {
         /// What is wrong with it.
         problem: String,
     },
+}
+
+/// `file: `, or nothing for errors that concern no file (flags).
+fn file_prefix(file: &str) -> String {
+    if file.is_empty() {
+        String::new()
+    } else {
+        format!("{file}: ")
+    }
 }
 
 impl ScenarioError {

@@ -26,6 +26,7 @@ pub mod output;
 pub mod protocol;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 
 pub use error::{EngineError, OutputError, RunError, ScenarioError};
 pub use run::{RunOptions, RunReport, Summary, run};

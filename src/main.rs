@@ -38,6 +38,71 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Run a parameter sweep: every run of the sweep file's design, written
+    /// as one hive-partitioned dataset (docs/sweeps.md).
+    ///
+    /// Rerunning the same command skips completed units. Under a Slurm
+    /// array it runs only its task's shard (SLURM_ARRAY_TASK_ID, counted
+    /// from SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT).
+    Sweep(SweepArgs),
+    /// Recommend the most permissive value of a swept parameter whose risk
+    /// stays within a budget in every listed sweep (one per scenario).
+    Recommend(RecommendArgs),
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// Sweep file (TOML).
+    sweep: PathBuf,
+    /// Sweep folder (default: output/sweeps/<sweep name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads per process (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the run table (run id and parameter values) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run only shard I of N (I counts from 0): unit k belongs to shard k mod N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Write runs.parquet and the sweep charts from the completed units.
+    #[arg(long)]
+    merge: bool,
+    /// Write <out>/sweep.sbatch, a Slurm array script for this sweep, and exit.
+    #[arg(long)]
+    emit_slurm: bool,
+    /// Array tasks for --emit-slurm (default: one per unit, at most 100).
+    #[arg(long)]
+    shards: Option<u32>,
+    /// Replace a folder that holds a different sweep.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar and no summary on stdout.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RecommendArgs {
+    /// Sweep folders (each with runs.parquet), one per scenario.
+    #[arg(required = true)]
+    sweeps: Vec<PathBuf>,
+    /// Column of runs.parquet the budget applies to.
+    #[arg(long, default_value = "bad_debt_var99")]
+    metric: String,
+    /// Budget as a share of the run's initial debt (0.01 = 1%).
+    #[arg(long)]
+    max_share_of_debt: Option<f64>,
+    /// Budget in USD.
+    #[arg(long)]
+    max_usd: Option<f64>,
+    /// The swept parameter (needed when a sweep varies several).
+    #[arg(long)]
+    field: Option<String>,
+    /// Which way is more permissive: `high` (a threshold, a cap) or `low`.
+    #[arg(long, default_value = "high")]
+    permissive: String,
 }
 
 #[derive(Args, Debug, Default)]
@@ -167,6 +232,158 @@ fn run(args: RunArgs) -> Result<(), RunError> {
     Ok(())
 }
 
+/// `--shard I/N`, or the Slurm array variables when it is absent.
+fn shard(arg: Option<&str>) -> Result<Option<(u32, u32)>, RunError> {
+    let bad =
+        |v: &str| ScenarioError::invalid("--shard", format!("`{v}` is not I/N with 0 ≤ I < N"));
+    if let Some(a) = arg {
+        let (i, n) = a.split_once('/').ok_or_else(|| bad(a))?;
+        let (i, n): (u32, u32) = (
+            i.parse().map_err(|_| bad(a))?,
+            n.parse().map_err(|_| bad(a))?,
+        );
+        if n == 0 || i >= n {
+            return Err(bad(a).into());
+        }
+        return Ok(Some((i, n)));
+    }
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    match (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT")) {
+        (Some(id), Some(n)) => {
+            let i = id
+                .checked_sub(var("SLURM_ARRAY_TASK_MIN").unwrap_or(0))
+                .unwrap_or(id);
+            if n == 0 || i >= n {
+                return Err(ScenarioError::invalid(
+                    "SLURM_ARRAY_TASK_ID",
+                    format!("task {id} is outside an array of {n}"),
+                )
+                .into());
+            }
+            Ok(Some((i, n)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn sweep(args: SweepArgs) -> Result<(), RunError> {
+    if args.threads == Some(0) {
+        return Err(ScenarioError::invalid("--threads", "must be at least 1").into());
+    }
+    let sw = contagion::sweep::Sweep::load(&args.sweep)?;
+    if args.list {
+        print!("{}", contagion::sweep::exec::list(&sw));
+        return Ok(());
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| Path::new("output/sweeps").join(&sw.raw.sweep.name));
+    if args.emit_slurm {
+        let units = contagion::sweep::exec::units(&sw).len() as u32;
+        let shards = args.shards.unwrap_or(units.min(100)).max(1);
+        let binary =
+            std::env::current_exe().map_err(|e| contagion::OutputError::io("contagion", e))?;
+        let text = contagion::sweep::exec::slurm_script(
+            &sw,
+            &out,
+            shards,
+            args.threads.unwrap_or(1) as u32,
+            &binary,
+        );
+        std::fs::create_dir_all(out.join("logs"))
+            .map_err(|e| contagion::OutputError::io(&out, e))?;
+        let path = out.join("sweep.sbatch");
+        std::fs::write(&path, text).map_err(|e| contagion::OutputError::io(&path, e))?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    if args.merge {
+        let rows = contagion::sweep::merge(&sw, &out)?;
+        if !args.quiet {
+            println!(
+                "{}: {} runs merged → {}",
+                sw.raw.sweep.name,
+                rows.len(),
+                out.join("runs.parquet").display()
+            );
+        }
+        return Ok(());
+    }
+    let opts = contagion::sweep::SweepOptions {
+        out: out.clone(),
+        threads: args.threads,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        shard: shard(args.shard.as_deref())?,
+        force: args.force,
+    };
+    let report = contagion::sweep::run_sweep(&sw, &opts)?;
+    if !args.quiet {
+        println!(
+            "{}: {} units run, {} already complete, {} in the sweep{} → {}",
+            sw.raw.sweep.name,
+            report.ran,
+            report.skipped,
+            report.total,
+            if report.merged {
+                "; merged"
+            } else {
+                "; merge with --merge when every shard is done"
+            },
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn recommend(args: RecommendArgs) -> Result<(), RunError> {
+    use contagion::sweep::recommend::{Budget, Permissive};
+    let permissive = match args.permissive.as_str() {
+        "high" => Permissive::High,
+        "low" => Permissive::Low,
+        other => {
+            return Err(ScenarioError::invalid(
+                "--permissive",
+                format!("`{other}` is neither `high` nor `low`"),
+            )
+            .into());
+        }
+    };
+    let budget = Budget {
+        metric: args.metric,
+        share_of_debt: args.max_share_of_debt,
+        usd: args.max_usd,
+    };
+    let r = contagion::sweep::recommend::recommend(
+        &args.sweeps,
+        args.field.as_deref(),
+        &budget,
+        permissive,
+    )?;
+    println!("value\tsweep\t{}\tlimit\twithin", budget.metric);
+    for l in &r.lines {
+        println!(
+            "{}\t{}\t{:.2}\t{:.2}\t{}",
+            l.value,
+            l.sweep.display(),
+            l.metric,
+            l.limit,
+            if l.pass { "yes" } else { "no" }
+        );
+    }
+    match r.value {
+        Some(v) => println!(
+            "recommend {} = {v} (most permissive within budget in every sweep)",
+            r.field
+        ),
+        None => println!("no value of {} is within budget in every sweep", r.field),
+    }
+    Ok(())
+}
+
 fn validate(path: &Path) -> Result<(), RunError> {
     let sc = Scenario::load(path, &Overrides::default())?;
     println!(
@@ -190,6 +407,8 @@ fn main() -> ExitCode {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
         Some(Command::Validate { scenario }) => validate(&scenario),
+        Some(Command::Sweep(args)) => sweep(args),
+        Some(Command::Recommend(args)) => recommend(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -43,6 +43,22 @@ impl Drop for Lease<'_, '_> {
 pub fn run_paths<S, P>(
     sc: &Scenario,
     search: CandidateSearch,
+    sink: S,
+    progress: P,
+) -> Result<Vec<PathSummary>, RunError>
+where
+    S: FnMut(Vec<PathRecord>) -> Result<(), RunError>,
+    P: Fn(u64) + Sync,
+{
+    run_path_range(sc, 0..sc.paths, search, sink, progress)
+}
+
+/// `run_paths` over the paths in `range` only (path p is the same whatever
+/// range it is run in: a sweep splits a run's paths into units this way).
+pub fn run_path_range<S, P>(
+    sc: &Scenario,
+    range: std::ops::Range<u32>,
+    search: CandidateSearch,
     mut sink: S,
     progress: P,
 ) -> Result<Vec<PathSummary>, RunError>
@@ -51,16 +67,16 @@ where
     P: Fn(u64) + Sync,
 {
     let pool: Mutex<Vec<World>> = Mutex::new(Vec::new());
-    let mut summaries = Vec::with_capacity(sc.paths as usize);
+    let mut summaries = Vec::with_capacity(range.len());
     let workers = rayon::current_num_threads().max(1) as u32;
-    let mut start = 0u32;
-    while start < sc.paths {
+    let mut start = range.start;
+    while start < range.end {
         let block = if start < sc.record_paths {
             workers.min(sc.record_paths - start)
         } else {
             BLOCK_PATHS
         };
-        let end = (start + block).min(sc.paths);
+        let end = (start + block).min(range.end);
         let records: Vec<PathRecord> = (start..end)
             .into_par_iter()
             .map_init(

@@ -20,10 +20,10 @@ use crate::scenario::Scenario;
 /// Recorded paths that feed the time-series charts, at most.
 pub const CHART_PATHS: usize = 1000;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 static FONT_ONCE: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     FONT_ONCE.call_once(|| {
         plotters::style::register_font(
             FONT,

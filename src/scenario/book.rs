@@ -93,6 +93,36 @@ impl Book {
         out
     }
 
+    /// The same positions (units and debt) under `sc`'s risk parameters:
+    /// each entry's LT and LB are read again from its protocol (with
+    /// e-mode), and the index is rebuilt. A sweep holds its base book fixed
+    /// this way while the rules change. Errors if a protocol of `sc` no
+    /// longer accepts an asset the book holds.
+    pub fn with_params(&self, sc: &Scenario) -> Result<Book, ScenarioError> {
+        let mut out = self.clone();
+        for i in 0..self.len() {
+            let p = self.protocol[i] as usize;
+            let spec = sc.protocols.get(p).ok_or_else(|| {
+                ScenarioError::invalid("protocols", "the base book names a protocol that is gone")
+            })?;
+            let r = self.coll_range(i);
+            let held: Vec<usize> = r.clone().map(|k| self.coll_asset[k] as usize).collect();
+            for k in r {
+                let a = self.coll_asset[k] as usize;
+                let params = spec.params_for(a, &held).ok_or_else(|| {
+                    ScenarioError::invalid(
+                        format!("protocols.{}.collateral.{}", spec.name, sc.assets[a].symbol),
+                        "the base book holds it, so it must stay accepted",
+                    )
+                })?;
+                out.coll_lt[k] = params.liquidation_threshold;
+                out.coll_lb[k] = params.liquidation_bonus;
+            }
+        }
+        out.index = index_of(&out, sc);
+        Ok(out)
+    }
+
     /// Build the book of a scenario whose other parts are already validated.
     pub fn build(sc: &Scenario, file: Option<&Path>) -> Result<Book, ScenarioError> {
         let mut book = Book {

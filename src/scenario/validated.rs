@@ -985,6 +985,15 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Swap in another book (a sweep's fixed base book, reparametrised):
+    /// deposits given as a utilisation and lenders' shares follow it.
+    pub fn replace_book(&mut self, book: Book) -> Result<(), ScenarioError> {
+        self.book = book;
+        self.resolve_deposits()?;
+        self.lenders = self.lenders_from_raw()?;
+        Ok(())
+    }
+
     /// Fill in deposits given as a utilisation, and check that every supply
     /// side starts with non-negative cash (deposits ≥ the book's debt).
     fn resolve_deposits(&mut self) -> Result<(), ScenarioError> {

@@ -1,0 +1,209 @@
+//! Sweep charts: each risk metric against each numeric swept parameter
+//! (mean, with the 5-95% band over paths), and a heatmap of mean bad debt
+//! for a two-parameter grid.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::OutputError;
+use crate::output::charts::{FONT, fmt_usd, register_font};
+use crate::sweep::exec::{METRICS, RunRow};
+use crate::sweep::spec::{Design, Sweep};
+
+type DynResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The metrics charted, as (index in METRICS, label).
+const CHARTED: [(usize, &str); 4] = [
+    (0, "bad debt (USD)"),
+    (2, "insolvent debt (USD)"),
+    (3, "liquidated value (USD)"),
+    (4, "liquidations"),
+];
+
+fn short(field: &str) -> String {
+    field
+        .rsplit('.')
+        .next()
+        .unwrap_or(field)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn num(v: &toml::Value) -> Option<f64> {
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+}
+
+/// Draw every sweep chart into `dir`.
+pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> {
+    register_font();
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::io(dir, e))?;
+    let fields = sw.fields();
+    let err = |path: &Path, e: Box<dyn std::error::Error>| OutputError::Chart {
+        path: path.to_path_buf(),
+        message: e.to_string().replace('\n', " "),
+    };
+    for (i, field) in fields.iter().enumerate() {
+        let xs: Option<Vec<f64>> = sw.runs.iter().map(|r| num(&r.values[i])).collect();
+        let Some(xs) = xs else { continue };
+        // One run per value (one axis, or zipped axes): a line and a band.
+        let mut distinct = xs.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        let line = distinct.len() == xs.len();
+        for &(m, label) in &CHARTED {
+            let path = dir.join(format!("{}_vs_{i}_{}.png", METRICS[m], short(field)));
+            metric_chart(&path, field, label, &xs, rows, m, line).map_err(|e| err(&path, e))?;
+        }
+    }
+    let grid2 = sw.raw.sweep.design == Design::Grid
+        && fields.len() == 2
+        && sw.raw.axes.iter().all(|a| a.zip.is_none())
+        && sw
+            .runs
+            .iter()
+            .all(|r| num(&r.values[0]).is_some() && num(&r.values[1]).is_some());
+    if grid2 {
+        let path = dir.join("heatmap_bad_debt_mean.png");
+        heatmap(&path, sw, rows).map_err(|e| err(&path, e))?;
+    }
+    Ok(())
+}
+
+fn metric_chart(
+    path: &Path,
+    field: &str,
+    label: &str,
+    xs: &[f64],
+    rows: &[RunRow],
+    m: usize,
+    line: bool,
+) -> DynResult {
+    let mut pts: Vec<(f64, [f64; 6])> = xs
+        .iter()
+        .copied()
+        .zip(rows.iter().map(|r| r.metrics[m]))
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (x0, x1) = (pts[0].0, pts[pts.len() - 1].0);
+    let span = (x1 - x0).abs().max(x0.abs() * 1e-3).max(1e-9);
+    let lo = pts.iter().map(|p| p.1[1]).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.1[3]).fold(f64::NEG_INFINITY, f64::max);
+    let yspan = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
+    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{label} against {}", short(field)), (FONT, 24))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            (x0 - 0.05 * span)..(x1 + 0.05 * span),
+            (lo - 0.05 * yspan)..(hi + 0.05 * yspan),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc(field)
+        .y_desc(label)
+        .y_label_formatter(&|v| fmt_usd(*v))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .draw()?;
+    let blue = RGBColor(31, 119, 180);
+    if line && pts.len() > 1 {
+        let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1[3])).collect();
+        band.extend(pts.iter().rev().map(|p| (p.0, p.1[1])));
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, blue.mix(0.2))))?
+            .label("5–95% over paths")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 18, y + 6)], blue.mix(0.2).filled())
+            });
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|p| (p.0, p.1[0])),
+                blue.stroke_width(2),
+            ))?
+            .label("mean")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
+            });
+    } else {
+        chart.draw_series(pts.iter().map(|p| {
+            PathElement::new(
+                vec![(p.0, p.1[1]), (p.0, p.1[3])],
+                blue.mix(0.5).stroke_width(2),
+            )
+        }))?;
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|p| Circle::new((p.0, p.1[0]), 4, blue.filled())),
+            )?
+            .label("mean (bars: 5–95% over paths)")
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, blue.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn heatmap(path: &Path, sw: &Sweep, rows: &[RunRow]) -> DynResult {
+    let mut xs: Vec<f64> = sw.runs.iter().filter_map(|r| num(&r.values[0])).collect();
+    let mut ys: Vec<f64> = sw.runs.iter().filter_map(|r| num(&r.values[1])).collect();
+    for v in [&mut xs, &mut ys] {
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+    }
+    let values: Vec<f64> = rows.iter().map(|r| r.metrics[0][0]).collect();
+    let vmax = values.iter().copied().fold(0.0, f64::max).max(1e-9);
+    let fields = sw.fields();
+    let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("mean bad debt (USD)", (FONT, 24))
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0..xs.len(), 0..ys.len())?;
+    let (fx, fy) = (xs.clone(), ys.clone());
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(fields[0].as_str())
+        .y_desc(fields[1].as_str())
+        .x_labels(xs.len() + 1)
+        .y_labels(ys.len() + 1)
+        .x_label_formatter(&move |i| fx.get(*i).map(|v| format!("{v:.4}")).unwrap_or_default())
+        .y_label_formatter(&move |j| fy.get(*j).map(|v| format!("{v:.4}")).unwrap_or_default())
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .draw()?;
+    for (r, &v) in sw.runs.iter().zip(&values) {
+        let (Some(x), Some(y)) = (num(&r.values[0]), num(&r.values[1])) else {
+            continue;
+        };
+        let i = xs.iter().position(|&a| a == x).unwrap_or(0);
+        let j = ys.iter().position(|&b| b == y).unwrap_or(0);
+        let t = (v / vmax).clamp(0.0, 1.0);
+        let colour = RGBColor(255, (245.0 * (1.0 - t)) as u8, (235.0 * (1.0 - t)) as u8);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(i, j), (i + 1, j + 1)],
+            colour.filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            fmt_usd(v),
+            (i, j),
+            (FONT, 14).into_font().color(&BLACK),
+        )))?;
+    }
+    root.present()?;
+    Ok(())
+}

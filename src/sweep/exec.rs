@@ -1,0 +1,622 @@
+//! Running a sweep: units of work, shards, resumable output, and the merge
+//! that writes `runs.parquet` and the sweep charts (docs/sweeps.md).
+//!
+//! Layout of a sweep folder:
+//!
+//! ```text
+//! sweep.json                          what the sweep is (hash, runs, axes)
+//! paths/run=00042/part-0000.parquet   one file per table, run and unit
+//! market/…  protocols/…  liquidations/…  (perps/…, greeks/… when present)
+//! units/run=00042.part-0000.json      completion records
+//! runs.parquet                        one row per run (written by the merge)
+//! charts/*.png
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::CandidateSearch;
+use crate::error::{OutputError, RunError, ScenarioError};
+use crate::montecarlo::run_path_range;
+use crate::output::parquet::{
+    Names, TableWriter, greeks_frame, liquidations_frame, market_frame, paths_frame, perps_frame,
+    protocols_frame, write_frame,
+};
+use crate::scenario::Scenario;
+use crate::sweep::spec::{Run, Sweep};
+
+/// How to run a sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    /// The sweep folder.
+    pub out: PathBuf,
+    /// Worker threads (None: one per core).
+    pub threads: Option<usize>,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Run only shard i of N (i from 0).
+    pub shard: Option<(u32, u32)>,
+    /// Replace a folder holding another sweep.
+    pub force: bool,
+}
+
+/// What a sweep invocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Units this invocation ran.
+    pub ran: u32,
+    /// Units of this shard already complete (skipped).
+    pub skipped: u32,
+    /// Units in the whole sweep.
+    pub total: u32,
+    /// Whether the merge ran (every unit complete).
+    pub merged: bool,
+}
+
+/// One unit of work: a run and a block of its paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    /// Run id.
+    pub run: u32,
+    /// Block index within the run.
+    pub block: u32,
+}
+
+/// The completion record of a unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Record {
+    sweep_hash: String,
+    run: u32,
+    block: u32,
+    paths: [u32; 2],
+    files: Vec<String>,
+}
+
+/// `sweep.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SweepManifest {
+    tool: String,
+    version: String,
+    name: String,
+    hash: String,
+    seed: u64,
+    paths: u32,
+    units: u32,
+    fields: Vec<String>,
+    runs: Vec<serde_json::Value>,
+    sweep: serde_json::Value,
+}
+
+/// Every unit of the sweep, in canonical order (runs, then blocks).
+pub fn units(sw: &Sweep) -> Vec<Unit> {
+    let per = sw.units_per_run();
+    sw.runs
+        .iter()
+        .flat_map(|r| {
+            (0..per).map(move |b| Unit {
+                run: r.id,
+                block: b,
+            })
+        })
+        .collect()
+}
+
+/// Unit k belongs to shard `k mod N` (shards count from 0, as Slurm array
+/// task ids do).
+pub fn shard_of(k: usize, n: u32) -> u32 {
+    (k % n as usize) as u32
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> OutputError + '_ {
+    move |e| OutputError::io(path, e)
+}
+
+/// Write `text` to `path` atomically (temporary name, then rename).
+fn write_atomic(path: &Path, text: &str) -> Result<(), OutputError> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn record_path(out: &Path, u: Unit) -> PathBuf {
+    out.join("units")
+        .join(format!("run={:05}.part-{:04}.json", u.run, u.block))
+}
+
+fn read_record(out: &Path, u: Unit) -> Option<Record> {
+    let text = std::fs::read_to_string(record_path(out, u)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Whether unit `u` is complete for this sweep.
+fn complete(sw: &Sweep, out: &Path, u: Unit) -> bool {
+    read_record(out, u).is_some_and(|r| r.sweep_hash == sw.hash)
+}
+
+/// The typed value of an axis: numbers as f64, anything else as text.
+fn numeric_axis(sw: &Sweep, axis: usize) -> bool {
+    sw.runs
+        .iter()
+        .all(|r| r.values[axis].as_float().is_some() || r.values[axis].as_integer().is_some())
+}
+
+fn as_f64(v: &toml::Value) -> Option<f64> {
+    v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+}
+
+fn as_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Add `run` and one column per axis (constant) to a frame.
+fn tag(sw: &Sweep, run: &Run, df: DataFrame) -> DataFrame {
+    let h = df.height();
+    let mut cols: Vec<Column> = vec![Column::new("run".into(), vec![run.id; h])];
+    for (i, field) in sw.fields().iter().enumerate() {
+        let c = if numeric_axis(sw, i) {
+            Column::new(
+                field.as_str().into(),
+                vec![as_f64(&run.values[i]).unwrap_or(f64::NAN); h],
+            )
+        } else {
+            Column::new(field.as_str().into(), vec![as_text(&run.values[i]); h])
+        };
+        cols.push(c);
+    }
+    cols.extend(df.columns().iter().cloned());
+    DataFrame::new(h, cols).expect("columns of one height")
+}
+
+/// JSON of a run's parameters.
+fn params_json(sw: &Sweep, run: &Run) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (f, v) in sw.fields().iter().zip(&run.values) {
+        m.insert(
+            f.clone(),
+            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    serde_json::Value::Object(m)
+}
+
+/// The key-value metadata of a unit's files: no clock in it, so a rerun
+/// writes the same bytes.
+fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> String {
+    serde_json::json!({
+        "tool": "contagion",
+        "version": env!("CARGO_PKG_VERSION"),
+        "sweep": { "name": sw.raw.sweep.name, "hash": sw.hash, "seed": sw.base.seed },
+        "run": run.id,
+        "params": params_json(sw, run),
+        "unit": { "block": u.block, "paths": [paths.start, paths.end] },
+    })
+    .to_string()
+}
+
+/// Check (or claim) the sweep folder: a folder of another sweep is an error
+/// unless `force`, which clears it.
+fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
+    let out = &opts.out;
+    let manifest_path = out.join("sweep.json");
+    if out.exists() {
+        let other = std::fs::read_to_string(&manifest_path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<SweepManifest>(&t).ok());
+        let same = other.as_ref().is_some_and(|m| m.hash == sw.hash);
+        let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
+        if !same && !empty {
+            if !opts.force {
+                return Err(OutputError::Exists(out.clone()).into());
+            }
+            std::fs::remove_dir_all(out).map_err(io(out))?;
+        }
+    }
+    std::fs::create_dir_all(out.join("units")).map_err(io(out))?;
+    let m = SweepManifest {
+        tool: "contagion".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        name: sw.raw.sweep.name.clone(),
+        hash: sw.hash.clone(),
+        seed: sw.base.seed,
+        paths: sw.base.paths,
+        units: units(sw).len() as u32,
+        fields: sw.fields(),
+        runs: sw
+            .runs
+            .iter()
+            .map(|r| serde_json::json!({ "run": r.id, "params": params_json(sw, r) }))
+            .collect(),
+        sweep: serde_json::to_value(&sw.raw).expect("serialisable"),
+    };
+    write_atomic(
+        &manifest_path,
+        &(serde_json::to_string_pretty(&m).expect("serialisable") + "\n"),
+    )?;
+    Ok(())
+}
+
+/// The tables a run of `sc` writes.
+fn tables(sc: &Scenario) -> Vec<&'static str> {
+    let mut t = vec!["market", "protocols", "liquidations"];
+    if !sc.perps.is_empty() {
+        t.push("perps");
+    }
+    if !sc.hedgers.is_empty() || !sc.option_vaults.is_empty() {
+        t.push("greeks");
+    }
+    t.push("paths");
+    t
+}
+
+fn unit_file(out: &Path, table: &str, u: Unit) -> PathBuf {
+    out.join(table)
+        .join(format!("run={:05}", u.run))
+        .join(format!("part-{:04}.parquet", u.block))
+}
+
+/// Run one unit: its tables under temporary names, renamed when all are
+/// written, then the completion record.
+fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result<(), RunError> {
+    let range = sw.unit_paths(u.block);
+    let meta = unit_meta(sw, run, u, &range);
+    let names = Names::of(sc);
+    let tables = tables(sc);
+    // Clear what a killed attempt may have left.
+    for t in &tables {
+        let f = unit_file(out, t, u);
+        let dir = f.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if f.exists() {
+            std::fs::remove_file(&f).map_err(io(&f))?;
+        }
+    }
+    let tmp = |t: &str| {
+        let f = unit_file(out, t, u);
+        f.with_file_name(format!(
+            ".part-{:04}.parquet.tmp-{}",
+            u.block,
+            std::process::id()
+        ))
+    };
+    type Frame = fn(&Names, &[crate::output::PathRecord]) -> DataFrame;
+    let framers: Vec<(&str, Frame)> = tables
+        .iter()
+        .filter(|&&t| t != "paths")
+        .map(|&t| {
+            let f: Frame = match t {
+                "market" => market_frame,
+                "protocols" => protocols_frame,
+                "liquidations" => liquidations_frame,
+                "perps" => perps_frame,
+                _ => greeks_frame,
+            };
+            (t, f)
+        })
+        .collect();
+    let mut writers = Vec::new();
+    for (t, f) in &framers {
+        writers.push(TableWriter::create(
+            &tmp(t),
+            &tag(sw, run, f(&names, &[])),
+            &meta,
+        )?);
+    }
+    let summaries = run_path_range(
+        sc,
+        range,
+        CandidateSearch::Indexed,
+        |block| {
+            for record in block.into_iter().filter(|r| r.recorded) {
+                let one = std::slice::from_ref(&record);
+                for (w, (_, f)) in writers.iter_mut().zip(&framers) {
+                    w.append(tag(sw, run, f(&names, one)))?;
+                }
+            }
+            Ok(())
+        },
+        |_| {},
+    )?;
+    for w in writers {
+        w.finish()?;
+    }
+    write_frame(&tmp("paths"), tag(sw, run, paths_frame(&summaries)), &meta)?;
+    let mut files = Vec::new();
+    for t in &tables {
+        let (from, to) = (tmp(t), unit_file(out, t, u));
+        std::fs::rename(&from, &to).map_err(io(&to))?;
+        files.push(
+            to.strip_prefix(out)
+                .unwrap_or(&to)
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    let rec = Record {
+        sweep_hash: sw.hash.clone(),
+        run: u.run,
+        block: u.block,
+        paths: [sw.unit_paths(u.block).start, sw.unit_paths(u.block).end],
+        files,
+    };
+    write_atomic(
+        &record_path(out, u),
+        &(serde_json::to_string_pretty(&rec).expect("serialisable") + "\n"),
+    )?;
+    Ok(())
+}
+
+/// Run the units of this invocation's shard that are not complete yet, and
+/// merge when the whole sweep is complete (unsharded runs only: shards
+/// finish at different times, so they leave the merge to `--merge`).
+pub fn run_sweep(sw: &Sweep, opts: &SweepOptions) -> Result<SweepReport, RunError> {
+    if let Some((i, n)) = opts.shard
+        && (n == 0 || i >= n)
+    {
+        return Err(ScenarioError::invalid("--shard", format!("{i}/{n}: need 0 ≤ i < N")).into());
+    }
+    prepare(sw, opts)?;
+    let all = units(sw);
+    let mine: Vec<Unit> = all
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| opts.shard.is_none_or(|(i, n)| shard_of(*k, n) == i))
+        .map(|(_, u)| *u)
+        .collect();
+    let todo: Vec<Unit> = mine
+        .iter()
+        .copied()
+        .filter(|&u| !complete(sw, &opts.out, u))
+        .collect();
+    let skipped = (mine.len() - todo.len()) as u32;
+    let bar = if opts.progress {
+        let b =
+            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} units ({per_sec}, ETA {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b.set_message(sw.raw.sweep.name.clone());
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let pool = match opts.threads {
+        Some(t) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| RunError::Threads(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut cached: Option<(u32, Scenario)> = None;
+    for &u in &todo {
+        let run = &sw.runs[u.run as usize];
+        if cached.as_ref().is_none_or(|c| c.0 != u.run) {
+            cached = Some((u.run, sw.scenario(run)?));
+        }
+        let sc = &cached.as_ref().expect("set above").1;
+        let job = || run_unit(sw, sc, run, u, &opts.out);
+        match &pool {
+            Some(p) => p.install(job)?,
+            None => job()?,
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let merged = opts.shard.is_none();
+    if merged {
+        merge(sw, &opts.out)?;
+    }
+    Ok(SweepReport {
+        ran: todo.len() as u32,
+        skipped,
+        total: all.len() as u32,
+        merged,
+    })
+}
+
+/// One run's row of `runs.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Run id.
+    pub run: u32,
+    /// Debt of the run's book at step 0, USD.
+    pub initial_debt_usd: f64,
+    /// Per metric: mean, p05, p50, p95, VaR99, ES99 over the run's paths.
+    pub metrics: Vec<[f64; 6]>,
+}
+
+/// The metrics `runs.parquet` summarises, as columns of `paths.parquet`.
+pub const METRICS: [&str; 5] = [
+    "bad_debt",
+    "bad_debt_contagion",
+    "insolvent_debt",
+    "liquidated_value",
+    "liquidations",
+];
+
+/// Statistic suffixes of each metric in `runs.parquet`.
+pub const STATS: [&str; 6] = ["mean", "p05", "p50", "p95", "var99", "es99"];
+
+fn stats(values: &[f64]) -> [f64; 6] {
+    let m = crate::montecarlo::metrics::loss_metrics(values);
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let q = |p: f64| crate::montecarlo::metrics::quantile_sorted(&sorted, p);
+    [m.mean, q(0.05), q(0.5), q(0.95), m.var99, m.es99]
+}
+
+/// Read a run's `paths` parts back and summarise them.
+fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunError> {
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); METRICS.len()];
+    for b in 0..sw.units_per_run() {
+        let f = unit_file(
+            out,
+            "paths",
+            Unit {
+                run: run.id,
+                block: b,
+            },
+        );
+        let file = std::fs::File::open(&f).map_err(io(&f))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| OutputError::Parquet {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+        for (m, col) in METRICS.iter().zip(cols.iter_mut()) {
+            let c = df.column(m).map_err(|e| OutputError::Parquet {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+            let c = c
+                .cast(&DataType::Float64)
+                .map_err(|e| OutputError::Parquet {
+                    path: f.clone(),
+                    message: e.to_string(),
+                })?;
+            col.extend(c.f64().expect("cast to f64").into_no_null_iter());
+        }
+    }
+    let sc = sw.scenario(run)?;
+    let debt: f64 = (0..sc.book.len())
+        .map(|i| {
+            let p = sc.book.protocol[i] as usize;
+            sc.book.debt[i] * sc.assets[sc.protocols[p].debt_asset].initial_price
+        })
+        .sum();
+    Ok(RunRow {
+        run: run.id,
+        initial_debt_usd: debt,
+        metrics: cols.iter().map(|c| stats(c)).collect(),
+    })
+}
+
+/// `runs.parquet` from completed units, and the sweep charts. Errors,
+/// naming the first missing unit, when the sweep is not complete.
+pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
+    let all = units(sw);
+    let missing: Vec<&Unit> = all.iter().filter(|&&u| !complete(sw, out, u)).collect();
+    if let Some(first) = missing.first() {
+        return Err(ScenarioError::invalid(
+            "--merge",
+            format!(
+                "{} of {} units are not complete (first: run={:05} part {}); run the sweep (or its missing shards) again",
+                missing.len(),
+                all.len(),
+                first.run,
+                first.block
+            ),
+        )
+        .into());
+    }
+    let rows: Vec<RunRow> = sw
+        .runs
+        .iter()
+        .map(|r| run_row(sw, out, r))
+        .collect::<Result<_, _>>()?;
+    let h = rows.len();
+    let mut cols: Vec<Column> = vec![Column::new(
+        "run".into(),
+        rows.iter().map(|r| r.run).collect::<Vec<_>>(),
+    )];
+    for (i, field) in sw.fields().iter().enumerate() {
+        cols.push(if numeric_axis(sw, i) {
+            Column::new(
+                field.as_str().into(),
+                sw.runs
+                    .iter()
+                    .map(|r| as_f64(&r.values[i]).unwrap_or(f64::NAN))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            Column::new(
+                field.as_str().into(),
+                sw.runs
+                    .iter()
+                    .map(|r| as_text(&r.values[i]))
+                    .collect::<Vec<_>>(),
+            )
+        });
+    }
+    cols.push(Column::new("paths".into(), vec![sw.base.paths; h]));
+    cols.push(Column::new(
+        "initial_debt_usd".into(),
+        rows.iter().map(|r| r.initial_debt_usd).collect::<Vec<_>>(),
+    ));
+    for (m, metric) in METRICS.iter().enumerate() {
+        for (s, stat) in STATS.iter().enumerate() {
+            cols.push(Column::new(
+                format!("{metric}_{stat}").into(),
+                rows.iter().map(|r| r.metrics[m][s]).collect::<Vec<_>>(),
+            ));
+        }
+    }
+    let df = DataFrame::new(h, cols).expect("columns of one height");
+    let meta = serde_json::json!({
+        "tool": "contagion",
+        "version": env!("CARGO_PKG_VERSION"),
+        "sweep": { "name": sw.raw.sweep.name, "hash": sw.hash, "seed": sw.base.seed },
+    })
+    .to_string();
+    let target = out.join("runs.parquet");
+    let tmp = out.join(format!(".runs.parquet.tmp-{}", std::process::id()));
+    write_frame(&tmp, df, &meta)?;
+    std::fs::rename(&tmp, &target).map_err(io(&target))?;
+    crate::sweep::charts::draw(sw, &rows, &out.join("charts"))?;
+    Ok(rows)
+}
+
+/// The run table: run id and every axis value, one line per run.
+pub fn list(sw: &Sweep) -> String {
+    let mut s = format!("run\t{}\n", sw.fields().join("\t"));
+    for r in &sw.runs {
+        let vals: Vec<String> = r.values.iter().map(as_text).collect();
+        s += &format!("{:05}\t{}\n", r.id, vals.join("\t"));
+    }
+    s
+}
+
+/// An `sbatch` array script running the sweep in `shards` tasks of
+/// `threads` cores each; task i runs shard i (from `SLURM_ARRAY_TASK_ID`).
+/// Logs go to `<out>/logs/%A_%a.{out,err}`.
+pub fn slurm_script(sw: &Sweep, out: &Path, shards: u32, threads: u32, binary: &Path) -> String {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let q = |p: &Path| format!("'{}'", abs(p).display().to_string().replace('\'', "'\\''"));
+    format!(
+        "#!/bin/bash\n\
+         # contagion sweep `{name}`: {units} units in {shards} array tasks.\n\
+         # Submit: sbatch {script}\n\
+         # Then finish the dataset: {bin} sweep {file} --out {out} --merge\n\
+         #SBATCH --job-name=contagion-{name}\n\
+         #SBATCH --array=0-{last}\n\
+         #SBATCH --cpus-per-task={threads}\n\
+         #SBATCH --output={logs}/%A_%a.out\n\
+         #SBATCH --error={logs}/%A_%a.err\n\
+         set -euo pipefail\n\
+         exec {bin} sweep {file} --out {out} --threads {threads} --quiet\n",
+        name = sw.raw.sweep.name,
+        units = units(sw).len(),
+        script = q(&out.join("sweep.sbatch")),
+        last = shards.max(1) - 1,
+        logs = abs(&out.join("logs")).display(),
+        bin = q(binary),
+        file = q(&sw.file),
+        out = q(out),
+    )
+}

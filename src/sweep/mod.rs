@@ -1,0 +1,12 @@
+//! Parameter sweeps (docs/sweeps.md): a sweep file names a base scenario and
+//! axes over its fields; runs share their path seeds (common random
+//! numbers) and are written as one hive-partitioned dataset, in units that
+//! can be sharded across processes or Slurm array tasks and resumed.
+
+pub mod charts;
+pub mod exec;
+pub mod recommend;
+pub mod spec;
+
+pub use exec::{SweepOptions, SweepReport, merge, run_sweep};
+pub use spec::Sweep;
