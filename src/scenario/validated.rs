@@ -330,6 +330,25 @@ impl Scenario {
 
     /// Validate a parsed scenario.
     pub fn from_raw(raw: RawScenario, base_dir: &Path) -> Result<Self, ScenarioError> {
+        Self::from_raw_on(raw, base_dir, None)
+    }
+
+    /// Validate a parsed scenario whose book is `book` (its positions under
+    /// this scenario's parameters) instead of the one its own positions and
+    /// populations would build: a sweep's runs share their base's book.
+    pub fn from_raw_on_book(
+        raw: RawScenario,
+        base_dir: &Path,
+        book: &Book,
+    ) -> Result<Self, ScenarioError> {
+        Self::from_raw_on(raw, base_dir, Some(book))
+    }
+
+    fn from_raw_on(
+        raw: RawScenario,
+        base_dir: &Path,
+        fixed_book: Option<&Book>,
+    ) -> Result<Self, ScenarioError> {
         let sim = &raw.simulation;
         if sim.name.trim().is_empty() {
             return Err(ScenarioError::invalid(
@@ -979,19 +998,13 @@ impl Scenario {
             .positions_file
             .as_ref()
             .map(|f| resolve(base_dir, f));
-        scenario.book = Book::build(&scenario, file.as_deref())?;
+        scenario.book = match fixed_book {
+            Some(b) => b.with_params(&scenario)?,
+            None => Book::build(&scenario, file.as_deref())?,
+        };
         scenario.resolve_deposits()?;
         scenario.lenders = scenario.lenders_from_raw()?;
         Ok(scenario)
-    }
-
-    /// Swap in another book (a sweep's fixed base book, reparametrised):
-    /// deposits given as a utilisation and lenders' shares follow it.
-    pub fn replace_book(&mut self, book: Book) -> Result<(), ScenarioError> {
-        self.book = book;
-        self.resolve_deposits()?;
-        self.lenders = self.lenders_from_raw()?;
-        Ok(())
     }
 
     /// Fill in deposits given as a utilisation, and check that every supply

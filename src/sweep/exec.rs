@@ -222,6 +222,11 @@ fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
         }
     }
     std::fs::create_dir_all(out.join("units")).map_err(io(out))?;
+    // Shards share the folder and may be writing now: only a lone
+    // invocation (or the merge) clears what killed ones left.
+    if opts.shard.is_none() {
+        remove_temporaries(out)?;
+    }
     let m = SweepManifest {
         tool: "contagion".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -242,6 +247,21 @@ fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
         &manifest_path,
         &(serde_json::to_string_pretty(&m).expect("serialisable") + "\n"),
     )?;
+    Ok(())
+}
+
+/// Delete the temporary files (`.name.tmp-PID`) a killed invocation left.
+fn remove_temporaries(dir: &Path) -> Result<(), OutputError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            remove_temporaries(&path)?;
+        } else if name.starts_with('.') && name.contains(".tmp-") {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
     Ok(())
 }
 
@@ -525,6 +545,7 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
         )
         .into());
     }
+    remove_temporaries(out)?;
     let rows: Vec<RunRow> = sw
         .runs
         .iter()

@@ -309,18 +309,18 @@ impl Sweep {
             raw.simulation.seed = s;
         }
         raw.simulation.record_paths = Some(self.raw.sweep.record_paths);
-        let mut sc = Scenario::from_raw(raw, dir_of(&self.scenario_file)).map_err(|e| {
+        let dir = dir_of(&self.scenario_file);
+        let built = match self.raw.sweep.book {
+            BookMode::Base => Scenario::from_raw_on_book(raw, dir, &self.base.book),
+            BookMode::PerRun => Scenario::from_raw(raw, dir),
+        };
+        built.map_err(|e| {
             ScenarioError::invalid(
                 format!("run {:05} ({})", r.id, self.describe(r)),
                 e.to_string(),
             )
             .in_file(&self.file.display().to_string())
-        })?;
-        if self.raw.sweep.book == BookMode::Base {
-            let book = self.base.book.with_params(&sc)?;
-            sc.replace_book(book)?;
-        }
-        Ok(sc)
+        })
     }
 
     /// `field=value, …` of a run.

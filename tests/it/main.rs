@@ -19,4 +19,5 @@ mod perps;
 mod properties;
 mod runs;
 mod statistics;
+mod sweeps;
 mod systemic;
