@@ -294,6 +294,15 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
             args.threads.unwrap_or(1) as u32,
             &binary,
         );
+        contagion::sweep::exec::prepare(
+            &sw,
+            &contagion::sweep::SweepOptions {
+                out: out.clone(),
+                shard: Some((0, 1)),
+                force: args.force,
+                ..Default::default()
+            },
+        )?;
         std::fs::create_dir_all(out.join("logs"))
             .map_err(|e| contagion::OutputError::io(&out, e))?;
         let path = out.join("sweep.sbatch");

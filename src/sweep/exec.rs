@@ -204,8 +204,9 @@ fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> St
 }
 
 /// Check (or claim) the sweep folder: a folder of another sweep is an error
-/// unless `force`, which clears it.
-fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
+/// unless `force`, which clears it. `--emit-slurm` claims the folder too, so
+/// the array's tasks find it theirs.
+pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     let out = &opts.out;
     let manifest_path = out.join("sweep.json");
     if out.exists() {
