@@ -412,3 +412,58 @@ fn list_and_recommend() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column `nope`"));
 }
+
+/// The sweep's manifest (hash, seed, version, run, parameters) in every
+/// file, and a heatmap for a two-parameter grid.
+#[test]
+fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let grid = LT.replace(
+        "values = [0.8, 0.8, 0.77, 0.85]",
+        "values = [0.77, 0.8]\n\n[[axes]]\nfield = \"protocols.lend.collateral.ETH.liquidation_bonus\"\nvalues = [0.03, 0.08]",
+    );
+    let f = setup(dir.path(), &grid);
+    sweep_cli(
+        dir.path(),
+        &["sweep", f.to_str().unwrap(), "--out", "g", "--quiet"],
+    );
+    let out = dir.path().join("g");
+    let sweep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    let hash = sweep["hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 16);
+    let mut checked = 0;
+    for (rel, _) in files(&out) {
+        if !rel.ends_with(".parquet") {
+            continue;
+        }
+        let mut reader = ParquetReader::new(std::fs::File::open(out.join(&rel)).unwrap());
+        let meta = reader.get_metadata().unwrap();
+        let value = meta
+            .key_value_metadata()
+            .as_ref()
+            .and_then(|kv| kv.iter().find(|k| k.key == "contagion.manifest"))
+            .and_then(|k| k.value.clone())
+            .unwrap_or_else(|| panic!("{rel}: no manifest"));
+        let m: serde_json::Value = serde_json::from_str(&value).unwrap();
+        assert_eq!(m["sweep"]["hash"], hash.as_str(), "{rel}");
+        assert_eq!(m["sweep"]["seed"], 5, "{rel}");
+        assert_eq!(m["version"], env!("CARGO_PKG_VERSION"), "{rel}");
+        if rel.starts_with("paths/run=00003") {
+            assert_eq!(
+                m["params"]["protocols.lend.collateral.ETH.liquidation_bonus"],
+                0.08
+            );
+        }
+        checked += 1;
+    }
+    // 4 runs × 3 units × 4 tables, and runs.parquet.
+    assert_eq!(checked, 4 * 3 * 4 + 1);
+    assert!(out.join("charts/heatmap_bad_debt_mean.png").exists());
+    let runs = read(&out.join("runs.parquet"));
+    assert_eq!(
+        f64s(&runs, "protocols.lend.collateral.ETH.liquidation_bonus"),
+        [0.03, 0.08, 0.03, 0.08]
+    );
+}
