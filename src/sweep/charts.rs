@@ -167,41 +167,66 @@ fn heatmap(path: &Path, sw: &Sweep, rows: &[RunRow]) -> DynResult {
     let fields = sw.fields();
     let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
     root.fill(&WHITE)?;
+    let (nx, ny) = (xs.len() as f64, ys.len() as f64);
     let mut chart = ChartBuilder::on(&root)
         .caption("mean bad debt (USD)", (FONT, 24))
         .margin(16)
         .x_label_area_size(60)
         .y_label_area_size(110)
-        .build_cartesian_2d(0..xs.len(), 0..ys.len())?;
+        .build_cartesian_2d(0.0..nx, 0.0..ny)?;
+    // Labels at cell centres only.
+    let centre = |v: f64, values: &[f64]| {
+        let k = (v - 0.5).round();
+        if (v - 0.5 - k).abs() < 1e-6 && k >= 0.0 {
+            values
+                .get(k as usize)
+                .map(|x| format!("{x}"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     let (fx, fy) = (xs.clone(), ys.clone());
     chart
         .configure_mesh()
         .disable_mesh()
         .x_desc(fields[0].as_str())
         .y_desc(fields[1].as_str())
-        .x_labels(xs.len() + 1)
-        .y_labels(ys.len() + 1)
-        .x_label_formatter(&move |i| fx.get(*i).map(|v| format!("{v:.4}")).unwrap_or_default())
-        .y_label_formatter(&move |j| fy.get(*j).map(|v| format!("{v:.4}")).unwrap_or_default())
-        .label_style((FONT, 14))
+        .x_labels(4 * xs.len() + 1)
+        .y_labels(4 * ys.len() + 1)
+        .x_label_formatter(&move |v| centre(*v, &fx))
+        .y_label_formatter(&move |v| centre(*v, &fy))
+        .label_style((FONT, 15))
         .axis_desc_style((FONT, 15))
         .draw()?;
     for (r, &v) in sw.runs.iter().zip(&values) {
         let (Some(x), Some(y)) = (num(&r.values[0]), num(&r.values[1])) else {
             continue;
         };
-        let i = xs.iter().position(|&a| a == x).unwrap_or(0);
-        let j = ys.iter().position(|&b| b == y).unwrap_or(0);
+        let i = xs.iter().position(|&a| a == x).unwrap_or(0) as f64;
+        let j = ys.iter().position(|&b| b == y).unwrap_or(0) as f64;
         let t = (v / vmax).clamp(0.0, 1.0);
         let colour = RGBColor(255, (245.0 * (1.0 - t)) as u8, (235.0 * (1.0 - t)) as u8);
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(i, j), (i + 1, j + 1)],
+            [(i, j), (i + 1.0, j + 1.0)],
             colour.filled(),
         )))?;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(i, j), (i + 1.0, j + 1.0)],
+            WHITE.stroke_width(2),
+        )))?;
+        let style =
+            (FONT, 18)
+                .into_font()
+                .color(&BLACK)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ));
         chart.draw_series(std::iter::once(Text::new(
             fmt_usd(v),
-            (i, j),
-            (FONT, 14).into_font().color(&BLACK),
+            (i + 0.5, j + 0.5),
+            style,
         )))?;
     }
     root.present()?;
