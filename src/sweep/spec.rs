@@ -226,8 +226,7 @@ impl Sweep {
                 ));
             }
             let mut probe = base_value.clone();
-            let leaf = lookup(&mut probe, &a.field).map_err(|p| bad(&field, p))?;
-            let _ = leaf;
+            lookup(&mut probe, &a.field).map_err(|p| bad(&field, p))?;
         }
         let runs = design(&raw).map_err(|(f, p)| bad(&f, p))?;
 
