@@ -18,6 +18,14 @@ use crate::protocol::option_vault::VaultState;
 use crate::protocol::perp::{self, PerpState};
 use crate::scenario::{OracleSource, Scenario};
 
+/// Indices of the assets whose price follows another's.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    pegged: Vec<usize>,
+    lp: Vec<usize>,
+    receipts: Vec<(usize, usize)>,
+}
+
 /// How a step's cascade ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CascadeOutcome {
@@ -117,6 +125,8 @@ pub struct World<'a> {
     receipt_holders: Vec<u32>,
     /// Insolvent debt per protocol at the last step, USD.
     last_insolvent: Vec<f64>,
+    /// The assets whose price is derived, by kind (to skip the rest).
+    derived: Derived,
     /// Perpetual futures state (docs/model.md §15).
     perp: PerpState,
     perp_liqs: Vec<perp::Liquidation>,
@@ -259,6 +269,15 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             last_insolvent: vec![0.0; n_proto],
+            derived: Derived {
+                pegged: (0..n_assets)
+                    .filter(|&a| sc.assets[a].peg.is_some())
+                    .collect(),
+                lp: (0..n_assets)
+                    .filter(|&a| sc.assets[a].lp_of.is_some())
+                    .collect(),
+                receipts: sc.receipts().collect(),
+            },
             perp: PerpState::default(),
             perp_liqs: Vec::new(),
             perp_index: vec![0.0; sc.perps.len()],
@@ -298,8 +317,9 @@ impl<'a> World<'a> {
 
     /// Pegged tokens: F = ratio × F_underlying × e^δ (docs/model.md §12).
     fn refresh_pegged(&mut self) {
-        for (a, asset) in self.sc.assets.iter().enumerate() {
-            if let Some(peg) = asset.peg {
+        for k in 0..self.derived.pegged.len() {
+            let a = self.derived.pegged[k];
+            if let Some(peg) = self.sc.assets[a].peg {
                 self.fundamental[a] = peg.ratio * self.fundamental[peg.to] * self.discount[a].exp();
             }
         }
@@ -307,8 +327,9 @@ impl<'a> World<'a> {
 
     /// LP tokens: F = the pool's fair value ÷ shares outstanding.
     fn refresh_lp(&mut self) {
-        for (a, asset) in self.sc.assets.iter().enumerate() {
-            if let Some(lp) = asset.lp_of
+        for k in 0..self.derived.lp.len() {
+            let a = self.derived.lp[k];
+            if let Some(lp) = self.sc.assets[a].lp_of
                 && self.lp_supply[a] > 0.0
             {
                 let spec = &self.sc.pools[lp.pool];
@@ -335,7 +356,8 @@ impl<'a> World<'a> {
 
     /// Receipt tokens: F = share value × the issuer's debt-asset price.
     fn refresh_receipts(&mut self) {
-        for (a, p) in self.sc.receipts() {
+        for k in 0..self.derived.receipts.len() {
+            let (a, p) = self.derived.receipts[k];
             let underlying = self.sc.protocols[p].debt_asset;
             self.fundamental[a] = self.supply[p].share_value() * self.fundamental[underlying];
         }
