@@ -215,6 +215,16 @@ fn run(args: RunArgs) -> Result<(), RunError> {
             s.headline.var95_insolvent_debt,
             s.headline.lar95_liquidated_value
         );
+        if let Some(p) = &s.perps {
+            println!(
+                "perps: {:.0} accounts liquidated and {:.0} positions auto-deleveraged per path on average; insurance funds drawn {:.0} USD, vault bad debt {:.0} USD (mean), {:.0} (VaR99)",
+                p.liquidations.mean,
+                p.adl_events.mean,
+                p.fund_drawn.mean,
+                p.vault_bad_debt.mean,
+                p.vault_bad_debt.var99
+            );
+        }
         if let Some(a) = &s.attribution {
             for p in &a.protocols {
                 println!(

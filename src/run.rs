@@ -86,9 +86,25 @@ pub struct Summary {
     /// when some protocol has a supply side.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub systemic: Option<Systemic>,
+    /// Perp markets over paths (docs/model.md §15), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perps: Option<PerpSummary>,
     /// With `--cut`: what came through the cut links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
+}
+
+/// Perp metrics over paths in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerpSummary {
+    /// Accounts liquidated per path.
+    pub liquidations: LossMetrics,
+    /// Positions auto-deleveraged per path.
+    pub adl_events: LossMetrics,
+    /// Drawn from the insurance funds per path, USD.
+    pub fund_drawn: LossMetrics,
+    /// Deficits the vaults absorbed per path, USD.
+    pub vault_bad_debt: LossMetrics,
 }
 
 /// The protocol network's metrics in `summary.json`.
@@ -243,6 +259,12 @@ impl Summary {
             liquidations: m(|s| s.liquidations as f64),
             capped_steps: rows.iter().map(|s| s.capped_steps as u64).sum(),
             systemic: Systemic::of(sc, rows),
+            perps: (!sc.perps.is_empty()).then(|| PerpSummary {
+                liquidations: m(|s| s.perp_liquidations as f64),
+                adl_events: m(|s| s.perp_adl_events as f64),
+                fund_drawn: m(|s| s.perp_fund_drawn),
+                vault_bad_debt: m(|s| s.perp_vault_bad_debt),
+            }),
             attribution: None,
         }
     }

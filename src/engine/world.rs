@@ -562,6 +562,10 @@ impl<'a> World<'a> {
                 let paid = self.supply[p].redeem(self.lender_shares[l] * spec.withdraw);
                 self.lender_shares[l] = (self.lender_shares[l] - paid / value).max(0.0);
                 self.step_withdrawn[p] += paid;
+                if spec.sell && paid > 0.0 {
+                    let pi = sc.pool_of[sc.protocols[p].debt_asset].expect("validated");
+                    self.pools[pi].sell_base(paid);
+                }
             }
         }
     }

@@ -721,6 +721,10 @@ pub struct RawLender {
     /// Fraction of its remaining shares it redeems each step once triggered.
     #[serde(default = "default_one_f64")]
     pub withdraw: f64,
+    /// Sell what it withdraws into the debt asset's pool (flight to the
+    /// pool's quote asset) instead of holding it.
+    #[serde(default)]
+    pub sell: bool,
     /// What makes it run (any one firing is enough).
     pub trigger: RawTrigger,
 }

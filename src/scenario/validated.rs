@@ -208,6 +208,8 @@ pub struct LenderSpec {
     pub shares: f64,
     /// Fraction of remaining shares redeemed per step once triggered.
     pub withdraw: f64,
+    /// Whether withdrawn units are sold into the debt asset's pool.
+    pub sell: bool,
     /// Share-value drawdown trigger.
     pub share_value_drawdown: Option<f64>,
     /// Utilisation trigger.
@@ -1128,6 +1130,15 @@ impl Scenario {
                 ));
             };
             unit_open_closed(&format!("{field}.share"), l.share)?;
+            if l.sell && self.pool_of[self.protocols[p].debt_asset].is_none() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.sell"),
+                    format!(
+                        "`{}` has no pool to sell into",
+                        self.assets[self.protocols[p].debt_asset].symbol
+                    ),
+                ));
+            }
             unit_open_closed(&format!("{field}.withdraw"), l.withdraw)?;
             let shares = l.share * supply.deposits;
             held[p] += shares;
@@ -1188,6 +1199,7 @@ impl Scenario {
                 protocol: p,
                 shares,
                 withdraw: l.withdraw,
+                sell: l.sell,
                 share_value_drawdown: drawdown,
                 utilisation,
                 peer_bad_debt,

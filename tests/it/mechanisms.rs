@@ -581,3 +581,80 @@ fn lp_tokens_are_priced_off_their_pool_and_burnt_when_seized() {
         "assets.LP.process",
     );
 }
+
+/// A lender that sells what it withdraws: 30% of 1,000 ETH of deposits
+/// (cash 400) runs at step 2, gets its 300 ETH and sells them into a
+/// 10,000-ETH pool without fee: the pool ends the step at
+/// 2000·(10,000/10,300)². Without `sell` the pool stays at 2,000.
+#[test]
+fn a_lender_that_sells_its_withdrawal_moves_the_pool() {
+    let text = r#"
+[simulation]
+name = "flight"
+steps = 3
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "WBTC"
+price = 50000.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 10000.0
+fee = 0.0
+
+[[protocols]]
+name = "eth-market"
+kind = "lending"
+debt_asset = "ETH"
+supply = { deposits = 1000.0 }
+
+[[protocols.collateral]]
+asset = "WBTC"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "eth-market"
+debt = 600.0
+collateral = { WBTC = 50.0 }
+
+[[lenders]]
+name = "whale"
+protocol = "eth-market"
+share = 0.3
+sell = true
+trigger = { at_step = 2 }
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    run_into(&sc, dir.path(), "sell", Some(1));
+    let m = read(&dir.path().join("sell/market.parquet"));
+    let pool = market_of(&m, "ETH", "pool_price");
+    assert!(close(pool[1], 2000.0));
+    assert!(
+        close(pool[2], 2000.0 * (10_000.0f64 / 10_300.0).powi(2)),
+        "{}",
+        pool[2]
+    );
+    let sc = scenario(&text.replace("sell = true\n", ""), &Overrides::default());
+    run_into(&sc, dir.path(), "hold", Some(1));
+    let m = read(&dir.path().join("hold/market.parquet"));
+    assert!(close(market_of(&m, "ETH", "pool_price")[2], 2000.0));
+    invalid(
+        &text
+            .replace("debt_asset = \"ETH\"", "debt_asset = \"USDC\"")
+            .replace("deposits = 1000.0", "deposits = 2000000.0"),
+        "lenders.whale.sell: `USDC` has no pool to sell into",
+    );
+}

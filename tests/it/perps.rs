@@ -120,6 +120,12 @@ fn a_long_below_maintenance_is_liquidated_at_the_mark() {
         ]
     );
     assert!(dir.path().join("run/charts/perp_eth-perp.png").exists());
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["perps"]["liquidations"]["mean"], 1.0);
+    assert_eq!(summary["perps"]["vault_bad_debt"]["max"], 0.0);
 }
 
 /// A 15% fall leaves the long at 2,000 − 3,000 = −1,000 with an empty fund:
