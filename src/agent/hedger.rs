@@ -94,19 +94,15 @@ impl HedgerState {
         }
     }
 
-    /// One step at `hours` since step 0, the pool's USD price `s` and its
-    /// quote asset's USD price: settle what expired, update the ATM level,
-    /// then trade the pool back to zero delta if the net delta is outside
-    /// the band.
-    pub fn step(
+    /// Settle the lines expired at `hours` at price `s` and feed the EWMA;
+    /// returns the ATM level and the book's Greeks now.
+    pub fn begin(
         &mut self,
         spec: &HedgerSpec,
-        pool: &mut Pool,
-        quote_usd: f64,
+        s: f64,
         hours: f64,
         dt_years: f64,
-    ) {
-        let s = pool.spot() * quote_usd;
+    ) -> (f64, BookGreeks) {
         if let Some(e) = self.ewma.as_mut() {
             e.update((s / self.last_price).ln(), dt_years);
         }
@@ -122,7 +118,35 @@ impl HedgerState {
             }
         }
         let atm = self.atm(spec);
-        let g = book_greeks(spec, &self.settled, atm, s, hours);
+        (atm, book_greeks(spec, &self.settled, atm, s, hours))
+    }
+
+    /// Record the state after the step's trade: `hedge` units held (pool)
+    /// or in the perp, and `extra` value outside the book and the cash
+    /// (the hedge's value in the pool, or the perp account's gain).
+    pub fn end(&mut self, spec: &HedgerSpec, atm: f64, s: f64, hours: f64, hedge: f64, extra: f64) {
+        let after = book_greeks(spec, &self.settled, atm, s, hours);
+        self.now = BookGreeks {
+            delta: after.delta + hedge,
+            ..after
+        };
+        self.pnl = after.value + self.cash + extra - self.initial_value;
+    }
+
+    /// One step at `hours` since step 0, hedging in `pool` (whose quote
+    /// asset is worth `quote_usd`): settle what expired, update the ATM
+    /// level, then trade the pool back to zero delta if the net delta is
+    /// outside the band.
+    pub fn step(
+        &mut self,
+        spec: &HedgerSpec,
+        pool: &mut Pool,
+        quote_usd: f64,
+        hours: f64,
+        dt_years: f64,
+    ) {
+        let s = pool.spot() * quote_usd;
+        let (atm, g) = self.begin(spec, s, hours, dt_years);
         let net = g.delta + self.hedge;
         self.trade = 0.0;
         if net.abs() > spec.band {
@@ -140,11 +164,14 @@ impl HedgerState {
             }
         }
         let s_after = pool.spot() * quote_usd;
-        let after = book_greeks(spec, &self.settled, atm, s_after, hours);
-        self.now = BookGreeks {
-            delta: after.delta + self.hedge,
-            ..after
-        };
-        self.pnl = after.value + self.hedge * s_after + self.cash - self.initial_value;
+        self.end(spec, atm, s_after, hours, self.hedge, self.hedge * s_after);
+    }
+
+    /// Step 0 of a hedger that hedges in a perp: its account holds the
+    /// starting hedge, so nothing is bought and the cash stays 0.
+    pub fn reset_perp(&mut self, spec: &HedgerSpec, s: f64) {
+        self.reset(spec, s);
+        self.hedge = 0.0;
+        self.cash = 0.0;
     }
 }

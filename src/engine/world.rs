@@ -406,7 +406,11 @@ impl<'a> World<'a> {
         }
         for (h, spec) in self.hedgers.iter_mut().zip(&sc.hedgers) {
             let s = self.pools[spec.pool].spot() * self.fundamental[sc.pools[spec.pool].quote];
-            h.reset(spec, s);
+            if spec.perp.is_some() {
+                h.reset_perp(spec, s);
+            } else {
+                h.reset(spec, s);
+            }
         }
         for v in 0..self.vaults.len() {
             let s = self.market_price(sc.option_vaults[v].asset);
@@ -647,15 +651,53 @@ impl<'a> World<'a> {
     pub fn options_act(&mut self, t: u32) {
         let sc = self.sc;
         let hours = t as f64 * sc.dt_hours;
-        for (h, spec) in self.hedgers.iter_mut().zip(&sc.hedgers) {
+        for (k, spec) in sc.hedgers.iter().enumerate() {
             let quote = self.fundamental[sc.pools[spec.pool].quote];
-            h.step(
-                spec,
-                &mut self.pools[spec.pool],
-                quote,
-                hours,
-                sc.dt_years(),
-            );
+            let Some((_, pos)) = spec.perp else {
+                self.hedgers[k].step(
+                    spec,
+                    &mut self.pools[spec.pool],
+                    quote,
+                    hours,
+                    sc.dt_years(),
+                );
+                continue;
+            };
+            // Hedging in the perp (docs/model.md §14): the account's position
+            // is the hedge, its margin holds the hedge's gains and losses.
+            let s = self.pools[spec.pool].spot() * quote;
+            let (atm, g) = self.hedgers[k].begin(spec, s, hours, sc.dt_years());
+            let net = g.delta + self.perp.size[pos];
+            self.hedgers[k].trade = 0.0;
+            if net.abs() > spec.band {
+                let quote_usd: Vec<f64> = sc
+                    .perps
+                    .iter()
+                    .map(|p| self.fundamental[sc.pools[p.pool].quote])
+                    .collect();
+                if self.perp.agent_trade(
+                    &sc.perps,
+                    &sc.perp_book,
+                    pos,
+                    -net,
+                    &mut self.pools,
+                    &quote_usd,
+                ) {
+                    self.hedgers[k].trade = -net;
+                }
+            }
+            let s_after = self.pools[spec.pool].spot() * quote;
+            let account = sc.perp_book.account[pos] as usize;
+            let gain = if self.perp.open[account] {
+                // Variation since the last settlement counts too.
+                let m = sc.perp_book.market[pos] as usize;
+                self.perp.margin[account] + self.perp.size[pos] * (s_after - self.perp.last_mark[m])
+                    - sc.perp_book.margin[account]
+            } else {
+                self.perp.returned_to[account] - sc.perp_book.margin[account]
+            };
+            let size = self.perp.size[pos];
+            self.hedgers[k].end(spec, atm, s_after, hours, size, gain);
         }
         for v in 0..self.vaults.len() {
             let spec = &sc.option_vaults[v];

@@ -51,6 +51,8 @@ pub struct PerpState {
     pub fees: Vec<f64>,
     /// Margin paid back to liquidated traders, USD (it leaves the system).
     pub returned: f64,
+    /// The part of `returned` each account got.
+    pub returned_to: Vec<f64>,
     /// Mark at the last variation-margin settlement, per market.
     pub last_mark: Vec<f64>,
     /// Maintenance margin fraction in force, per market.
@@ -93,6 +95,7 @@ impl PerpState {
         self.fund = specs.iter().map(|s| s.insurance_fund).collect();
         self.fees = vec![0.0; n];
         self.returned = 0.0;
+        self.returned_to = vec![0.0; book.accounts()];
         self.last_mark = marks.to_vec();
         self.ewma = specs
             .iter()
@@ -306,6 +309,7 @@ impl PerpState {
         };
         if left >= 0.0 {
             self.returned += left;
+            self.returned_to[a] = left;
         }
         let deficit = (-left).max(0.0);
         self.margin[a] = 0.0;
@@ -396,6 +400,47 @@ impl PerpState {
             }
         }
         liq
+    }
+
+    /// An agent's own trade of `delta` units on position `i` (a hedger
+    /// hedging here), at the pools' current marks: every position is
+    /// settled to the marks first, the taker fee comes out of the account's
+    /// margin, the vault takes the other side and passes it on to the pool
+    /// (it buys what the agent sells, and sells spot to stay hedged).
+    /// Returns false, trading nothing, once the account is closed.
+    pub fn agent_trade(
+        &mut self,
+        specs: &[PerpSpec],
+        book: &PerpBook,
+        i: usize,
+        delta: f64,
+        pools: &mut [Pool],
+        quote_usd: &[f64],
+    ) -> bool {
+        let a = book.account[i] as usize;
+        if !self.open[a] || delta == 0.0 {
+            return false;
+        }
+        let m = book.market[i] as usize;
+        let marks: Vec<f64> = specs
+            .iter()
+            .enumerate()
+            .map(|(k, s)| pools[s.pool].spot() * quote_usd[k])
+            .collect();
+        self.mark_to_market(book, &marks);
+        let fee = (specs[m].taker_fee * delta.abs() * marks[m]).min(self.margin[a].max(0.0));
+        self.margin[a] -= fee;
+        self.fees[m] += fee;
+        self.size[i] += delta;
+        self.vault_size[m] -= delta;
+        let pool = &mut pools[specs[m].pool];
+        if delta < 0.0 {
+            // The vault bought: it sells the underlying to stay hedged.
+            pool.sell_base(-delta);
+        } else {
+            pool.buy_base(delta.min(0.5 * pool.x));
+        }
+        true
     }
 
     /// Open interest per market: (Σ long sizes, Σ short sizes) of traders.

@@ -36,6 +36,8 @@ pub struct HedgerSpec {
     pub band: f64,
     /// Book.
     pub options: Vec<OptionLine>,
+    /// Hedging in a perp: (market, position index in the perp book).
+    pub perp: Option<(usize, usize)>,
 }
 
 /// An option-selling vault.
@@ -145,6 +147,7 @@ pub fn options_from_raw(
             rate: finite(&format!("{field}.rate"), h.rate)?,
             band: non_negative(&format!("{field}.band"), h.band)?,
             options,
+            perp: None,
         });
     }
     let mut vaults: Vec<VaultSpec> = Vec::new();
@@ -178,4 +181,54 @@ pub fn options_from_raw(
         });
     }
     Ok((hedgers, vaults))
+}
+
+/// Give every hedger that hedges in a perp an account there: one position,
+/// starting at minus its book's delta at step 0 (it starts hedged), with the
+/// margin it names, appended to the perp book.
+pub fn attach_perp_hedges(
+    raw: &RawScenario,
+    assets: &[Asset],
+    perps: &[crate::scenario::PerpSpec],
+    book: &mut crate::scenario::PerpBook,
+    hedgers: &mut [HedgerSpec],
+) -> Result<(), ScenarioError> {
+    for (h, r) in hedgers.iter_mut().zip(&raw.hedgers) {
+        let Some(hedge) = &r.hedge else { continue };
+        let field = format!("hedgers.{}.hedge", h.name);
+        let m = perps
+            .iter()
+            .position(|p| p.name == hedge.perp)
+            .ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("{field}.perp"),
+                    format!("unknown perp `{}`", hedge.perp),
+                )
+            })?;
+        if perps[m].asset != h.asset {
+            return Err(ScenarioError::invalid(
+                format!("{field}.perp"),
+                format!("`{}` is not on `{}`", hedge.perp, assets[h.asset].symbol),
+            ));
+        }
+        let margin = positive(&format!("{field}.margin"), hedge.margin)?;
+        let s0 = assets[h.asset].initial_price;
+        let settled = vec![false; h.options.len()];
+        let delta =
+            crate::agent::hedger::book_greeks(h, &settled, h.surface.initial_atm(), s0, 0.0).delta;
+        let size = -delta;
+        let im = perps[m].initial_margin * size.abs() * s0;
+        if margin < im {
+            return Err(ScenarioError::invalid(
+                format!("{field}.margin"),
+                format!(
+                    "{margin} is below the initial margin {im} of the starting hedge ({size} units)"
+                ),
+            ));
+        }
+        let position = book.size.len();
+        book.push_account(margin, &[(m, size)]);
+        h.perp = Some((m, position));
+    }
+    Ok(())
 }

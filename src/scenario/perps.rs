@@ -84,7 +84,7 @@ impl PerpBook {
         self.start[a] as usize..self.start[a + 1] as usize
     }
 
-    fn push_account(&mut self, margin: f64, positions: &[(usize, f64)]) {
+    pub(crate) fn push_account(&mut self, margin: f64, positions: &[(usize, f64)]) {
         if self.start.is_empty() {
             self.start.push(0);
         }

@@ -132,8 +132,21 @@ pub struct RawHedger {
     pub rate: f64,
     /// Rehedge when |net delta| exceeds this many units, back to zero.
     pub band: f64,
+    /// Hedge in a perp market instead of the pool: `{ perp, margin }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<RawPerpHedge>,
     /// The book.
     pub options: Vec<RawOption>,
+}
+
+/// `hedge = { perp = "eth-perp", margin = 1000000.0 }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerpHedge {
+    /// The perp market (on the hedger's asset).
+    pub perp: String,
+    /// Margin of the hedger's perp account, USD.
+    pub margin: f64,
 }
 
 /// What an option vault sells.

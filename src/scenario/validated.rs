@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::ScenarioError;
 use crate::market::{Process, cholesky_psd};
 use crate::scenario::book::Book;
-use crate::scenario::options::{HedgerSpec, VaultSpec, options_from_raw};
+use crate::scenario::options::{HedgerSpec, VaultSpec, attach_perp_hedges, options_from_raw};
 use crate::scenario::perps::{PerpBook, PerpSpec, perps_from_raw};
 use crate::scenario::raw::{OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario};
 
@@ -968,7 +968,9 @@ impl Scenario {
         }
 
         let (perps, perp_book) = perps_from_raw(&raw, &assets, &pool_of, sim.seed)?;
-        let (hedgers, option_vaults) = options_from_raw(&raw, &assets, &pool_of)?;
+        let (mut hedgers, option_vaults) = options_from_raw(&raw, &assets, &pool_of)?;
+        let mut perp_book = perp_book;
+        attach_perp_hedges(&raw, &assets, &perps, &mut perp_book, &mut hedgers)?;
         let mut scenario = Scenario {
             hedgers,
             option_vaults,

@@ -321,3 +321,54 @@ return = -0.2
     }
     assert!(exercised > 0, "no put finished in the money");
 }
+
+/// Dealers hedging through a perp instead of the pool: the perp's vault
+/// takes the other side of every hedge trade and passes it on to the same
+/// pool, so with no fees and no funding the market is exactly the same on
+/// every path; the dealers' perp position (short) is their hedge, and the
+/// vault holds the opposite.
+#[test]
+fn hedging_through_a_perp_moves_the_pool_as_hedging_in_it_does() {
+    let book = "[{ kind = \"put\", strike = 2700.0, expiry_hours = 168.0, quantity = -12000.0 }, { kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -12000.0 }]";
+    let direct = with_book(Some(book));
+    let perp = direct.replace(
+        "band = 250.0\n",
+        "band = 250.0\nhedge = { perp = \"eth-perp\", margin = 50000000.0 }\n",
+    ) + "\n[[perps]]\nname = \"eth-perp\"\nasset = \"ETH\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let ov = Overrides {
+        paths: Some(6),
+        seed: None,
+    };
+    run_into(&scenario(&direct, &ov), dir.path(), "direct", Some(1));
+    let sc = scenario(&perp, &ov);
+    assert_eq!(sc.hedgers[0].perp, Some((0, 0)));
+    // It starts hedged: short puts have a positive delta, so the dealers
+    // start short the perp.
+    assert!(sc.perp_book.size[0] < 0.0);
+    run_into(&sc, dir.path(), "perp", Some(1));
+    let a = read(&dir.path().join("direct/market.parquet"));
+    let b = read(&dir.path().join("perp/market.parquet"));
+    assert!(same_frame(&a, &b), "the market differs");
+    let ga = read(&dir.path().join("direct/greeks.parquet"));
+    let gb = read(&dir.path().join("perp/greeks.parquet"));
+    let (da, db) = (f64s(&ga, "delta"), f64s(&gb, "delta"));
+    let (ta, tb) = (f64s(&ga, "hedge_trade"), f64s(&gb, "hedge_trade"));
+    for k in 0..da.len() {
+        assert!(
+            (da[k] - db[k]).abs() < 1e-6 * da[k].abs().max(1.0),
+            "row {k}"
+        );
+        assert!(
+            (ta[k] - tb[k]).abs() < 1e-6 * ta[k].abs().max(1.0),
+            "row {k}"
+        );
+    }
+    assert!(ta.iter().any(|&t| t < -100.0), "the dealers never sold");
+    let p = read(&dir.path().join("perp/perps.parquet"));
+    let vault = f64s(&p, "vault_position");
+    assert!(
+        vault.iter().all(|&v| v > 0.0),
+        "the vault holds the dealers' opposite"
+    );
+}

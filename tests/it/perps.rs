@@ -242,6 +242,31 @@ fn perp_inputs_are_validated() {
         "perp = \"btc-perp\"",
         "perp_positions[0].perp: unknown perp `btc-perp`",
     );
+    let hedger = |perp: &str, margin: f64| {
+        format!(
+            "{PERP}\n[[hedgers]]\nname = \"dealer\"\nasset = \"ETH\"\nsurface = {{ atm = 0.8 }}\nband = 1.0\nhedge = {{ perp = \"{perp}\", margin = {margin} }}\noptions = [{{ kind = \"put\", strike = 1900.0, expiry_hours = 24.0, quantity = -100.0 }}]\n"
+        )
+    };
+    for (text, needle) in [
+        (
+            hedger("nope", 1e6),
+            "hedgers.dealer.hedge.perp: unknown perp `nope`",
+        ),
+        (
+            hedger("eth-perp", 10.0),
+            "hedgers.dealer.hedge.margin: 10 is below the initial margin",
+        ),
+    ] {
+        let e = contagion::Scenario::from_toml(
+            &text,
+            "t.toml",
+            std::path::Path::new("."),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(needle), "`{needle}` not in: {e}");
+    }
 }
 
 fn random_book(seed: u64, clamp: f64, fee: f64, fund: f64, shock: f64) -> String {
@@ -273,6 +298,15 @@ count = 30
 notional_usd = { dist = "lognormal", median = 20000.0, sigma = 1.0 }
 leverage = { dist = "uniform", min = 2.0, max = 10.0 }
 margin_mode = "isolated"
+
+# A dealer short puts, hedging in the perp.
+[[hedgers]]
+name = "dealer"
+asset = "ETH"
+surface = { atm = 0.9, skew = -0.3 }
+band = 0.5
+hedge = { perp = "eth-perp", margin = 100000.0 }
+options = [{ kind = "put", strike = 1900.0, expiry_hours = 30.0, quantity = -60.0 }]
 "#
 }
 
@@ -291,6 +325,7 @@ proptest! {
         shock in -0.4..0.2f64,
     ) {
         let sc = scenario(&random_book(seed, clamp, fee, fund, shock), &Overrides::default());
+        assert!(sc.hedgers[0].perp.is_some());
         let start: f64 = sc.perp_book.margin.iter().sum::<f64>() + fund;
         let mut world = World::new(&sc);
         let mut worst: f64 = 0.0;
