@@ -105,7 +105,14 @@ for _ in $(seq 1 100); do
     scontrol update nodename="$HOST" state=resume >/dev/null 2>&1 || true
     sleep 0.3
 done
-sinfo
+case "$(sinfo -h -N -o '%t' 2>/dev/null | head -1 || true)" in
+    idle*|mix*|alloc*) sinfo ;;
+    *)
+        echo "slurm test: the node did not come up; the daemons' logs:" >&2
+        tail -n 30 "$WORK/slurmctld.log" "$WORK/slurmd.log" >&2 || true
+        exit 1
+        ;;
+esac
 
 echo "== slurm test: the sweep"
 cat > "$WORK/sweep.toml" <<SWEEP
@@ -122,7 +129,8 @@ values = [0.83, 0.86, 0.88]
 SWEEP
 "$BIN" sweep "$WORK/sweep.toml" --out "$WORK/local" --quiet --threads 2
 "$BIN" sweep "$WORK/sweep.toml" --out "$WORK/cluster" --emit-slurm --shards 4 --threads 1
-if ! sbatch --wait "$WORK/cluster/sweep.sbatch"; then
+# Bounded, so a stuck queue fails the test instead of hanging CI.
+if ! timeout 900 sbatch --wait "$WORK/cluster/sweep.sbatch"; then
     echo "slurm test: the array job failed; its logs:" >&2
     tail -n 20 "$WORK"/cluster/logs/* "$WORK/slurmctld.log" "$WORK/slurmd.log" >&2 || true
     exit 1
