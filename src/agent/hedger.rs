@@ -3,7 +3,7 @@
 //! and buys as it rises: its hedge trades amplify the move.
 
 use crate::derivatives::surface::{AtmVol, Ewma};
-use crate::derivatives::{Greeks, greeks};
+use crate::derivatives::{Greeks, greeks, payoff};
 use crate::market::Pool;
 use crate::scenario::HedgerSpec;
 
@@ -109,11 +109,7 @@ impl HedgerState {
         self.last_price = s;
         for (o, done) in spec.options.iter().zip(self.settled.iter_mut()) {
             if !*done && o.expiry_hours <= hours {
-                let payoff = match o.kind {
-                    crate::derivatives::Kind::Call => (s - o.strike).max(0.0),
-                    crate::derivatives::Kind::Put => (o.strike - s).max(0.0),
-                };
-                self.cash += o.quantity * payoff;
+                self.cash += o.quantity * payoff(o.kind, s, o.strike);
                 *done = true;
             }
         }

@@ -40,6 +40,14 @@ pub struct Greeks {
     pub volga: f64,
 }
 
+/// Payoff at expiry of one option: `max(S − K, 0)` or `max(K − S, 0)`.
+pub fn payoff(kind: Kind, s: f64, k: f64) -> f64 {
+    match kind {
+        Kind::Call => (s - k).max(0.0),
+        Kind::Put => (k - s).max(0.0),
+    }
+}
+
 /// Standard normal density.
 pub fn npdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()

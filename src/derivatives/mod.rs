@@ -5,5 +5,5 @@
 pub mod black_scholes;
 pub mod surface;
 
-pub use black_scholes::{Greeks, Kind, greeks, price};
+pub use black_scholes::{Greeks, Kind, greeks, payoff, price};
 pub use surface::VolSurface;

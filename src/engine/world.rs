@@ -15,7 +15,7 @@ use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::protocol::lending;
 use crate::protocol::option_vault::VaultState;
-use crate::protocol::perp::{self, PerpState};
+use crate::protocol::perp::PerpState;
 use crate::scenario::{OracleSource, Scenario};
 
 /// Indices of the assets whose price follows another's.
@@ -129,7 +129,11 @@ pub struct World<'a> {
     derived: Derived,
     /// Perpetual futures state (docs/model.md §15).
     perp: PerpState,
-    perp_liqs: Vec<perp::Liquidation>,
+    /// Scratch, per perp: the USD price of its pool's quote asset, its
+    /// mark, and its index's log return over the step.
+    perp_quote: Vec<f64>,
+    perp_mark: Vec<f64>,
+    perp_return: Vec<f64>,
     /// Each perp's index this step and the step before.
     perp_index: Vec<f64>,
     perp_index_prev: Vec<f64>,
@@ -279,7 +283,9 @@ impl<'a> World<'a> {
                 receipts: sc.receipts().collect(),
             },
             perp: PerpState::default(),
-            perp_liqs: Vec::new(),
+            perp_quote: vec![0.0; sc.perps.len()],
+            perp_mark: vec![0.0; sc.perps.len()],
+            perp_return: vec![0.0; sc.perps.len()],
             perp_index: vec![0.0; sc.perps.len()],
             perp_index_prev: vec![0.0; sc.perps.len()],
             hedgers: vec![HedgerState::default(); sc.hedgers.len()],
@@ -417,8 +423,8 @@ impl<'a> World<'a> {
             self.vaults[v].reset(&sc.option_vaults[v], s);
         }
         if !sc.perps.is_empty() {
-            let marks = self.perp_marks();
-            self.perp.reset(&sc.perps, &sc.perp_book, &marks);
+            self.fill_perp_prices();
+            self.perp.reset(&sc.perps, &sc.perp_book, &self.perp_mark);
             for (m, spec) in sc.perps.iter().enumerate() {
                 self.perp_index[m] = self.fundamental[spec.asset];
             }
@@ -670,18 +676,14 @@ impl<'a> World<'a> {
             let net = g.delta + self.perp.size[pos];
             self.hedgers[k].trade = 0.0;
             if net.abs() > spec.band {
-                let quote_usd: Vec<f64> = sc
-                    .perps
-                    .iter()
-                    .map(|p| self.fundamental[sc.pools[p.pool].quote])
-                    .collect();
+                self.fill_perp_prices();
                 if self.perp.agent_trade(
                     &sc.perps,
                     &sc.perp_book,
                     pos,
                     -net,
                     &mut self.pools,
-                    &quote_usd,
+                    &self.perp_quote,
                 ) {
                     self.hedgers[k].trade = -net;
                 }
@@ -706,13 +708,19 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Each perp's mark: its pool's spot in USD.
-    fn perp_marks(&self) -> Vec<f64> {
+    /// Each perp's quote price and mark (its pool's spot in USD), into the
+    /// scratch buffers.
+    fn fill_perp_prices(&mut self) {
         let sc = self.sc;
-        sc.perps
-            .iter()
-            .map(|p| self.pools[p.pool].spot() * self.fundamental[sc.pools[p.pool].quote])
-            .collect()
+        for (q, p) in self.perp_quote.iter_mut().zip(&sc.perps) {
+            *q = self.fundamental[sc.pools[p.pool].quote];
+        }
+        PerpState::fill_marks(
+            &sc.perps,
+            &self.pools,
+            &self.perp_quote,
+            &mut self.perp_mark,
+        );
     }
 
     /// Stage 3c (docs/model.md §15): each perp reads its index (the
@@ -731,13 +739,15 @@ impl<'a> World<'a> {
                 self.history.lagged(t, spec.index_lag_steps, false)[spec.asset]
             };
         }
-        let returns: Vec<f64> = self
-            .perp_index
-            .iter()
-            .zip(&self.perp_index_prev)
-            .map(|(now, before)| (now / before).ln())
-            .collect();
-        self.perp.observe_index(&sc.perps, &returns, sc.dt_years());
+        for (r, (now, before)) in self
+            .perp_return
+            .iter_mut()
+            .zip(self.perp_index.iter().zip(&self.perp_index_prev))
+        {
+            *r = (now / before).ln();
+        }
+        self.perp
+            .observe_index(&sc.perps, &self.perp_return, sc.dt_years());
     }
 
     /// Stage 4b: funding at the marks the cascade left (the premium is the
@@ -748,11 +758,11 @@ impl<'a> World<'a> {
         if sc.perps.is_empty() {
             return;
         }
-        let marks = self.perp_marks();
+        self.fill_perp_prices();
         self.perp.funding(
             &sc.perps,
             &sc.perp_book,
-            &marks,
+            &self.perp_mark,
             &self.perp_index,
             sc.dt_hours,
         );
@@ -765,18 +775,12 @@ impl<'a> World<'a> {
         if sc.perps.is_empty() {
             return 0;
         }
-        let quote_usd: Vec<f64> = sc
-            .perps
-            .iter()
-            .map(|p| self.fundamental[sc.pools[p.pool].quote])
-            .collect();
-        self.perp_liqs.clear();
+        self.fill_perp_prices();
         let n = self.perp.liquidation_round(
             &sc.perps,
             &sc.perp_book,
             &mut self.pools,
-            &quote_usd,
-            &mut self.perp_liqs,
+            &self.perp_quote,
         );
         rec.summary.perp_liquidations += n;
         n
@@ -1326,6 +1330,8 @@ impl<'a> World<'a> {
     /// Perp totals of the step into the summary, and its rows if recorded.
     fn record_perps(&mut self, t: u32, last: bool, write: bool, rec: &mut PathRecord) {
         let sc = self.sc;
+        self.fill_perp_prices();
+        let marks = &self.perp_mark;
         let p = &self.perp;
         rec.summary.perp_adl_events += p.step_adl.iter().sum::<u32>();
         rec.summary.perp_fund_drawn += p.step_fund_drawn.iter().sum::<f64>();
@@ -1335,7 +1341,6 @@ impl<'a> World<'a> {
         if !write {
             return;
         }
-        let marks = self.perp_marks();
         let oi = p.open_interest(&sc.perp_book, sc.perps.len());
         let r = &mut rec.perps;
         for m in 0..sc.perps.len() {

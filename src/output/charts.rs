@@ -277,7 +277,7 @@ pub fn draw_all(
     Ok(written)
 }
 
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -321,13 +321,13 @@ fn quantiles(values: &[f64], qs: &[f64]) -> Vec<f64> {
     qs.iter().map(|&q| quantile_sorted(&s, q)).collect()
 }
 
-fn band(xs: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
+pub(crate) fn band(xs: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = xs.iter().copied().zip(hi.iter().copied()).collect();
     pts.extend(xs.iter().copied().zip(lo.iter().copied()).rev());
     pts
 }
 
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }

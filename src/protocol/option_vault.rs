@@ -4,7 +4,7 @@
 //! puts in cash. Depositors' equity is marked to model every step.
 
 use crate::derivatives::surface::{AtmVol, Ewma};
-use crate::derivatives::{Kind, greeks, price};
+use crate::derivatives::{Kind, greeks, payoff, price};
 use crate::scenario::VaultSpec;
 
 /// One vault on one path.
@@ -133,11 +133,7 @@ impl VaultState {
         self.premium = 0.0;
         self.payout = 0.0;
         if hours >= self.expiry_hours - 1e-9 {
-            let payoff = match spec.kind {
-                Kind::Call => (s - self.strike).max(0.0),
-                Kind::Put => (self.strike - s).max(0.0),
-            };
-            self.payout = self.quantity * payoff;
+            self.payout = self.quantity * payoff(spec.kind, s, self.strike);
             match spec.kind {
                 Kind::Call => self.units -= self.payout / s,
                 Kind::Put => self.collateral -= self.payout,

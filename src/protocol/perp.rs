@@ -11,23 +11,6 @@ use crate::derivatives::surface::Ewma;
 use crate::market::Pool;
 use crate::scenario::{MarginModel, PerpBook, PerpSpec};
 
-/// One liquidated account's outcome, for the caller's records.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Liquidation {
-    /// Account index.
-    pub account: u32,
-    /// Notional closed, USD at the mark.
-    pub notional: f64,
-    /// Equity before the close, USD (negative: bankrupt).
-    pub equity: f64,
-    /// Deficit the fund paid.
-    pub from_fund: f64,
-    /// Deficit auto-deleveraged traders paid.
-    pub from_adl: f64,
-    /// Deficit the vault absorbed.
-    pub from_vault: f64,
-}
-
 /// Per-path state of every perp market and account.
 #[derive(Debug, Clone, Default)]
 pub struct PerpState {
@@ -74,6 +57,8 @@ pub struct PerpState {
     /// ranking order, with a cursor: built on first use in a round.
     adl_queue: Vec<Option<Vec<usize>>>,
     adl_cursor: Vec<usize>,
+    /// Scratch: each market's mark for the current round.
+    marks: Vec<f64>,
 }
 
 impl PerpState {
@@ -227,6 +212,18 @@ impl PerpState {
             .sum()
     }
 
+    /// Each market's mark: its pool's spot times the USD price of the
+    /// pool's quote asset, `quote_usd[m]`.
+    pub fn fill_marks(specs: &[PerpSpec], pools: &[Pool], quote_usd: &[f64], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(
+            specs
+                .iter()
+                .zip(quote_usd)
+                .map(|(s, q)| pools[s.pool].spot() * q),
+        );
+    }
+
     /// One liquidation round at the pools' current prices: settle to the
     /// marks, then close every open account whose equity is below its
     /// maintenance requirement, lowest equity ÷ requirement first (ties by
@@ -237,13 +234,9 @@ impl PerpState {
         book: &PerpBook,
         pools: &mut [Pool],
         quote_usd: &[f64],
-        out: &mut Vec<Liquidation>,
     ) -> u32 {
-        let marks: Vec<f64> = specs
-            .iter()
-            .enumerate()
-            .map(|(m, s)| pools[s.pool].spot() * quote_usd[m])
-            .collect();
+        let mut marks = std::mem::take(&mut self.marks);
+        Self::fill_marks(specs, pools, quote_usd, &mut marks);
         self.mark_to_market(book, &marks);
         let mut order = std::mem::take(&mut self.order);
         order.clear();
@@ -261,13 +254,12 @@ impl PerpState {
         self.adl_queue.resize(2 * specs.len(), None);
         self.adl_cursor.clear();
         self.adl_cursor.resize(2 * specs.len(), 0);
-        let mut executed = 0;
         for &(_, a) in &order {
-            let liq = self.liquidate(specs, book, a as usize, &marks, pools);
-            out.push(liq);
-            executed += 1;
+            self.liquidate(specs, book, a as usize, &marks, pools);
         }
+        let executed = order.len() as u32;
         self.order = order;
+        self.marks = marks;
         executed
     }
 
@@ -282,12 +274,11 @@ impl PerpState {
         a: usize,
         marks: &[f64],
         pools: &mut [Pool],
-    ) -> Liquidation {
+    ) {
         let range = book.positions(a);
         let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
         let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
-        let equity = self.margin[a];
-        let mut left = equity;
+        let mut left = self.margin[a];
         // Penalty and fee, per market by notional, from what is left.
         for i in range.clone() {
             let m = book.market[i] as usize;
@@ -301,12 +292,6 @@ impl PerpState {
             self.step_liqs[m] += 1;
             self.step_liq_notional[m] += n;
         }
-        let mut liq = Liquidation {
-            account: a as u32,
-            notional,
-            equity,
-            ..Liquidation::default()
-        };
         if left >= 0.0 {
             self.returned += left;
             self.returned_to[a] = left;
@@ -325,7 +310,6 @@ impl PerpState {
             let from_fund = share.min(self.fund[m]);
             self.fund[m] -= from_fund;
             self.step_fund_drawn[m] += from_fund;
-            liq.from_fund += from_fund;
             let mut owed = share - from_fund;
             let mut s_rem = self.size[i];
             // Then auto-deleveraging: profitable opposite positions, by
@@ -374,7 +358,6 @@ impl PerpState {
                     self.size[j] -= self.size[j].signum() * z;
                     s_rem -= s_rem.signum() * z;
                     owed -= pay;
-                    liq.from_adl += pay;
                     self.step_adl[m] += 1;
                     if self.size[j] == 0.0 {
                         self.adl_cursor[q] += 1;
@@ -383,7 +366,6 @@ impl PerpState {
                 self.adl_queue[q] = Some(queue);
             }
             // The vault absorbs the rest and takes over what ADL did not match.
-            liq.from_vault += owed;
             self.vault_cash[m] -= owed;
             self.vault_bad_debt[m] += owed;
             self.size[i] = 0.0;
@@ -399,7 +381,6 @@ impl PerpState {
                 }
             }
         }
-        liq
     }
 
     /// An agent's own trade of `delta` units on position `i` (a hedger
@@ -422,13 +403,11 @@ impl PerpState {
             return false;
         }
         let m = book.market[i] as usize;
-        let marks: Vec<f64> = specs
-            .iter()
-            .enumerate()
-            .map(|(k, s)| pools[s.pool].spot() * quote_usd[k])
-            .collect();
+        let mut marks = std::mem::take(&mut self.marks);
+        Self::fill_marks(specs, pools, quote_usd, &mut marks);
         self.mark_to_market(book, &marks);
         let fee = (specs[m].taker_fee * delta.abs() * marks[m]).min(self.margin[a].max(0.0));
+        self.marks = marks;
         self.margin[a] -= fee;
         self.fees[m] += fee;
         self.size[i] += delta;

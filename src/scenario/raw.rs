@@ -783,17 +783,19 @@ pub struct RawShock {
 impl RawScenario {
     /// Parse TOML text. `label` names the file in error messages.
     pub fn from_toml_str(text: &str, label: &str) -> Result<Self, ScenarioError> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-            ScenarioError::Parse {
-                file: label.to_string(),
-                line,
-                message,
-            }
-        })
+        toml::from_str(text).map_err(|e| parse_error(text, label, &e))
+    }
+}
+
+/// A TOML error of file `label` as a one-line error with its line number.
+pub(crate) fn parse_error(text: &str, label: &str, e: &toml::de::Error) -> ScenarioError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(1);
+    ScenarioError::Parse {
+        file: label.to_string(),
+        line,
+        message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }

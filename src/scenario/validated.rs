@@ -1251,7 +1251,7 @@ impl Scenario {
 
     /// Whether step `t` of a recorded path is written.
     pub fn records_step(&self, step: u32) -> bool {
-        step % self.record_every == 0
+        step.is_multiple_of(self.record_every)
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::OutputError;
-use crate::output::charts::{FONT, fmt_usd, register_font};
+use crate::output::charts::{FONT, band, fmt_usd, padded, register_font, sanitize};
 use crate::sweep::exec::{METRICS, RunRow};
 use crate::sweep::spec::{Design, Sweep};
 
@@ -21,14 +21,9 @@ const CHARTED: [(usize, &str); 4] = [
     (4, "liquidations"),
 ];
 
+/// The last segment of a field path, safe in a file name.
 fn short(field: &str) -> String {
-    field
-        .rsplit('.')
-        .next()
-        .unwrap_or(field)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+    sanitize(field.rsplit('.').next().unwrap_or(field))
 }
 
 fn num(v: &toml::Value) -> Option<f64> {
@@ -86,11 +81,10 @@ fn metric_chart(
         .zip(rows.iter().map(|r| r.metrics[m]))
         .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (x0, x1) = (pts[0].0, pts[pts.len() - 1].0);
-    let span = (x1 - x0).abs().max(x0.abs() * 1e-3).max(1e-9);
-    let lo = pts.iter().map(|p| p.1[1]).fold(f64::INFINITY, f64::min);
-    let hi = pts.iter().map(|p| p.1[3]).fold(f64::NEG_INFINITY, f64::max);
-    let yspan = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
+    let x: Vec<f64> = pts.iter().map(|p| p.0).collect();
+    let (p05, p95): (Vec<f64>, Vec<f64>) = pts.iter().map(|p| (p.1[1], p.1[3])).unzip();
+    let lo = p05.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = p95.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -98,10 +92,7 @@ fn metric_chart(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(90)
-        .build_cartesian_2d(
-            (x0 - 0.05 * span)..(x1 + 0.05 * span),
-            (lo - 0.05 * yspan)..(hi + 0.05 * yspan),
-        )?;
+        .build_cartesian_2d(padded(x[0], x[x.len() - 1]), padded(lo, hi))?;
     chart
         .configure_mesh()
         .x_desc(field)
@@ -112,10 +103,11 @@ fn metric_chart(
         .draw()?;
     let blue = RGBColor(31, 119, 180);
     if line && pts.len() > 1 {
-        let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1[3])).collect();
-        band.extend(pts.iter().rev().map(|p| (p.0, p.1[1])));
         chart
-            .draw_series(std::iter::once(Polygon::new(band, blue.mix(0.2))))?
+            .draw_series(std::iter::once(Polygon::new(
+                band(&x, &p05, &p95),
+                blue.mix(0.2),
+            )))?
             .label("5–95% over paths")
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 6), (x + 18, y + 6)], blue.mix(0.2).filled())

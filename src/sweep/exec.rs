@@ -158,23 +158,52 @@ fn as_text(v: &toml::Value) -> String {
     }
 }
 
-/// Add `run` and one column per axis (constant) to a frame.
-fn tag(sw: &Sweep, run: &Run, df: DataFrame) -> DataFrame {
-    let h = df.height();
-    let mut cols: Vec<Column> = vec![Column::new("run".into(), vec![run.id; h])];
-    for (i, field) in sw.fields().iter().enumerate() {
-        let c = if numeric_axis(sw, i) {
-            Column::new(
-                field.as_str().into(),
-                vec![as_f64(&run.values[i]).unwrap_or(f64::NAN); h],
-            )
-        } else {
-            Column::new(field.as_str().into(), vec![as_text(&run.values[i]); h])
-        };
-        cols.push(c);
+/// A run's value of one axis, typed for its column.
+enum TagValue {
+    Number(f64),
+    Text(String),
+}
+
+/// The run id and the (field, value) of every axis, worked out once per unit.
+struct Tags {
+    run: u32,
+    values: Vec<(String, TagValue)>,
+}
+
+impl Tags {
+    fn of(sw: &Sweep, run: &Run) -> Self {
+        let values = sw
+            .fields()
+            .into_iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let v = if numeric_axis(sw, i) {
+                    TagValue::Number(as_f64(&run.values[i]).unwrap_or(f64::NAN))
+                } else {
+                    TagValue::Text(as_text(&run.values[i]))
+                };
+                (field, v)
+            })
+            .collect();
+        Tags {
+            run: run.id,
+            values,
+        }
     }
-    cols.extend(df.columns().iter().cloned());
-    DataFrame::new(h, cols).expect("columns of one height")
+
+    /// Add `run` and one constant column per axis to a frame.
+    fn apply(&self, df: DataFrame) -> DataFrame {
+        let h = df.height();
+        let mut cols: Vec<Column> = vec![Column::new("run".into(), vec![self.run; h])];
+        for (field, v) in &self.values {
+            cols.push(match v {
+                TagValue::Number(x) => Column::new(field.as_str().into(), vec![*x; h]),
+                TagValue::Text(t) => Column::new(field.as_str().into(), vec![t.clone(); h]),
+            });
+        }
+        cols.extend(df.columns().iter().cloned());
+        DataFrame::new(h, cols).expect("columns of one height")
+    }
 }
 
 /// JSON of a run's parameters.
@@ -290,6 +319,7 @@ fn unit_file(out: &Path, table: &str, u: Unit) -> PathBuf {
 fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result<(), RunError> {
     let range = sw.unit_paths(u.block);
     let meta = unit_meta(sw, run, u, &range);
+    let tags = Tags::of(sw, run);
     let names = Names::of(sc);
     let tables = tables(sc);
     // Clear what a killed attempt may have left.
@@ -328,7 +358,7 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
     for (t, f) in &framers {
         writers.push(TableWriter::create(
             &tmp(t),
-            &tag(sw, run, f(&names, &[])),
+            &tags.apply(f(&names, &[])),
             &meta,
         )?);
     }
@@ -340,7 +370,7 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
             for record in block.into_iter().filter(|r| r.recorded) {
                 let one = std::slice::from_ref(&record);
                 for (w, (_, f)) in writers.iter_mut().zip(&framers) {
-                    w.append(tag(sw, run, f(&names, one)))?;
+                    w.append(tags.apply(f(&names, one)))?;
                 }
             }
             Ok(())
@@ -350,7 +380,7 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
     for w in writers {
         w.finish()?;
     }
-    write_frame(&tmp("paths"), tag(sw, run, paths_frame(&summaries)), &meta)?;
+    write_frame(&tmp("paths"), tags.apply(paths_frame(&summaries)), &meta)?;
     let mut files = Vec::new();
     for t in &tables {
         let (from, to) = (tmp(t), unit_file(out, t, u));

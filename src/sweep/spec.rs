@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
 use crate::montecarlo::seed::{PathRng, splitmix64};
+use crate::scenario::raw::parse_error;
 use crate::scenario::{RawScenario, Scenario};
 
 /// How runs are chosen.
@@ -168,17 +169,8 @@ impl Sweep {
     pub fn load(file: &Path) -> Result<Sweep, ScenarioError> {
         let label = file.display().to_string();
         let text = read(file)?;
-        let raw: RawSweepFile = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            ScenarioError::Parse {
-                file: label.clone(),
-                line,
-                message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
-            }
-        })?;
+        let raw: RawSweepFile =
+            toml::from_str(&text).map_err(|e| parse_error(&text, &label, &e))?;
         let dir = file.parent().unwrap_or(Path::new("."));
         let scenario_file = dir.join(&raw.sweep.scenario);
         let base_text = read(&scenario_file)?;
@@ -203,12 +195,8 @@ impl Sweep {
         if raw.axes.is_empty() {
             return Err(bad("axes", "a sweep needs at least one axis".into()));
         }
-        let base_value: toml::Value =
-            toml::from_str(&base_text).map_err(|e| ScenarioError::Parse {
-                file: scenario_file.display().to_string(),
-                line: 1,
-                message: e.message().to_string(),
-            })?;
+        let base_value: toml::Value = toml::from_str(&base_text)
+            .map_err(|e| parse_error(&base_text, &scenario_file.display().to_string(), &e))?;
         for (i, a) in raw.axes.iter().enumerate() {
             let field = format!("axes[{i}].field");
             if s.book == BookMode::Base
@@ -603,6 +591,38 @@ mod tests {
         }
         // The design seed fixes the draws.
         assert_eq!(design(&f).unwrap(), runs);
+    }
+
+    /// Random draws stay in [min, max], pick only listed values, move zipped
+    /// axes together (the same quantile), and are fixed by the design seed.
+    #[test]
+    fn random_draws_respect_ranges_lists_and_zips() {
+        let f = file(
+            "design = \"random\"\ncount = 50\ndesign_seed = 9",
+            "[[axes]]\nfield = \"a\"\nmin = 2.0\nmax = 3.0\nzip = \"z\"\n[[axes]]\nfield = \"b\"\nmin = 10.0\nmax = 20.0\nzip = \"z\"\n[[axes]]\nfield = \"c\"\nvalues = [\"x\", \"y\"]",
+        );
+        let runs = design(&f).unwrap();
+        assert_eq!(runs.len(), 50);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &runs {
+            let (a, b) = (
+                r.values[0].as_float().unwrap(),
+                r.values[1].as_float().unwrap(),
+            );
+            assert!((2.0..3.0).contains(&a) && (10.0..20.0).contains(&b));
+            assert!(
+                ((a - 2.0) - (b - 10.0) / 10.0).abs() < 1e-12,
+                "zipped: {a} {b}"
+            );
+            seen.insert(r.values[2].as_str().unwrap().to_string());
+        }
+        assert_eq!(seen.len(), 2);
+        assert_eq!(design(&f).unwrap(), runs);
+        let other = file(
+            "design = \"random\"\ncount = 50\ndesign_seed = 10",
+            "[[axes]]\nfield = \"a\"\nmin = 2.0\nmax = 3.0",
+        );
+        assert_ne!(design(&other).unwrap()[0].values[0], runs[0].values[0]);
     }
 
     #[test]

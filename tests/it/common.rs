@@ -177,3 +177,25 @@ step = 10
 asset = "ETH"
 return = -0.25
 "#;
+
+/// A nullable f64 column.
+pub fn f64_opts(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    df.column(name).unwrap().f64().unwrap().iter().collect()
+}
+
+/// `column` of the rows of `path` whose `key` column equals `name` (an
+/// asset, a protocol, an agent), in row order; nulls are not allowed.
+pub fn rows_of(df: &DataFrame, path: u32, key: &str, name: &str, column: &str) -> Vec<f64> {
+    let (paths, keys, values) = (u32s(df, "path"), strs(df, key), f64_opts(df, column));
+    (0..df.height())
+        .filter(|&r| paths[r] == path && keys[r] == name)
+        .map(|r| values[r].expect("no null"))
+        .collect()
+}
+
+/// The one-line error a scenario text is rejected with.
+pub fn scenario_error(text: &str) -> String {
+    Scenario::from_toml(text, "t.toml", Path::new("."), &Overrides::default())
+        .unwrap_err()
+        .to_string()
+}

@@ -9,19 +9,12 @@ use crate::common::*;
 
 /// Rows of `market.parquet` for one asset, in step order (path 0).
 fn market_of(df: &DataFrame, asset: &str, column: &str) -> Vec<f64> {
-    let assets = strs(df, "asset");
-    let paths = u32s(df, "path");
-    let values: Vec<Option<f64>> = df.column(column).unwrap().f64().unwrap().iter().collect();
-    (0..df.height())
-        .filter(|&r| assets[r] == asset && paths[r] == 0)
-        .map(|r| values[r].expect("no null"))
-        .collect()
+    rows_of(df, 0, "asset", asset, column)
 }
 
 /// Rows of `protocols.parquet` for one protocol and column, in step order.
 fn protocol_of(df: &DataFrame, protocol: &str, column: &str) -> Vec<Option<f64>> {
-    let names = strs(df, "protocol");
-    let values: Vec<Option<f64>> = df.column(column).unwrap().f64().unwrap().iter().collect();
+    let (names, values) = (strs(df, "protocol"), f64_opts(df, column));
     (0..df.height())
         .filter(|&r| names[r] == protocol)
         .map(|r| values[r])
@@ -29,14 +22,7 @@ fn protocol_of(df: &DataFrame, protocol: &str, column: &str) -> Vec<Option<f64>>
 }
 
 fn invalid(text: &str, needle: &str) {
-    let e = contagion::Scenario::from_toml(
-        text,
-        "t.toml",
-        std::path::Path::new("."),
-        &Overrides::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = scenario_error(text);
     assert!(e.contains(needle), "`{needle}` not in: {e}");
 }
 

@@ -40,20 +40,13 @@ fn outcome(text: &str, dir: &std::path::Path, name: &str) -> (Vec<f64>, Vec<f64>
     );
     run_into(&sc, dir, name, Some(2));
     let m = read(&dir.join(name).join("market.parquet"));
-    let (path, asset) = (u32s(&m, "path"), strs(&m, "asset"));
-    let pool: Vec<Option<f64>> = m
-        .column("pool_price")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
+    let low: Vec<f64> = (0..24)
+        .map(|p| {
+            rows_of(&m, p, "asset", "ETH", "pool_price")
+                .into_iter()
+                .fold(f64::INFINITY, f64::min)
+        })
         .collect();
-    let mut low = vec![f64::INFINITY; 24];
-    for r in 0..m.height() {
-        if asset[r] == "ETH" {
-            low[path[r] as usize] = low[path[r] as usize].min(pool[r].unwrap());
-        }
-    }
     let paths = read(&dir.join(name).join("paths.parquet"));
     (low, f64s(&paths, "liquidated_value"))
 }
@@ -173,26 +166,10 @@ return = 0.2
     );
     let mut exercised = 0;
     for path in 0..3u32 {
-        let rows: Vec<usize> = (0..g.height())
-            .filter(|&r| u32s(&g, "path")[r] == path && strs(&g, "agent")[r] == "cc-vault")
-            .collect();
-        let col = |name: &str| -> Vec<f64> {
-            let v: Vec<Option<f64>> = g.column(name).unwrap().f64().unwrap().iter().collect();
-            rows.iter().map(|&r| v[r].unwrap()).collect()
-        };
+        let col = |name: &str| rows_of(&g, path, "agent", "cc-vault", name);
         let (equity, premium, payout, strike) =
             (col("equity"), col("premium"), col("payout"), col("strike"));
-        let prices: Vec<f64> = (0..m.height())
-            .filter(|&r| u32s(&m, "path")[r] == path && strs(&m, "asset")[r] == "ETH")
-            .map(|r| {
-                m.column("pool_price")
-                    .unwrap()
-                    .f64()
-                    .unwrap()
-                    .get(r)
-                    .unwrap()
-            })
-            .collect();
+        let prices = rows_of(&m, path, "asset", "ETH", "pool_price");
         assert_eq!(prices.len(), 341);
         // Step 0: a 25-delta call at the surface's volatility for that strike.
         let (s0, k0) = (prices[0], strike[0]);
@@ -278,26 +255,10 @@ return = -0.2
     let m = read(&dir.path().join("run/market.parquet"));
     let mut exercised = 0;
     for path in 0..2u32 {
-        let rows: Vec<usize> = (0..g.height())
-            .filter(|&r| u32s(&g, "path")[r] == path)
-            .collect();
-        let col = |name: &str| -> Vec<f64> {
-            let v: Vec<Option<f64>> = g.column(name).unwrap().f64().unwrap().iter().collect();
-            rows.iter().map(|&r| v[r].unwrap()).collect()
-        };
+        let col = |name: &str| rows_of(&g, path, "agent", "put-vault", name);
         let (equity, premium, payout, strike) =
             (col("equity"), col("premium"), col("payout"), col("strike"));
-        let f: Vec<f64> = (0..m.height())
-            .filter(|&r| u32s(&m, "path")[r] == path && strs(&m, "asset")[r] == "ETH")
-            .map(|r| {
-                m.column("fundamental")
-                    .unwrap()
-                    .f64()
-                    .unwrap()
-                    .get(r)
-                    .unwrap()
-            })
-            .collect();
+        let f = rows_of(&m, path, "asset", "ETH", "fundamental");
         // Step 0: |delta| 0.3 at the strike, on collateral / K contracts.
         let x = (strike[0] / 3000.0).ln();
         let vol = (0.6 - 0.3 * x).max(0.05);
