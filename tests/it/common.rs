@@ -54,6 +54,20 @@ pub fn u32s(df: &DataFrame, name: &str) -> Vec<u32> {
         .collect()
 }
 
+/// An integer column of any width or sign as i64 values (no nulls): index
+/// columns may change type without every test changing with them.
+pub fn i64s(df: &DataFrame, name: &str) -> Vec<i64> {
+    df.column(name)
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .map(|v| v.expect("no null"))
+        .collect()
+}
+
 /// A column as strings.
 pub fn strs(df: &DataFrame, name: &str) -> Vec<String> {
     df.column(name)
