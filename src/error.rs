@@ -96,6 +96,19 @@ pub enum EngineError {
         /// The offending value.
         value: f64,
     },
+    /// A value about to be written is NaN or infinite: the run stops rather
+    /// than write it (docs/model.md §8: nothing non-finite is ever written).
+    #[error("{table}, column {column}, {at}: {value} is not a finite number; nothing was written")]
+    NonFiniteOutput {
+        /// The table, e.g. `protocols.parquet`.
+        table: &'static str,
+        /// The column.
+        column: String,
+        /// Where: `path 3, step 12`, or `path 3`, or a node's name.
+        at: String,
+        /// The offending value.
+        value: f64,
+    },
 }
 
 /// A failure while writing a run folder.

@@ -74,11 +74,19 @@ impl Process {
                 ..
             } => {
                 let n = poisson(jump_intensity * dt, rng);
-                let mut jumps = 0.0;
-                for _ in 0..n {
+                let jumps = if n <= MANY_JUMPS {
+                    let mut jumps = 0.0;
+                    for _ in 0..n {
+                        let e: f64 = rng.sample(rand_distr::StandardNormal);
+                        jumps += jump_mean + jump_std * e;
+                    }
+                    jumps
+                } else {
+                    // The sum of n independent N(m, s²) is N(n·m, n·s²):
+                    // the same law in one draw.
                     let e: f64 = rng.sample(rand_distr::StandardNormal);
-                    jumps += jump_mean + jump_std * e;
-                }
+                    n as f64 * jump_mean + (n as f64).sqrt() * jump_std * e
+                };
                 base + jumps
             }
             _ => base,
@@ -86,16 +94,34 @@ impl Process {
     }
 }
 
-/// Poisson(mean) by inversion of the CDF: exact, and one uniform per draw for
-/// the small means of a step (λ·dt ≪ 1).
-pub fn poisson<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> u32 {
-    if mean <= 0.0 {
+/// Above this many jumps in one step, their sum is drawn in one go.
+const MANY_JUMPS: u64 = 64;
+
+/// Largest mean of one step's jump count (λ·dt) a scenario may ask for:
+/// rand_distr's Poisson sampler is exact up to about 1.8e19.
+pub const MAX_JUMPS_PER_STEP: f64 = 1e12;
+
+/// Means up to this are sampled by inversion (e^−mean is far from underflow).
+const INVERSION_MAX_MEAN: f64 = 30.0;
+
+/// Poisson(mean), exact for any mean up to [`MAX_JUMPS_PER_STEP`]. Small
+/// means (a step's λ·dt ≪ 1) use inversion of the CDF, one uniform per draw;
+/// larger ones rand_distr's rejection sampler, since e^−mean underflows to 0
+/// past a mean of about 745 and inversion would then always answer 1.
+pub fn poisson<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> u64 {
+    if mean <= 0.0 || mean.is_nan() {
         return 0;
+    }
+    if mean > INVERSION_MAX_MEAN {
+        let d = rand_distr::Poisson::new(mean.min(MAX_JUMPS_PER_STEP))
+            .expect("mean in (30, 1e12] is a valid Poisson mean");
+        let k: f64 = rng.sample(d);
+        return k as u64;
     }
     let u: f64 = rng.random();
     let mut p = (-mean).exp();
     let mut cdf = p;
-    let mut k = 0u32;
+    let mut k = 0u64;
     // The cap only guards against a cdf that rounding keeps below u.
     while u > cdf && k < 10_000 {
         k += 1;
@@ -224,6 +250,48 @@ mod tests {
         let p0 = zeros as f64 / n as f64;
         let want = (-lambda).exp();
         assert!((p0 - want).abs() < 5.0 * (want * (1.0 - want) / n as f64).sqrt());
+    }
+
+    #[test]
+    fn poisson_is_right_for_means_where_inversion_underflows() {
+        // e^-1000 underflows to 0: inversion would return 1 every time.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        for lambda in [45.0, 1000.0, 1e6] {
+            let n = 4000;
+            let draws: Vec<f64> = (0..n).map(|_| poisson(lambda, &mut rng) as f64).collect();
+            let mean = draws.iter().sum::<f64>() / n as f64;
+            let var = draws.iter().map(|k| (k - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            // Mean within 5 standard errors; variance equal to the mean (±15%).
+            assert!(
+                (mean - lambda).abs() < 5.0 * (lambda / n as f64).sqrt(),
+                "{lambda}: {mean}"
+            );
+            assert!((var / lambda - 1.0).abs() < 0.15, "{lambda}: var {var}");
+        }
+    }
+
+    #[test]
+    fn a_merton_step_with_a_thousand_jumps_keeps_the_total_drift() {
+        // λ·dt = 1000 jumps a step of mean -0.001, std 0.001: the compensator
+        // makes E[F_1/F_0] = e^(μ·dt) with μ = 0, whatever the jump count.
+        let p = Process::Merton {
+            drift: 0.0,
+            vol: 0.0,
+            jump_intensity: 1000.0,
+            jump_mean: -0.001,
+            jump_std: 0.001,
+        };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let n = 20_000;
+        let mean = (0..n)
+            .map(|_| p.log_increment(1.0, 0.0, &mut rng).exp())
+            .sum::<f64>()
+            / n as f64;
+        // Std of one gross return ≈ sqrt(1000·(0.001² + 0.001²)) ≈ 0.045.
+        assert!(
+            (mean - 1.0).abs() < 5.0 * 0.045 / (n as f64).sqrt(),
+            "{mean}"
+        );
     }
 
     #[test]

@@ -49,25 +49,56 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 pub fn expected_shortfall_sorted(sorted: &[f64], q: f64) -> f64 {
     let n = sorted.len();
     let k = (((1.0 - q) * n as f64) - 1e-9).ceil().max(1.0) as usize;
-    let tail = &sorted[n - k.min(n)..];
-    tail.iter().sum::<f64>() / tail.len() as f64
+    mean_of(&sorted[n - k.min(n)..])
 }
 
-/// All metrics of a loss given its value on each path.
+/// The mean as a running mean: finite whenever the values are, even near
+/// f64::MAX where a plain sum would overflow.
+fn mean_of(values: &[f64]) -> f64 {
+    let mut mean = 0.0;
+    for (k, &v) in values.iter().enumerate() {
+        mean += (v - mean) / (k + 1) as f64;
+    }
+    mean
+}
+
+/// All metrics of a loss given its value on each path. Finite values give
+/// finite metrics (the standard deviation is computed on values scaled by
+/// their largest magnitude, so squares cannot overflow). No values give
+/// zeros with `n = 0`.
 pub fn loss_metrics(values: &[f64]) -> LossMetrics {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let mean = sorted.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 {
-        sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+    if n == 0 {
+        return LossMetrics {
+            n: 0,
+            mean: 0.0,
+            std: 0.0,
+            min: 0.0,
+            p50: 0.0,
+            p90: 0.0,
+            var95: 0.0,
+            var99: 0.0,
+            es95: 0.0,
+            es99: 0.0,
+            max: 0.0,
+            prob_positive: 0.0,
+        };
+    }
+    let mean = mean_of(&sorted);
+    let scale = sorted[0].abs().max(sorted[n - 1].abs());
+    let std = if n > 1 && scale > 0.0 {
+        let m = mean / scale;
+        let var = sorted.iter().map(|v| (v / scale - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        scale * var.sqrt()
     } else {
         0.0
     };
     LossMetrics {
         n,
         mean,
-        std: var.sqrt(),
+        std,
         min: sorted[0],
         p50: quantile_sorted(&sorted, 0.5),
         p90: quantile_sorted(&sorted, 0.9),
@@ -103,6 +134,25 @@ mod tests {
         assert_eq!(expected_shortfall_sorted(&v, 0.99), 100.0);
         // Fewer paths than 1/(1−q): the single worst.
         assert_eq!(expected_shortfall_sorted(&[1.0, 2.0, 3.0], 0.99), 3.0);
+    }
+
+    #[test]
+    fn metrics_of_huge_finite_values_stay_finite() {
+        let v = [1e307, 1.5e308, 1.7e308, 0.0];
+        let m = loss_metrics(&v);
+        for x in [m.mean, m.std, m.var99, m.es95, m.es99, m.max] {
+            assert!(x.is_finite(), "{m:?}");
+        }
+        // mean = (1e307 + 1.5e308 + 1.7e308) / 4
+        assert!((m.mean / 8.25e307 - 1.0).abs() < 1e-12);
+        // The scaled formula agrees with the plain one where both work.
+        let small = [1.0, 2.0, 4.0, 7.0];
+        let plain = {
+            let mu: f64 = small.iter().sum::<f64>() / 4.0;
+            (small.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / 3.0).sqrt()
+        };
+        assert!((loss_metrics(&small).std - plain).abs() < 1e-12);
+        assert_eq!(loss_metrics(&[]).n, 0);
     }
 
     #[test]

@@ -93,6 +93,7 @@ where
                 },
                 |lease, path| {
                     let r = lease.world.as_mut().expect("leased").run_path(path);
+                    let r = r.and_then(|r| r.check_finite().map(|()| r));
                     progress(1);
                     r
                 },

@@ -216,17 +216,20 @@ pub fn draw_all(
         written.push(path);
         Ok(())
     };
-    for (symbol, series) in &data.prices {
-        let name = format!("price_fan_{}.png", sanitize(symbol));
+    let mut files = FileNames::default();
+    // Time series need recorded paths (`record_paths = 0` records none).
+    let has_series = data.paths > 0;
+    for (symbol, series) in data.prices.iter().filter(|_| has_series) {
+        let name = files.unique("price_fan", symbol);
         let title = format!("{symbol} fundamental price over {} paths", data.paths);
         emit(
             name.clone(),
             fan_chart(&dir.join(&name), &title, "price (USD)", data, series),
         )?;
     }
-    for peg in &data.pegs {
+    for peg in data.pegs.iter().filter(|_| has_series) {
         let (symbol, under) = (&peg.symbol, &peg.underlying_symbol);
-        let name = format!("peg_{}.png", sanitize(symbol));
+        let name = files.unique("peg", symbol);
         let title = format!("{symbol} in {under} over {} paths", data.paths);
         let y = format!("price ({under} per {symbol})");
         emit(
@@ -234,8 +237,8 @@ pub fn draw_all(
             fan_chart(&dir.join(&name), &title, &y, data, &peg.ratio),
         )?;
     }
-    for (name, delta, gamma) in &data.hedgers {
-        let file = format!("hedger_{}.png", sanitize(name));
+    for (name, delta, gamma) in data.hedgers.iter().filter(|_| has_series) {
+        let file = files.unique("hedger", name);
         emit(
             file.clone(),
             stacked_fans(
@@ -248,8 +251,8 @@ pub fn draw_all(
             ),
         )?;
     }
-    for (name, fund, funding) in &data.perps {
-        let file = format!("perp_{}.png", sanitize(name));
+    for (name, fund, funding) in data.perps.iter().filter(|_| has_series) {
+        let file = files.unique("perp", name);
         emit(
             file.clone(),
             stacked_fans(
@@ -266,21 +269,48 @@ pub fn draw_all(
         "bad_debt.png".into(),
         bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt),
     )?;
-    emit(
-        "liquidated_value.png".into(),
-        liquidated_chart(&dir.join("liquidated_value.png"), data),
-    )?;
-    emit(
-        "cascade_depth.png".into(),
-        depth_chart(&dir.join("cascade_depth.png"), data),
-    )?;
+    if has_series {
+        emit(
+            "liquidated_value.png".into(),
+            liquidated_chart(&dir.join("liquidated_value.png"), data),
+        )?;
+        emit(
+            "cascade_depth.png".into(),
+            depth_chart(&dir.join("cascade_depth.png"), data),
+        )?;
+    }
     Ok(written)
 }
 
+/// Chart file names, unique even on a case-insensitive disk: a name whose
+/// sanitised form was already used gets `-2`, `-3`, … appended.
+#[derive(Debug, Default)]
+pub(crate) struct FileNames {
+    used: std::collections::BTreeSet<String>,
+}
+
+impl FileNames {
+    /// `<prefix>_<sanitised name>.png`, unique among the names given so far.
+    pub(crate) fn unique(&mut self, prefix: &str, name: &str) -> String {
+        let stem = format!("{prefix}_{}", sanitize(name));
+        let mut file = format!("{stem}.png");
+        let mut k = 2;
+        while !self.used.insert(file.to_ascii_lowercase()) {
+            file = format!("{stem}-{k}.png");
+            k += 1;
+        }
+        file
+    }
+}
+
+/// A name as a file-name fragment: letters, digits and `. _ - + @` kept
+/// (the characters a scenario's names may use), anything else as `_`, at
+/// most 64 characters.
 pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
+        .take(64)
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
+            if c.is_ascii_alphanumeric() || "._-+@".contains(c) {
                 c
             } else {
                 '_'
@@ -292,6 +322,9 @@ pub(crate) fn sanitize(s: &str) -> String {
 /// Format a USD amount compactly: 1.2k, 3.4M, 5.6B.
 pub fn fmt_usd(v: f64) -> String {
     let a = v.abs();
+    if !v.is_finite() || a >= 1e15 {
+        return format!("{v:.1e}");
+    }
     let (x, unit) = if a >= 1e9 {
         (v / 1e9, "B")
     } else if a >= 1e6 {
@@ -327,8 +360,30 @@ pub(crate) fn band(xs: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
     pts
 }
 
+/// Largest magnitude an axis spans: beyond it, padding and tick spacing
+/// would overflow.
+const AXIS_LIMIT: f64 = 1e300;
+
+/// A value an axis can hold: finite (NaN and ±∞ read as 0) and within
+/// ±`AXIS_LIMIT`.
+pub(crate) fn axis_value(v: f64) -> f64 {
+    if v.is_finite() {
+        v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+    } else {
+        0.0
+    }
+}
+
+/// A padded axis range plotters can always draw, whatever the data: finite,
+/// ordered, within ±1e300 and at least 0.1% of its magnitude wide (the
+/// tick search never ends on a range narrower than the spacing of floats
+/// at its magnitude).
 pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
+    let (mut lo, mut hi) = (axis_value(lo), axis_value(hi));
+    if lo > hi {
+        std::mem::swap(&mut lo, &mut hi);
+    }
+    let span = (hi - lo).max(hi.abs().max(lo.abs()) * 1e-3).max(1e-9);
     (lo - 0.05 * span)..(hi + 0.05 * span)
 }
 
@@ -437,7 +492,7 @@ fn fan_on(
 }
 
 fn bad_debt_chart(path: &Path, summaries: &[PathSummary], m: &LossMetrics) -> DynResult {
-    let values: Vec<f64> = summaries.iter().map(|s| s.bad_debt).collect();
+    let values: Vec<f64> = summaries.iter().map(|s| axis_value(s.bad_debt)).collect();
     let max = values.iter().copied().fold(0.0, f64::max);
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -523,7 +578,7 @@ fn liquidated_chart(path: &Path, data: &ChartData) -> DynResult {
         hi.push(q[1]);
         mean.push(v.iter().sum::<f64>() / v.len().max(1) as f64);
     }
-    let top = hi.iter().chain(&mean).copied().fold(0.0, f64::max).max(1.0);
+    let top = axis_value(hi.iter().chain(&mean).copied().fold(0.0, f64::max)).max(1.0);
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -736,7 +791,112 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
 
 #[cfg(test)]
 mod tests {
-    use super::fmt_usd;
+    use super::*;
+
+    /// Chart data of `paths` paths over `steps` steps whose every series
+    /// takes the values `v(path, step)`.
+    fn data(paths: usize, steps: usize, v: impl Fn(usize, usize) -> f64) -> ChartData {
+        let series: Vec<Vec<f64>> = (0..steps)
+            .map(|t| (0..paths).map(|p| v(p, t)).collect())
+            .collect();
+        ChartData {
+            hours_per_step: 1.0,
+            steps: (0..steps as u32).collect(),
+            prices: vec![("X".into(), series.clone())],
+            pegs: Vec::new(),
+            hedgers: vec![("h".into(), series.clone(), series.clone())],
+            option_agents: 1,
+            perps: vec![("p".into(), series.clone(), series.clone())],
+            liquidated: series,
+            depth: vec![3, 2, 1],
+            paths,
+            stochastic: vec![0],
+            losses: vec![(0.0, 0.0)],
+        }
+    }
+
+    fn summaries(values: &[f64]) -> Vec<PathSummary> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(p, &v)| PathSummary {
+                path: p as u32,
+                bad_debt: v,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Draw every chart of `d` on another thread; fail if it takes longer
+    /// than a minute (a hang) or errs.
+    fn draws_in_time(d: ChartData, bad: Vec<f64>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let rows = summaries(&bad);
+            let m = crate::montecarlo::metrics::loss_metrics(&bad);
+            let r = draw_all(dir.path(), &d, &rows, &m).map(|w| w.len());
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(r) => assert!(r.is_ok(), "{r:?}"),
+            Err(_) => panic!("drawing the charts did not finish within a minute"),
+        }
+    }
+
+    #[test]
+    fn charts_draw_extreme_but_finite_data_without_hanging() {
+        let cases: Vec<(&str, Box<dyn Fn(usize, usize) -> f64>)> = vec![
+            (
+                "near f64::MAX",
+                Box::new(|p, t| 1.7e308 - (p + t) as f64 * 1e292),
+            ),
+            ("huge and flat", Box::new(|_, _| 1e300)),
+            (
+                "flat at a magnitude finer than its floats",
+                Box::new(|p, _| 1e20 + p as f64),
+            ),
+            ("tiny", Box::new(|p, t| 1e-300 * (1 + p + t) as f64)),
+            (
+                "both signs",
+                Box::new(|p, _| if p % 2 == 0 { -1e308 } else { 1e308 }),
+            ),
+            ("zero", Box::new(|_, _| 0.0)),
+        ];
+        for (name, f) in cases {
+            eprintln!("case: {name}");
+            let bad: Vec<f64> = (0..5).map(|p| f(p, 0).abs()).collect();
+            draws_in_time(data(5, 4, f), bad);
+        }
+    }
+
+    #[test]
+    fn no_recorded_paths_draws_only_the_distribution() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = data(0, 4, |_, _| 1.0);
+        let rows = summaries(&[1.0, 2.0]);
+        let m = crate::montecarlo::metrics::loss_metrics(&[1.0, 2.0]);
+        let written = draw_all(dir.path(), &d, &rows, &m).unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["bad_debt.png"]);
+    }
+
+    #[test]
+    fn chart_file_names_are_unique_whatever_the_names() {
+        let mut f = FileNames::default();
+        let names: Vec<String> = ["A.B", "A_B", "A/B", "a_b", "A B"]
+            .iter()
+            .map(|n| f.unique("price_fan", n))
+            .collect();
+        let mut lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        lower.sort();
+        lower.dedup();
+        assert_eq!(lower.len(), names.len(), "{names:?}");
+        assert_eq!(names[0], "price_fan_A.B.png");
+    }
 
     #[test]
     fn usd_labels_keep_three_significant_digits() {

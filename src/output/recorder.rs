@@ -2,6 +2,46 @@
 //! (filled only for recorded paths and steps) and the path's summary row,
 //! always. The engine writes here; it never sees a file.
 
+use crate::error::EngineError;
+
+/// The first non-finite value of `values` (rows keyed by `steps`), as the
+/// error that names it.
+fn first_bad<'a>(
+    table: &'static str,
+    path: u32,
+    steps: &[u32],
+    columns: impl IntoIterator<Item = (&'a str, Box<dyn Iterator<Item = f64> + 'a>)>,
+) -> Result<(), EngineError> {
+    for (column, values) in columns {
+        for (row, v) in values.enumerate() {
+            if !v.is_finite() {
+                let at = match steps.get(row) {
+                    Some(t) => format!("path {path}, step {t}"),
+                    None => format!("path {path}"),
+                };
+                return Err(EngineError::NonFiniteOutput {
+                    table,
+                    column: column.to_string(),
+                    at,
+                    value: v,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plain column as a boxed iterator.
+fn col(v: &[f64]) -> Box<dyn Iterator<Item = f64> + '_> {
+    Box::new(v.iter().copied())
+}
+
+/// A nullable column as a boxed iterator over its values (nulls skipped
+/// but rows kept in step with the step column: a null reads as 0).
+fn opt(v: &[Option<f64>]) -> Box<dyn Iterator<Item = f64> + '_> {
+    Box::new(v.iter().map(|x| x.unwrap_or(0.0)))
+}
+
 /// `market.parquet` rows of one path.
 #[derive(Debug, Clone, Default)]
 pub struct MarketRows {
@@ -225,4 +265,136 @@ pub struct PathRecord {
     pub greeks: GreekRows,
     /// The summary row.
     pub summary: PathSummary,
+}
+
+impl PathRecord {
+    /// Check every value this path will write: an `Err` names the table,
+    /// column, path and step of the first NaN or infinity.
+    pub fn check_finite(&self) -> Result<(), EngineError> {
+        let path = self.summary.path;
+        let m = &self.market;
+        first_bad(
+            "market.parquet",
+            path,
+            &m.step,
+            [
+                ("fundamental", col(&m.fundamental)),
+                ("pool_price", opt(&m.pool_price)),
+            ],
+        )?;
+        let r = &self.protocols;
+        first_bad(
+            "protocols.parquet",
+            path,
+            &r.step,
+            [
+                ("collateral_value", col(&r.collateral_value)),
+                ("debt_value", col(&r.debt_value)),
+                ("repaid_value", col(&r.repaid_value)),
+                ("seized_value", col(&r.seized_value)),
+                ("bad_debt", col(&r.bad_debt)),
+                ("bad_debt_contagion", col(&r.bad_debt_contagion)),
+                ("bad_debt_cum", col(&r.bad_debt_cum)),
+                ("insolvent_debt", col(&r.insolvent_debt)),
+                ("share_value", opt(&r.share_value)),
+                ("cash_value", opt(&r.cash_value)),
+                ("reserve_value", opt(&r.reserve_value)),
+                ("socialised_cum", opt(&r.socialised_cum)),
+                ("utilisation", opt(&r.utilisation)),
+                ("borrow_rate", opt(&r.borrow_rate)),
+                ("withdrawn_value", opt(&r.withdrawn_value)),
+                ("deleveraged_value", opt(&r.deleveraged_value)),
+            ],
+        )?;
+        let l = &self.liquidations;
+        first_bad(
+            "liquidations.parquet",
+            path,
+            &l.step,
+            [
+                ("repaid", col(&l.repaid)),
+                ("repaid_value", col(&l.repaid_value)),
+                ("seized", col(&l.seized)),
+                ("seized_value", col(&l.seized_value)),
+                ("oracle_price", col(&l.oracle_price)),
+                ("health_factor", col(&l.health_factor)),
+                ("gas", col(&l.gas)),
+                ("bad_debt", col(&l.bad_debt)),
+                ("proceeds_value", col(&l.proceeds_value)),
+                ("bad_debt_contagion", col(&l.bad_debt_contagion)),
+            ],
+        )?;
+        let p = &self.perps;
+        first_bad(
+            "perps.parquet",
+            path,
+            &p.step,
+            [
+                ("mark", col(&p.mark)),
+                ("index", col(&p.index)),
+                ("funding_rate", col(&p.funding_rate)),
+                ("oi_long", col(&p.oi_long)),
+                ("oi_short", col(&p.oi_short)),
+                ("liquidated_notional", col(&p.liquidated_notional)),
+                ("insurance_fund", col(&p.insurance_fund)),
+                ("fund_drawn", col(&p.fund_drawn)),
+                ("vault_position", col(&p.vault_position)),
+                ("vault_bad_debt_cum", col(&p.vault_bad_debt_cum)),
+                ("maintenance_margin", col(&p.maintenance_margin)),
+            ],
+        )?;
+        let g = &self.greeks;
+        first_bad(
+            "greeks.parquet",
+            path,
+            &g.step,
+            [
+                ("delta", col(&g.delta)),
+                ("gamma", col(&g.gamma)),
+                ("vega", col(&g.vega)),
+                ("theta", col(&g.theta)),
+                ("hedge_trade", col(&g.hedge_trade)),
+                ("pnl", col(&g.pnl)),
+                ("equity", opt(&g.equity)),
+                ("premium", opt(&g.premium)),
+                ("payout", opt(&g.payout)),
+                ("strike", opt(&g.strike)),
+            ],
+        )?;
+        self.summary.check_finite()
+    }
+}
+
+impl PathSummary {
+    /// Check the path's row of `paths.parquet` and its per-protocol outcomes.
+    pub fn check_finite(&self) -> Result<(), EngineError> {
+        let s = self;
+        let one = |v: f64| -> Box<dyn Iterator<Item = f64>> { Box::new(std::iter::once(v)) };
+        first_bad(
+            "paths.parquet",
+            s.path,
+            &[],
+            [
+                ("bad_debt", one(s.bad_debt)),
+                ("bad_debt_contagion", one(s.bad_debt_contagion)),
+                ("insolvent_debt", one(s.insolvent_debt)),
+                ("liquidated_value", one(s.liquidated_value)),
+                ("max_drawdown", one(s.max_drawdown)),
+                ("debtrank", one(s.debtrank.unwrap_or(0.0))),
+                ("clearing_shortfall", one(s.clearing.map_or(0.0, |c| c.0))),
+                ("perp_fund_drawn", one(s.perp_fund_drawn)),
+                ("perp_vault_bad_debt", one(s.perp_vault_bad_debt)),
+            ],
+        )?;
+        first_bad(
+            "path_protocols.parquet",
+            s.path,
+            &[],
+            [
+                ("bad_debt", col(&s.protocol_bad_debt)),
+                ("liquidated_value", col(&s.protocol_liquidated)),
+                ("bad_debt_contagion", col(&s.protocol_bad_debt_contagion)),
+            ],
+        )
+    }
 }

@@ -38,6 +38,19 @@ pub struct Book {
     /// Positions left out because an isolated collateral's debt ceiling was
     /// reached (docs/model.md §12).
     pub over_ceiling: u64,
+    /// Where each position came from: an index into `origins`.
+    pub origin: Vec<u32>,
+    /// Origin labels: `positions`, `positions_file`, `populations[i]`.
+    pub origins: Vec<String>,
+}
+
+/// Positions already below health factor 1 at step 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Unhealthy {
+    /// How many.
+    pub positions: u64,
+    /// Their debt, USD at initial prices.
+    pub debt_usd: f64,
 }
 
 /// The rows of one id in a snapshot: protocol, debt, (asset, units) entries.
@@ -64,6 +77,48 @@ impl Book {
         self.protocol.is_empty()
     }
 
+    /// Health factor of position `i` at the scenario's initial prices (∞
+    /// without debt).
+    pub fn initial_hf(&self, sc: &Scenario, i: usize) -> f64 {
+        let spec = &sc.protocols[self.protocol[i] as usize];
+        let debt = self.debt[i] * sc.assets[spec.debt_asset].initial_price;
+        if debt <= 0.0 {
+            return f64::INFINITY;
+        }
+        let weighted: f64 = self
+            .coll_range(i)
+            .map(|k| {
+                self.coll_units[k]
+                    * sc.assets[self.coll_asset[k] as usize].initial_price
+                    * self.coll_lt[k]
+            })
+            .sum();
+        weighted / debt
+    }
+
+    /// The positions below health factor 1 at step 0.
+    pub fn unhealthy(&self, sc: &Scenario) -> Unhealthy {
+        let mut u = Unhealthy::default();
+        for i in 0..self.len() {
+            if self.initial_hf(sc, i) < 1.0 {
+                let spec = &sc.protocols[self.protocol[i] as usize];
+                u.positions += 1;
+                u.debt_usd += self.debt[i] * sc.assets[spec.debt_asset].initial_price;
+            }
+        }
+        u
+    }
+
+    fn origin_of(&mut self, label: &str) -> u32 {
+        match self.origins.iter().position(|o| o == label) {
+            Some(k) => k as u32,
+            None => {
+                self.origins.push(label.to_string());
+                (self.origins.len() - 1) as u32
+            }
+        }
+    }
+
     /// The collateral entries of position `i`.
     pub fn coll_range(&self, i: usize) -> Range<usize> {
         self.coll_start[i] as usize..self.coll_start[i + 1] as usize
@@ -75,10 +130,12 @@ impl Book {
         let mut out = Book {
             coll_start: vec![0],
             over_ceiling: self.over_ceiling,
+            origins: self.origins.clone(),
             ..Book::default()
         };
         for i in (0..self.len()).filter(|&i| !drop(i)) {
             let r = self.coll_range(i);
+            out.origin.push(self.origin[i]);
             out.protocol.push(self.protocol[i]);
             out.debt.push(self.debt[i]);
             out.coll_asset
@@ -260,6 +317,27 @@ impl Book {
                 "a position with debt needs collateral",
             ));
         }
+        let p_debt = sc.assets[spec.debt_asset].initial_price;
+        if debt * p_debt > MAX_USD {
+            return Err(ScenarioError::invalid(
+                format!("{field}.debt"),
+                format!(
+                    "{debt} units are worth {:e} USD, more than the {MAX_USD:e} USD one position may hold",
+                    debt * p_debt
+                ),
+            ));
+        }
+        for &(a, units) in &entries {
+            let value = units * sc.assets[a].initial_price;
+            if value > MAX_USD {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.collateral.{}", sc.assets[a].symbol),
+                    format!(
+                        "{units} units are worth {value:e} USD, more than the {MAX_USD:e} USD one position may hold"
+                    ),
+                ));
+            }
+        }
         let held: Vec<usize> = entries.iter().map(|e| e.0).collect();
         for &(a, units) in &entries {
             if spec.collateral[a].is_some_and(|c| c.debt_ceiling_usd.is_some()) && held.len() > 1 {
@@ -285,6 +363,13 @@ impl Book {
             self.coll_lt.push(params.liquidation_threshold);
             self.coll_lb.push(params.liquidation_bonus);
         }
+        // `positions[3]` and `positions_file X: id 7` group as their kind.
+        let label = match field.split_once(['[', ' ']) {
+            Some((kind, _)) if kind != "populations" => kind,
+            _ => field,
+        };
+        let origin = self.origin_of(label);
+        self.origin.push(origin);
         self.protocol.push(proto as u32);
         self.debt.push(debt);
         self.coll_start.push(self.coll_asset.len() as u32);
@@ -361,6 +446,12 @@ impl Book {
     }
 }
 
+/// The most one amount of a scenario may be worth, USD: a thousand times
+/// the whole crypto market at its 2021 peak (about 3e12 USD, CoinGecko), so
+/// nothing real is refused, while sums of such amounts stay far from
+/// overflowing.
+pub const MAX_USD: f64 = 1e15;
+
 /// The liquidation index of a book at the scenario's initial prices.
 fn index_of(book: &Book, sc: &Scenario) -> LiquidationIndex {
     let prices: Vec<f64> = sc.assets.iter().map(|a| a.initial_price).collect();
@@ -381,22 +472,39 @@ fn read_book_file(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
     if !path.exists() {
         return Err(book_error(path, "file not found"));
     }
+    if path.is_dir() {
+        return Err(book_error(
+            path,
+            "is a folder; name a CSV or Parquet file of positions",
+        ));
+    }
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        read_book_parquet(path)
+    let rows = if is_parquet {
+        read_book_parquet(path)?
     } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| book_error(path, e))?;
-        let mut rows = Vec::new();
-        for row in reader.deserialize() {
-            rows.push(row.map_err(|e: csv::Error| book_error(path, e))?);
-        }
-        Ok(rows)
+        read_book_csv(path)?
+    };
+    if rows.is_empty() {
+        return Err(book_error(
+            path,
+            "holds no positions (an empty snapshot is almost certainly the wrong file)",
+        ));
     }
+    Ok(rows)
+}
+
+fn read_book_csv(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| book_error(path, e))?;
+    let mut rows = Vec::new();
+    for row in reader.deserialize() {
+        rows.push(row.map_err(|e: csv::Error| book_error(path, e))?);
+    }
+    Ok(rows)
 }
 
 fn read_book_parquet(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {

@@ -340,6 +340,23 @@ pub struct RawSimulation {
     /// Record every n-th step of the recorded paths.
     #[serde(default = "default_one")]
     pub record_every: u32,
+    /// Positions below health factor 1 at step 0: `keep` (simulate them:
+    /// they are liquidated at step 1), `refuse` (an error) or `drop`.
+    #[serde(default)]
+    pub unhealthy_positions: UnhealthyPolicy,
+}
+
+/// What to do with positions already below health factor 1 at step 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnhealthyPolicy {
+    /// Simulate them (a real snapshot can hold such positions).
+    #[default]
+    Keep,
+    /// Refuse the scenario.
+    Refuse,
+    /// Leave them out of the book.
+    Drop,
 }
 
 fn default_dt_hours() -> f64 {
@@ -783,8 +800,57 @@ pub struct RawShock {
 impl RawScenario {
     /// Parse TOML text. `label` names the file in error messages.
     pub fn from_toml_str(text: &str, label: &str) -> Result<Self, ScenarioError> {
-        toml::from_str(text).map_err(|e| parse_error(text, label, &e))
+        let de = toml::Deserializer::parse(text).map_err(|e| parse_error(text, label, &e))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = readable_path(text, e.path());
+            let mut err = parse_error(text, label, e.inner());
+            if let ScenarioError::Parse { message, .. } = &mut err
+                && !field.is_empty()
+            {
+                *message = format!("{field}: {message}");
+            }
+            err
+        })
     }
+}
+
+/// A serde path as the validator names fields: array entries by their
+/// `name`, `symbol` or `asset` where they have one (`protocols.lend.
+/// collateral.ETH.max_ltv`), by index otherwise (`positions[3].debt`).
+pub(crate) fn readable_path(text: &str, path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let tree: Option<toml::Value> = text.parse::<toml::Table>().ok().map(toml::Value::Table);
+    let mut at = tree.as_ref();
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+                at = at.and_then(|v| v.get(key.as_str()));
+            }
+            Segment::Seq { index } => {
+                let item = at.and_then(|v| v.get(*index));
+                let label = item.and_then(|v| {
+                    ["name", "symbol", "asset"]
+                        .iter()
+                        .find_map(|k| v.get(*k).and_then(toml::Value::as_str))
+                });
+                match label {
+                    Some(l) => {
+                        out.push('.');
+                        out.push_str(l);
+                    }
+                    None => out.push_str(&format!("[{index}]")),
+                }
+                at = item;
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// A TOML error of file `label` as a one-line error with its line number.

@@ -9,7 +9,9 @@ use crate::market::{Process, cholesky_psd};
 use crate::scenario::book::Book;
 use crate::scenario::options::{HedgerSpec, VaultSpec, attach_perp_hedges, options_from_raw};
 use crate::scenario::perps::{PerpBook, PerpSpec, perps_from_raw};
-use crate::scenario::raw::{OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario};
+use crate::scenario::raw::{
+    OracleSource, RawCapital, RawCorrelation, RawProcess, RawScenario, UnhealthyPolicy,
+};
 
 /// A token with a price in USD.
 #[derive(Debug, Clone)]
@@ -294,9 +296,20 @@ pub struct Scenario {
     pub perp_book: PerpBook,
     /// The initial book, shared by every path.
     pub book: Book,
+    /// Positions of the book as given that were below health factor 1 at
+    /// step 0 (kept, or dropped, as `simulation.unhealthy_positions` says).
+    pub unhealthy: crate::scenario::book::Unhealthy,
     /// The scenario as resolved (defaults and overrides applied).
     pub resolved: RawScenario,
 }
+
+/// The largest growth factor, as a log, interest may compound debt by over
+/// a run: e^600 ≈ 4e260 leaves room below f64::MAX (1.8e308) for a debt of
+/// up to `MAX_USD`.
+pub const MAX_LOG_GROWTH: f64 = 600.0;
+
+/// Hours in the model's year (365 days, markets open 24/7).
+pub const HOURS_PER_YEAR: f64 = 8760.0;
 
 /// Paths keep full time series up to this many by default.
 pub const DEFAULT_RECORD_PATHS: u32 = 1000;
@@ -352,18 +365,7 @@ impl Scenario {
         fixed_book: Option<&Book>,
     ) -> Result<Self, ScenarioError> {
         let sim = &raw.simulation;
-        if sim.name.trim().is_empty() {
-            return Err(ScenarioError::invalid(
-                "simulation.name",
-                "must not be empty",
-            ));
-        }
-        if sim.name.contains(['/', '\\']) || sim.name.starts_with('.') {
-            return Err(ScenarioError::invalid(
-                "simulation.name",
-                "is used as a folder name: no slashes and no leading dot",
-            ));
-        }
+        check_names(&raw)?;
         if sim.steps == 0 {
             return Err(ScenarioError::invalid(
                 "simulation.steps",
@@ -389,6 +391,7 @@ impl Scenario {
                 "must be at least 1",
             ));
         }
+        crate::scenario::limits::check(&raw, crate::scenario::limits::available_memory())?;
         let record_paths = sim
             .record_paths
             .unwrap_or(DEFAULT_RECORD_PATHS)
@@ -480,6 +483,16 @@ impl Scenario {
                     finite(&format!("{field}.process.drift"), drift)?;
                     non_negative(&format!("{field}.process.vol"), vol)?;
                     non_negative(&format!("{field}.process.jump_intensity"), jump_intensity)?;
+                    let per_step = jump_intensity * sim.dt_hours / HOURS_PER_YEAR;
+                    if per_step > crate::market::process::MAX_JUMPS_PER_STEP {
+                        return Err(ScenarioError::invalid(
+                            format!("{field}.process.jump_intensity"),
+                            format!(
+                                "{jump_intensity} a year is {per_step:e} jumps a step; at most {:e} are supported",
+                                crate::market::process::MAX_JUMPS_PER_STEP
+                            ),
+                        ));
+                    }
                     finite(&format!("{field}.process.jump_mean"), jump_mean)?;
                     non_negative(&format!("{field}.process.jump_std"), jump_std)?;
                     Process::Merton {
@@ -689,13 +702,27 @@ impl Scenario {
                                     format!("{reserve_factor} is outside [0, 1)"),
                                 ));
                             }
-                            Some(RateModel {
+                            let m = RateModel {
                                 base: non_negative(&format!("{rf}.base"), r.base)?,
                                 slope1: non_negative(&format!("{rf}.slope1"), r.slope1)?,
                                 kink,
                                 slope2: non_negative(&format!("{rf}.slope2"), r.slope2)?,
                                 reserve_factor,
-                            })
+                            };
+                            // Debt grows by e^(rate·years): past e^MAX_GROWTH
+                            // it would leave f64's range.
+                            let years = sim.steps as f64 * sim.dt_hours / HOURS_PER_YEAR;
+                            let top = m.base + m.slope1 + m.slope2;
+                            if top * years > MAX_LOG_GROWTH {
+                                return Err(ScenarioError::invalid(
+                                    format!("{rf}.slope2"),
+                                    format!(
+                                        "the rate at full utilisation, {top} a year, would grow debt by e^{:.0} over the run's {years:.3} years; at most e^{MAX_LOG_GROWTH} fits in a number",
+                                        top * years
+                                    ),
+                                ));
+                            }
+                            Some(m)
                         }
                     };
                     match (sup.deposits, sup.utilisation) {
@@ -995,6 +1022,7 @@ impl Scenario {
             network,
             shocks,
             book: Book::default(),
+            unhealthy: Default::default(),
             resolved: raw,
         };
         let file = scenario
@@ -1006,6 +1034,27 @@ impl Scenario {
             Some(b) => b.with_params(&scenario)?,
             None => Book::build(&scenario, file.as_deref())?,
         };
+        scenario.unhealthy = scenario.book.unhealthy(&scenario);
+        if scenario.unhealthy.positions > 0 {
+            let u = scenario.unhealthy;
+            match scenario.resolved.simulation.unhealthy_positions {
+                UnhealthyPolicy::Keep => {}
+                UnhealthyPolicy::Refuse => {
+                    return Err(ScenarioError::invalid(
+                        "simulation.unhealthy_positions",
+                        format!(
+                            "{} positions ({:.0} USD of debt) are below health factor 1 at step 0; set \"keep\" to simulate them or \"drop\" to leave them out",
+                            u.positions, u.debt_usd
+                        ),
+                    ));
+                }
+                UnhealthyPolicy::Drop => {
+                    let sc = &scenario;
+                    let book = sc.book.without(sc, |i| sc.book.initial_hf(sc, i) < 1.0);
+                    scenario.book = book;
+                }
+            }
+        }
         scenario.resolve_deposits()?;
         scenario.lenders = scenario.lenders_from_raw()?;
         Ok(scenario)
@@ -1221,7 +1270,7 @@ impl Scenario {
 
     /// `dt` in years (8,760 hours).
     pub fn dt_years(&self) -> f64 {
-        self.dt_hours / 8760.0
+        self.dt_hours / HOURS_PER_YEAR
     }
 
     /// Index of an asset by symbol.
@@ -1322,6 +1371,93 @@ fn correlation(
         cholesky_psd(&c.matrix).map_err(|e| ScenarioError::invalid("correlation.matrix", e))?;
     }
     cholesky_psd(&full).map_err(|e| ScenarioError::invalid("correlation.matrix", e))
+}
+
+/// Longest name or symbol, in characters.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Names and symbols end up in folder and file names, chart titles and
+/// error messages: 1 to 64 characters, ASCII letters and digits and
+/// `. _ - + @`, starting with a letter or digit. Names of one kind are unique.
+pub(crate) fn check_name(field: &str, name: &str) -> Result<(), ScenarioError> {
+    let shown: String = name
+        .chars()
+        .take(MAX_NAME_LEN)
+        .flat_map(char::escape_debug)
+        .collect();
+    let problem = if name.is_empty() {
+        Some("must not be empty".to_string())
+    } else if name.chars().count() > MAX_NAME_LEN {
+        Some(format!(
+            "`{shown}…` is longer than {MAX_NAME_LEN} characters"
+        ))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-+@".contains(*c)))
+    {
+        Some(format!(
+            "`{shown}` contains {:?}; use letters, digits and . _ - + @",
+            c
+        ))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some(format!("`{shown}` must start with a letter or a digit"))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(ScenarioError::invalid(field, p)),
+        None => Ok(()),
+    }
+}
+
+/// Every name and symbol of a scenario, checked by `check_name`, and
+/// unique within its kind.
+fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
+    check_name("simulation.name", &raw.simulation.name)?;
+    let kinds: [(&str, Vec<&str>); 7] = [
+        (
+            "assets.symbol",
+            raw.assets.iter().map(|a| a.symbol.as_str()).collect(),
+        ),
+        (
+            "protocols.name",
+            raw.protocols.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "liquidators.name",
+            raw.liquidators.iter().map(|l| l.name.as_str()).collect(),
+        ),
+        (
+            "lenders.name",
+            raw.lenders.iter().map(|l| l.name.as_str()).collect(),
+        ),
+        (
+            "perps.name",
+            raw.perps.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "hedgers.name",
+            raw.hedgers.iter().map(|h| h.name.as_str()).collect(),
+        ),
+        (
+            "option_vaults.name",
+            raw.option_vaults.iter().map(|v| v.name.as_str()).collect(),
+        ),
+    ];
+    for (field, names) in &kinds {
+        for (i, n) in names.iter().enumerate() {
+            check_name(field, n)?;
+            // Folder and file names may meet on a case-insensitive disk.
+            if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
+                let kind = field.split('.').next().unwrap_or(field);
+                return Err(ScenarioError::invalid(
+                    format!("{kind}.{n}"),
+                    format!("`{n}` is listed twice (names are compared ignoring case)"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Check a number is finite.

@@ -180,12 +180,8 @@ impl Sweep {
             field: field.to_string(),
             problem,
         };
-        if s.name.trim().is_empty() || s.name.contains(['/', '\\']) || s.name.starts_with('.') {
-            return Err(bad(
-                "sweep.name",
-                "must be a non-empty folder name (no slashes, no leading dot)".into(),
-            ));
-        }
+        crate::scenario::validated::check_name("sweep.name", &s.name)
+            .map_err(|e| e.in_file(&label))?;
         if s.paths == Some(0) {
             return Err(bad("sweep.paths", "must be at least 1".into()));
         }
@@ -288,7 +284,26 @@ impl Sweep {
         }
         let text = toml::to_string(&value)
             .map_err(|e| ScenarioError::invalid("scenario", e.to_string()).in_file(&label))?;
-        let mut raw = RawScenario::from_toml_str(&text, &label)?;
+        // A type error is the axis's value: cite the sweep file's line that
+        // names the axis, not a line of the generated text.
+        let mut raw = RawScenario::from_toml_str(&text, &label).map_err(|e| match e {
+            ScenarioError::Parse { message, .. } => {
+                let sweep_text = std::fs::read_to_string(&self.file).unwrap_or_default();
+                let line = self
+                    .raw
+                    .axes
+                    .iter()
+                    .filter_map(|a| sweep_text.find(&format!("\"{}\"", a.field)))
+                    .min()
+                    .map_or(1, |at| sweep_text[..at].matches('\n').count() + 1);
+                ScenarioError::Parse {
+                    file: self.file.display().to_string(),
+                    line,
+                    message: format!("run {:05} ({}): {message}", r.id, self.describe(r)),
+                }
+            }
+            other => other,
+        })?;
         if let Some(p) = self.raw.sweep.paths {
             raw.simulation.paths = p;
         }

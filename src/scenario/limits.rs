@@ -1,0 +1,235 @@
+//! Limits checked before anything is allocated: lags that fit in the run,
+//! and an estimate of the memory a run will hold, refused with a clear error
+//! when it exceeds what the machine has (rather than letting the allocator
+//! abort the process).
+
+use crate::error::ScenarioError;
+use crate::scenario::raw::RawScenario;
+
+/// Memory assumed available when `/proc/meminfo` cannot be read, bytes.
+const FALLBACK_AVAILABLE: u64 = 8 << 30;
+
+/// Bytes of one path's summary row kept until the end of a run (the row and
+/// its per-protocol vectors, plus the copies the summary statistics sort).
+const SUMMARY_BYTES: u64 = 320;
+
+/// Bytes of one recorded step per asset, protocol, perp and option agent in
+/// a recorded path's row buffers (the widest tables' columns).
+const ROW_BYTES_ASSET: u64 = 24;
+const ROW_BYTES_PROTOCOL: u64 = 200;
+const ROW_BYTES_PERP: u64 = 120;
+const ROW_BYTES_AGENT: u64 = 110;
+
+/// Paths whose time series feed the charts, at most (`output::charts`).
+const CHART_PATHS: u64 = 1000;
+
+/// What a run of `raw` (with `paths` paths) needs, term by term, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryEstimate {
+    /// Summary rows of every path (grows with `simulation.paths`).
+    pub per_path: u64,
+    /// Per-step tables: scripted shocks, chart series and the row buffers of
+    /// the recorded paths being simulated at once (grows with `simulation.steps`
+    /// over `record_every`).
+    pub per_step: u64,
+    /// Price history for lagged oracles, per worker thread.
+    pub history: u64,
+}
+
+impl MemoryEstimate {
+    /// The total, bytes.
+    pub fn total(&self) -> u64 {
+        self.per_path
+            .saturating_add(self.per_step)
+            .saturating_add(self.history)
+    }
+}
+
+/// Largest oracle or index lag of the scenario, and the field that sets it.
+fn max_lag(raw: &RawScenario) -> Option<(u32, String)> {
+    let oracles = raw.protocols.iter().map(|p| {
+        (
+            p.oracle.lag_steps,
+            format!("protocols.{}.oracle.lag_steps", p.name),
+        )
+    });
+    let perps = raw.perps.iter().map(|p| {
+        (
+            p.index_lag_steps,
+            format!("perps.{}.index_lag_steps", p.name),
+        )
+    });
+    oracles.chain(perps).max_by_key(|l| l.0)
+}
+
+/// Estimate the memory a run of `raw` holds at its peak.
+pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
+    let sim = &raw.simulation;
+    let paths = sim.paths as u64;
+    let steps = sim.steps as u64;
+    let recorded_steps = steps / sim.record_every.max(1) as u64 + 1;
+    let record_paths = sim.record_paths.map_or(CHART_PATHS, u64::from).min(paths);
+    let (assets, protocols, perps) = (
+        raw.assets.len() as u64,
+        raw.protocols.len() as u64,
+        raw.perps.len() as u64,
+    );
+    let agents = (raw.hedgers.len() + raw.option_vaults.len()) as u64;
+    let per_path = paths.saturating_mul(SUMMARY_BYTES + 24 * protocols);
+    // Chart series: prices, pegs, two per hedger and perp, liquidated value.
+    let series = assets + 2 * agents + 2 * perps + 1;
+    let charts = record_paths
+        .min(CHART_PATHS)
+        .saturating_mul(recorded_steps)
+        .saturating_mul(series * 8)
+        .saturating_add(recorded_steps.saturating_mul(series * 24));
+    let row = assets * ROW_BYTES_ASSET
+        + protocols * ROW_BYTES_PROTOCOL
+        + perps * ROW_BYTES_PERP
+        + agents * ROW_BYTES_AGENT;
+    let rows = if record_paths > 0 {
+        recorded_steps
+            .saturating_mul(row)
+            .saturating_mul(threads.min(record_paths))
+    } else {
+        0
+    };
+    let shocks = (steps + 1).saturating_mul(24);
+    let lag = max_lag(raw).map_or(0, |l| l.0 as u64);
+    MemoryEstimate {
+        per_path,
+        per_step: charts.saturating_add(rows).saturating_add(shocks),
+        history: (lag + 1)
+            .saturating_mul(assets * 16)
+            .saturating_mul(threads),
+    }
+}
+
+/// Memory this machine has available, bytes (`MemAvailable` of
+/// `/proc/meminfo`; 8 GiB where that cannot be read).
+pub fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(FALLBACK_AVAILABLE, |kb| kb.saturating_mul(1024))
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Check the lags fit in the run and the run fits in `available` bytes.
+pub fn check(raw: &RawScenario, available: u64) -> Result<(), ScenarioError> {
+    let sim = &raw.simulation;
+    if let Some((lag, field)) = max_lag(raw)
+        && lag > sim.steps
+    {
+        return Err(ScenarioError::invalid(
+            field,
+            format!(
+                "{lag} exceeds simulation.steps = {}: the price would never be read",
+                sim.steps
+            ),
+        ));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let need = estimate(raw, threads);
+    if need.total() > available {
+        let field = if need.per_path >= need.per_step.max(need.history) {
+            "simulation.paths".to_string()
+        } else if need.per_step >= need.history {
+            "simulation.steps".to_string()
+        } else {
+            max_lag(raw).map_or("simulation.steps".to_string(), |l| l.1)
+        };
+        return Err(ScenarioError::invalid(
+            field,
+            format!(
+                "a run this size needs about {} of memory ({} for the paths' summaries, {} for per-step series, {} for price history), more than the {} available",
+                gib(need.total()),
+                gib(need.per_path),
+                gib(need.per_step),
+                gib(need.history),
+                gib(available)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(extra: &str) -> RawScenario {
+        let text = format!(
+            r#"
+[simulation]
+name = "t"
+steps = 10
+paths = 5
+{extra}
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+[[assets]]
+symbol = "USDC"
+price = 1.0
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+oracle = {{ source = "fundamental", lag_steps = 3 }}
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+"#
+        );
+        RawScenario::from_toml_str(&text, "t.toml").unwrap()
+    }
+
+    #[test]
+    fn a_small_run_fits_and_a_huge_one_names_its_field() {
+        assert!(check(&raw(""), 1 << 30).is_ok());
+        let mut r = raw("");
+        r.simulation.paths = u32::MAX;
+        let e = check(&r, 24 << 30).unwrap_err();
+        assert_eq!(e.field(), Some("simulation.paths"), "{e}");
+        let mut r = raw("");
+        r.simulation.steps = u32::MAX;
+        let e = check(&r, 24 << 30).unwrap_err();
+        assert_eq!(e.field(), Some("simulation.steps"), "{e}");
+        assert!(e.to_string().contains("GiB"), "{e}");
+    }
+
+    #[test]
+    fn a_lag_longer_than_the_run_is_refused() {
+        let mut r = raw("");
+        r.protocols[0].oracle.lag_steps = 11;
+        let e = check(&r, 1 << 30).unwrap_err();
+        assert_eq!(e.field(), Some("protocols.lend.oracle.lag_steps"), "{e}");
+        r.protocols[0].oracle.lag_steps = 10;
+        assert!(check(&r, 1 << 30).is_ok());
+    }
+
+    #[test]
+    fn the_estimate_grows_with_paths_and_recorded_steps() {
+        let small = estimate(&raw(""), 2);
+        let mut r = raw("");
+        r.simulation.paths = 5_000_000;
+        assert!(estimate(&r, 2).per_path >= 5_000_000 * SUMMARY_BYTES);
+        let mut r = raw("");
+        r.simulation.steps = 1_000_000;
+        let big = estimate(&r, 2);
+        assert!(big.per_step > 100 * small.per_step);
+        r.simulation.record_every = 1000;
+        assert!(estimate(&r, 2).per_step < big.per_step / 10);
+    }
+}
