@@ -194,6 +194,11 @@ fn run(args: RunArgs) -> Result<(), RunError> {
         },
         cuts,
     };
+    if let Some(line) = unhealthy_line(&sc)
+        && !args.quiet
+    {
+        eprintln!("{line}");
+    }
     let report = contagion::run(&sc, &opts)?;
     if !args.quiet {
         let s = &report.summary;
@@ -206,15 +211,31 @@ fn run(args: RunArgs) -> Result<(), RunError> {
             report.wall_seconds,
             report.out.display()
         );
-        println!(
-            "bad debt: mean {:.0} USD, VaR95 {:.0}, VaR99 {:.0}, P(>0) {:.1}%; insolvent debt VaR95 {:.0}; liquidated value LaR95 {:.0}",
-            s.bad_debt.mean,
-            s.bad_debt.var95,
-            s.bad_debt.var99,
-            100.0 * s.bad_debt.prob_positive,
-            s.headline.var95_insolvent_debt,
-            s.headline.lar95_liquidated_value
-        );
+        if !s.protocols.is_empty() {
+            println!(
+                "bad debt: mean {:.0} USD, VaR95 {:.0}, VaR99 {:.0}, P(>0) {:.1}%; insolvent debt VaR95 {:.0}; liquidated value LaR95 {:.0}",
+                s.bad_debt.mean,
+                s.bad_debt.var95,
+                s.bad_debt.var99,
+                100.0 * s.bad_debt.prob_positive,
+                s.headline.var95_insolvent_debt,
+                s.headline.lar95_liquidated_value
+            );
+        }
+        if s.protocols.len() > 1 {
+            for p in &s.protocols {
+                println!(
+                    "  {}: bad debt mean {:.0} USD, VaR99 {:.0} ({:.3}% of its {:.0} USD of debt); liquidated value mean {:.0}; insolvent debt VaR95 {:.0}",
+                    p.protocol,
+                    p.bad_debt.mean,
+                    p.bad_debt.var99,
+                    100.0 * p.bad_debt.var99 / p.initial_debt_usd.max(f64::MIN_POSITIVE),
+                    p.initial_debt_usd,
+                    p.liquidated_value.mean,
+                    p.insolvent_debt.var95
+                );
+            }
+        }
         if let Some(p) = &s.perps {
             println!(
                 "perps: {:.0} accounts liquidated and {:.0} positions auto-deleveraged per path on average; insurance funds drawn {:.0} USD, vault bad debt {:.0} USD (mean), {:.0} (VaR99)",
@@ -224,6 +245,19 @@ fn run(args: RunArgs) -> Result<(), RunError> {
                 p.vault_bad_debt.mean,
                 p.vault_bad_debt.var99
             );
+            if p.markets.len() > 1 {
+                for m in &p.markets {
+                    println!(
+                        "  {}: {:.0} liquidated and {:.0} auto-deleveraged per path; fund drawn {:.0} USD, vault bad debt {:.0} (mean), {:.0} (VaR99)",
+                        m.market,
+                        m.liquidations.mean,
+                        m.adl_events.mean,
+                        m.fund_drawn.mean,
+                        m.vault_bad_debt.mean,
+                        m.vault_bad_debt.var99
+                    );
+                }
+            }
         }
         if let Some(a) = &s.attribution {
             for p in &a.protocols {
@@ -403,20 +437,40 @@ fn recommend(args: RecommendArgs) -> Result<(), RunError> {
     Ok(())
 }
 
+/// A line on positions already below health factor 1 at step 0, if any.
+fn unhealthy_line(sc: &Scenario) -> Option<String> {
+    use contagion::scenario::raw::UnhealthyPolicy;
+    let u = sc.unhealthy;
+    (u.positions > 0).then(|| {
+        let what = match sc.resolved.simulation.unhealthy_positions {
+            UnhealthyPolicy::Drop => "dropped from the book",
+            _ => "kept: they are liquidated at step 1; set simulation.unhealthy_positions = \"refuse\" or \"drop\" to change that",
+        };
+        format!(
+            "warning: {} positions ({:.0} USD of debt) are below health factor 1 at step 0 ({what})",
+            u.positions, u.debt_usd
+        )
+    })
+}
+
 fn validate(path: &Path) -> Result<(), RunError> {
     let sc = Scenario::load(path, &Overrides::default())?;
     println!(
-        "{}: valid — scenario `{}`, {} assets, {} pools, {} protocols, {} positions, {} liquidators, {} steps × {} paths",
+        "{}: valid — scenario `{}`, {} assets, {} pools, {} protocols, {} perp markets, {} positions, {} liquidators, {} steps × {} paths",
         path.display(),
         sc.name,
         sc.assets.len(),
         sc.pools.len(),
         sc.protocols.len(),
+        sc.perps.len(),
         sc.book.len(),
         sc.liquidators.len(),
         sc.steps,
         sc.paths
     );
+    if let Some(line) = unhealthy_line(&sc) {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -19,7 +19,8 @@ use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame, greeks_frame,
-    liquidations_frame, market_frame, paths_frame, perps_frame, protocols_frame, write_frame,
+    liquidations_frame, market_frame, path_perps_frame, path_protocols_frame, paths_frame,
+    perps_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::scenario::Scenario;
@@ -70,6 +71,9 @@ pub struct Summary {
     pub positions: usize,
     /// Positions left out of the book by isolated debt ceilings.
     pub positions_over_debt_ceiling: u64,
+    /// Positions of the book as given already below health factor 1 at
+    /// step 0, and what was done with them (`simulation.unhealthy_positions`).
+    pub unhealthy_at_start: UnhealthyAtStart,
     /// Bad debt written off over a path.
     pub bad_debt: LossMetrics,
     /// Insolvent debt at the last step.
@@ -80,6 +84,8 @@ pub struct Summary {
     pub liquidations: LossMetrics,
     /// Path-steps whose cascade hit `max_cascade_rounds`, over all paths.
     pub capped_steps: u64,
+    /// Each lending protocol's outcomes over every path, side by side.
+    pub protocols: Vec<ProtocolOutcomes>,
     /// The figures under their industry names.
     pub headline: Headline,
     /// DebtRank and clearing on the protocol network (docs/model.md §13),
@@ -94,9 +100,56 @@ pub struct Summary {
     pub attribution: Option<Attribution>,
 }
 
+/// `summary.json`'s count of positions below health factor 1 at step 0.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnhealthyAtStart {
+    /// How many.
+    pub positions: u64,
+    /// Their debt, USD at initial prices.
+    pub debt_usd: f64,
+    /// `keep` (simulated: liquidated at step 1), `drop` (left out).
+    pub policy: crate::scenario::raw::UnhealthyPolicy,
+}
+
+/// One protocol's metrics over paths in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolOutcomes {
+    /// Protocol name.
+    pub protocol: String,
+    /// Its debt at step 0, USD at initial prices.
+    pub initial_debt_usd: f64,
+    /// Bad debt written off over a path.
+    pub bad_debt: LossMetrics,
+    /// The part of it that came through receipt-token collateral.
+    pub bad_debt_contagion: LossMetrics,
+    /// Insolvent debt at the last step.
+    pub insolvent_debt: LossMetrics,
+    /// Collateral value liquidated over a path.
+    pub liquidated_value: LossMetrics,
+    /// Liquidations per path.
+    pub liquidations: LossMetrics,
+}
+
+/// One perp market's metrics over paths in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerpMarketOutcomes {
+    /// Market name.
+    pub market: String,
+    /// Accounts liquidated per path.
+    pub liquidations: LossMetrics,
+    /// Positions auto-deleveraged per path.
+    pub adl_events: LossMetrics,
+    /// Drawn from the insurance fund per path, USD.
+    pub fund_drawn: LossMetrics,
+    /// Deficits the vault absorbed per path, USD.
+    pub vault_bad_debt: LossMetrics,
+}
+
 /// Perp metrics over paths in `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PerpSummary {
+    /// Each market's own metrics.
+    pub markets: Vec<PerpMarketOutcomes>,
     /// Accounts liquidated per path.
     pub liquidations: LossMetrics,
     /// Positions auto-deleveraged per path.
@@ -246,6 +299,11 @@ impl Summary {
             steps: sc.steps,
             positions: sc.book.len(),
             positions_over_debt_ceiling: sc.book.over_ceiling,
+            unhealthy_at_start: UnhealthyAtStart {
+                positions: sc.unhealthy.positions,
+                debt_usd: sc.unhealthy.debt_usd,
+                policy: sc.resolved.simulation.unhealthy_positions,
+            },
             headline: Headline {
                 var95_insolvent_debt: insolvent_debt.var95,
                 lar95_liquidated_value: liquidated_value.var95,
@@ -258,8 +316,44 @@ impl Summary {
             liquidated_value,
             liquidations: m(|s| s.liquidations as f64),
             capped_steps: rows.iter().map(|s| s.capped_steps as u64).sum(),
+            protocols: sc
+                .protocols
+                .iter()
+                .enumerate()
+                .map(|(p, spec)| {
+                    let over = |f: &dyn Fn(&PathSummary) -> f64| {
+                        loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
+                    };
+                    ProtocolOutcomes {
+                        protocol: spec.name.clone(),
+                        initial_debt_usd: initial_debt(sc, p),
+                        bad_debt: over(&|s| s.protocol_bad_debt[p]),
+                        bad_debt_contagion: over(&|s| s.protocol_bad_debt_contagion[p]),
+                        insolvent_debt: over(&|s| s.protocol_insolvent[p]),
+                        liquidated_value: over(&|s| s.protocol_liquidated[p]),
+                        liquidations: over(&|s| s.protocol_liquidations[p] as f64),
+                    }
+                })
+                .collect(),
             systemic: Systemic::of(sc, rows),
             perps: (!sc.perps.is_empty()).then(|| PerpSummary {
+                markets: sc
+                    .perps
+                    .iter()
+                    .enumerate()
+                    .map(|(k, spec)| {
+                        let over = |f: &dyn Fn(&PathSummary) -> f64| {
+                            loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
+                        };
+                        PerpMarketOutcomes {
+                            market: spec.name.clone(),
+                            liquidations: over(&|s| s.perp_markets[k].liquidations as f64),
+                            adl_events: over(&|s| s.perp_markets[k].adl_events as f64),
+                            fund_drawn: over(&|s| s.perp_markets[k].fund_drawn),
+                            vault_bad_debt: over(&|s| s.perp_markets[k].vault_bad_debt),
+                        }
+                    })
+                    .collect(),
                 liquidations: m(|s| s.perp_liquidations as f64),
                 adl_events: m(|s| s.perp_adl_events as f64),
                 fund_drawn: m(|s| s.perp_fund_drawn),
@@ -268,6 +362,15 @@ impl Summary {
             attribution: None,
         }
     }
+}
+
+/// A protocol's debt at step 0, USD at initial prices.
+pub fn initial_debt(sc: &Scenario, p: usize) -> f64 {
+    let price = sc.assets[sc.protocols[p].debt_asset].initial_price;
+    (0..sc.book.len())
+        .filter(|&i| sc.book.protocol[i] as usize == p)
+        .map(|i| sc.book.debt[i] * price)
+        .sum()
 }
 
 /// What a finished run reports.
@@ -420,6 +523,20 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         parquet_bytes += w.finish()?;
     }
     parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;
+    if !sc.protocols.is_empty() {
+        parquet_bytes += write_frame(
+            &dir.join("path_protocols.parquet"),
+            path_protocols_frame(&names, &summaries),
+            &meta,
+        )?;
+    }
+    if !sc.perps.is_empty() {
+        parquet_bytes += write_frame(
+            &dir.join("path_perps.parquet"),
+            path_perps_frame(&names, &summaries),
+            &meta,
+        )?;
+    }
     let graph = CollateralGraph::build(sc);
     parquet_bytes += write_frame(
         &dir.join("graph_nodes.parquet"),

@@ -466,6 +466,9 @@ impl<'a> World<'a> {
                 protocol_bad_debt: vec![0.0; sc.protocols.len()],
                 protocol_liquidated: vec![0.0; sc.protocols.len()],
                 protocol_bad_debt_contagion: vec![0.0; sc.protocols.len()],
+                protocol_liquidations: vec![0; sc.protocols.len()],
+                protocol_insolvent: vec![0.0; sc.protocols.len()],
+                perp_markets: vec![Default::default(); sc.perps.len()],
                 ..PathSummary::default()
             },
             ..PathRecord::default()
@@ -1190,6 +1193,7 @@ impl<'a> World<'a> {
         rec.summary.protocol_liquidated[p] += seized_value;
         rec.summary.protocol_bad_debt[p] += bad;
         rec.summary.protocol_bad_debt_contagion[p] += bad_contagion;
+        rec.summary.protocol_liquidations[p] += 1;
         if rec.recorded {
             let r = &mut rec.liquidations;
             r.step.push(t);
@@ -1273,6 +1277,7 @@ impl<'a> World<'a> {
         if last && !write {
             let per_protocol = self.insolvent_debt();
             rec.summary.insolvent_debt = per_protocol.iter().sum();
+            rec.summary.protocol_insolvent.clone_from(&per_protocol);
             self.last_insolvent = per_protocol;
         }
         if write {
@@ -1280,6 +1285,9 @@ impl<'a> World<'a> {
             if last {
                 rec.summary.insolvent_debt = values.iter().map(|v| v.2).sum();
                 self.last_insolvent = values.iter().map(|v| v.2).collect();
+                rec.summary
+                    .protocol_insolvent
+                    .clone_from(&self.last_insolvent);
             }
             {
                 let m = &mut rec.market;
@@ -1335,6 +1343,14 @@ impl<'a> World<'a> {
         let p = &self.perp;
         rec.summary.perp_adl_events += p.step_adl.iter().sum::<u32>();
         rec.summary.perp_fund_drawn += p.step_fund_drawn.iter().sum::<f64>();
+        for (m, out) in rec.summary.perp_markets.iter_mut().enumerate() {
+            out.liquidations += p.step_liqs[m];
+            out.adl_events += p.step_adl[m];
+            out.fund_drawn += p.step_fund_drawn[m];
+            if last {
+                out.vault_bad_debt = p.vault_bad_debt[m];
+            }
+        }
         if last {
             rec.summary.perp_vault_bad_debt = p.vault_bad_debt.iter().sum();
         }

@@ -181,6 +181,9 @@ impl ChartData {
                     funding[s].push(r.perps.funding_rate[row]);
                 }
             }
+            if n_protocols == 0 {
+                continue;
+            }
             for (s, series) in self.liquidated.iter_mut().enumerate() {
                 let rows = s * n_protocols..(s + 1) * n_protocols;
                 series.push(r.protocols.seized_value[rows.clone()].iter().sum());
@@ -265,11 +268,15 @@ pub fn draw_all(
             ),
         )?;
     }
-    emit(
-        "bad_debt.png".into(),
-        bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt),
-    )?;
-    if has_series {
+    // Lending charts only where there are lending markets.
+    let lending = !data.losses.is_empty();
+    if lending {
+        emit(
+            "bad_debt.png".into(),
+            bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt),
+        )?;
+    }
+    if has_series && lending {
         emit(
             "liquidated_value.png".into(),
             liquidated_chart(&dir.join("liquidated_value.png"), data),

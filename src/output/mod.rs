@@ -7,4 +7,4 @@ pub mod parquet;
 pub mod recorder;
 pub mod run_folder;
 
-pub use recorder::{PathRecord, PathSummary};
+pub use recorder::{PathRecord, PathSummary, PerpOutcome};

@@ -463,3 +463,59 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
         ),
     ])
 }
+
+/// `path_protocols.parquet`: one row per path and lending protocol, for
+/// every path (not only the recorded ones).
+pub fn path_protocols_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
+    let n = names.protocols.len();
+    let mut path = Vec::with_capacity(summaries.len() * n);
+    let mut protocol = Vec::with_capacity(summaries.len() * n);
+    let (mut bad, mut contagion, mut liq, mut liqs, mut insolvent) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for s in summaries {
+        for p in 0..n {
+            path.push(s.path as i64);
+            protocol.push(names.protocols[p].as_str());
+            bad.push(s.protocol_bad_debt[p]);
+            contagion.push(s.protocol_bad_debt_contagion[p]);
+            liq.push(s.protocol_liquidated[p]);
+            liqs.push(s.protocol_liquidations[p] as i64);
+            insolvent.push(s.protocol_insolvent[p]);
+        }
+    }
+    frame(vec![
+        col("path", path),
+        col("protocol", protocol),
+        col("bad_debt", bad),
+        col("bad_debt_contagion", contagion),
+        col("insolvent_debt", insolvent),
+        col("liquidations", liqs),
+        col("liquidated_value", liq),
+    ])
+}
+
+/// `path_perps.parquet`: one row per path and perp market, for every path.
+pub fn path_perps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
+    let n = names.perps.len();
+    let mut path = Vec::with_capacity(summaries.len() * n);
+    let mut market = Vec::with_capacity(summaries.len() * n);
+    let (mut liqs, mut adl, mut fund, mut vault) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for s in summaries {
+        for (m, o) in s.perp_markets.iter().enumerate() {
+            path.push(s.path as i64);
+            market.push(names.perps[m].as_str());
+            liqs.push(o.liquidations as i64);
+            adl.push(o.adl_events as i64);
+            fund.push(o.fund_drawn);
+            vault.push(o.vault_bad_debt);
+        }
+    }
+    frame(vec![
+        col("path", path),
+        col("market", market),
+        col("liquidations", liqs),
+        col("adl_events", adl),
+        col("fund_drawn", fund),
+        col("vault_bad_debt", vault),
+    ])
+}

@@ -232,6 +232,12 @@ pub struct PathSummary {
     pub protocol_liquidated: Vec<f64>,
     /// The contagion part of `protocol_bad_debt`.
     pub protocol_bad_debt_contagion: Vec<f64>,
+    /// Liquidations executed over the path, per protocol.
+    pub protocol_liquidations: Vec<u32>,
+    /// Insolvent debt at the last step, per protocol, USD.
+    pub protocol_insolvent: Vec<f64>,
+    /// Per perp market: the path's outcome.
+    pub perp_markets: Vec<PerpOutcome>,
     /// DebtRank of the path's direct losses on the protocol network
     /// (docs/model.md §13); `None` when no protocol has a supply side.
     pub debtrank: Option<f64>,
@@ -246,6 +252,19 @@ pub struct PathSummary {
     pub perp_fund_drawn: f64,
     /// Deficits absorbed by the perp vaults, USD.
     pub perp_vault_bad_debt: f64,
+}
+
+/// One perp market's outcome over a path (`path_perps.parquet`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PerpOutcome {
+    /// Accounts liquidated.
+    pub liquidations: u32,
+    /// Positions auto-deleveraged.
+    pub adl_events: u32,
+    /// Drawn from the market's insurance fund, USD.
+    pub fund_drawn: f64,
+    /// Deficits the market's vault absorbed, USD.
+    pub vault_bad_debt: f64,
 }
 
 /// Everything one path produced.
@@ -394,7 +413,16 @@ impl PathSummary {
                 ("bad_debt", col(&s.protocol_bad_debt)),
                 ("liquidated_value", col(&s.protocol_liquidated)),
                 ("bad_debt_contagion", col(&s.protocol_bad_debt_contagion)),
+                ("insolvent_debt", col(&s.protocol_insolvent)),
             ],
+        )?;
+        let fund: Vec<f64> = s.perp_markets.iter().map(|m| m.fund_drawn).collect();
+        let vault: Vec<f64> = s.perp_markets.iter().map(|m| m.vault_bad_debt).collect();
+        first_bad(
+            "path_perps.parquet",
+            s.path,
+            &[],
+            [("fund_drawn", col(&fund)), ("vault_bad_debt", col(&vault))],
         )
     }
 }

@@ -30,7 +30,8 @@ pub struct RawScenario {
     /// Constant-product pools.
     #[serde(default)]
     pub pools: Vec<RawPool>,
-    /// Lending markets.
+    /// Lending markets (none for a perp or options study).
+    #[serde(default)]
     pub protocols: Vec<RawProtocol>,
     /// Explicit accounts.
     #[serde(default)]

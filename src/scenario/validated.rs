@@ -614,10 +614,14 @@ impl Scenario {
         }
 
         // Protocols.
-        if raw.protocols.is_empty() {
+        if raw.protocols.is_empty()
+            && raw.perps.is_empty()
+            && raw.hedgers.is_empty()
+            && raw.option_vaults.is_empty()
+        {
             return Err(ScenarioError::invalid(
                 "protocols",
-                "at least one protocol is needed",
+                "nothing to simulate: add a lending market ([[protocols]]), a perp market ([[perps]]), a hedger or an option vault",
             ));
         }
         let mut protocols: Vec<LendingSpec> = Vec::new();
