@@ -37,6 +37,15 @@ enum Command {
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
+        /// Also write the scenario's initial book (generated populations
+        /// included) as a snapshot that `positions_file` reads back:
+        /// Parquet for a `.parquet` name (the columns of book.parquet), CSV
+        /// otherwise (id, protocol, asset, units, debt).
+        #[arg(long, value_name = "FILE")]
+        export_book: Option<PathBuf>,
+        /// Replace an existing --export-book file.
+        #[arg(long)]
+        force: bool,
     },
     /// Run a parameter sweep: every run of the sweep file's design, written
     /// as one hive-partitioned dataset (docs/sweeps.md).
@@ -453,8 +462,65 @@ fn unhealthy_line(sc: &Scenario) -> Option<String> {
     })
 }
 
-fn validate(path: &Path) -> Result<(), RunError> {
+/// Write the book of `sc` to `file` (Parquet or CSV by extension), under a
+/// temporary name renamed into place, never over an existing file without
+/// `force`.
+fn export_book(sc: &Scenario, file: &Path, force: bool) -> Result<(), RunError> {
+    use contagion::OutputError;
+    if file.is_dir() {
+        return Err(ScenarioError::invalid(
+            "--export-book",
+            format!("{} is a folder; name a file", file.display()),
+        )
+        .into());
+    }
+    if file.exists() && !force {
+        return Err(OutputError::Exists(file.to_path_buf()).into());
+    }
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "book".into());
+    let tmp = file.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let parquet = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let written = if parquet {
+        let meta = contagion::output::manifest::Manifest::new(sc).to_json();
+        contagion::output::parquet::write_frame(
+            &tmp,
+            contagion::output::parquet::book_frame(sc),
+            &meta,
+        )
+        .map(|_| ())
+    } else {
+        let mut text = String::from("id,protocol,asset,units,debt\n");
+        let b = &sc.book;
+        for i in 0..b.len() {
+            let protocol = &sc.protocols[b.protocol[i] as usize].name;
+            for k in b.coll_range(i) {
+                let asset = &sc.assets[b.coll_asset[k] as usize].symbol;
+                text.push_str(&format!(
+                    "{i},{protocol},{asset},{},{}\n",
+                    b.coll_units[k], b.debt[i]
+                ));
+            }
+        }
+        std::fs::write(&tmp, text).map_err(|e| OutputError::io(&tmp, e))
+    };
+    let done =
+        written.and_then(|()| std::fs::rename(&tmp, file).map_err(|e| OutputError::io(file, e)));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(done?)
+}
+
+fn validate(path: &Path, export: Option<&Path>, force: bool) -> Result<(), RunError> {
     let sc = Scenario::load(path, &Overrides::default())?;
+    if let Some(file) = export {
+        export_book(&sc, file, force)?;
+    }
     println!(
         "{}: valid — scenario `{}`, {} assets, {} pools, {} protocols, {} perp markets, {} positions, {} liquidators, {} steps × {} paths",
         path.display(),
@@ -479,7 +545,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
-        Some(Command::Validate { scenario }) => validate(&scenario),
+        Some(Command::Validate {
+            scenario,
+            export_book,
+            force,
+        }) => validate(&scenario, export_book.as_deref(), force),
         Some(Command::Sweep(args)) => sweep(args),
         Some(Command::Recommend(args)) => recommend(args),
     };

@@ -18,9 +18,9 @@ use crate::output::PathSummary;
 use crate::output::charts::{ChartData, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
-    Names, TableWriter, attribution_frame, graph_edges_frame, graph_nodes_frame, greeks_frame,
-    liquidations_frame, market_frame, path_perps_frame, path_protocols_frame, paths_frame,
-    perps_frame, protocols_frame, write_frame,
+    Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
+    greeks_frame, liquidations_frame, market_frame, path_perps_frame, path_protocols_frame,
+    paths_frame, perps_frame, protocols_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::scenario::Scenario;
@@ -536,6 +536,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             path_perps_frame(&names, &summaries),
             &meta,
         )?;
+    }
+    if !sc.book.is_empty() {
+        parquet_bytes += write_frame(&dir.join("book.parquet"), book_frame(sc), &meta)?;
     }
     let graph = CollateralGraph::build(sc);
     parquet_bytes += write_frame(

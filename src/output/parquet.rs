@@ -519,3 +519,58 @@ pub fn path_perps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
         col("vault_bad_debt", vault),
     ])
 }
+
+/// `book.parquet`: the initial book, one row per collateral entry of each
+/// position (a position without collateral has none). Its `id, protocol,
+/// asset, units, debt` columns are the snapshot format `positions_file`
+/// reads, so a generated book can be run again as a snapshot.
+pub fn book_frame(sc: &Scenario) -> DataFrame {
+    let b = &sc.book;
+    let rows = b.coll_asset.len();
+    let mut id = Vec::with_capacity(rows);
+    let mut protocol = Vec::with_capacity(rows);
+    let mut asset = Vec::with_capacity(rows);
+    let mut units = Vec::with_capacity(rows);
+    let mut debt = Vec::with_capacity(rows);
+    let mut debt_asset = Vec::with_capacity(rows);
+    let mut value = Vec::with_capacity(rows);
+    let mut hf = Vec::with_capacity(rows);
+    let mut liq_price = Vec::with_capacity(rows);
+    let mut source = Vec::with_capacity(rows);
+    for i in 0..b.len() {
+        let spec = &sc.protocols[b.protocol[i] as usize];
+        let h = b.initial_hf(sc, i);
+        let range = b.coll_range(i);
+        let single = range.len() == 1;
+        for k in range {
+            let a = b.coll_asset[k] as usize;
+            id.push(i as i64);
+            protocol.push(spec.name.as_str());
+            asset.push(sc.assets[a].symbol.as_str());
+            units.push(b.coll_units[k]);
+            debt.push(b.debt[i]);
+            debt_asset.push(sc.assets[spec.debt_asset].symbol.as_str());
+            value.push(b.coll_units[k] * sc.assets[a].initial_price);
+            hf.push(h.is_finite().then_some(h));
+            // HF = units·p·LT / (debt·p_d) = 1 at p = debt·p_d / (units·LT).
+            let p_d = sc.assets[spec.debt_asset].initial_price;
+            liq_price.push(
+                (single && b.debt[i] > 0.0 && b.coll_units[k] > 0.0)
+                    .then(|| b.debt[i] * p_d / (b.coll_units[k] * b.coll_lt[k])),
+            );
+            source.push(b.origins[b.origin[i] as usize].as_str());
+        }
+    }
+    frame(vec![
+        col("id", id),
+        col("protocol", protocol),
+        col("asset", asset),
+        col("units", units),
+        col("debt", debt),
+        col("debt_asset", debt_asset),
+        col("collateral_value", value),
+        col("initial_hf", hf),
+        col("liquidation_price", liq_price),
+        col("source", source),
+    ])
+}

@@ -4,7 +4,7 @@
 use crate::common::*;
 
 /// Write `text` as a scenario, run it, and check the failure.
-fn expect_rejected(text: &str, needles: &[&str]) {
+pub(crate) fn expect_rejected(text: &str, needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.toml"), text).unwrap();
     for args in [vec!["run", "s.toml", "--quiet"], vec!["validate", "s.toml"]] {

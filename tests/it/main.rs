@@ -21,3 +21,4 @@ mod runs;
 mod statistics;
 mod sweeps;
 mod systemic;
+mod trust;

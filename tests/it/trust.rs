@@ -1,0 +1,413 @@
+//! Trust: the defects a new user and a hostile-input campaign found, each
+//! guarded by a test that failed before its fix (issue "Trust").
+
+use std::path::Path;
+
+use crate::bad_input::expect_rejected;
+use crate::common::*;
+
+fn small(from: &str, to: &str) -> String {
+    assert!(SMALL.contains(from), "test set-up: `{from}` not in SMALL");
+    SMALL.replacen(from, to, 1)
+}
+
+/// Run `args` in `dir`; returns (exit code, stdout, stderr).
+fn run_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = cli(dir, args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn no_recorded_paths_runs_and_draws_only_the_distribution() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "s.toml",
+        &small("record_paths = 8", "record_paths = 0"),
+    );
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let charts: Vec<String> = std::fs::read_dir(dir.path().join("r/charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(charts.contains(&"bad_debt.png".to_string()), "{charts:?}");
+    assert!(
+        !charts.iter().any(|c| c.starts_with("price_fan")),
+        "{charts:?}"
+    );
+    assert_eq!(read(&dir.path().join("r/paths.parquet")).height(), 12);
+}
+
+#[test]
+fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
+    let max = u32::MAX.to_string();
+    expect_rejected(
+        &small("steps = 30", &format!("steps = {max}")),
+        &["simulation.steps", "GiB"],
+    );
+    expect_rejected(
+        &small(
+            "oracle = { source = \"pool\" }",
+            &format!("oracle = {{ source = \"pool\", lag_steps = {max} }}"),
+        ),
+        &[
+            "protocols.lend.oracle.lag_steps",
+            "exceeds simulation.steps",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", SMALL);
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--paths", &max, "--quiet"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("simulation.paths") && err.contains("GiB"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn values_that_would_overflow_are_refused_at_validation() {
+    // A position worth more than any real one (collateral_value was inf).
+    expect_rejected(
+        &small(
+            "collateral = { ETH = 10.0, BTC = 0.5 }",
+            "collateral = { ETH = 1e306, BTC = 0.5 }",
+        ),
+        &["positions[0].collateral.ETH", "USD"],
+    );
+    // A rate model that compounds debt out of f64's range (debt_value NaN).
+    let rate = small(
+        "oracle = { source = \"pool\" }",
+        "oracle = { source = \"pool\" }\nsupply = { utilisation = 0.8, rate = { slope1 = 0.05, kink = 0.9, slope2 = 1e6 } }",
+    );
+    expect_rejected(&rate, &["protocols.lend.supply.rate.slope2", "e^"]);
+    // The same curve at Aave-like steepness is fine.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "s.toml",
+        &rate.replace("slope2 = 1e6", "slope2 = 0.6"),
+    );
+    let (code, _, err) = run_in(dir.path(), &["validate", "s.toml"]);
+    assert_eq!(code, Some(0), "{err}");
+    // A jump intensity no sampler can draw.
+    expect_rejected(
+        &small("jump_intensity = 20.0", "jump_intensity = 1e300"),
+        &["assets.ETH.process.jump_intensity", "jumps a step"],
+    );
+}
+
+#[test]
+fn a_huge_jump_intensity_within_bounds_keeps_prices_finite_or_stops_cleanly() {
+    // λ·dt = 2000 jumps a step of mean ≈ 0: inversion answered 1 jump while
+    // the compensator assumed 2000, and the price exploded. Now the draws
+    // follow the law, so E[F] holds; the run writes finite prices.
+    let dir = tempfile::tempdir().unwrap();
+    let text = small(
+        "process = { kind = \"merton\", vol = 0.9, jump_intensity = 20.0, jump_mean = -0.05, jump_std = 0.05 }",
+        "process = { kind = \"merton\", vol = 0.0, jump_intensity = 17520000.0, jump_mean = 0.0, jump_std = 0.0001 }",
+    );
+    write(dir.path(), "s.toml", &text);
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let market = read(&dir.path().join("r/market.parquet"));
+    let assets = strs(&market, "asset");
+    let steps = i64s(&market, "step");
+    let f = f64s(&market, "fundamental");
+    // Step 1 of path 0, before the shock: drift 0, jumps of mean ≈ 0 and
+    // std 1e-4·sqrt(2000) ≈ 0.0045, so the price stays within 5% of 2000.
+    let eth: Vec<f64> = (0..f.len())
+        .filter(|&r| assets[r] == "ETH" && steps[r] == 1)
+        .map(|r| f[r])
+        .collect();
+    assert!(!eth.is_empty());
+    for p in eth {
+        assert!((p / 2000.0 - 1.0).abs() < 0.05, "{p}");
+    }
+}
+
+#[test]
+fn names_are_checked_before_the_run_and_chart_files_never_collide() {
+    let long = "X".repeat(300);
+    expect_rejected(
+        &SMALL
+            .replace("\"BTC\"", &format!("\"{long}\""))
+            .replace("BTC = 0.5", &format!("{long} = 0.5")),
+        &["assets.symbol", "longer than 64"],
+    );
+    expect_rejected(
+        &small("name = \"bot\"", "name = \"b\\no\\u0000t\""),
+        &["liquidators.name", "\\n"],
+    );
+    expect_rejected(
+        &SMALL
+            .replace("\"BTC\"", "\"A/B\"")
+            .replace("BTC = 0.5", "\"A/B\" = 0.5"),
+        &["assets.symbol", "'/'"],
+    );
+    // A.B and A_B are both fine and get a chart each.
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL
+        .replace("\"ETH\", \"BTC\"", "\"A.B\", \"A_B\"")
+        .replace("symbol = \"ETH\"", "symbol = \"A.B\"")
+        .replace("symbol = \"BTC\"", "symbol = \"A_B\"")
+        .replace("base = \"ETH\"", "base = \"A.B\"")
+        .replace("asset = \"ETH\"", "asset = \"A.B\"")
+        .replace("asset = \"BTC\"", "asset = \"A_B\"")
+        .replace("collateral_asset = \"ETH\"", "collateral_asset = \"A.B\"")
+        .replace("{ ETH = 10.0, BTC = 0.5 }", "{ \"A.B\" = 10.0, A_B = 0.5 }");
+    write(dir.path(), "s.toml", &text);
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    for f in ["price_fan_A.B.png", "price_fan_A_B.png"] {
+        assert!(dir.path().join("r/charts").join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn type_errors_name_the_field() {
+    expect_rejected(
+        &small(
+            "liquidation_threshold = 0.8",
+            "liquidation_threshold = \"high\"",
+        ),
+        &[
+            "protocols.lend.collateral.ETH.liquidation_threshold",
+            "invalid type",
+        ],
+    );
+    expect_rejected(&small("steps = 30", "steps = 2.5"), &["simulation.steps"]);
+    expect_rejected(
+        &small("capital = 50000.0", "capital = \"lots\""),
+        &["liquidators.keeper.capital"],
+    );
+    expect_rejected(&small("debt = 30000.0", "debt = -"), &["s.toml:"]);
+}
+
+#[test]
+fn a_positions_file_must_be_a_file_with_positions() {
+    let with_file = |name: &str| format!("positions_file = \"{name}\"\n{SMALL}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("book")).unwrap();
+    write(dir.path(), "empty.csv", "");
+    write(dir.path(), "header.csv", "id,protocol,asset,units,debt\n");
+    for (name, needle) in [
+        ("book", "is a folder"),
+        ("empty.csv", "no positions"),
+        ("header.csv", "no positions"),
+    ] {
+        write(dir.path(), "s.toml", &with_file(name));
+        let (code, out, err) = run_in(dir.path(), &["validate", "s.toml"]);
+        assert_eq!(code, Some(2), "{name}: {out}{err}");
+        assert!(
+            err.contains(needle) && err.contains("positions_file"),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn positions_below_one_at_the_start_are_reported_and_can_be_refused_or_dropped() {
+    // 30,000 debt on 10 ETH (LT 0.8) + 0.5 BTC (LT 0.75) at 2,000 and
+    // 50,000: HF = (16,000 + 18,750) / 30,000 = 1.158. At 40,000 debt,
+    // HF = 34,750 / 40,000 = 0.869 < 1.
+    let text = small("debt = 30000.0", "debt = 40000.0");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", &text);
+    let (code, out, err) = run_in(dir.path(), &["validate", "s.toml"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("1 positions (40000 USD of debt) are below health factor 1"),
+        "{out}"
+    );
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["unhealthy_at_start"]["positions"], 1);
+    assert_eq!(summary["unhealthy_at_start"]["debt_usd"], 40000.0);
+    // The healthy book reports none.
+    write(dir.path(), "ok.toml", SMALL);
+    let (_, out, _) = run_in(dir.path(), &["validate", "ok.toml"]);
+    assert!(!out.contains("below health factor 1"), "{out}");
+
+    expect_rejected(
+        &text.replace("seed = 5", "seed = 5\nunhealthy_positions = \"refuse\""),
+        &["simulation.unhealthy_positions", "1 positions"],
+    );
+    let dropped = scenario(
+        &text.replace("seed = 5", "seed = 5\nunhealthy_positions = \"drop\""),
+        &Default::default(),
+    );
+    let kept = scenario(&text, &Default::default());
+    assert_eq!(dropped.book.len() + 1, kept.book.len());
+    assert_eq!(dropped.book.unhealthy(&dropped).positions, 0);
+}
+
+#[test]
+fn every_path_has_its_outcome_per_protocol_and_per_market() {
+    // 12 paths, 8 recorded: the per-protocol table covers all 12, and its
+    // rows add up to the path totals.
+    let dir = tempfile::tempdir().unwrap();
+    let text = small(
+        "[[positions]]",
+        "[[protocols]]\nname = \"other\"\nkind = \"lending\"\ndebt_asset = \"USDC\"\n\n[[protocols.collateral]]\nasset = \"BTC\"\nliquidation_threshold = 0.7\nliquidation_bonus = 0.1\nmax_ltv = 0.6\n\n[[populations]]\nprotocol = \"other\"\ncount = 50\ncollateral_asset = \"BTC\"\nsize_usd = { dist = \"lognormal\", median = 8000.0, sigma = 0.5 }\nhealth_factor = { dist = \"uniform\", min = 1.17, max = 1.4 }\n\n[[positions]]",
+    ) + "\n[[shocks]]\nstep = 12\nasset = \"BTC\"\nreturn = -0.3\n";
+    let sc = scenario(&text, &Default::default());
+    run_into(&sc, dir.path(), "r", Some(2));
+    let paths = read(&dir.path().join("r/paths.parquet"));
+    let pp = read(&dir.path().join("r/path_protocols.parquet"));
+    assert_eq!(pp.height(), 12 * 2);
+    let (pid, names) = (i64s(&pp, "path"), strs(&pp, "protocol"));
+    assert_eq!(names[..2], ["lend".to_string(), "other".to_string()]);
+    for column in [
+        "bad_debt",
+        "liquidated_value",
+        "insolvent_debt",
+        "bad_debt_contagion",
+    ] {
+        let total = f64s(&paths, column);
+        let part = f64s(&pp, column);
+        for (p, &t) in total.iter().enumerate() {
+            let sum: f64 = (0..pp.height())
+                .filter(|&r| pid[r] == p as i64)
+                .map(|r| part[r])
+                .sum();
+            assert!(close(sum, t), "{column} path {p}: {sum} vs {t}");
+        }
+    }
+    let liq_total = i64s(&paths, "liquidations");
+    let liq = i64s(&pp, "liquidations");
+    for (p, &t) in liq_total.iter().enumerate() {
+        let sum: i64 = (0..pp.height())
+            .filter(|&r| pid[r] == p as i64)
+            .map(|r| liq[r])
+            .sum();
+        assert_eq!(sum, t, "liquidations of path {p}");
+    }
+    assert!(
+        liq.iter().filter(|&&n| n > 0).count() >= 12,
+        "both markets liquidate"
+    );
+    // summary.json's per-protocol metrics are those of the table's columns.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/summary.json")).unwrap())
+            .unwrap();
+    let other: Vec<f64> = (0..pp.height())
+        .filter(|&r| names[r] == "other")
+        .map(|r| f64s(&pp, "liquidated_value")[r])
+        .collect();
+    let mean = other.iter().sum::<f64>() / other.len() as f64;
+    let s = &summary["protocols"][1];
+    assert_eq!(s["protocol"], "other");
+    assert!(close(s["liquidated_value"]["mean"].as_f64().unwrap(), mean));
+    assert!(s["initial_debt_usd"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn the_initial_book_is_written_and_reads_back_as_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", SMALL);
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "a", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let book = read(&dir.path().join("a/book.parquet"));
+    // One explicit position with two entries, 200 generated with one each.
+    assert_eq!(book.height(), 202);
+    let src = strs(&book, "source");
+    assert_eq!(src[0], "positions");
+    assert_eq!(src[201], "populations[0]");
+    // The single-collateral liquidation price is where HF = 1:
+    // units·p·LT = debt·p_d.
+    let (units, debt, lp, hf) = (
+        f64s(&book, "units"),
+        f64s(&book, "debt"),
+        f64_opts(&book, "liquidation_price"),
+        f64s(&book, "initial_hf"),
+    );
+    assert!(
+        lp[0].is_none() && lp[1].is_none(),
+        "two collateral assets: no single price"
+    );
+    let p = lp[5].unwrap();
+    assert!(close(units[5] * p * 0.8, debt[5]), "{p}");
+    assert!(close(hf[5], units[5] * 2000.0 * 0.8 / debt[5]));
+
+    // Export the same book (CSV and Parquet), run it as a snapshot without
+    // the populations and explicit positions: the same paths.
+    let head = SMALL.split("[[positions]]").next().unwrap();
+    let tail = SMALL
+        .split("[[liquidators]]")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("[[liquidators]]");
+    for file in ["book.csv", "book.parquet"] {
+        let (code, _, err) = run_in(dir.path(), &["validate", "s.toml", "--export-book", file]);
+        assert_eq!(code, Some(0), "{err}");
+        // Never over an existing file without --force.
+        let (code, _, _) = run_in(dir.path(), &["validate", "s.toml", "--export-book", file]);
+        assert_eq!(code, Some(2));
+        let snap = format!("positions_file = \"{file}\"\n{head}[[liquidators]]{tail}");
+        write(dir.path(), "snap.toml", &snap);
+        let out = format!("b-{file}");
+        let (code, _, err) = run_in(dir.path(), &["run", "snap.toml", "--out", &out, "--quiet"]);
+        assert_eq!(code, Some(0), "{err}");
+        let a = read(&dir.path().join("a/paths.parquet"));
+        let b = read(&dir.path().join(&out).join("paths.parquet"));
+        assert!(same_frame(&a, &b), "{file}: the snapshot's paths differ");
+    }
+}
+
+#[test]
+fn a_perp_only_scenario_needs_no_lending_market() {
+    let text = std::fs::read_to_string("scenarios/perp-adl.toml").unwrap();
+    // Keep everything but the lending market, its book and liquidators.
+    let keep: String = text
+        .split("\n[[")
+        .filter(|block| {
+            ![
+                "protocols]]",
+                "protocols.collateral]]",
+                "populations]]",
+                "liquidators]]",
+            ]
+            .iter()
+            .any(|h| block.starts_with(h))
+        })
+        .collect::<Vec<_>>()
+        .join("\n[[");
+    assert!(!keep.contains("[[protocols]]"));
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "p.toml", &keep);
+    let (code, _, err) = run_in(
+        dir.path(),
+        &["run", "p.toml", "--out", "r", "--paths", "10", "--quiet"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let charts: Vec<String> = std::fs::read_dir(dir.path().join("r/charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        charts.contains(&"perp_alt-perp.png".to_string()),
+        "{charts:?}"
+    );
+    assert!(!charts.contains(&"bad_debt.png".to_string()), "{charts:?}");
+    let pp = read(&dir.path().join("r/path_perps.parquet"));
+    assert_eq!(pp.height(), 10);
+    assert!(f64s(&pp, "fund_drawn").iter().any(|&v| v > 0.0));
+    // Nothing at all to simulate is still an error.
+    let bare =
+        "[simulation]\nname = \"x\"\nsteps = 3\n[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n";
+    expect_rejected(bare, &["protocols", "nothing to simulate"]);
+}
