@@ -14,7 +14,7 @@ use crate::engine::index::LiquidationIndex;
 use crate::error::ScenarioError;
 use crate::montecarlo::seed::book_rng;
 use crate::scenario::raw::{RawHealthDist, RawSizeDist};
-use crate::scenario::validated::{Scenario, finite, non_negative, positive};
+use crate::scenario::validated::{Scenario, at_most, finite, non_negative, positive};
 
 /// All positions at step 0, shared read-only by every path.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -261,6 +261,14 @@ impl Book {
             let p_debt = sc.assets[spec.debt_asset].initial_price;
             for _ in 0..pop.count {
                 let size = draw_size(&pop.size_usd, &mut rng);
+                if !(size <= MAX_USD) {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.size_usd"),
+                        format!(
+                            "drew a position of {size:e} USD, more than {MAX_USD:e}: the distribution's tail is too heavy"
+                        ),
+                    ));
+                }
                 let hf = draw_health(&pop.health_factor, &mut rng);
                 let units = size / p_coll;
                 let debt = size * params.liquidation_threshold / (hf * p_debt);
@@ -552,13 +560,41 @@ fn read_book_parquet(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
 
 pub(crate) fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
     match *d {
-        RawSizeDist::Fixed { value } => positive(&format!("{field}.value"), value).map(drop),
+        RawSizeDist::Fixed { value } => {
+            positive(&format!("{field}.value"), value)?;
+            at_most(
+                &format!("{field}.value"),
+                value,
+                MAX_USD,
+                "USD in one position",
+            )
+            .map(drop)
+        }
         RawSizeDist::Lognormal { median, sigma } => {
             positive(&format!("{field}.median"), median)?;
-            non_negative(&format!("{field}.sigma"), sigma).map(drop)
+            at_most(
+                &format!("{field}.median"),
+                median,
+                MAX_USD,
+                "USD in one position",
+            )?;
+            non_negative(&format!("{field}.sigma"), sigma)?;
+            at_most(
+                &format!("{field}.sigma"),
+                sigma,
+                5.0,
+                "sizes spread over e^±25 at five sd",
+            )
+            .map(drop)
         }
         RawSizeDist::Pareto { scale, shape } => {
             positive(&format!("{field}.scale"), scale)?;
+            at_most(
+                &format!("{field}.scale"),
+                scale,
+                MAX_USD,
+                "USD in one position",
+            )?;
             positive(&format!("{field}.shape"), shape).map(drop)
         }
     }

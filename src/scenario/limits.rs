@@ -20,6 +20,10 @@ const ROW_BYTES_PROTOCOL: u64 = 200;
 const ROW_BYTES_PERP: u64 = 120;
 const ROW_BYTES_AGENT: u64 = 110;
 
+/// Bytes of one position in the book and in one world's state (units, debt,
+/// index entries, liquidation keys).
+const POSITION_BYTES: u64 = 200;
+
 /// Paths whose time series feed the charts, at most (`output::charts`).
 const CHART_PATHS: u64 = 1000;
 
@@ -34,6 +38,9 @@ pub struct MemoryEstimate {
     pub per_step: u64,
     /// Price history for lagged oracles, per worker thread.
     pub history: u64,
+    /// The book (explicit and generated positions), shared, and each worker
+    /// thread's copy of its state.
+    pub book: u64,
 }
 
 impl MemoryEstimate {
@@ -42,6 +49,7 @@ impl MemoryEstimate {
         self.per_path
             .saturating_add(self.per_step)
             .saturating_add(self.history)
+            .saturating_add(self.book)
     }
 }
 
@@ -96,7 +104,15 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
     };
     let shocks = (steps + 1).saturating_mul(24);
     let lag = max_lag(raw).map_or(0, |l| l.0 as u64);
+    let positions = (raw.positions.len() + raw.perp_positions.len()) as u64
+        + raw.populations.iter().map(|p| p.count as u64).sum::<u64>()
+        + raw
+            .perp_populations
+            .iter()
+            .map(|p| p.count as u64 * p.perps.len().max(1) as u64)
+            .sum::<u64>();
     MemoryEstimate {
+        book: positions.saturating_mul(POSITION_BYTES * (1 + threads)),
         per_path,
         per_step: charts.saturating_add(rows).saturating_add(shocks),
         history: (lag + 1)
@@ -140,7 +156,9 @@ pub fn check(raw: &RawScenario, available: u64) -> Result<(), ScenarioError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let need = estimate(raw, threads);
     if need.total() > available {
-        let field = if need.per_path >= need.per_step.max(need.history) {
+        let field = if need.book >= need.per_path.max(need.per_step).max(need.history) {
+            "populations.count".to_string()
+        } else if need.per_path >= need.per_step.max(need.history) {
             "simulation.paths".to_string()
         } else if need.per_step >= need.history {
             "simulation.steps".to_string()
@@ -150,8 +168,9 @@ pub fn check(raw: &RawScenario, available: u64) -> Result<(), ScenarioError> {
         return Err(ScenarioError::invalid(
             field,
             format!(
-                "a run this size needs about {} of memory ({} for the paths' summaries, {} for per-step series, {} for price history), more than the {} available",
+                "a run this size needs about {} of memory ({} for the book, {} for the paths' summaries, {} for per-step series, {} for price history), more than the {} available",
                 gib(need.total()),
+                gib(need.book),
                 gib(need.per_path),
                 gib(need.per_step),
                 gib(need.history),
@@ -207,6 +226,16 @@ max_ltv = 0.75
         let e = check(&r, 24 << 30).unwrap_err();
         assert_eq!(e.field(), Some("simulation.steps"), "{e}");
         assert!(e.to_string().contains("GiB"), "{e}");
+        let mut r = raw("");
+        r.simulation.steps = 10;
+        r.populations = RawScenario::from_toml_str(
+            "[simulation]\nname = \"x\"\nsteps = 1\n[[assets]]\nsymbol = \"E\"\nprice = 1.0\n[[populations]]\nprotocol = \"lend\"\ncount = 4294967295\ncollateral_asset = \"E\"\nsize_usd = { dist = \"lognormal\", median = 1.0, sigma = 1.0 }\nhealth_factor = { dist = \"uniform\", min = 1.5, max = 2.0 }\n",
+            "p.toml",
+        )
+        .unwrap()
+        .populations;
+        let e = check(&r, 24 << 30).unwrap_err();
+        assert_eq!(e.field(), Some("populations.count"), "{e}");
     }
 
     #[test]

@@ -134,9 +134,26 @@ pub fn options_from_raw(
             let of = format!("{field}.options[{i}]");
             options.push(OptionLine {
                 kind: o.kind,
-                strike: positive(&format!("{of}.strike"), o.strike)?,
+                strike: {
+                    positive(&format!("{of}.strike"), o.strike)?;
+                    crate::scenario::validated::at_most(
+                        &format!("{of}.strike"),
+                        o.strike,
+                        crate::scenario::validated::MAX_PRICE,
+                        "USD per unit",
+                    )?
+                },
                 expiry_hours: positive(&format!("{of}.expiry_hours"), o.expiry_hours)?,
-                quantity: finite(&format!("{of}.quantity"), o.quantity)?,
+                quantity: {
+                    finite(&format!("{of}.quantity"), o.quantity)?;
+                    crate::scenario::validated::at_most(
+                        &format!("{of}.quantity"),
+                        o.quantity.abs() * o.strike,
+                        crate::scenario::book::MAX_USD,
+                        "USD of notional at the strike",
+                    )?;
+                    o.quantity
+                },
             });
         }
         hedgers.push(HedgerSpec {

@@ -295,6 +295,15 @@ pub fn perps_from_raw(
         let k = markets.len() as f64;
         for _ in 0..pop.count {
             let notional = draw_size(&pop.notional_usd, &mut rng);
+            if !(notional <= crate::scenario::book::MAX_USD) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.notional_usd"),
+                    format!(
+                        "drew an account of {notional:e} USD, more than {:e}: the distribution's tail is too heavy",
+                        crate::scenario::book::MAX_USD
+                    ),
+                ));
+            }
             let leverage = draw_health(&pop.leverage, &mut rng);
             if leverage * im_max > 1.0 + 1e-12 {
                 return Err(ScenarioError::invalid(

@@ -379,6 +379,16 @@ impl Scenario {
             ));
         }
         positive("simulation.dt_hours", sim.dt_hours)?;
+        if sim.dt_hours * sim.steps as f64 > MAX_HORIZON_HOURS {
+            return Err(ScenarioError::invalid(
+                "simulation.dt_hours",
+                format!(
+                    "{} steps of {} hours run for more than a thousand years",
+                    sim.steps, sim.dt_hours
+                ),
+            ));
+        }
+        let years = sim.dt_hours * sim.steps as f64 / HOURS_PER_YEAR;
         if sim.max_cascade_rounds == 0 {
             return Err(ScenarioError::invalid(
                 "simulation.max_cascade_rounds",
@@ -457,7 +467,10 @@ impl Scenario {
                     }
                     f64::NAN // set once its issuer is known
                 }
-                (None, Some(p)) => positive(&format!("{field}.price"), p)?,
+                (None, Some(p)) => {
+                    positive(&format!("{field}.price"), p)?;
+                    at_most(&format!("{field}.price"), p, MAX_PRICE, "USD per unit")?
+                }
                 (None, None) if a.peg.is_some() => f64::NAN, // at the peg, below
                 (None, None) => {
                     return Err(ScenarioError::invalid(
@@ -466,11 +479,46 @@ impl Scenario {
                     ));
                 }
             };
+            // How far a price's log may travel over the run: drift, Itô
+            // term, ten standard deviations of diffusion and the jumps'
+            // mean move and compensator. Past MAX_LOG_GROWTH the price could
+            // leave f64's range.
+            let budget = |drift: f64,
+                          vol: f64,
+                          jumps: Option<(f64, f64, f64)>|
+             -> Result<(), ScenarioError> {
+                let mut terms = vec![
+                    ("drift", drift.abs() * years),
+                    ("vol", 0.5 * vol * vol * years + 10.0 * vol * years.sqrt()),
+                ];
+                if let Some((lambda, m, sd)) = jumps {
+                    let kappa = (m + 0.5 * sd * sd).exp() - 1.0;
+                    terms.push((
+                        "jump_intensity",
+                        lambda * years * (m.abs() + sd).max(kappa.abs()),
+                    ));
+                }
+                let total: f64 = terms.iter().map(|t| t.1).sum();
+                if !(total <= MAX_LOG_GROWTH) {
+                    let worst = terms
+                        .iter()
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map_or("vol", |t| t.0);
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.process.{worst}"),
+                        format!(
+                            "the price's log could move by {total:.3e} over the run's {years:.3} years; at most {MAX_LOG_GROWTH} keeps prices finite"
+                        ),
+                    ));
+                }
+                Ok(())
+            };
             let process = match a.process {
                 RawProcess::Fixed => Process::Fixed,
                 RawProcess::Gbm { drift, vol } => {
                     finite(&format!("{field}.process.drift"), drift)?;
                     non_negative(&format!("{field}.process.vol"), vol)?;
+                    budget(drift, vol, None)?;
                     Process::Gbm { drift, vol }
                 }
                 RawProcess::Merton {
@@ -495,6 +543,19 @@ impl Scenario {
                     }
                     finite(&format!("{field}.process.jump_mean"), jump_mean)?;
                     non_negative(&format!("{field}.process.jump_std"), jump_std)?;
+                    at_most(
+                        &format!("{field}.process.jump_std"),
+                        jump_std,
+                        5.0,
+                        "a one-sd jump of e^5",
+                    )?;
+                    at_most(
+                        &format!("{field}.process.jump_mean"),
+                        jump_mean.abs(),
+                        5.0,
+                        "a mean jump of e^±5",
+                    )?;
+                    budget(drift, vol, Some((jump_intensity, jump_mean, jump_std)))?;
                     Process::Merton {
                         drift,
                         vol,
@@ -595,6 +656,19 @@ impl Scenario {
                 ));
             }
             positive(&format!("{field}.base_reserve"), p.base_reserve)?;
+            let base_price = raw
+                .assets
+                .iter()
+                .find(|a| a.symbol == p.base)
+                .and_then(|a| a.price);
+            if let Some(price) = base_price {
+                at_most(
+                    &format!("{field}.base_reserve"),
+                    p.base_reserve * price,
+                    crate::scenario::book::MAX_USD,
+                    "USD of reserve at the initial price",
+                )?;
+            }
             finite(&format!("{field}.fee"), p.fee)?;
             if !(0.0..1.0).contains(&p.fee) {
                 return Err(ScenarioError::invalid(
@@ -984,6 +1058,12 @@ impl Scenario {
                 ));
             }
             finite(&format!("{field}.return"), s.ret)?;
+            at_most(
+                &format!("{field}.return"),
+                s.ret,
+                1000.0,
+                "a thousandfold rise in one step",
+            )?;
             if s.ret <= -1.0 {
                 return Err(ScenarioError::invalid(
                     format!("{field}.return"),
@@ -1463,6 +1543,27 @@ fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
     }
     Ok(())
 }
+
+/// Check a finite number is at most `max`; `why` says where the bound
+/// comes from.
+pub(crate) fn at_most(field: &str, v: f64, max: f64, why: &str) -> Result<f64, ScenarioError> {
+    finite(field, v)?;
+    if v <= max {
+        Ok(v)
+    } else {
+        Err(ScenarioError::invalid(
+            field,
+            format!("{v:e} is above {max:e} ({why})"),
+        ))
+    }
+}
+
+/// Highest price of one unit, USD: a million times bitcoin's peak, so no
+/// real token is refused while value arithmetic stays far from overflow.
+pub const MAX_PRICE: f64 = 1e12;
+
+/// Longest run, hours: a thousand years of steps.
+pub const MAX_HORIZON_HOURS: f64 = 1000.0 * HOURS_PER_YEAR;
 
 /// Check a number is finite.
 pub(crate) fn finite(field: &str, v: f64) -> Result<f64, ScenarioError> {

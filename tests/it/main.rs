@@ -10,6 +10,7 @@ mod contract;
 mod determinism;
 mod graph;
 mod hand_cascade;
+mod hostile;
 mod index;
 mod interest;
 mod mechanisms;
