@@ -422,6 +422,11 @@ fn validate(path: &Path) -> Result<(), RunError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C, SIGTERM and SIGHUP remove the unfinished run folder or sweep
+    // files before exiting (src/output/run_folder.rs).
+    if let Err(e) = contagion::output::run_folder::install_signal_cleanup() {
+        eprintln!("contagion: warning: {e}; an interrupted run may leave its temporary folder");
+    }
     let result = match cli.command {
         None => run(RunArgs::default()),
         Some(Command::Run(args)) => run(args),
