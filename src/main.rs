@@ -381,6 +381,7 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
     }
     if args.merge {
         let rows = contagion::sweep::merge(&sw, &out)?;
+        warn_thin_tail(&sw);
         if !args.quiet {
             println!(
                 "{}: {} runs merged → {}",
@@ -399,6 +400,9 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
         force: args.force,
     };
     let report = contagion::sweep::run_sweep(&sw, &opts)?;
+    if report.merged {
+        warn_thin_tail(&sw);
+    }
     if !args.quiet {
         println!(
             "{}: {} units run, {} already complete, {} in the sweep{} → {}",
@@ -415,6 +419,19 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
         );
     }
     Ok(())
+}
+
+/// Say so when VaR99 and ES99 of each run rest on too few paths.
+fn warn_thin_tail(sw: &contagion::sweep::Sweep) {
+    use contagion::montecarlo::bootstrap::{MIN_TAIL_PATHS, tail_paths};
+    let n = sw.base.paths as usize;
+    let k = tail_paths(n, 0.99);
+    if k < MIN_TAIL_PATHS {
+        eprintln!(
+            "contagion: warning: VaR99 and ES99 of each run rest on its worst {k} of {n} paths; runs.parquet has their bootstrap intervals (_lo, _hi); {} paths or more give {MIN_TAIL_PATHS}",
+            100 * MIN_TAIL_PATHS
+        );
+    }
 }
 
 fn recommend(args: RecommendArgs) -> Result<ExitCode, RunError> {

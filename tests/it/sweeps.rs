@@ -776,10 +776,12 @@ values = [0.03, 0.08]
 fn recommend_answers_per_combination_with_intervals() {
     let dir = tempfile::tempdir().unwrap();
     let f = setup(dir.path(), GRID);
-    sweep_cli(
+    let o = sweep_cli(
         dir.path(),
         &["sweep", f.to_str().unwrap(), "--out", "g", "--quiet"],
     );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("rest on its worst 1 of 24 paths"), "{err}");
     let runs = read(&dir.path().join("g/runs.parquet"));
     let lt = f64s(&runs, "protocols.lend.collateral.ETH.liquidation_threshold");
     let bonus = f64s(&runs, "protocols.lend.collateral.ETH.liquidation_bonus");
