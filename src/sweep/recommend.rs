@@ -390,25 +390,24 @@ pub fn recommend(
     let parameters = params.unwrap_or_default();
     lines.sort_by(|a, b| cmp_params(a, b).then(a.sweep.cmp(&b.sweep)));
 
-    // Combinations, and which pass in every sweep.
-    let mut combos: BTreeMap<Vec<String>, (usize, bool)> = BTreeMap::new();
+    // Combinations: the sweeps that judged each, and whether it passed in
+    // all of them. It is within budget when it passed in every sweep.
+    let sweeps: BTreeSet<&PathBuf> = dirs.iter().collect();
+    let mut combos: BTreeMap<&[String], (BTreeSet<&PathBuf>, bool)> = BTreeMap::new();
     for l in &lines {
-        let e = combos.entry(l.params.clone()).or_insert((0, true));
-        e.0 += 1;
+        let e = combos
+            .entry(l.params.as_slice())
+            .or_insert((BTreeSet::new(), true));
+        e.0.insert(&l.sweep);
         e.1 &= l.pass;
     }
-    // A combination must be judged in every sweep.
-    let everywhere = |params: &Vec<String>| {
-        let sweeps: BTreeSet<&PathBuf> = lines
-            .iter()
-            .filter(|l| &l.params == params)
-            .map(|l| &l.sweep)
-            .collect();
-        sweeps.len() == dirs.len()
+    let within = |params: &[String]| {
+        let (judged, pass) = &combos[params];
+        *pass && judged.len() == sweeps.len()
     };
     let mut passing: Vec<Vec<String>> = Vec::new();
     for l in &lines {
-        if combos[&l.params].1 && everywhere(&l.params) && passing.last() != Some(&l.params) {
+        if within(&l.params) && passing.last() != Some(&l.params) {
             passing.push(l.params.clone());
         }
     }
@@ -447,30 +446,30 @@ pub fn recommend(
         let free: Vec<usize> = (0..n).filter(|&b| b != fi && !tied.contains(&b)).collect();
         // Groups by the free parameters, in table order.
         let mut groups: Vec<Vec<String>> = Vec::new();
+        let mut members: BTreeMap<Vec<String>, Vec<&Line>> = BTreeMap::new();
         for l in &lines {
             let key: Vec<String> = free.iter().map(|&b| l.params[b].clone()).collect();
-            if !groups.contains(&key) {
-                groups.push(key);
+            if !members.contains_key(&key) {
+                groups.push(key.clone());
             }
+            members.entry(key).or_default().push(l);
         }
         for key in groups {
-            let in_group = |l: &&Line| free.iter().zip(&key).all(|(&b, v)| &l.params[b] == v);
-            let candidates: Vec<&Line> = lines
+            let best = members[&key]
                 .iter()
-                .filter(in_group)
-                .filter(|l| combos[&l.params].1 && everywhere(&l.params))
-                .collect();
-            let best = candidates.iter().copied().reduce(|a, b| {
-                let (x, y) = (
-                    a.numbers[fi].expect("numeric"),
-                    b.numbers[fi].expect("numeric"),
-                );
-                let b_better = match permissive {
-                    Permissive::High => y > x,
-                    Permissive::Low => y < x,
-                };
-                if b_better { b } else { a }
-            });
+                .copied()
+                .filter(|l| within(&l.params))
+                .reduce(|a, b| {
+                    let (x, y) = (
+                        a.numbers[fi].expect("numeric"),
+                        b.numbers[fi].expect("numeric"),
+                    );
+                    let b_better = match permissive {
+                        Permissive::High => y > x,
+                        Permissive::Low => y < x,
+                    };
+                    if b_better { b } else { a }
+                });
             answers.push(Answer {
                 at: free
                     .iter()
@@ -486,11 +485,13 @@ pub fn recommend(
             });
         }
     }
+    let combinations = combos.len();
+    drop(combos);
     Ok(Recommendation {
         field: field_index.map(|i| parameters[i].clone()),
         parameters,
         answers,
-        combinations: combos.len(),
+        combinations,
         passing,
         lines,
         warnings,
