@@ -371,7 +371,7 @@ pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     // Shards share the folder and may be writing now: only a lone
     // invocation (or the merge) clears what killed ones left.
     if opts.shard.is_none() {
-        remove_temporaries(out)?;
+        clear_temporaries(out)?;
     }
     let m = SweepManifest {
         tool: "contagion".into(),
@@ -396,17 +396,32 @@ pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Delete the temporary files (`.name.tmp-PID`) a killed invocation left.
-fn remove_temporaries(dir: &Path) -> Result<(), OutputError> {
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            remove_temporaries(&path)?;
-        } else if name.starts_with('.') && name.contains(".tmp-") {
-            std::fs::remove_file(&path).map_err(io(&path))?;
+/// Delete the temporary files (`.name.tmp-PID`) a killed invocation left
+/// under `out`, saying so on stderr. Only called where no other invocation
+/// can be writing (an unsharded run, the merge).
+fn clear_temporaries(out: &Path) -> Result<(), OutputError> {
+    fn walk(dir: &Path, n: &mut usize) -> Result<(), OutputError> {
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                walk(&path, n)?;
+            } else if name.starts_with('.') && name.contains(".tmp-") {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                *n += 1;
+            }
         }
+        Ok(())
+    }
+    let mut n = 0;
+    walk(out, &mut n)?;
+    if n > 0 {
+        eprintln!(
+            "contagion: removed {n} temporary file{} an interrupted invocation left in {}",
+            if n == 1 { "" } else { "s" },
+            out.display()
+        );
     }
     Ok(())
 }
@@ -699,7 +714,7 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
         )
         .into());
     }
-    remove_temporaries(out)?;
+    clear_temporaries(out)?;
     let rows: Vec<RunRow> = sw
         .runs
         .iter()

@@ -658,6 +658,19 @@ fn a_forced_sweep_never_deletes_what_it_did_not_write() {
         f64s(&runs, "protocols.lend.collateral.ETH.liquidation_threshold"),
         [0.8, 0.8, 0.76, 0.85]
     );
+    // What a SIGKILL leaves (a unit file half written) is cleared by the
+    // next unsharded invocation, which says so.
+    let leftover = dir
+        .path()
+        .join("s/paths/run-00001/.part-0001.parquet.tmp-4000000");
+    std::fs::write(&leftover, "half").unwrap();
+    let o = sweep_cli(
+        dir.path(),
+        &["sweep", g.to_str().unwrap(), "--out", "s", "--quiet"],
+    );
+    assert!(!leftover.exists());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("removed 1 temporary file"), "{err}");
 }
 
 /// Issue 10, item 9, for sweeps: SIGTERM removes the unit files being
