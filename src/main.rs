@@ -502,6 +502,7 @@ fn main() -> ExitCode {
         Some(Command::Sweep(args)) => ok(sweep(args)),
         Some(Command::Recommend(args)) => recommend(args),
     };
+    contagion::output::run_folder::wait_if_signalled();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::OutputError;
 
@@ -29,6 +29,18 @@ static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Distinguishes temporary names within one process.
 static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// Set when a signal is being handled: the process is about to exit.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// If a signal is being handled, wait for its handler to end the process
+/// (with 128 + the signal), so that the main thread, failing because its
+/// files were just removed, cannot exit first with another status.
+pub fn wait_if_signalled() {
+    if SIGNALLED.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
+}
 
 fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     TEMPORARIES.lock().unwrap_or_else(|p| p.into_inner())
@@ -73,6 +85,7 @@ pub fn install_signal_cleanup() -> Result<(), OutputError> {
         .name("contagion-signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                SIGNALLED.store(true, Ordering::SeqCst);
                 let t = temporaries();
                 for p in t.iter() {
                     remove_path(p);
