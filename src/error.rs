@@ -117,6 +117,10 @@ pub enum OutputError {
     /// The run folder exists and `--force` was not given.
     #[error("{0}: already exists; pass --force to replace it, or --out to write elsewhere")]
     Exists(PathBuf),
+    /// The run folder's path names something that is not a folder (a file):
+    /// it is never replaced, even with `--force`.
+    #[error("{0}: exists and is not a folder; --out must name a folder (new or a previous run's)")]
+    NotAFolder(PathBuf),
     /// A file-system operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -176,7 +180,8 @@ impl RunError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            RunError::Scenario(_) | RunError::Output(OutputError::Exists(_))
+            RunError::Scenario(_)
+                | RunError::Output(OutputError::Exists(_) | OutputError::NotAFolder(_))
         )
     }
 }

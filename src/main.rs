@@ -48,14 +48,18 @@ enum Command {
         force: bool,
     },
     /// Run a parameter sweep: every run of the sweep file's design, written
-    /// as one hive-partitioned dataset (docs/sweeps.md).
+    /// as one dataset: a folder per table, a folder per run (docs/sweeps.md).
     ///
     /// Rerunning the same command skips completed units. Under a Slurm
     /// array it runs only its task's shard (SLURM_ARRAY_TASK_ID, counted
     /// from SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT).
     Sweep(SweepArgs),
-    /// Recommend the most permissive value of a swept parameter whose risk
-    /// stays within a budget in every listed sweep (one per scenario).
+    /// Check a risk budget for every combination of a sweep's parameters in
+    /// every listed sweep (one per scenario), and recommend the most
+    /// permissive value of a parameter within it.
+    ///
+    /// Exits 0 when something is within budget, 1 when nothing is, 2 on bad
+    /// input.
     Recommend(RecommendArgs),
 }
 
@@ -78,13 +82,28 @@ struct SweepArgs {
     /// Write runs.parquet and the sweep charts from the completed units.
     #[arg(long)]
     merge: bool,
-    /// Write <out>/sweep.sbatch, a Slurm array script for this sweep, and exit.
+    /// Write Slurm scripts for this sweep into <out> and exit: sweep.sbatch
+    /// (the array), merge.sbatch (the merge) and submit.sh, which submits
+    /// the array and then the merge with --dependency=afterok on it.
     #[arg(long)]
     emit_slurm: bool,
     /// Array tasks for --emit-slurm (default: one per unit, at most 100).
     #[arg(long)]
     shards: Option<u32>,
-    /// Replace a folder that holds a different sweep.
+    /// With --emit-slurm: wall-clock limit of each job (#SBATCH --time).
+    #[arg(long, value_name = "LIMIT")]
+    time: Option<String>,
+    /// With --emit-slurm: memory of each job (#SBATCH --mem), e.g. 8G.
+    #[arg(long, value_name = "SIZE")]
+    mem: Option<String>,
+    /// With --emit-slurm: partition (#SBATCH --partition).
+    #[arg(long)]
+    partition: Option<String>,
+    /// With --emit-slurm: account charged (#SBATCH --account).
+    #[arg(long)]
+    account: Option<String>,
+    /// Replace a folder that holds a different sweep (only what that sweep
+    /// wrote is removed; a folder that holds no sweep is never touched).
     #[arg(long)]
     force: bool,
     /// No progress bar and no summary on stdout.
@@ -106,7 +125,9 @@ struct RecommendArgs {
     /// Budget in USD.
     #[arg(long)]
     max_usd: Option<f64>,
-    /// The swept parameter (needed when a sweep varies several).
+    /// The parameter to recommend a value of, at each setting of the other
+    /// parameters (default: the first, when the sweep has one dimension;
+    /// otherwise the combinations within budget are listed).
     #[arg(long)]
     field: Option<String>,
     /// Which way is more permissive: `high` (a threshold, a cap) or `low`.
@@ -335,17 +356,41 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
     let out = args
         .out
         .unwrap_or_else(|| Path::new("output/sweeps").join(&sw.raw.sweep.name));
+    let resources = contagion::sweep::exec::SlurmResources {
+        time: args.time,
+        mem: args.mem,
+        partition: args.partition,
+        account: args.account,
+    };
+    if !args.emit_slurm {
+        for (flag, given) in [
+            ("--time", resources.time.is_some()),
+            ("--mem", resources.mem.is_some()),
+            ("--partition", resources.partition.is_some()),
+            ("--account", resources.account.is_some()),
+            ("--shards", args.shards.is_some()),
+        ] {
+            if given {
+                return Err(ScenarioError::invalid(flag, "only applies with --emit-slurm").into());
+            }
+        }
+    }
     if args.emit_slurm {
+        resources.check()?;
         let units = contagion::sweep::exec::units(&sw).len() as u32;
-        let shards = args.shards.unwrap_or(units.min(100)).max(1);
+        if args.shards == Some(0) {
+            return Err(ScenarioError::invalid("--shards", "must be at least 1").into());
+        }
+        let shards = args.shards.unwrap_or(units.min(100));
         let binary =
             std::env::current_exe().map_err(|e| contagion::OutputError::io("contagion", e))?;
-        let text = contagion::sweep::exec::slurm_script(
+        let scripts = contagion::sweep::exec::slurm_scripts(
             &sw,
             &out,
             shards,
             args.threads.unwrap_or(1) as u32,
             &binary,
+            &resources,
         );
         contagion::sweep::exec::prepare(
             &sw,
@@ -358,13 +403,28 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
         )?;
         std::fs::create_dir_all(out.join("logs"))
             .map_err(|e| contagion::OutputError::io(&out, e))?;
-        let path = out.join("sweep.sbatch");
-        std::fs::write(&path, text).map_err(|e| contagion::OutputError::io(&path, e))?;
-        println!("{}", path.display());
+        for (name, text, exec) in [
+            ("sweep.sbatch", &scripts.array, false),
+            ("merge.sbatch", &scripts.merge, false),
+            ("submit.sh", &scripts.submit, true),
+        ] {
+            let path = out.join(name);
+            std::fs::write(&path, text).map_err(|e| contagion::OutputError::io(&path, e))?;
+            #[cfg(unix)]
+            if exec {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| contagion::OutputError::io(&path, e))?;
+            }
+            #[cfg(not(unix))]
+            let _ = exec;
+            println!("{}", path.display());
+        }
         return Ok(());
     }
     if args.merge {
         let rows = contagion::sweep::merge(&sw, &out)?;
+        warn_thin_tail(&sw);
         if !args.quiet {
             println!(
                 "{}: {} runs merged → {}",
@@ -383,6 +443,9 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
         force: args.force,
     };
     let report = contagion::sweep::run_sweep(&sw, &opts)?;
+    if report.merged {
+        warn_thin_tail(&sw);
+    }
     if !args.quiet {
         println!(
             "{}: {} units run, {} already complete, {} in the sweep{} → {}",
@@ -401,7 +464,20 @@ fn sweep(args: SweepArgs) -> Result<(), RunError> {
     Ok(())
 }
 
-fn recommend(args: RecommendArgs) -> Result<(), RunError> {
+/// Say so when VaR99 and ES99 of each run rest on too few paths.
+fn warn_thin_tail(sw: &contagion::sweep::Sweep) {
+    use contagion::montecarlo::bootstrap::{MIN_TAIL_PATHS, tail_paths};
+    let n = sw.base.paths as usize;
+    let k = tail_paths(n, 0.99);
+    if k < MIN_TAIL_PATHS {
+        eprintln!(
+            "contagion: warning: VaR99 and ES99 of each run rest on its worst {k} of {n} paths; runs.parquet has their bootstrap intervals (_lo, _hi); {} paths or more give {MIN_TAIL_PATHS}",
+            100 * MIN_TAIL_PATHS
+        );
+    }
+}
+
+fn recommend(args: RecommendArgs) -> Result<ExitCode, RunError> {
     use contagion::sweep::recommend::{Budget, Permissive};
     let permissive = match args.permissive.as_str() {
         "high" => Permissive::High,
@@ -425,25 +501,16 @@ fn recommend(args: RecommendArgs) -> Result<(), RunError> {
         &budget,
         permissive,
     )?;
-    println!("value\tsweep\t{}\tlimit\twithin", budget.metric);
-    for l in &r.lines {
-        println!(
-            "{}\t{}\t{:.2}\t{:.2}\t{}",
-            l.value,
-            l.sweep.display(),
-            l.metric,
-            l.limit,
-            if l.pass { "yes" } else { "no" }
-        );
+    for w in &r.warnings {
+        eprintln!("contagion: warning: {w}");
     }
-    match r.value {
-        Some(v) => println!(
-            "recommend {} = {v} (most permissive within budget in every sweep)",
-            r.field
-        ),
-        None => println!("no value of {} is within budget in every sweep", r.field),
+    print!("{}", r.render(&budget.metric));
+    if r.qualifies() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("contagion: nothing is within the budget in every sweep");
+        Ok(ExitCode::from(1))
     }
-    Ok(())
 }
 
 /// A line on positions already below health factor 1 at step 0, if any.
@@ -542,19 +609,26 @@ fn validate(path: &Path, export: Option<&Path>, force: bool) -> Result<(), RunEr
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C, SIGTERM and SIGHUP remove the unfinished run folder or sweep
+    // files before exiting (src/output/run_folder.rs).
+    if let Err(e) = contagion::output::run_folder::install_signal_cleanup() {
+        eprintln!("contagion: warning: {e}; an interrupted run may leave its temporary folder");
+    }
+    let ok = |r: Result<(), RunError>| r.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
-        None => run(RunArgs::default()),
-        Some(Command::Run(args)) => run(args),
+        None => ok(run(RunArgs::default())),
+        Some(Command::Run(args)) => ok(run(args)),
         Some(Command::Validate {
             scenario,
             export_book,
             force,
-        }) => validate(&scenario, export_book.as_deref(), force),
-        Some(Command::Sweep(args)) => sweep(args),
+        }) => ok(validate(&scenario, export_book.as_deref(), force)),
+        Some(Command::Sweep(args)) => ok(sweep(args)),
         Some(Command::Recommend(args)) => recommend(args),
     };
+    contagion::output::run_folder::wait_if_signalled();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("contagion: error: {e}");
             ExitCode::from(if e.is_input_error() { 2 } else { 1 })

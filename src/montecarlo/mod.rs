@@ -1,6 +1,7 @@
 //! Monte Carlo: per-path seeding, the parallel run over paths, and the risk
 //! metrics over paths (MODEL.md §6, §7).
 
+pub mod bootstrap;
 pub mod metrics;
 pub mod seed;
 

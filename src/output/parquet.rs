@@ -109,10 +109,17 @@ fn gather<T: Clone>(records: &[PathRecord], f: impl Fn(&PathRecord) -> &Vec<T>) 
     out
 }
 
-fn path_keys(records: &[PathRecord], len: impl Fn(&PathRecord) -> usize) -> Vec<u32> {
+/// Index values (path, step, round, position, run) as written: Int64 in
+/// every table, so that `step - 1` at step 0 is −1 in polars, pandas and
+/// DuckDB alike instead of wrapping to 4294967295 or overflowing.
+pub fn index_values<T: Copy + Into<u64>>(values: &[T]) -> Vec<i64> {
+    values.iter().map(|&v| v.into() as i64).collect()
+}
+
+fn path_keys(records: &[PathRecord], len: impl Fn(&PathRecord) -> usize) -> Vec<i64> {
     let mut out = Vec::new();
     for r in records {
-        out.extend(std::iter::repeat_n(r.summary.path, len(r)));
+        out.extend(std::iter::repeat_n(r.summary.path as i64, len(r)));
     }
     out
 }
@@ -174,7 +181,7 @@ pub fn market_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
     let asset = gather(records, |r| &r.market.asset);
     frame(vec![
         col("path", path_keys(records, |r| r.market.step.len())),
-        col("step", gather(records, |r| &r.market.step)),
+        col("step", index_values(&gather(records, |r| &r.market.step))),
         col("asset", name_col(&asset, &names.assets)),
         col("fundamental", gather(records, |r| &r.market.fundamental)),
         col("pool_price", gather(records, |r| &r.market.pool_price)),
@@ -186,7 +193,10 @@ pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
     let protocol = gather(records, |r| &r.protocols.protocol);
     frame(vec![
         col("path", path_keys(records, |r| r.protocols.step.len())),
-        col("step", gather(records, |r| &r.protocols.step)),
+        col(
+            "step",
+            index_values(&gather(records, |r| &r.protocols.step)),
+        ),
         col("protocol", name_col(&protocol, &names.protocols)),
         col(
             "collateral_value",
@@ -264,7 +274,7 @@ pub fn greeks_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
         .collect();
     frame(vec![
         col("path", path_keys(records, |r| r.greeks.step.len())),
-        col("step", gather(records, |r| &r.greeks.step)),
+        col("step", index_values(&gather(records, |r| &r.greeks.step))),
         col("agent", name_col(&agent, &names.option_agents)),
         col("kind", kinds),
         col("delta", gather(records, |r| &r.greeks.delta)),
@@ -285,7 +295,7 @@ pub fn perps_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
     let perp = gather(records, |r| &r.perps.perp);
     frame(vec![
         col("path", path_keys(records, |r| r.perps.step.len())),
-        col("step", gather(records, |r| &r.perps.step)),
+        col("step", index_values(&gather(records, |r| &r.perps.step))),
         col("market", name_col(&perp, &names.perps)),
         col("mark", gather(records, |r| &r.perps.mark)),
         col("index", gather(records, |r| &r.perps.index)),
@@ -326,10 +336,19 @@ pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
     let asset = gather(records, |r| &r.liquidations.asset);
     frame(vec![
         col("path", path_keys(records, |r| r.liquidations.step.len())),
-        col("step", gather(records, |r| &r.liquidations.step)),
-        col("round", gather(records, |r| &r.liquidations.round)),
+        col(
+            "step",
+            index_values(&gather(records, |r| &r.liquidations.step)),
+        ),
+        col(
+            "round",
+            index_values(&gather(records, |r| &r.liquidations.round)),
+        ),
         col("protocol", name_col(&protocol, &names.protocols)),
-        col("position", gather(records, |r| &r.liquidations.position)),
+        col(
+            "position",
+            index_values(&gather(records, |r| &r.liquidations.position)),
+        ),
         col("liquidator", name_col(&liquidator, &names.liquidators)),
         col("asset", name_col(&asset, &names.assets)),
         col("repaid", l(|r| &r.liquidations.repaid)),
@@ -397,7 +416,7 @@ pub fn attribution_frame(names: &Names, base: &[PathSummary], cut: &[PathSummary
     let mut cols: [Vec<f64>; 6] = Default::default();
     for (b, c) in base.iter().zip(cut) {
         for p in 0..n_proto {
-            path.push(b.path);
+            path.push(b.path as i64);
             protocol.push(names.protocols[p].as_str());
             let v = [
                 b.protocol_bad_debt[p],
@@ -430,7 +449,10 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
     let f = |g: fn(&PathSummary) -> f64| summaries.iter().map(g).collect::<Vec<f64>>();
     let u = |g: fn(&PathSummary) -> u32| summaries.iter().map(g).collect::<Vec<u32>>();
     frame(vec![
-        col("path", u(|s| s.path)),
+        col(
+            "path",
+            summaries.iter().map(|s| s.path as i64).collect::<Vec<_>>(),
+        ),
         col("bad_debt", f(|s| s.bad_debt)),
         col("bad_debt_contagion", f(|s| s.bad_debt_contagion)),
         col("insolvent_debt", f(|s| s.insolvent_debt)),

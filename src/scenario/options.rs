@@ -6,6 +6,10 @@ use crate::error::ScenarioError;
 use crate::scenario::raw::{RawAtm, RawScenario, RawSurface, RawVaultStrategy};
 use crate::scenario::validated::{Asset, finite, non_negative, positive, unit_open_closed};
 
+/// Highest annual volatility an option surface or margin model may use
+/// (2,000%: crypto's worst realised volatility is a fraction of it).
+pub const MAX_VOL: f64 = 20.0;
+
 /// One option line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptionLine {
@@ -63,7 +67,15 @@ pub struct VaultSpec {
 
 fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
     let atm = match &s.atm {
-        RawAtm::Fixed(v) => AtmVol::Fixed(positive(&format!("{field}.atm"), *v)?),
+        RawAtm::Fixed(v) => AtmVol::Fixed({
+            positive(&format!("{field}.atm"), *v)?;
+            crate::scenario::validated::at_most(
+                &format!("{field}.atm"),
+                *v,
+                MAX_VOL,
+                "annual volatility",
+            )?
+        }),
         RawAtm::Word(w) if w == "ewma" => {
             let lambda = s.lambda.ok_or_else(|| {
                 ScenarioError::invalid(format!("{field}.lambda"), "is needed with atm = \"ewma\"")
@@ -80,7 +92,15 @@ fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
             })?;
             AtmVol::Ewma {
                 lambda,
-                initial: positive(&format!("{field}.initial"), initial)?,
+                initial: {
+                    positive(&format!("{field}.initial"), initial)?;
+                    crate::scenario::validated::at_most(
+                        &format!("{field}.initial"),
+                        initial,
+                        MAX_VOL,
+                        "annual volatility",
+                    )?
+                },
             }
         }
         RawAtm::Word(w) => {
@@ -92,8 +112,20 @@ fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
     };
     Ok(VolSurface {
         atm,
-        skew: finite(&format!("{field}.skew"), s.skew)?,
-        smile: finite(&format!("{field}.smile"), s.smile)?,
+        skew: crate::scenario::validated::at_most(
+            &format!("{field}.skew"),
+            s.skew.abs(),
+            MAX_VOL,
+            "volatility per unit of log-moneyness",
+        )
+        .map(|_| s.skew)?,
+        smile: crate::scenario::validated::at_most(
+            &format!("{field}.smile"),
+            s.smile.abs(),
+            MAX_VOL,
+            "volatility per unit of log-moneyness squared",
+        )
+        .map(|_| s.smile)?,
         floor: positive(&format!("{field}.floor"), s.floor)?,
     })
 }
@@ -190,7 +222,19 @@ pub fn options_from_raw(
                 RawVaultStrategy::CoveredCall => Kind::Call,
                 RawVaultStrategy::CashSecuredPut => Kind::Put,
             },
-            deposits: positive(&format!("{field}.deposits"), v.deposits)?,
+            deposits: {
+                positive(&format!("{field}.deposits"), v.deposits)?;
+                let price = assets[asset_of(&format!("{field}.asset"), &v.asset)?]
+                    .initial_price
+                    .max(1.0);
+                crate::scenario::validated::at_most(
+                    &format!("{field}.deposits"),
+                    v.deposits * price,
+                    crate::scenario::book::MAX_USD,
+                    "USD of deposits at the initial price",
+                )?;
+                v.deposits
+            },
             delta,
             tenor_hours: positive(&format!("{field}.tenor_hours"), v.tenor_hours)?,
             surface: surface(&format!("{field}.surface"), &v.surface)?,

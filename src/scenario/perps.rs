@@ -166,10 +166,26 @@ pub fn perps_from_raw(
                 }
                 MarginModel::Ewma {
                     lambda,
-                    multiplier: positive(&format!("{mf}.multiplier"), *multiplier)?,
+                    multiplier: {
+                        positive(&format!("{mf}.multiplier"), *multiplier)?;
+                        crate::scenario::validated::at_most(
+                            &format!("{mf}.multiplier"),
+                            *multiplier,
+                            1000.0,
+                            "standard deviations of margin",
+                        )?
+                    },
                     horizon_years: positive(&format!("{mf}.horizon_hours"), *horizon_hours)?
                         / 8760.0,
-                    initial_vol: non_negative(&format!("{mf}.initial_vol"), *initial_vol)?,
+                    initial_vol: {
+                        non_negative(&format!("{mf}.initial_vol"), *initial_vol)?;
+                        crate::scenario::validated::at_most(
+                            &format!("{mf}.initial_vol"),
+                            *initial_vol,
+                            crate::scenario::options::MAX_VOL,
+                            "annual volatility",
+                        )?
+                    },
                 }
             }
         };

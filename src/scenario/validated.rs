@@ -602,6 +602,12 @@ impl Scenario {
                 ));
             }
             let ratio = positive(&format!("{field}.ratio"), peg.ratio)?;
+            at_most(
+                &format!("{field}.ratio"),
+                ratio * assets[to].initial_price,
+                MAX_PRICE,
+                "USD per unit at the peg",
+            )?;
             let keep = match peg.reversion_half_life_hours {
                 None => 1.0,
                 Some(h) => {
@@ -656,11 +662,11 @@ impl Scenario {
                 ));
             }
             positive(&format!("{field}.base_reserve"), p.base_reserve)?;
-            let base_price = raw
-                .assets
+            let base_price = assets
                 .iter()
                 .find(|a| a.symbol == p.base)
-                .and_then(|a| a.price);
+                .map(|a| a.initial_price)
+                .filter(|x| x.is_finite());
             if let Some(price) = base_price {
                 at_most(
                     &format!("{field}.base_reserve"),
@@ -761,6 +767,13 @@ impl Scenario {
                     let sf = format!("{field}.supply");
                     let reserve_fund =
                         non_negative(&format!("{sf}.reserve_fund"), sup.reserve_fund)?;
+                    let debt_price = assets[debt_asset].initial_price;
+                    at_most(
+                        &format!("{sf}.reserve_fund"),
+                        reserve_fund * debt_price,
+                        crate::scenario::book::MAX_USD,
+                        "USD at the initial price",
+                    )?;
                     let rate = match &sup.rate {
                         None => None,
                         Some(r) => {
@@ -805,7 +818,16 @@ impl Scenario {
                     };
                     match (sup.deposits, sup.utilisation) {
                         (Some(d), None) => Some(SupplySpec {
-                            deposits: positive(&format!("{sf}.deposits"), d)?,
+                            deposits: {
+                                positive(&format!("{sf}.deposits"), d)?;
+                                at_most(
+                                    &format!("{sf}.deposits"),
+                                    d * debt_price,
+                                    crate::scenario::book::MAX_USD,
+                                    "USD at the initial price",
+                                )?;
+                                d
+                            },
                             reserve_fund,
                             utilisation: None,
                             rate,

@@ -5,12 +5,19 @@
 //!
 //! ```text
 //! sweep.json                          what the sweep is (hash, runs, axes)
-//! paths/run=00042/part-0000.parquet   one file per table, run and unit
+//! paths/run-00042/part-0000.parquet   one file per table, run and unit
 //! market/…  protocols/…  liquidations/…  (perps/…, greeks/… when present)
-//! units/run=00042.part-0000.json      completion records
+//! units/run-00042.part-0000.json      completion records
 //! runs.parquet                        one row per run (written by the merge)
 //! charts/*.png
 //! ```
+//!
+//! Run folders are `run-00042`, not hive's `run=00042`: every file holds
+//! its `run` column (Int64), and a `key=value` folder name would add a
+//! second, differently typed `run` that pandas and pyarrow refuse to
+//! merge and DuckDB reads as text. Without it, the default readers of
+//! polars, pandas, pyarrow and DuckDB all read a table folder as one table
+//! (tests/readers.py, docs/sweeps.md).
 
 use std::path::{Path, PathBuf};
 
@@ -20,11 +27,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError, ScenarioError};
+use crate::montecarlo::bootstrap::{TailIntervals, bootstrap_rng, tail_intervals};
 use crate::montecarlo::run_path_range;
 use crate::output::parquet::{
     Names, TableWriter, greeks_frame, liquidations_frame, market_frame, paths_frame, perps_frame,
     protocols_frame, write_frame,
 };
+use crate::output::run_folder::{register_temporary, unregister_temporary};
 use crate::scenario::Scenario;
 use crate::sweep::spec::{Run, Sweep};
 
@@ -114,20 +123,63 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> OutputError + '_ {
     move |e| OutputError::io(path, e)
 }
 
-/// Write `text` to `path` atomically (temporary name, then rename).
-fn write_atomic(path: &Path, text: &str) -> Result<(), OutputError> {
-    let tmp = path.with_file_name(format!(
+/// The temporary name `path` is written under before its rename: removed
+/// by a catchable signal (registered) or by the next unsharded invocation.
+fn temporary(path: &Path) -> PathBuf {
+    path.with_file_name(format!(
         ".{}.tmp-{}",
         path.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
-    ));
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    ))
+}
+
+/// Rename a registered temporary into place and forget it.
+fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), OutputError> {
+    let r = std::fs::rename(tmp, path).map_err(io(path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    unregister_temporary(tmp);
+    r
+}
+
+/// Temporary files registered for removal on a signal, and removed when
+/// dropped (a failed unit leaves nothing).
+struct Temporaries(Vec<PathBuf>);
+
+impl Temporaries {
+    fn new(paths: Vec<PathBuf>) -> Self {
+        for p in &paths {
+            register_temporary(p);
+        }
+        Temporaries(paths)
+    }
+}
+
+impl Drop for Temporaries {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+            unregister_temporary(p);
+        }
+    }
+}
+
+/// Write `text` to `path` atomically (temporary name, then rename).
+fn write_atomic(path: &Path, text: &str) -> Result<(), OutputError> {
+    let tmp = temporary(path);
+    register_temporary(&tmp);
+    if let Err(e) = std::fs::write(&tmp, text) {
+        let _ = std::fs::remove_file(&tmp);
+        unregister_temporary(&tmp);
+        return Err(OutputError::io(&tmp, e));
+    }
+    rename_into_place(&tmp, path)
 }
 
 fn record_path(out: &Path, u: Unit) -> PathBuf {
     out.join("units")
-        .join(format!("run={:05}.part-{:04}.json", u.run, u.block))
+        .join(format!("run-{:05}.part-{:04}.json", u.run, u.block))
 }
 
 fn read_record(out: &Path, u: Unit) -> Option<Record> {
@@ -194,7 +246,7 @@ impl Tags {
     /// Add `run` and one constant column per axis to a frame.
     fn apply(&self, df: DataFrame) -> DataFrame {
         let h = df.height();
-        let mut cols: Vec<Column> = vec![Column::new("run".into(), vec![self.run; h])];
+        let mut cols: Vec<Column> = vec![Column::new("run".into(), vec![self.run as i64; h])];
         for (field, v) in &self.values {
             cols.push(match v {
                 TagValue::Number(x) => Column::new(field.as_str().into(), vec![*x; h]),
@@ -232,30 +284,94 @@ fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> St
     .to_string()
 }
 
+/// Every table a sweep may write, one folder each.
+pub const ALL_TABLES: [&str; 6] = [
+    "market",
+    "protocols",
+    "liquidations",
+    "perps",
+    "greeks",
+    "paths",
+];
+
+/// What a sweep writes at the top of its folder besides the tables: all
+/// that `--force` removes.
+const SWEEP_ENTRIES: [&str; 8] = [
+    "sweep.json",
+    "runs.parquet",
+    "units",
+    "charts",
+    "logs",
+    "sweep.sbatch",
+    "merge.sbatch",
+    "submit.sh",
+];
+
+/// Remove what a sweep wrote in `out` (its files and folders by name, and
+/// temporaries), and nothing else: files of the user's stay.
+fn remove_sweep(out: &Path) -> Result<(), OutputError> {
+    for e in std::fs::read_dir(out).map_err(io(out))? {
+        let e = e.map_err(io(out))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = SWEEP_ENTRIES.contains(&name.as_str())
+            || ALL_TABLES.contains(&name.as_str())
+            || (name.starts_with('.') && name.contains(".tmp-"));
+        if !ours {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p).map_err(io(&p))?;
+        } else {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
 /// Check (or claim) the sweep folder: a folder of another sweep is an error
-/// unless `force`, which clears it. `--emit-slurm` claims the folder too, so
-/// the array's tasks find it theirs.
+/// unless `force`, which removes what that sweep wrote; a non-empty folder
+/// that holds no sweep is never written into or deleted. `--emit-slurm`
+/// claims the folder too, so the array's tasks find it theirs.
 pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     let out = &opts.out;
     let manifest_path = out.join("sweep.json");
-    if out.exists() {
+    if std::fs::symlink_metadata(out).is_ok() {
+        if !out.is_dir() {
+            return Err(ScenarioError::invalid(
+                "--out",
+                format!("{}: exists and is not a folder", out.display()),
+            )
+            .into());
+        }
         let other = std::fs::read_to_string(&manifest_path)
             .ok()
-            .and_then(|t| serde_json::from_str::<SweepManifest>(&t).ok());
+            .and_then(|t| serde_json::from_str::<SweepManifest>(&t).ok())
+            .filter(|m| m.tool == "contagion");
         let same = other.as_ref().is_some_and(|m| m.hash == sw.hash);
         let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
         if !same && !empty {
+            if other.is_none() {
+                return Err(ScenarioError::invalid(
+                    "--out",
+                    format!(
+                        "{}: not empty and not a sweep folder (no sweep.json of contagion's); a sweep writes only into a new, empty or sweep folder, and --force never deletes what contagion did not write",
+                        out.display()
+                    ),
+                )
+                .into());
+            }
             if !opts.force {
                 return Err(OutputError::Exists(out.clone()).into());
             }
-            std::fs::remove_dir_all(out).map_err(io(out))?;
+            remove_sweep(out)?;
         }
     }
     std::fs::create_dir_all(out.join("units")).map_err(io(out))?;
     // Shards share the folder and may be writing now: only a lone
     // invocation (or the merge) clears what killed ones left.
     if opts.shard.is_none() {
-        remove_temporaries(out)?;
+        clear_temporaries(out)?;
     }
     let m = SweepManifest {
         tool: "contagion".into(),
@@ -280,38 +396,55 @@ pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Delete the temporary files (`.name.tmp-PID`) a killed invocation left.
-fn remove_temporaries(dir: &Path) -> Result<(), OutputError> {
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            remove_temporaries(&path)?;
-        } else if name.starts_with('.') && name.contains(".tmp-") {
-            std::fs::remove_file(&path).map_err(io(&path))?;
+/// Delete the temporary files (`.name.tmp-PID`) a killed invocation left
+/// under `out`, saying so on stderr. Only called where no other invocation
+/// can be writing (an unsharded run, the merge).
+fn clear_temporaries(out: &Path) -> Result<(), OutputError> {
+    fn walk(dir: &Path, n: &mut usize) -> Result<(), OutputError> {
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                walk(&path, n)?;
+            } else if name.starts_with('.') && name.contains(".tmp-") {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                *n += 1;
+            }
         }
+        Ok(())
+    }
+    let mut n = 0;
+    walk(out, &mut n)?;
+    if n > 0 {
+        eprintln!(
+            "contagion: removed {n} temporary file{} an interrupted invocation left in {}",
+            if n == 1 { "" } else { "s" },
+            out.display()
+        );
     }
     Ok(())
 }
 
-/// The tables a run of `sc` writes.
+/// The tables a run of `sc` writes (in the order of `ALL_TABLES`).
 fn tables(sc: &Scenario) -> Vec<&'static str> {
-    let mut t = vec!["market", "protocols", "liquidations"];
-    if !sc.perps.is_empty() {
-        t.push("perps");
-    }
-    if !sc.hedgers.is_empty() || !sc.option_vaults.is_empty() {
-        t.push("greeks");
-    }
-    t.push("paths");
-    t
+    ALL_TABLES
+        .into_iter()
+        .filter(|&t| match t {
+            "perps" => !sc.perps.is_empty(),
+            "greeks" => !sc.hedgers.is_empty() || !sc.option_vaults.is_empty(),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The folder of one run of one table: `TABLE/run-00042`.
+pub fn run_dir(out: &Path, table: &str, run: u32) -> PathBuf {
+    out.join(table).join(format!("run-{run:05}"))
 }
 
 fn unit_file(out: &Path, table: &str, u: Unit) -> PathBuf {
-    out.join(table)
-        .join(format!("run={:05}", u.run))
-        .join(format!("part-{:04}.parquet", u.block))
+    run_dir(out, table, u.run).join(format!("part-{:04}.parquet", u.block))
 }
 
 /// Run one unit: its tables under temporary names, renamed when all are
@@ -331,14 +464,9 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
             std::fs::remove_file(&f).map_err(io(&f))?;
         }
     }
-    let tmp = |t: &str| {
-        let f = unit_file(out, t, u);
-        f.with_file_name(format!(
-            ".part-{:04}.parquet.tmp-{}",
-            u.block,
-            std::process::id()
-        ))
-    };
+    let tmp = |t: &str| temporary(&unit_file(out, t, u));
+    // Removed if the unit fails or a signal stops the process.
+    let _temps = Temporaries::new(tables.iter().map(|t| tmp(t)).collect());
     type Frame = fn(&Names, &[crate::output::PathRecord]) -> DataFrame;
     let framers: Vec<(&str, Frame)> = tables
         .iter()
@@ -384,7 +512,7 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
     let mut files = Vec::new();
     for t in &tables {
         let (from, to) = (tmp(t), unit_file(out, t, u));
-        std::fs::rename(&from, &to).map_err(io(&to))?;
+        rename_into_place(&from, &to)?;
         files.push(
             to.strip_prefix(out)
                 .unwrap_or(&to)
@@ -489,6 +617,8 @@ pub struct RunRow {
     pub initial_debt_usd: f64,
     /// Per metric: mean, p05, p50, p95, VaR99, ES99 over the run's paths.
     pub metrics: Vec<[f64; 6]>,
+    /// Per metric: bootstrap 95% intervals of VaR99 and ES99.
+    pub intervals: Vec<TailIntervals>,
 }
 
 /// The metrics `runs.parquet` summarises, as columns of `paths.parquet`.
@@ -551,10 +681,18 @@ fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunError> {
             sc.book.debt[i] * sc.assets[sc.protocols[p].debt_asset].initial_price
         })
         .sum();
+    // The bootstrap of metric m draws from stream m of the sweep's seed,
+    // the same in every run: like the paths, the runs' intervals differ by
+    // the setting, not by the resampling noise.
     Ok(RunRow {
         run: run.id,
         initial_debt_usd: debt,
         metrics: cols.iter().map(|c| stats(c)).collect(),
+        intervals: cols
+            .iter()
+            .enumerate()
+            .map(|(m, c)| tail_intervals(c, 0.99, &mut bootstrap_rng(sw.base.seed, m as u64)))
+            .collect(),
     })
 }
 
@@ -567,7 +705,7 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
         return Err(ScenarioError::invalid(
             "--merge",
             format!(
-                "{} of {} units are not complete (first: run={:05} part {}); run the sweep (or its missing shards) again",
+                "{} of {} units are not complete (first: run {:05} part {}); run the sweep (or its missing shards) again",
                 missing.len(),
                 all.len(),
                 first.run,
@@ -576,7 +714,7 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
         )
         .into());
     }
-    remove_temporaries(out)?;
+    clear_temporaries(out)?;
     let rows: Vec<RunRow> = sw
         .runs
         .iter()
@@ -585,7 +723,7 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
     let h = rows.len();
     let mut cols: Vec<Column> = vec![Column::new(
         "run".into(),
-        rows.iter().map(|r| r.run).collect::<Vec<_>>(),
+        rows.iter().map(|r| r.run as i64).collect::<Vec<_>>(),
     )];
     for (i, field) in sw.fields().iter().enumerate() {
         cols.push(if numeric_axis(sw, i) {
@@ -611,12 +749,28 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
         "initial_debt_usd".into(),
         rows.iter().map(|r| r.initial_debt_usd).collect::<Vec<_>>(),
     ));
+    cols.push(Column::new(
+        "tail_paths_99".into(),
+        rows.iter()
+            .map(|r| r.intervals.first().map_or(0, |t| t.tail_paths) as u32)
+            .collect::<Vec<_>>(),
+    ));
     for (m, metric) in METRICS.iter().enumerate() {
         for (s, stat) in STATS.iter().enumerate() {
             cols.push(Column::new(
                 format!("{metric}_{stat}").into(),
                 rows.iter().map(|r| r.metrics[m][s]).collect::<Vec<_>>(),
             ));
+            let bound = |f: fn(&TailIntervals) -> f64| -> Vec<f64> {
+                rows.iter().map(|r| f(&r.intervals[m])).collect()
+            };
+            let (lo, hi) = match *stat {
+                "var99" => (bound(|t| t.var.lo), bound(|t| t.var.hi)),
+                "es99" => (bound(|t| t.es.lo), bound(|t| t.es.hi)),
+                _ => continue,
+            };
+            cols.push(Column::new(format!("{metric}_{stat}_lo").into(), lo));
+            cols.push(Column::new(format!("{metric}_{stat}_hi").into(), hi));
         }
     }
     let df = DataFrame::new(h, cols).expect("columns of one height");
@@ -627,9 +781,10 @@ pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
     })
     .to_string();
     let target = out.join("runs.parquet");
-    let tmp = out.join(format!(".runs.parquet.tmp-{}", std::process::id()));
+    let tmp = temporary(&target);
+    let _temps = Temporaries::new(vec![tmp.clone()]);
     write_frame(&tmp, df, &meta)?;
-    std::fs::rename(&tmp, &target).map_err(io(&target))?;
+    rename_into_place(&tmp, &target)?;
     crate::sweep::charts::draw(sw, &rows, &out.join("charts"))?;
     Ok(rows)
 }
@@ -644,31 +799,138 @@ pub fn list(sw: &Sweep) -> String {
     s
 }
 
-/// An `sbatch` array script running the sweep in `shards` tasks of
-/// `threads` cores each; task i runs shard i (from `SLURM_ARRAY_TASK_ID`).
-/// Logs go to `<out>/logs/%A_%a.{out,err}`.
-pub fn slurm_script(sw: &Sweep, out: &Path, shards: u32, threads: u32, binary: &Path) -> String {
+/// Resources of the emitted Slurm jobs, passed through to `#SBATCH`
+/// lines as given (`--time`, `--mem`, `--partition`, `--account`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmResources {
+    /// Wall-clock limit per task, e.g. `02:00:00`.
+    pub time: Option<String>,
+    /// Memory per node, e.g. `8G`.
+    pub mem: Option<String>,
+    /// Partition.
+    pub partition: Option<String>,
+    /// Account charged.
+    pub account: Option<String>,
+}
+
+impl SlurmResources {
+    /// Refuse values that would break the script: empty, or holding spaces,
+    /// quotes or control characters (a newline would add a line to it).
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        for (flag, v) in [
+            ("--time", &self.time),
+            ("--mem", &self.mem),
+            ("--partition", &self.partition),
+            ("--account", &self.account),
+        ] {
+            if let Some(v) = v
+                && (v.is_empty()
+                    || v.chars().any(|c| {
+                        c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '\\' | '#')
+                    }))
+            {
+                return Err(ScenarioError::invalid(
+                    flag,
+                    format!("{v:?} is not a Slurm value (no spaces, quotes or control characters)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn lines(&self) -> String {
+        [
+            ("time", &self.time),
+            ("mem", &self.mem),
+            ("partition", &self.partition),
+            ("account", &self.account),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("#SBATCH --{k}={v}\n")))
+        .collect()
+    }
+}
+
+/// The scripts `--emit-slurm` writes into the sweep folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlurmScripts {
+    /// `sweep.sbatch`: the array job, task i runs shard i.
+    pub array: String,
+    /// `merge.sbatch`: the merge, one task.
+    pub merge: String,
+    /// `submit.sh`: submits the array, then the merge with
+    /// `--dependency=afterok:<array job id>`.
+    pub submit: String,
+}
+
+/// The Slurm scripts of a sweep: an array of `shards` tasks of `threads`
+/// cores each (task i runs shard i, from `SLURM_ARRAY_TASK_ID`), a merge
+/// job, and a submit script that queues the merge to start once every
+/// array task has succeeded (and cancels it if one fails). Logs go to
+/// `<out>/logs/`.
+pub fn slurm_scripts(
+    sw: &Sweep,
+    out: &Path,
+    shards: u32,
+    threads: u32,
+    binary: &Path,
+    res: &SlurmResources,
+) -> SlurmScripts {
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let q = |p: &Path| format!("'{}'", abs(p).display().to_string().replace('\'', "'\\''"));
-    format!(
+    let logs = abs(&out.join("logs")).display().to_string();
+    let name = &sw.raw.sweep.name;
+    let (bin, file, dir) = (q(binary), q(&sw.file), q(out));
+    let resources = res.lines();
+    let array = format!(
         "#!/bin/bash\n\
          # contagion sweep `{name}`: {units} units in {shards} array tasks.\n\
-         # Submit: sbatch {script}\n\
-         # Then finish the dataset: {bin} sweep {file} --out {out} --merge\n\
+         # Submit with {submit}: it queues this array, then the merge\n\
+         # ({merge_script}) to run once every task has succeeded.\n\
          #SBATCH --job-name=contagion-{name}\n\
          #SBATCH --array=0-{last}\n\
          #SBATCH --cpus-per-task={threads}\n\
+         {resources}\
          #SBATCH --output={logs}/%A_%a.out\n\
          #SBATCH --error={logs}/%A_%a.err\n\
          set -euo pipefail\n\
-         exec {bin} sweep {file} --out {out} --threads {threads} --quiet\n",
-        name = sw.raw.sweep.name,
+         exec {bin} sweep {file} --out {dir} --threads {threads} --quiet\n",
         units = units(sw).len(),
-        script = q(&out.join("sweep.sbatch")),
+        submit = q(&out.join("submit.sh")),
+        merge_script = q(&out.join("merge.sbatch")),
         last = shards.max(1) - 1,
-        logs = abs(&out.join("logs")).display(),
-        bin = q(binary),
-        file = q(&sw.file),
-        out = q(out),
-    )
+    );
+    let merge = format!(
+        "#!/bin/bash\n\
+         # contagion sweep `{name}`: the merge (runs.parquet, charts) once the\n\
+         # array is done. submit.sh queues it with --dependency=afterok.\n\
+         #SBATCH --job-name=contagion-{name}-merge\n\
+         #SBATCH --cpus-per-task=1\n\
+         #SBATCH --kill-on-invalid-dep=yes\n\
+         {resources}\
+         #SBATCH --output={logs}/merge_%j.out\n\
+         #SBATCH --error={logs}/merge_%j.err\n\
+         set -euo pipefail\n\
+         exec {bin} sweep {file} --out {dir} --merge --quiet\n",
+    );
+    let submit = format!(
+        "#!/bin/bash\n\
+         # contagion sweep `{name}`: queue the array job, then the merge job,\n\
+         # which starts once every array task has succeeded (afterok) and is\n\
+         # cancelled if one fails. Arguments are passed to the merge's sbatch\n\
+         # (e.g. --wait to return when the merge has run).\n\
+         set -euo pipefail\n\
+         array=$(sbatch --parsable {array_script})\n\
+         array=${{array%%;*}}\n\
+         echo \"array job $array: {shards} tasks\"\n\
+         merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"$@\" {merge_script})\n\
+         echo \"merge job ${{merge%%;*}}: after array job $array\"\n",
+        array_script = q(&out.join("sweep.sbatch")),
+        merge_script = q(&out.join("merge.sbatch")),
+    );
+    SlurmScripts {
+        array,
+        merge,
+        submit,
+    }
 }

@@ -1,6 +1,6 @@
 //! Parameter sweeps (docs/sweeps.md): a sweep file names a base scenario and
 //! axes over its fields; runs share their path seeds (common random
-//! numbers) and are written as one hive-partitioned dataset, in units that
+//! numbers) and are written as one dataset (a folder per table and run), in units that
 //! can be sharded across processes or Slurm array tasks and resumed.
 
 pub mod charts;

@@ -227,6 +227,9 @@ impl Sweep {
         let mut h = fnv1a(text.as_bytes(), 0xcbf2_9ce4_8422_2325);
         h = fnv1a(base_text.as_bytes(), h);
         h = fnv1a(env!("CARGO_PKG_VERSION").as_bytes(), h);
+        // The dataset's layout: a folder written by another layout is
+        // another sweep (run-NNNNN folders and Int64 keys since layout 2).
+        h = fnv1a(b"layout 2", h);
         let sweep = Sweep {
             raw,
             file: file.to_path_buf(),

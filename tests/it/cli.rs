@@ -231,3 +231,187 @@ fn a_parquet_book_snapshot_is_imported() {
     std::fs::write(&s, BOOK_SCENARIO.replace("FORMAT", "parquet")).unwrap();
     check_imported(&Scenario::load(&s, &Overrides::default()).unwrap());
 }
+
+/// Entries of a folder, sorted (empty when the folder does not exist).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Wait (at most 60 s) until `ready` holds, or the child exits.
+fn wait_for(child: &mut std::process::Child, ready: impl Fn() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed().as_secs() < 60 {
+        if ready() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+/// Send `signal` to the child, then wait at most 30 s for it to exit
+/// (killing it if it does not, and failing).
+fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if started.elapsed().as_secs() > 30 {
+            child.kill().ok();
+            panic!("SIG{signal} did not stop the run");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A run long enough to be interrupted (it is, within a second).
+fn long_scenario(dir: &Path) {
+    std::fs::write(
+        dir.join("long.toml"),
+        SMALL
+            .replace("paths = 12", "paths = 1000000")
+            .replace("record_paths = 8", "record_paths = 1000"),
+    )
+    .unwrap();
+}
+
+/// Issue 10, item 9: Ctrl-C, SIGTERM and SIGHUP remove the staging folder
+/// and exit 130, 143 and 129; what a SIGKILL left is cleared by the next
+/// run into the same folder, which says so.
+#[test]
+fn interrupted_runs_leave_nothing_and_stale_staging_is_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    long_scenario(dir.path());
+    let out = dir.path().join("out");
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let mut child = std::process::Command::new(bin())
+            .args(["run", "long.toml", "--out", "out/x", "--quiet"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Interrupt once the staging folder exists.
+        let started = wait_for(&mut child, || {
+            entries(&out).iter().any(|n| n.starts_with(".x.tmp-"))
+        });
+        assert!(started, "no staging folder appeared");
+        if signal == "TERM" {
+            // Once in the middle of writing tables, not only at the start.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let status = signal_and_wait(&mut child, signal);
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        assert_eq!(entries(&out), Vec::<String>::new(), "after SIG{signal}");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(err.contains(&format!("SIG{signal}")), "{err}");
+    }
+    // SIGKILL cannot be caught: the staging folder stays, and the next run
+    // into the same parent removes it. A process that has exited stands
+    // for the killed one.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let stale = out.join(format!(".y.tmp-{dead}"));
+    std::fs::create_dir_all(stale.join("charts")).unwrap();
+    std::fs::write(stale.join("paths.parquet"), "half").unwrap();
+    // A live process's staging folder (this test's) is left alone.
+    let live = out.join(format!(".z.tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::write(dir.path().join("s.toml"), SMALL).unwrap();
+    let o = cli(
+        dir.path(),
+        &["run", "s.toml", "--out", "out/small", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(".y.tmp-{dead}")) && err.contains("no longer running"),
+        "{err}"
+    );
+    assert_eq!(
+        entries(&out),
+        [
+            format!(".z.tmp-{}", std::process::id()),
+            "small".to_string()
+        ]
+    );
+}
+
+/// Issue 10, item 10: `--out` naming a file is refused before simulating
+/// (even with --force), and the file is kept; two --force runs at once into
+/// one folder both succeed and leave only the folder.
+#[test]
+fn a_file_is_never_replaced_and_concurrent_forced_runs_do_not_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    long_scenario(dir.path());
+    std::fs::write(dir.path().join("results.csv"), "mine").unwrap();
+    let started = std::time::Instant::now();
+    let o = cli(
+        dir.path(),
+        &[
+            "run",
+            "long.toml",
+            "--out",
+            "results.csv",
+            "--force",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("results.csv") && err.contains("not a folder"),
+        "{err}"
+    );
+    // Refused before the million paths were simulated.
+    assert!(started.elapsed().as_secs() < 20);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("results.csv")).unwrap(),
+        "mine"
+    );
+    assert_eq!(entries(dir.path()), ["long.toml", "results.csv"]);
+
+    std::fs::write(dir.path().join("s.toml"), SMALL).unwrap();
+    let first = cli(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert!(first.status.success());
+    for _ in 0..3 {
+        let spawn = |seed: &str| {
+            std::process::Command::new(bin())
+                .args([
+                    "run", "s.toml", "--out", "r", "--force", "--quiet", "--seed", seed,
+                ])
+                .current_dir(dir.path())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("1"), spawn("2"));
+        for c in [a, b] {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert_eq!(
+            entries(dir.path()),
+            ["long.toml", "r", "results.csv", "s.toml"]
+        );
+        assert_eq!(read(&dir.path().join("r/paths.parquet")).height(), 12);
+    }
+}

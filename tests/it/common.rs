@@ -43,9 +43,12 @@ pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
-/// A column as u32 values.
+/// An integer column (indices are Int64, counts UInt32) as u32 values;
+/// a negative or too large value fails the test.
 pub fn u32s(df: &DataFrame, name: &str) -> Vec<u32> {
     df.column(name)
+        .unwrap()
+        .strict_cast(&DataType::UInt32)
         .unwrap()
         .u32()
         .unwrap()

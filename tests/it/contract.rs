@@ -71,8 +71,8 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
     expect_schema(
         &read(&out.join("market.parquet")),
         &[
-            ("path", UInt32),
-            ("step", UInt32),
+            ("path", Int64),
+            ("step", Int64),
             ("asset", String),
             ("fundamental", Float64),
             ("pool_price", Float64),
@@ -81,8 +81,8 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
     expect_schema(
         &read(&out.join("protocols.parquet")),
         &[
-            ("path", UInt32),
-            ("step", UInt32),
+            ("path", Int64),
+            ("step", Int64),
             ("protocol", String),
             ("collateral_value", Float64),
             ("debt_value", Float64),
@@ -108,11 +108,11 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
     expect_schema(
         &read(&out.join("liquidations.parquet")),
         &[
-            ("path", UInt32),
-            ("step", UInt32),
-            ("round", UInt32),
+            ("path", Int64),
+            ("step", Int64),
+            ("round", Int64),
             ("protocol", String),
-            ("position", UInt64),
+            ("position", Int64),
             ("liquidator", String),
             ("asset", String),
             ("repaid", Float64),
@@ -130,7 +130,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
     expect_schema(
         &read(&out.join("paths.parquet")),
         &[
-            ("path", UInt32),
+            ("path", Int64),
             ("bad_debt", Float64),
             ("bad_debt_contagion", Float64),
             ("insolvent_debt", Float64),

@@ -38,7 +38,14 @@ fn one_and_two_threads_write_identical_tables() {
 }
 
 fn path_rows(df: &DataFrame, path: u32) -> DataFrame {
-    let mask = df.column("path").unwrap().u32().unwrap().equal(path);
+    let mask = df
+        .column("path")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .equal(path as i64);
     df.filter(&mask).unwrap()
 }
 

@@ -125,14 +125,7 @@ fn the_run_reproduces_the_hand_computed_cascade() {
     let liq = read(&out.join("liquidations.parquet"));
     assert_eq!(u32s(&liq, "step"), [1, 1, 1, 1, 1, 2]);
     assert_eq!(u32s(&liq, "round"), [0, 1, 1, 2, 2, 0]);
-    let position: Vec<u64> = liq
-        .column("position")
-        .unwrap()
-        .u64()
-        .unwrap()
-        .iter()
-        .map(Option::unwrap)
-        .collect();
+    let position = i64s(&liq, "position");
     assert_eq!(position, [0, 0, 1, 0, 1, 2]);
     assert_all_close(
         "health_factor",

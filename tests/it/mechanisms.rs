@@ -221,14 +221,7 @@ fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
     run_into(&sc, dir.path(), "out", Some(1));
     let l = read(&dir.path().join("out/liquidations.parquet"));
     let step = u32s(&l, "step");
-    let position: Vec<u64> = l
-        .column("position")
-        .unwrap()
-        .u64()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap())
-        .collect();
+    let position = i64s(&l, "position");
     let hf = f64s(&l, "health_factor");
     let seized = f64s(&l, "seized");
     let repaid = f64s(&l, "repaid");
@@ -252,8 +245,7 @@ fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
     let sc = scenario(&plain, &Overrides::default());
     run_into(&sc, dir.path(), "plain", Some(1));
     let l = read(&dir.path().join("plain/liquidations.parquet"));
-    let position = l.column("position").unwrap().u64().unwrap();
-    assert!(position.iter().any(|p| p == Some(0)));
+    assert!(i64s(&l, "position").contains(&0));
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn sweep_cli(cwd: &Path, args: &[&str]) -> std::process::Output {
 
 /// Rows of a table of one run, without the `run` column (f64 columns only).
 fn run_values(out: &Path, table: &str, run: u32, column: &str) -> Vec<f64> {
-    let dir = out.join(table).join(format!("run={run:05}"));
+    let dir = out.join(table).join(format!("run-{run:05}"));
     let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -105,7 +105,7 @@ fn runs_with_the_same_parameters_are_identical() {
         run_values(&out, "paths", 2, "liquidated_value")
     );
     // The dataset: run id and parameter columns in every file.
-    let p = read(&out.join("paths/run=00003/part-0001.parquet"));
+    let p = read(&out.join("paths/run-00003/part-0001.parquet"));
     assert_eq!(u32s(&p, "run"), vec![3; 10]);
     assert_eq!(
         f64s(&p, "protocols.lend.collateral.ETH.liquidation_threshold"),
@@ -204,8 +204,12 @@ fn slurm_array_variables_pick_the_shard_and_the_script_is_an_array() {
             "2",
         ],
     );
-    let script_path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let script = std::fs::read_to_string(dir.path().join(script_path)).unwrap();
+    let printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(printed.len(), 3, "{printed:?}");
+    let script = std::fs::read_to_string(dir.path().join(&printed[0])).unwrap();
     for needle in [
         "#SBATCH --array=0-2",
         "#SBATCH --cpus-per-task=2",
@@ -215,6 +219,129 @@ fn slurm_array_variables_pick_the_shard_and_the_script_is_an_array() {
         "--threads 2",
     ] {
         assert!(script.contains(needle), "`{needle}` not in:\n{script}");
+    }
+}
+
+/// Issue 10, item 21: `--time`, `--mem`, `--partition` and `--account`
+/// reach the #SBATCH lines of both jobs, and submit.sh queues the merge
+/// after the array with afterok on the array's job id.
+#[test]
+fn emitted_slurm_jobs_take_resources_and_the_merge_waits_for_the_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = setup(dir.path(), LT);
+    let f = f.to_str().unwrap();
+    let out = sweep_cli(
+        dir.path(),
+        &[
+            "sweep",
+            f,
+            "--out",
+            "slurm",
+            "--emit-slurm",
+            "--shards",
+            "3",
+            "--time",
+            "01:30:00",
+            "--mem",
+            "4G",
+            "--partition",
+            "short",
+            "--account",
+            "risk-lab",
+        ],
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let read_script = |name: &str| {
+        assert!(printed.contains(name), "{printed}");
+        std::fs::read_to_string(dir.path().join("slurm").join(name)).unwrap()
+    };
+    let (array, merge, submit) = (
+        read_script("sweep.sbatch"),
+        read_script("merge.sbatch"),
+        read_script("submit.sh"),
+    );
+    for script in [&array, &merge] {
+        for line in [
+            "#SBATCH --time=01:30:00\n",
+            "#SBATCH --mem=4G\n",
+            "#SBATCH --partition=short\n",
+            "#SBATCH --account=risk-lab\n",
+        ] {
+            assert!(script.contains(line), "`{line}` not in:\n{script}");
+        }
+    }
+    assert!(array.contains("#SBATCH --array=0-2"));
+    assert!(
+        !merge.contains("--array") && merge.contains(" --merge"),
+        "{merge}"
+    );
+    assert!(
+        merge.contains("#SBATCH --kill-on-invalid-dep=yes"),
+        "{merge}"
+    );
+    assert!(submit.contains("sbatch --parsable"), "{submit}");
+    assert!(
+        submit.contains("--dependency=afterok:\"$array\""),
+        "{submit}"
+    );
+    assert!(submit.find("sweep.sbatch") < submit.find("merge.sbatch"));
+    // The submit script, run against a fake sbatch, submits the array and
+    // then the merge with the array's id (--parsable prints `id;cluster`).
+    let fake = dir.path().join("bin");
+    std::fs::create_dir(&fake).unwrap();
+    std::fs::write(
+        fake.join("sbatch"),
+        "#!/bin/sh\necho \"$@\" >> \"$LOG\"\nif [ -f \"$LOG.n\" ]; then echo 78; else touch \"$LOG.n\"; echo \"77;ci\"; fi\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["+x", fake.join("sbatch").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let log = dir.path().join("sbatch.log");
+    let o = Command::new("bash")
+        .arg(dir.path().join("slurm/submit.sh"))
+        .arg("--wait")
+        .env(
+            "PATH",
+            format!("{}:{}", fake.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("LOG", &log)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let calls: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls[0].starts_with("--parsable ") && calls[0].ends_with("sweep.sbatch"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[1].starts_with("--parsable --dependency=afterok:77 --wait ")
+            && calls[1].ends_with("merge.sbatch"),
+        "{calls:?}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("merge job 78"));
+    // Bad values and misplaced flags are refused, naming the flag.
+    for (args, flag) in [
+        (vec!["--emit-slurm", "--time", "1 day"], "--time"),
+        (vec!["--emit-slurm", "--mem", "4G\n#SBATCH --x"], "--mem"),
+        (vec!["--partition", "short"], "--partition"),
+    ] {
+        let mut a = vec!["sweep", f, "--out", "slurm2"];
+        a.extend(args);
+        let o = cli(dir.path(), &a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.starts_with(&format!("contagion: error: {flag}")),
+            "{err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
 
@@ -450,7 +577,7 @@ fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
         assert_eq!(m["sweep"]["hash"], hash.as_str(), "{rel}");
         assert_eq!(m["sweep"]["seed"], 5, "{rel}");
         assert_eq!(m["version"], env!("CARGO_PKG_VERSION"), "{rel}");
-        if rel.starts_with("paths/run=00003") {
+        if rel.starts_with("paths/run-00003") {
             assert_eq!(
                 m["params"]["protocols.lend.collateral.ETH.liquidation_bonus"],
                 0.08
@@ -465,5 +592,383 @@ fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
     assert_eq!(
         f64s(&runs, "protocols.lend.collateral.ETH.liquidation_bonus"),
         [0.03, 0.08, 0.03, 0.08]
+    );
+}
+
+/// Issue 10, item 11: `--force` never deletes what contagion did not
+/// write: a folder without a sweep manifest is refused (exit 2) and kept
+/// whole; in a folder of another sweep, only that sweep's files go.
+#[test]
+fn a_forced_sweep_never_deletes_what_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = setup(dir.path(), LT);
+    let f = f.to_str().unwrap();
+    let mine = dir.path().join("work");
+    std::fs::create_dir_all(mine.join("paths")).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    std::fs::write(mine.join("paths/analysis.py"), "mine").unwrap();
+    for force in [false, true] {
+        let mut args = vec!["sweep", f, "--out", "work", "--quiet"];
+        if force {
+            args.push("--force");
+        }
+        let o = cli(dir.path(), &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("--out") && err.contains("not a sweep folder"),
+            "{err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert_eq!(
+            std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_to_string(mine.join("paths/analysis.py")).unwrap(),
+            "mine"
+        );
+        assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 2);
+    }
+    // `--out .` with --force in a working directory leaves it as it was.
+    let o = cli(&mine, &["sweep", f, "--out", ".", "--force", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 2);
+    // A folder of another sweep, with a file of the user's beside it.
+    sweep_cli(dir.path(), &["sweep", f, "--out", "s", "--quiet"]);
+    std::fs::write(dir.path().join("s/notes.txt"), "mine").unwrap();
+    let g = setup(dir.path(), &LT.replace("0.77", "0.76"));
+    sweep_cli(
+        dir.path(),
+        &[
+            "sweep",
+            g.to_str().unwrap(),
+            "--out",
+            "s",
+            "--quiet",
+            "--force",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("s/notes.txt")).unwrap(),
+        "mine"
+    );
+    let runs = read(&dir.path().join("s/runs.parquet"));
+    assert_eq!(
+        f64s(&runs, "protocols.lend.collateral.ETH.liquidation_threshold"),
+        [0.8, 0.8, 0.76, 0.85]
+    );
+    // What a SIGKILL leaves (a unit file half written) is cleared by the
+    // next unsharded invocation, which says so.
+    let leftover = dir
+        .path()
+        .join("s/paths/run-00001/.part-0001.parquet.tmp-4000000");
+    std::fs::write(&leftover, "half").unwrap();
+    let o = sweep_cli(
+        dir.path(),
+        &["sweep", g.to_str().unwrap(), "--out", "s", "--quiet"],
+    );
+    assert!(!leftover.exists());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("removed 1 temporary file"), "{err}");
+}
+
+/// Issue 10, item 9, for sweeps: SIGTERM removes the unit files being
+/// written (the sweep resumes from its completed units).
+#[test]
+fn an_interrupted_sweep_leaves_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = LT.replace(
+        "paths_per_unit = 10",
+        "paths_per_unit = 20000\npaths = 20000",
+    );
+    let f = setup(dir.path(), &big);
+    let out = dir.path().join("out");
+    fn temporaries(d: &Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                temporaries(&p, found);
+            } else if e.file_name().to_string_lossy().contains(".tmp-") {
+                found.push(p);
+            }
+        }
+    }
+    let mut child = Command::new(bin())
+        .args([
+            "sweep",
+            f.to_str().unwrap(),
+            "--out",
+            "out",
+            "--quiet",
+            "--threads",
+            "1",
+        ])
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        // A unit's files being written (not sweep.json's, written first).
+        let mut t = Vec::new();
+        temporaries(&out, &mut t);
+        if t.iter().any(|p| p.parent() != Some(out.as_path())) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended first");
+        assert!(started.elapsed().as_secs() < 60, "no unit started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let mut t = Vec::new();
+    temporaries(&out, &mut t);
+    assert!(t.is_empty(), "{t:?}");
+    assert!(
+        out.join("sweep.json").exists(),
+        "the sweep's own files stay"
+    );
+}
+
+/// Issue 10, items 16 and 17: index columns are Int64 in every sweep table
+/// and in runs.parquet, and no folder name carries a `key=value` that
+/// readers would turn into a second `run` column.
+#[test]
+fn sweep_keys_are_signed_and_folders_carry_no_hive_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = setup(dir.path(), LT);
+    sweep_cli(
+        dir.path(),
+        &["sweep", f.to_str().unwrap(), "--out", "s", "--quiet"],
+    );
+    let out = dir.path().join("s");
+    use polars::prelude::DataType;
+    let runs = read(&out.join("runs.parquet"));
+    assert_eq!(runs.column("run").unwrap().dtype(), &DataType::Int64);
+    let mut checked = 0;
+    for (rel, _) in files(&out) {
+        assert!(!rel.contains('='), "{rel}");
+        if rel.ends_with(".parquet") && rel != "runs.parquet" {
+            let df = read(&out.join(&rel));
+            for key in ["run", "path", "step", "round", "position"] {
+                if let Ok(c) = df.column(key) {
+                    assert_eq!(c.dtype(), &DataType::Int64, "{rel}: {key}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4 * 3 * 4);
+    let p = read(&out.join("paths/run-00002/part-0000.parquet"));
+    assert_eq!(i64s(&p, "run"), vec![2; 10]);
+}
+
+const GRID: &str = r#"
+[sweep]
+name = "grid"
+scenario = "base.toml"
+record_paths = 1
+
+[[axes]]
+field = "protocols.lend.collateral.ETH.liquidation_threshold"
+values = [0.77, 0.8, 0.83]
+
+[[axes]]
+field = "protocols.lend.collateral.ETH.liquidation_bonus"
+values = [0.03, 0.08]
+"#;
+
+/// Issue 10, item 14: on a two-parameter grid, `recommend --field` answers
+/// at each value of the other parameter (shown in the table), from
+/// runs.parquet directly; with nothing within budget it exits 1; the tail
+/// metrics carry bootstrap intervals, and a thin tail is warned about.
+#[test]
+fn recommend_answers_per_combination_with_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = setup(dir.path(), GRID);
+    let o = sweep_cli(
+        dir.path(),
+        &["sweep", f.to_str().unwrap(), "--out", "g", "--quiet"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("rest on its worst 1 of 24 paths"), "{err}");
+    let runs = read(&dir.path().join("g/runs.parquet"));
+    let lt = f64s(&runs, "protocols.lend.collateral.ETH.liquidation_threshold");
+    let bonus = f64s(&runs, "protocols.lend.collateral.ETH.liquidation_bonus");
+    let metric = f64s(&runs, "liquidated_value_var99");
+    let debt = f64s(&runs, "initial_debt_usd");
+    // Intervals: ordered, deterministic (a second merge writes the same bytes).
+    for m in ["bad_debt", "liquidated_value", "insolvent_debt"] {
+        for stat in ["var99", "es99"] {
+            let (lo, hi) = (
+                f64s(&runs, &format!("{m}_{stat}_lo")),
+                f64s(&runs, &format!("{m}_{stat}_hi")),
+            );
+            for k in 0..lo.len() {
+                assert!(lo[k] <= hi[k], "{m}_{stat} run {k}");
+            }
+        }
+    }
+    assert_eq!(u32s(&runs, "tail_paths_99"), vec![1; 6]);
+    let before = std::fs::read(dir.path().join("g/runs.parquet")).unwrap();
+    sweep_cli(
+        dir.path(),
+        &[
+            "sweep",
+            f.to_str().unwrap(),
+            "--out",
+            "g",
+            "--merge",
+            "--quiet",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("g/runs.parquet")).unwrap(),
+        before
+    );
+
+    // A budget that some runs meet and others do not.
+    let mut shares: Vec<f64> = metric.iter().zip(&debt).map(|(v, d)| v / d).collect();
+    shares.sort_by(f64::total_cmp);
+    let budget = 0.5 * (shares[2] + shares[3]);
+    let o = cli(
+        dir.path(),
+        &[
+            "recommend",
+            "g",
+            "--metric",
+            "liquidated_value_var99",
+            "--max-share-of-debt",
+            &budget.to_string(),
+            "--field",
+            "protocols.lend.collateral.ETH.liquidation_threshold",
+        ],
+    );
+    let said = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning") && err.contains("worst 1 of 24 paths"),
+        "{err}"
+    );
+    let header = said.lines().next().unwrap();
+    assert!(
+        header.starts_with("protocols.lend.collateral.ETH.liquidation_threshold\tprotocols.lend.collateral.ETH.liquidation_bonus\tsweep\tliquidated_value_var99\t95% interval"),
+        "{header}"
+    );
+    // Six lines, one per combination, each with its interval.
+    assert_eq!(
+        said.lines().filter(|l| l.contains("\tg\t")).count(),
+        6,
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .filter(|l| l.contains("\tg\t"))
+            .all(|l| l.contains('['))
+    );
+    let mut any = false;
+    for b in [0.03, 0.08] {
+        let best = (0..6)
+            .filter(|&k| bonus[k] == b && metric[k] <= budget * debt[k])
+            .map(|k| lt[k])
+            .reduce(f64::max);
+        let line = match best {
+            Some(v) => {
+                any = true;
+                format!(
+                    "recommend protocols.lend.collateral.ETH.liquidation_threshold = {v} where protocols.lend.collateral.ETH.liquidation_bonus = {b}:"
+                )
+            }
+            None => format!(
+                "no value of protocols.lend.collateral.ETH.liquidation_threshold is within budget in every sweep where protocols.lend.collateral.ETH.liquidation_bonus = {b}"
+            ),
+        };
+        assert!(said.contains(&line), "`{line}` not in:\n{said}");
+    }
+    assert_eq!(o.status.code(), Some(if any { 0 } else { 1 }));
+
+    // Without --field: the combinations within budget.
+    let o = cli(
+        dir.path(),
+        &[
+            "recommend",
+            "g",
+            "--metric",
+            "liquidated_value_var99",
+            "--max-share-of-debt",
+            &budget.to_string(),
+        ],
+    );
+    let said = String::from_utf8_lossy(&o.stdout);
+    let n = (0..6).filter(|&k| metric[k] <= budget * debt[k]).count();
+    assert!(
+        said.contains(&format!(
+            "{n} of 6 combinations are within budget in every sweep"
+        )),
+        "{said}"
+    );
+    // Nothing within budget: exit 1, and the table is still printed.
+    let o = cli(
+        dir.path(),
+        &[
+            "recommend",
+            "g",
+            "--metric",
+            "liquidated_value_var99",
+            "--max-usd",
+            "0",
+            "--field",
+            "protocols.lend.collateral.ETH.liquidation_threshold",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no value of"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing is within the budget"));
+    // A field that is not swept is bad input.
+    let o = cli(
+        dir.path(),
+        &["recommend", "g", "--max-usd", "1", "--field", "steps"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--field: `steps` is not a swept parameter")
+    );
+}
+
+/// Issue 10, item 18: zipped axes are one dimension: `recommend` answers
+/// for the first without --field, and shows the one moving with it, as
+/// the README's synopsis runs it on the shipped sweep.
+#[test]
+fn recommend_needs_no_field_for_zipped_axes() {
+    let dir = tempfile::tempdir().unwrap();
+    let zipped = LT.replace(
+        "values = [0.8, 0.8, 0.77, 0.85]",
+        "values = [0.77, 0.8, 0.85]\nzip = \"lt\"\n\n[[axes]]\nfield = \"protocols.lend.collateral.ETH.max_ltv\"\nvalues = [0.7, 0.72, 0.75]\nzip = \"lt\"",
+    );
+    let f = setup(dir.path(), &zipped);
+    sweep_cli(
+        dir.path(),
+        &["sweep", f.to_str().unwrap(), "--out", "z", "--quiet"],
+    );
+    let o = cli(dir.path(), &["recommend", "z", "--max-usd", "1e12"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("recommend protocols.lend.collateral.ETH.liquidation_threshold = 0.85 (with protocols.lend.collateral.ETH.max_ltv = 0.75):"),
+        "{said}"
     );
 }

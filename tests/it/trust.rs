@@ -51,7 +51,7 @@ fn no_recorded_paths_runs_and_draws_only_the_distribution() {
 fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
     let max = u32::MAX.to_string();
     expect_rejected(
-        &small("steps = 30", &format!("steps = {max}")),
+        &small("steps = 30", &format!("steps = {max}\ndt_hours = 0.001")),
         &["simulation.steps", "GiB"],
     );
     expect_rejected(

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A real Slurm test of `contagion sweep`: start a one-node Slurm cluster on
 # this machine (Debian's slurmctld, slurmd, slurm-client and munge), submit
-# the array job `--emit-slurm` writes, wait for it, merge, and check that
-# the dataset equals the one a single process writes, byte for byte. Every
+# the jobs `--emit-slurm` writes (the array, then the merge that waits for
+# it with afterok), wait for the merge, and check that the dataset equals
+# the one a single process writes, byte for byte. Every
 # daemon this script starts is stopped by pid on exit.
 #
 # Needs root (to install packages and run the daemons). Run from the
@@ -128,14 +129,20 @@ field = "protocols.aave-like.collateral.ETH.liquidation_threshold"
 values = [0.83, 0.86, 0.88]
 SWEEP
 "$BIN" sweep "$WORK/sweep.toml" --out "$WORK/local" --quiet --threads 2
-"$BIN" sweep "$WORK/sweep.toml" --out "$WORK/cluster" --emit-slurm --shards 4 --threads 1
-# Bounded, so a stuck queue fails the test instead of hanging CI.
-if ! timeout 900 sbatch --wait "$WORK/cluster/sweep.sbatch"; then
-    echo "slurm test: the array job failed; its logs:" >&2
+"$BIN" sweep "$WORK/sweep.toml" --out "$WORK/cluster" --emit-slurm --shards 4 --threads 1 \
+    --time 00:30:00 --partition ci
+grep -q '^#SBATCH --partition=ci$' "$WORK/cluster/merge.sbatch"
+# submit.sh queues the array, then the merge with afterok on it; --wait makes
+# its last sbatch return once the merge has run (and fail if it failed or
+# was cancelled because a task failed). Bounded, so a stuck queue fails the
+# test instead of hanging CI.
+if ! timeout 900 bash "$WORK/cluster/submit.sh" --wait; then
+    echo "slurm test: the array or merge job failed; their logs:" >&2
     tail -n 20 "$WORK"/cluster/logs/* "$WORK/slurmctld.log" "$WORK/slurmd.log" >&2 || true
     exit 1
 fi
-"$BIN" sweep "$WORK/sweep.toml" --out "$WORK/cluster" --merge --quiet
 ls "$WORK/cluster/logs" | grep -q '_3.out' || { echo "slurm test: no log of array task 3" >&2; exit 1; }
-diff -r -x logs -x sweep.sbatch "$WORK/local" "$WORK/cluster"
-echo "== slurm test: passed (the array job's dataset equals the single-process one)"
+ls "$WORK/cluster/logs" | grep -q '^merge_' || { echo "slurm test: no log of the merge job" >&2; exit 1; }
+[ -f "$WORK/cluster/runs.parquet" ] || { echo "slurm test: the merge job wrote no runs.parquet" >&2; exit 1; }
+diff -r -x logs -x sweep.sbatch -x merge.sbatch -x submit.sh "$WORK/local" "$WORK/cluster"
+echo "== slurm test: passed (the array and merge jobs' dataset equals the single-process one)"
