@@ -252,6 +252,21 @@ fn run(args: RunArgs) -> Result<(), RunError> {
                 s.headline.lar95_liquidated_value
             );
         }
+        if !s.protocols.is_empty() {
+            let c = &s.tail_ci.bad_debt;
+            println!(
+                "  bad debt VaR99 95% interval {:.0}–{:.0}, ES99 {:.0}–{:.0} (bootstrap; the 1% tail is {} paths)",
+                c.var.lo, c.var.hi, c.es.lo, c.es.hi, c.tail_paths
+            );
+            if s.tail_ci.thin() {
+                eprintln!(
+                    "contagion: warning: VaR99 and ES99 rest on {} paths; run at least {} paths for a tail of {}",
+                    c.tail_paths,
+                    100 * contagion::montecarlo::bootstrap::MIN_TAIL_PATHS,
+                    contagion::montecarlo::bootstrap::MIN_TAIL_PATHS
+                );
+            }
+        }
         if s.protocols.len() > 1 {
             for p in &s.protocols {
                 println!(

@@ -12,10 +12,11 @@ use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::graph::collateral::CollateralGraph;
 use crate::graph::systemic::ProtocolNetwork;
+use crate::montecarlo::bootstrap::{TailIntervals, bootstrap_rng, tail_intervals};
 use crate::montecarlo::metrics::{LossMetrics, loss_metrics};
 use crate::montecarlo::run_paths;
 use crate::output::PathSummary;
-use crate::output::charts::{ChartData, draw_all, draw_graph};
+use crate::output::charts::{ChartData, ProtocolLoss, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
@@ -43,7 +44,7 @@ pub struct RunOptions {
     pub cuts: Vec<(String, String)>,
 }
 
-/// The headline figures under the names the field uses (MODEL.md §7).
+/// The headline figures under the names the field uses (docs/model.md §7).
 #[derive(Debug, Clone, Serialize)]
 pub struct Headline {
     /// Gauntlet's "VaR": 95% quantile of insolvent debt.
@@ -88,6 +89,10 @@ pub struct Summary {
     pub protocols: Vec<ProtocolOutcomes>,
     /// The figures under their industry names.
     pub headline: Headline,
+    /// 95% bootstrap confidence intervals of VaR99 and ES99 (percentile
+    /// method, 1,000 resamples seeded from the scenario's seed), and how
+    /// many paths the 1% tail rests on.
+    pub tail_ci: TailCi,
     /// DebtRank and clearing on the protocol network (docs/model.md §13),
     /// when some protocol has a supply side.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +114,24 @@ pub struct UnhealthyAtStart {
     pub debt_usd: f64,
     /// `keep` (simulated: liquidated at step 1), `drop` (left out).
     pub policy: crate::scenario::raw::UnhealthyPolicy,
+}
+
+/// `summary.json`'s confidence intervals of the 99% tail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TailCi {
+    /// Bad debt.
+    pub bad_debt: TailIntervals,
+    /// Insolvent debt.
+    pub insolvent_debt: TailIntervals,
+    /// Liquidated value.
+    pub liquidated_value: TailIntervals,
+}
+
+impl TailCi {
+    /// Whether the tail rests on too few paths to trust VaR99 and ES99.
+    pub fn thin(&self) -> bool {
+        self.bad_debt.thin()
+    }
 }
 
 /// One protocol's metrics over paths in `summary.json`.
@@ -290,6 +313,18 @@ impl Summary {
     /// The summary of a run's paths.
     pub fn of(sc: &Scenario, rows: &[PathSummary]) -> Self {
         let m = |f: fn(&PathSummary) -> f64| loss_metrics(&rows.iter().map(f).collect::<Vec<_>>());
+        let ci = |stream: u64, f: fn(&PathSummary) -> f64| {
+            tail_intervals(
+                &rows.iter().map(f).collect::<Vec<_>>(),
+                0.99,
+                &mut bootstrap_rng(sc.seed, stream),
+            )
+        };
+        let tail_ci = TailCi {
+            bad_debt: ci(0, |s| s.bad_debt),
+            insolvent_debt: ci(1, |s| s.insolvent_debt),
+            liquidated_value: ci(2, |s| s.liquidated_value),
+        };
         let bad_debt = m(|s| s.bad_debt);
         let insolvent_debt = m(|s| s.insolvent_debt);
         let liquidated_value = m(|s| s.liquidated_value);
@@ -311,6 +346,7 @@ impl Summary {
                 var95_bad_debt: bad_debt.var95,
                 var99_bad_debt: bad_debt.var99,
             },
+            tail_ci,
             bad_debt,
             insolvent_debt,
             liquidated_value,
@@ -563,7 +599,22 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         summary.attribution = Some(Attribution::of(sc, &opts.cuts, &summaries, cut));
     }
     write_json(&dir.join("summary.json"), &summary)?;
-    draw_all(&dir.join("charts"), &charts, &summaries, &summary.bad_debt)?;
+    let protocol_losses: Vec<ProtocolLoss> = summary
+        .protocols
+        .iter()
+        .map(|p| ProtocolLoss {
+            name: p.protocol.clone(),
+            initial_debt: p.initial_debt_usd,
+            bad_debt: p.bad_debt,
+        })
+        .collect();
+    draw_all(
+        &dir.join("charts"),
+        &charts,
+        &summaries,
+        &summary.bad_debt,
+        &protocol_losses,
+    )?;
     draw_graph(
         &dir.join("charts/collateral_graph.png"),
         &graph,

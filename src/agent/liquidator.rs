@@ -1,4 +1,4 @@
-//! Liquidator choice (MODEL.md §5 step 5).
+//! Liquidator choice (docs/model.md §5 step 5).
 
 use crate::scenario::LiquidatorSpec;
 

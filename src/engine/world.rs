@@ -1,4 +1,4 @@
-//! One path's state and the stages of a step (MODEL.md §1, §4, §5).
+//! One path's state and the stages of a step (docs/model.md §1, §4, §5).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -901,7 +901,7 @@ impl<'a> World<'a> {
         }
     }
 
-    /// MODEL.md §4: each protocol's oracle prices during (or at the end of)
+    /// docs/model.md §4: each protocol's oracle prices during (or at the end of)
     /// step `t`.
     fn fill_oracle(&mut self, t: u32) {
         self.refresh_derived();
@@ -1078,7 +1078,7 @@ impl<'a> World<'a> {
         ))
     }
 
-    /// MODEL.md §5 steps 1–7 for one position, at the round's oracle prices.
+    /// docs/model.md §5 steps 1–7 for one position, at the round's oracle prices.
     /// Returns whether a liquidation was executed.
     fn liquidate(&mut self, t: u32, round: u32, i: usize, hf: f64, rec: &mut PathRecord) -> bool {
         let sc = self.sc;

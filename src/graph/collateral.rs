@@ -10,6 +10,8 @@ pub const ASSET: &str = "asset";
 pub const POOL: &str = "pool";
 /// A protocol node.
 pub const PROTOCOL: &str = "protocol";
+/// A perp market node.
+pub const PERP: &str = "perp";
 
 /// One node.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +20,9 @@ pub struct Node {
     pub name: String,
     /// `asset`, `pool` or `protocol`.
     pub kind: &'static str,
-    /// USD: an asset's units in the book and pools; a pool's reserves; a
-    /// protocol's collateral plus cash.
+    /// USD: an asset's units pledged as collateral (its pool reserves are
+    /// the pool's node); a pool's reserves; a protocol's collateral plus
+    /// cash; a perp market's open interest (long plus short notional).
     pub value_usd: f64,
 }
 
@@ -32,8 +35,9 @@ pub struct Edge {
     pub target: String,
     /// `collateral` (asset → protocol), `lends` (protocol → debt asset),
     /// `issues` (protocol → its receipt token, pool → its LP token),
-    /// `pool_leg` (asset → pool) or
-    /// `pegged_to` (derivative token → its underlying).
+    /// `pool_leg` (asset → pool),
+    /// `pegged_to` (derivative token → its underlying) or `underlying`
+    /// (asset → a perp market on it).
     pub kind: &'static str,
     /// USD at initial prices.
     pub weight_usd: f64,
@@ -72,6 +76,7 @@ impl CollateralGraph {
             }
         }
         let mut asset_value = vec![0.0; n_assets];
+        let mut collateral_value = vec![0.0; n_assets];
         let mut edges = Vec::new();
         let mut protocol_value = vec![0.0; n_proto];
         for (p, spec) in sc.protocols.iter().enumerate() {
@@ -80,6 +85,7 @@ impl CollateralGraph {
                 if u > 0.0 {
                     let v = u * price(a);
                     asset_value[a] += v;
+                    collateral_value[a] += v;
                     protocol_value[p] += v;
                     edges.push(Edge {
                         source: sc.assets[a].symbol.clone(),
@@ -157,7 +163,7 @@ impl CollateralGraph {
             nodes.push(Node {
                 name: asset.symbol.clone(),
                 kind: ASSET,
-                value_usd: asset_value[a],
+                value_usd: collateral_value[a],
             });
         }
         nodes.extend(pool_nodes);
@@ -166,6 +172,24 @@ impl CollateralGraph {
                 name: spec.name.clone(),
                 kind: PROTOCOL,
                 value_usd: protocol_value[p],
+            });
+        }
+        // Perp markets hang on their underlying (weight: open interest).
+        let mut oi = vec![0.0; sc.perps.len()];
+        for (k, &m) in sc.perp_book.market.iter().enumerate() {
+            oi[m as usize] += sc.perp_book.size[k].abs() * price(sc.perps[m as usize].asset);
+        }
+        for (m, spec) in sc.perps.iter().enumerate() {
+            edges.push(Edge {
+                source: sc.assets[spec.asset].symbol.clone(),
+                target: spec.name.clone(),
+                kind: "underlying",
+                weight_usd: oi[m],
+            });
+            nodes.push(Node {
+                name: spec.name.clone(),
+                kind: PERP,
+                value_usd: oi[m],
             });
         }
         CollateralGraph { nodes, edges }

@@ -1,4 +1,4 @@
-//! The collateral graph and its contagion metrics (MODEL.md §9):
+//! The collateral graph and its contagion metrics (docs/model.md §9):
 //! Eisenberg–Noe clearing of inter-protocol liabilities (`clearing`) and
 //! DebtRank (`debtrank`), and both applied to a scenario's protocols
 //! (`systemic`).

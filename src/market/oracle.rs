@@ -1,4 +1,4 @@
-//! Oracle price history (MODEL.md §4): a ring of end-of-step source prices so
+//! Oracle price history (docs/model.md §4): a ring of end-of-step source prices so
 //! that a protocol with `lag_steps = k ≥ 1` reads what the source showed at the
 //! end of step t − k (step 0 for t − k < 0).
 

@@ -1,4 +1,4 @@
-//! Constant-product pools (MODEL.md §3), Uniswap v2 style: the fee stays in
+//! Constant-product pools (docs/model.md §3), Uniswap v2 style: the fee stays in
 //! the pool, so k = x·y grows with every fee-paying trade.
 
 /// Reserves of one base/quote pool. `x` is the base reserve, `y` the quote.
@@ -75,7 +75,7 @@ impl Pool {
     }
 
     /// Arbitrage along the curve to the target price `p* = F_base / F_quote`:
-    /// with k = x·y, `x = sqrt(k / p*)`, `y = sqrt(k · p*)` (MODEL.md §1.2).
+    /// with k = x·y, `x = sqrt(k / p*)`, `y = sqrt(k · p*)` (docs/model.md §1.2).
     pub fn arbitrage_to(&mut self, target: f64) {
         let k = self.x * self.y;
         self.x = (k / target).sqrt();

@@ -1,4 +1,4 @@
-//! Price processes of MODEL.md §2 and the Cholesky factor that correlates them.
+//! Price processes of docs/model.md §2 and the Cholesky factor that correlates them.
 
 use rand::{Rng, RngExt};
 

@@ -1,4 +1,4 @@
-//! Risk metrics over paths (MODEL.md §7).
+//! Risk metrics over paths (docs/model.md §7).
 //!
 //! Quantiles interpolate linearly between order statistics (the default of
 //! numpy and of polars' `interpolation="linear"`): with the n values sorted,

@@ -1,5 +1,5 @@
 //! Monte Carlo: per-path seeding, the parallel run over paths, and the risk
-//! metrics over paths (MODEL.md §6, §7).
+//! metrics over paths (docs/model.md §6, §7).
 
 pub mod bootstrap;
 pub mod metrics;

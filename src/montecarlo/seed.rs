@@ -1,4 +1,4 @@
-//! Seeding (MODEL.md §6): path p draws from a generator seeded by (seed, p)
+//! Seeding (docs/model.md §6): path p draws from a generator seeded by (seed, p)
 //! alone, so path p is the same whatever the thread count or number of paths.
 //! The book draws from its own stream of the same seed.
 

@@ -51,6 +51,14 @@ struct PegSeries {
 }
 
 #[derive(Debug, Clone)]
+struct PerpSeries {
+    name: String,
+    fund: Vec<Vec<f64>>,
+    funding: Vec<Vec<f64>>,
+    premium: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone)]
 pub struct ChartData {
     hours_per_step: f64,
     /// Recorded steps, in order.
@@ -63,8 +71,9 @@ pub struct ChartData {
     hedgers: Vec<TwoSeries>,
     /// Option agents in greeks rows (hedgers, then vaults).
     option_agents: usize,
-    /// Perps: (name, per recorded step over paths: insurance fund, funding rate).
-    perps: Vec<TwoSeries>,
+    /// Perps: per recorded step over paths, the insurance fund, the funding
+    /// rate annualised (%) and the mark's premium over the index (bps).
+    perps: Vec<PerpSeries>,
     /// Per recorded step, liquidated (seized) value over paths.
     liquidated: Vec<Vec<f64>>,
     /// `depth[r]` = recorded steps ≥ 1 whose cascade had r rounds.
@@ -116,12 +125,11 @@ impl ChartData {
             perps: sc
                 .perps
                 .iter()
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        vec![Vec::new(); steps.len()],
-                        vec![Vec::new(); steps.len()],
-                    )
+                .map(|p| PerpSeries {
+                    name: p.name.clone(),
+                    fund: vec![Vec::new(); steps.len()],
+                    funding: vec![Vec::new(); steps.len()],
+                    premium: vec![Vec::new(); steps.len()],
                 })
                 .collect(),
             liquidated: vec![Vec::new(); steps.len()],
@@ -174,11 +182,14 @@ impl ChartData {
                 }
             }
             let n_perps = self.perps.len();
-            for (m, (_, fund, funding)) in self.perps.iter_mut().enumerate() {
-                for s in 0..fund.len() {
+            let per_year = 8760.0 / self.hours_per_step;
+            for (m, series) in self.perps.iter_mut().enumerate() {
+                for s in 0..series.fund.len() {
                     let row = s * n_perps + m;
-                    fund[s].push(r.perps.insurance_fund[row]);
-                    funding[s].push(r.perps.funding_rate[row]);
+                    let p = &r.perps;
+                    series.fund[s].push(p.insurance_fund[row]);
+                    series.funding[s].push(100.0 * p.funding_rate[row] * per_year);
+                    series.premium[s].push(1e4 * (p.mark[row] / p.index[row] - 1.0));
                 }
             }
             if n_protocols == 0 {
@@ -206,6 +217,7 @@ pub fn draw_all(
     data: &ChartData,
     summaries: &[PathSummary],
     bad_debt: &LossMetrics,
+    protocols: &[ProtocolLoss],
 ) -> Result<Vec<PathBuf>, OutputError> {
     register_font();
     std::fs::create_dir_all(dir).map_err(|e| OutputError::io(dir, e))?;
@@ -247,23 +259,32 @@ pub fn draw_all(
             stacked_fans(
                 &dir.join(&file),
                 data,
-                [
+                &[
                     (format!("{name}: net delta"), "delta (units)", delta),
                     (format!("{name}: gamma"), "gamma (units per USD)", gamma),
                 ],
             ),
         )?;
     }
-    for (name, fund, funding) in data.perps.iter().filter(|_| has_series) {
-        let file = files.unique("perp", name);
+    for p in data.perps.iter().filter(|_| has_series) {
+        let (name, file) = (&p.name, files.unique("perp", &p.name));
         emit(
             file.clone(),
             stacked_fans(
                 &dir.join(&file),
                 data,
-                [
-                    (format!("{name}: insurance fund"), "fund (USD)", fund),
-                    (format!("{name}: funding rate per step"), "rate", funding),
+                &[
+                    (format!("{name}: insurance fund"), "fund (USD)", &p.fund),
+                    (
+                        format!("{name}: funding rate, annualised (longs pay when > 0)"),
+                        "% a year",
+                        &p.funding,
+                    ),
+                    (
+                        format!("{name}: mark against index (mark / index − 1)"),
+                        "basis points",
+                        &p.premium,
+                    ),
                 ],
             ),
         )?;
@@ -273,7 +294,7 @@ pub fn draw_all(
     if lending {
         emit(
             "bad_debt.png".into(),
-            bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt),
+            bad_debt_chart(&dir.join("bad_debt.png"), summaries, bad_debt, protocols),
         )?;
     }
     if has_series && lending {
@@ -288,6 +309,22 @@ pub fn draw_all(
     }
     Ok(written)
 }
+
+/// One protocol's bad debt for the side-by-side panel of `bad_debt.png`.
+#[derive(Debug, Clone)]
+pub struct ProtocolLoss {
+    /// Name.
+    pub name: String,
+    /// Debt at step 0, USD.
+    pub initial_debt: f64,
+    /// Its bad debt over paths.
+    pub bad_debt: LossMetrics,
+}
+
+/// Bad debt below this share of the initial debt counts as dust in the
+/// chart's headline (a few dollars of rounding on a large book would
+/// otherwise make P(bad debt > 0) look alarming).
+pub const MATERIAL_SHARE: f64 = 0.001;
 
 /// Chart file names, unique even on a case-insensitive disk: a name whose
 /// sanitised form was already used gets `-2`, `-3`, … appended.
@@ -408,17 +445,18 @@ fn fan_chart(
     Ok(())
 }
 
-/// Two fans, one above the other, in one PNG.
+/// Fans one above the other in one PNG.
 fn stacked_fans(
     path: &Path,
     data: &ChartData,
-    panels: [(String, &str, &Vec<Vec<f64>>); 2],
+    panels: &[(String, &str, &Vec<Vec<f64>>)],
 ) -> DynResult {
-    let root = BitMapBackend::new(path, (1000, 1000)).into_drawing_area();
+    let height = 500 * panels.len() as u32;
+    let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let areas = root.split_evenly((2, 1));
+    let areas = root.split_evenly((panels.len(), 1));
     for (area, (title, y, series)) in areas.iter().zip(panels) {
-        fan_on(area, &title, y, data, series)?;
+        fan_on(area, title, y, data, series)?;
     }
     root.present()?;
     Ok(())
@@ -442,8 +480,10 @@ fn fan_on(
     let per_step: Vec<Vec<f64>> = series.iter().map(|v| quantiles(v, &qs)).collect();
     let q = |i: usize| per_step.iter().map(|r| r[i]).collect::<Vec<f64>>();
     let (q05, q25, q50, q75, q95) = (q(0), q(1), q(2), q(3), q(4));
-    let lo = q05.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = q95.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = axis_value(q05.iter().copied().fold(f64::INFINITY, f64::min));
+    let hi = axis_value(q95.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    // Headroom above the fan, where the legend goes without covering it.
+    let hi = hi + 0.4 * (hi - lo).abs();
 
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 26))
@@ -490,7 +530,7 @@ fn fan_on(
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2)));
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
+        .position(SeriesLabelPosition::UpperLeft)
         .label_font((FONT, 16))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
@@ -498,14 +538,27 @@ fn fan_on(
     Ok(())
 }
 
-fn bad_debt_chart(path: &Path, summaries: &[PathSummary], m: &LossMetrics) -> DynResult {
+fn bad_debt_chart(
+    path: &Path,
+    summaries: &[PathSummary],
+    m: &LossMetrics,
+    protocols: &[ProtocolLoss],
+) -> DynResult {
     let values: Vec<f64> = summaries.iter().map(|s| axis_value(s.bad_debt)).collect();
     let max = values.iter().copied().fold(0.0, f64::max);
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    let debt: f64 = protocols.iter().map(|p| p.initial_debt).sum();
+    let material = MATERIAL_SHARE * debt;
+    let share =
+        values.iter().filter(|&&v| v > material).count() as f64 / values.len().max(1) as f64;
+    let root = BitMapBackend::new(path, (1000, 1000)).into_drawing_area();
     root.fill(&WHITE)?;
+    let (top_area, bottom_area) = root.split_vertically(560);
     let title = format!(
-        "Bad debt across {} paths (P(bad debt > 0) = {:.1}%)",
+        "Bad debt over {} paths: P(> {:.1}% of debt = {}) = {:.1}%, P(> 0) = {:.1}%",
         values.len(),
+        100.0 * MATERIAL_SHARE,
+        fmt_usd(material),
+        100.0 * share,
         100.0 * m.prob_positive
     );
     let bins = 40usize;
@@ -516,15 +569,15 @@ fn bad_debt_chart(path: &Path, summaries: &[PathSummary], m: &LossMetrics) -> Dy
         counts[b] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
+    let mut chart = ChartBuilder::on(&top_area)
+        .caption(title, (FONT, 22))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(0.0..width * bins as f64, 0.0..top * 1.1)?;
+        .build_cartesian_2d(0.0..width * bins as f64, 0.0..top * 1.35)?;
     chart
         .configure_mesh()
-        .x_desc("bad debt per path (USD)")
+        .x_desc("bad debt per path, all protocols (USD)")
         .y_desc("paths")
         .x_label_formatter(&|v| fmt_usd(*v))
         .y_label_formatter(&|v| format!("{v:.0}"))
@@ -566,7 +619,79 @@ fn bad_debt_chart(path: &Path, summaries: &[PathSummary], m: &LossMetrics) -> Dy
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
+    protocol_panel(&bottom_area, protocols)?;
     root.present()?;
+    Ok(())
+}
+
+/// Protocols side by side: mean, VaR95 and VaR99 of each one's bad debt as
+/// a share of its own initial debt.
+fn protocol_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    protocols: &[ProtocolLoss],
+) -> DynResult {
+    let pct = |v: f64, debt: f64| axis_value(if debt > 0.0 { 100.0 * v / debt } else { 0.0 });
+    let bars: Vec<[f64; 3]> = protocols
+        .iter()
+        .map(|p| {
+            let d = p.initial_debt;
+            [
+                pct(p.bad_debt.mean, d),
+                pct(p.bad_debt.var95, d),
+                pct(p.bad_debt.var99, d),
+            ]
+        })
+        .collect();
+    let top = bars.iter().flatten().copied().fold(0.0, f64::max);
+    let top = if top > 0.0 { top * 1.4 } else { 1.0 };
+    let n = protocols.len().max(1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Each protocol's bad debt, % of its own debt at step 0",
+            (FONT, 22),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..n as f64, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&|_| String::new())
+        .y_desc("% of the protocol's debt")
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .draw()?;
+    let colours = [
+        ("mean", RGBColor(120, 120, 120)),
+        ("VaR95", RGBColor(230, 120, 0)),
+        ("VaR99", RGBColor(200, 0, 0)),
+    ];
+    // Each group's name above its bars (bars reach at most top / 1.4).
+    chart.draw_series(protocols.iter().enumerate().map(|(i, p)| {
+        Text::new(
+            format!("{} ({} of debt)", p.name, fmt_usd(p.initial_debt)),
+            (i as f64 + 0.15, top * 0.9),
+            (FONT, 16).into_font().color(&BLACK),
+        )
+    }))?;
+    for (k, (label, colour)) in colours.into_iter().enumerate() {
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let x0 = i as f64 + 0.15 + 0.24 * k as f64;
+                Rectangle::new([(x0, 0.0), (x0 + 0.22, b[k])], colour.filled())
+            }))?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
@@ -601,7 +726,7 @@ fn liquidated_chart(path: &Path, data: &ChartData) -> DynResult {
         .y_label_area_size(90)
         .build_cartesian_2d(
             0.0..xs.last().copied().unwrap_or(1.0).max(1e-9),
-            0.0..top * 1.05,
+            0.0..top * 1.4,
         )?;
     chart
         .configure_mesh()
@@ -695,7 +820,7 @@ pub fn draw_graph(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Resul
 }
 
 fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> DynResult {
-    use crate::graph::collateral::{ASSET, POOL, PROTOCOL};
+    use crate::graph::collateral::{ASSET, PERP, POOL, PROTOCOL};
     let (w, h) = (1100i32, 700i32);
     let root = BitMapBackend::new(path, (w as u32, h as u32)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -712,8 +837,12 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
     let columns = [(ASSET, 120), (POOL, 480), (PROTOCOL, 840)];
     let mut pos = std::collections::BTreeMap::new();
     for (kind, x) in columns {
-        let members: Vec<&crate::graph::collateral::Node> =
-            g.nodes.iter().filter(|n| n.kind == kind).collect();
+        // Perp markets share the protocols' column, below them.
+        let members: Vec<&crate::graph::collateral::Node> = g
+            .nodes
+            .iter()
+            .filter(|n| n.kind == kind || (kind == PROTOCOL && n.kind == PERP))
+            .collect();
         for (k, n) in members.iter().enumerate() {
             let y = 110 + ((k as i32 * 2 + 1) * (h - 170)) / (2 * members.len().max(1) as i32);
             pos.insert(n.name.clone(), (x, y));
@@ -736,6 +865,7 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
         "lends" => RGBColor(31, 119, 180),
         "issues" => RGBColor(255, 127, 14),
         "pegged_to" => RGBColor(148, 103, 189),
+        "underlying" => RGBColor(214, 39, 40),
         _ => RGBColor(44, 160, 44),
     };
     for e in &g.edges {
@@ -761,11 +891,18 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
                 RGBColor(255, (235.0 * (1.0 - t)) as u8, (235.0 * (1.0 - t)) as u8)
             }
             POOL => RGBColor(200, 235, 200),
+            PERP => RGBColor(250, 215, 180),
             _ => RGBColor(210, 225, 245),
         };
         root.draw(&Circle::new((x, y), r, fill.filled()))?;
         root.draw(&Circle::new((x, y), r, BLACK.stroke_width(1)))?;
-        let label = format!("{} ({})", n.name, fmt_usd(n.value_usd));
+        let what = match n.kind {
+            ASSET => "as collateral",
+            POOL => "reserves",
+            PERP => "open interest",
+            _ => "collateral + cash",
+        };
+        let label = format!("{} ({} {what})", n.name, fmt_usd(n.value_usd));
         root.draw(&Text::new(
             label,
             (x + r + 6, y - 8),
@@ -778,8 +915,14 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
         ("issues", "issues receipt token"),
         ("pool_leg", "pool leg"),
         ("pegged_to", "pegged to"),
+        ("underlying", "perp on"),
     ];
-    for (k, (kind, text)) in legend.iter().enumerate() {
+    // Only the kinds of edge the graph has.
+    let present: Vec<&(&str, &str)> = legend
+        .iter()
+        .filter(|(kind, _)| g.edges.iter().any(|e| e.kind == *kind))
+        .collect();
+    for (k, (kind, text)) in present.into_iter().enumerate() {
         let x = 20 + 215 * k as i32;
         let y = h - 30;
         root.draw(&PathElement::new(
@@ -813,7 +956,12 @@ mod tests {
             pegs: Vec::new(),
             hedgers: vec![("h".into(), series.clone(), series.clone())],
             option_agents: 1,
-            perps: vec![("p".into(), series.clone(), series.clone())],
+            perps: vec![PerpSeries {
+                name: "p".into(),
+                fund: series.clone(),
+                funding: series.clone(),
+                premium: series.clone(),
+            }],
             liquidated: series,
             depth: vec![3, 2, 1],
             paths,
@@ -842,7 +990,12 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let rows = summaries(&bad);
             let m = crate::montecarlo::metrics::loss_metrics(&bad);
-            let r = draw_all(dir.path(), &d, &rows, &m).map(|w| w.len());
+            let protocols = [ProtocolLoss {
+                name: "lend".into(),
+                initial_debt: 1e6,
+                bad_debt: m,
+            }];
+            let r = draw_all(dir.path(), &d, &rows, &m, &protocols).map(|w| w.len());
             let _ = tx.send(r.map_err(|e| e.to_string()));
         });
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
@@ -883,7 +1036,12 @@ mod tests {
         let d = data(0, 4, |_, _| 1.0);
         let rows = summaries(&[1.0, 2.0]);
         let m = crate::montecarlo::metrics::loss_metrics(&[1.0, 2.0]);
-        let written = draw_all(dir.path(), &d, &rows, &m).unwrap();
+        let protocols = [ProtocolLoss {
+            name: "lend".into(),
+            initial_debt: 1e6,
+            bad_debt: m,
+        }];
+        let written = draw_all(dir.path(), &d, &rows, &m, &protocols).unwrap();
         let names: Vec<String> = written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

@@ -1,4 +1,4 @@
-//! The run manifest (MODEL.md §8): what ran, with which inputs, when.
+//! The run manifest (docs/model.md §8): what ran, with which inputs, when.
 
 use serde::Serialize;
 

@@ -1,4 +1,4 @@
-//! The Parquet tables of MODEL.md §8: long format, keys first, zstd, with the
+//! The Parquet tables of docs/model.md §8: long format, keys first, zstd, with the
 //! manifest as key-value metadata `contagion.manifest`. Rows stream in: each
 //! block of paths is appended, and row groups are written as they fill, so a
 //! table never holds more than one row group in memory.

@@ -1,4 +1,4 @@
-//! The formulas of the reference liquidation rule (MODEL.md §5), as pure
+//! The formulas of the reference liquidation rule (docs/model.md §5), as pure
 //! functions so each can be tested on its own. The cascade in
 //! `engine::step` applies them in the order the model gives.
 

@@ -1,4 +1,4 @@
-//! Protocols. Lending markets first (MODEL.md §5); CDPs, perps and option
+//! Protocols. Lending markets first (docs/model.md §5); CDPs, perps and option
 //! vaults follow.
 
 pub mod lending;

@@ -1,7 +1,7 @@
 //! The initial book: every position of every protocol, as struct-of-arrays,
 //! built once per run from explicit `[[positions]]`, the `positions_file`
 //! snapshot and the `[[populations]]` (drawn from the scenario seed), in that
-//! order. A position's id is its index here (MODEL.md §5: ids are global, in
+//! order. A position's id is its index here (docs/model.md §5: ids are global, in
 //! creation order).
 
 use std::collections::BTreeMap;

@@ -433,7 +433,7 @@ pub struct RawPeg {
     pub reversion_half_life_hours: Option<f64>,
 }
 
-/// A price process (MODEL.md §2).
+/// A price process (docs/model.md §2).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawProcess {

@@ -108,7 +108,7 @@ pub struct Deleverage {
     pub repay: f64,
 }
 
-/// A lending market (MODEL.md §5).
+/// A lending market (docs/model.md §5).
 #[derive(Debug, Clone)]
 pub struct LendingSpec {
     /// Name.
@@ -222,7 +222,7 @@ pub struct LenderSpec {
     pub at_step: Option<u32>,
 }
 
-/// Gas settings (MODEL.md §5 step 4).
+/// Gas settings (docs/model.md §5 step 4).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Network {
     /// Gas of one liquidation, USD.

@@ -40,6 +40,11 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> 
         message: e.to_string().replace('\n', " "),
     };
     for (i, field) in fields.iter().enumerate() {
+        // Zipped axes move together: one chart, for the first of them.
+        let zip = &sw.raw.axes[i].zip;
+        if zip.is_some() && sw.raw.axes[..i].iter().any(|a| &a.zip == zip) {
+            continue;
+        }
         let xs: Option<Vec<f64>> = sw.runs.iter().map(|r| num(&r.values[i])).collect();
         let Some(xs) = xs else { continue };
         // One run per value (one axis, or zipped axes): a line and a band.
@@ -47,9 +52,21 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> 
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
         let line = distinct.len() == xs.len();
+        // The budget in USD, for the USD metrics (the runs share a book by
+        // default; with per-run books, the smallest debt is the strictest).
+        let budget = sw.raw.sweep.budget_share_of_debt.map(|b| {
+            b * rows
+                .iter()
+                .map(|r| r.initial_debt_usd)
+                .fold(f64::INFINITY, f64::min)
+        });
         for &(m, label) in &CHARTED {
             let path = dir.join(format!("{}_vs_{i}_{}.png", METRICS[m], short(field)));
-            metric_chart(&path, field, label, &xs, rows, m, line).map_err(|e| err(&path, e))?;
+            let budget = budget
+                .filter(|_| m != 4)
+                .map(|b| (b, sw.raw.sweep.budget_share_of_debt.unwrap_or(0.0)));
+            metric_chart(&path, field, label, &xs, rows, m, line, budget)
+                .map_err(|e| err(&path, e))?;
         }
     }
     let grid2 = sw.raw.sweep.design == Design::Grid
@@ -66,6 +83,7 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> 
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn metric_chart(
     path: &Path,
     field: &str,
@@ -74,6 +92,7 @@ fn metric_chart(
     rows: &[RunRow],
     m: usize,
     line: bool,
+    budget: Option<(f64, f64)>,
 ) -> DynResult {
     let mut pts: Vec<(f64, [f64; 6])> = xs
         .iter()
@@ -84,7 +103,13 @@ fn metric_chart(
     let x: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let (p05, p95): (Vec<f64>, Vec<f64>) = pts.iter().map(|p| (p.1[1], p.1[3])).unzip();
     let lo = p05.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = p95.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let hi = pts
+        .iter()
+        .map(|p| p.1[3].max(p.1[4]))
+        .chain(budget.map(|b| b.0))
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Headroom for the legend above the data.
+    let hi = hi + 0.35 * (hi - lo).abs();
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -135,6 +160,31 @@ fn metric_chart(
             )?
             .label("mean (bars: 5–95% over paths)")
             .legend(move |(x, y)| Circle::new((x + 9, y), 4, blue.filled()));
+    }
+    // VaR99, the figure `recommend` holds against a budget.
+    let red = RGBColor(200, 0, 0);
+    chart
+        .draw_series(LineSeries::new(
+            pts.iter().map(|p| (p.0, p.1[4])),
+            red.stroke_width(2),
+        ))?
+        .label("VaR99 over paths")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
+    if let Some((b, share)) = budget {
+        let (x0, x1) = (x[0], x[x.len() - 1]);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x0, b), (x1, b)],
+                8,
+                6,
+                BLACK.stroke_width(2),
+            ))?
+            .label(format!(
+                "budget: {}% of debt = {}",
+                100.0 * share,
+                fmt_usd(b)
+            ))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
     }
     chart
         .configure_series_labels()

@@ -79,6 +79,11 @@ pub struct RawSweep {
     /// Shared or per-run book.
     #[serde(default)]
     pub book: BookMode,
+    /// A risk budget as a share of each run's initial debt (0.01 = 1%):
+    /// the sweep charts draw it beside VaR99, the figure `recommend` holds
+    /// against such a budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_share_of_debt: Option<f64>,
 }
 
 fn default_record_paths() -> u32 {
@@ -182,6 +187,14 @@ impl Sweep {
         };
         crate::scenario::validated::check_name("sweep.name", &s.name)
             .map_err(|e| e.in_file(&label))?;
+        if let Some(b) = s.budget_share_of_debt
+            && !(b.is_finite() && b > 0.0)
+        {
+            return Err(bad(
+                "sweep.budget_share_of_debt",
+                format!("{b} must be a positive share of the debt"),
+            ));
+        }
         if s.paths == Some(0) {
             return Err(bad("sweep.paths", "must be at least 1".into()));
         }
