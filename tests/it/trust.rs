@@ -411,3 +411,104 @@ fn a_perp_only_scenario_needs_no_lending_market() {
         "[simulation]\nname = \"x\"\nsteps = 3\n[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n";
     expect_rejected(bare, &["protocols", "nothing to simulate"]);
 }
+
+#[test]
+fn the_collateral_graph_values_assets_by_collateral_and_shows_perps() {
+    // An asset node is worth the units pledged as collateral (its pool
+    // reserves are the pool's node), as book.parquet adds them up.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", SMALL);
+    let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let book = read(&dir.path().join("r/book.parquet"));
+    let (assets, values) = (strs(&book, "asset"), f64s(&book, "collateral_value"));
+    let pledged = |a: &str| -> f64 {
+        (0..book.height())
+            .filter(|&r| assets[r] == a)
+            .map(|r| values[r])
+            .sum()
+    };
+    let nodes = read(&dir.path().join("r/graph_nodes.parquet"));
+    let (names, kinds, node_value) = (
+        strs(&nodes, "node"),
+        strs(&nodes, "kind"),
+        f64s(&nodes, "value_usd"),
+    );
+    let eth = names.iter().position(|n| n == "ETH").unwrap();
+    assert!(
+        close(node_value[eth], pledged("ETH")),
+        "{} vs {}",
+        node_value[eth],
+        pledged("ETH")
+    );
+    // The pool's node holds its reserves: 500 ETH at 2,000 on each leg.
+    let pool = names.iter().position(|n| n == "ETH/USDC").unwrap();
+    assert!(close(node_value[pool], 2.0 * 500.0 * 2000.0));
+    assert!(!kinds.contains(&"perp".to_string()));
+
+    // A perp market is a node hanging on its underlying, worth its open interest.
+    let (code, _, err) = run_in(
+        Path::new("."),
+        &[
+            "run",
+            "scenarios/perp-adl.toml",
+            "--out",
+            dir.path().join("p").to_str().unwrap(),
+            "--paths",
+            "2",
+            "--quiet",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let nodes = read(&dir.path().join("p/graph_nodes.parquet"));
+    let edges = read(&dir.path().join("p/graph_edges.parquet"));
+    let k = strs(&nodes, "kind");
+    let perp = k.iter().position(|x| x == "perp").expect("a perp node");
+    assert_eq!(strs(&nodes, "node")[perp], "alt-perp");
+    assert!(f64s(&nodes, "value_usd")[perp] > 0.0);
+    let ek = strs(&edges, "kind");
+    let e = ek
+        .iter()
+        .position(|x| x == "underlying")
+        .expect("an underlying edge");
+    assert_eq!(strs(&edges, "source")[e], "ALT");
+    assert_eq!(strs(&edges, "target")[e], "alt-perp");
+}
+
+#[test]
+fn zipped_axes_draw_one_chart_and_a_budget_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", SMALL);
+    let sweep = |budget: &str| {
+        format!(
+            "[sweep]\nname = \"z\"\nscenario = \"s.toml\"\npaths = 4\nrecord_paths = 1\n{budget}\n\
+             [[axes]]\nfield = \"protocols.lend.collateral.ETH.liquidation_threshold\"\nvalues = [0.78, 0.8]\nzip = \"lt\"\n\n\
+             [[axes]]\nfield = \"protocols.lend.collateral.ETH.max_ltv\"\nvalues = [0.74, 0.75]\nzip = \"lt\"\n"
+        )
+    };
+    write(
+        dir.path(),
+        "bad.toml",
+        &sweep("budget_share_of_debt = -0.01"),
+    );
+    let (code, _, err) = run_in(dir.path(), &["sweep", "bad.toml", "--out", "b", "--quiet"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("sweep.budget_share_of_debt"), "{err}");
+    write(dir.path(), "w.toml", &sweep("budget_share_of_debt = 0.01"));
+    let (code, _, err) = run_in(dir.path(), &["sweep", "w.toml", "--out", "w", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let charts: Vec<String> = std::fs::read_dir(dir.path().join("w/charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        charts
+            .iter()
+            .any(|c| c.contains("_vs_0_liquidation_threshold")),
+        "{charts:?}"
+    );
+    assert!(
+        !charts.iter().any(|c| c.contains("max_ltv")),
+        "a duplicate chart: {charts:?}"
+    );
+}
