@@ -512,3 +512,18 @@ fn zipped_axes_draw_one_chart_and_a_budget_is_validated() {
         "a duplicate chart: {charts:?}"
     );
 }
+
+#[test]
+fn a_type_error_in_a_sweep_axis_cites_the_sweep_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", SMALL);
+    let text = "[sweep]\nname = \"t\"\nscenario = \"s.toml\"\npaths = 2\n\n[[axes]]\nfield = \"protocols.lend.collateral.ETH.liquidation_threshold\"\nvalues = [\"high\", \"low\"]\n";
+    write(dir.path(), "w.toml", text);
+    let (code, _, err) = run_in(dir.path(), &["sweep", "w.toml", "--list"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // Line 7 of the sweep file names the axis.
+    assert!(err.contains("w.toml:7:"), "{err}");
+    assert!(err.contains("protocols.lend.collateral.ETH.liquidation_threshold"), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+}
