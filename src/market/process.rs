@@ -242,7 +242,7 @@ mod tests {
         let (mut sum, mut zeros) = (0u64, 0u64);
         for _ in 0..n {
             let k = poisson(lambda, &mut rng);
-            sum += k as u64;
+            sum += k;
             zeros += (k == 0) as u64;
         }
         let mean = sum as f64 / n as f64;

@@ -1006,7 +1006,8 @@ mod tests {
 
     #[test]
     fn charts_draw_extreme_but_finite_data_without_hanging() {
-        let cases: Vec<(&str, Box<dyn Fn(usize, usize) -> f64>)> = vec![
+        type Case = (&'static str, Box<dyn Fn(usize, usize) -> f64>);
+        let cases: Vec<Case> = vec![
             (
                 "near f64::MAX",
                 Box::new(|p, t| 1.7e308 - (p + t) as f64 * 1e292),

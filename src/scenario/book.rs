@@ -261,7 +261,7 @@ impl Book {
             let p_debt = sc.assets[spec.debt_asset].initial_price;
             for _ in 0..pop.count {
                 let size = draw_size(&pop.size_usd, &mut rng);
-                if !(size <= MAX_USD) {
+                if size.is_nan() || size > MAX_USD {
                     return Err(ScenarioError::invalid(
                         format!("{field}.size_usd"),
                         format!(

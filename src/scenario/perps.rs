@@ -311,7 +311,7 @@ pub fn perps_from_raw(
         let k = markets.len() as f64;
         for _ in 0..pop.count {
             let notional = draw_size(&pop.notional_usd, &mut rng);
-            if !(notional <= crate::scenario::book::MAX_USD) {
+            if notional.is_nan() || notional > crate::scenario::book::MAX_USD {
                 return Err(ScenarioError::invalid(
                     format!("{field}.notional_usd"),
                     format!(

@@ -499,7 +499,7 @@ impl Scenario {
                     ));
                 }
                 let total: f64 = terms.iter().map(|t| t.1).sum();
-                if !(total <= MAX_LOG_GROWTH) {
+                if total.is_nan() || total > MAX_LOG_GROWTH {
                     let worst = terms
                         .iter()
                         .max_by(|a, b| a.1.total_cmp(&b.1))

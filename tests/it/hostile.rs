@@ -247,10 +247,10 @@ fn all_finite(dir: &Path) -> Result<(), String> {
         if p.extension().is_some_and(|e| e == "parquet") {
             let df = read(&p);
             for c in df.columns() {
-                if let Ok(ca) = c.f64() {
-                    if let Some(v) = ca.iter().flatten().find(|v| !v.is_finite()) {
-                        return Err(format!("{}: column {} holds {v}", p.display(), c.name()));
-                    }
+                if let Ok(ca) = c.f64()
+                    && let Some(v) = ca.iter().flatten().find(|v| !v.is_finite())
+                {
+                    return Err(format!("{}: column {} holds {v}", p.display(), c.name()));
                 }
             }
         }

@@ -524,6 +524,9 @@ fn a_type_error_in_a_sweep_axis_cites_the_sweep_file() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     // Line 7 of the sweep file names the axis.
     assert!(err.contains("w.toml:7:"), "{err}");
-    assert!(err.contains("protocols.lend.collateral.ETH.liquidation_threshold"), "{err}");
+    assert!(
+        err.contains("protocols.lend.collateral.ETH.liquidation_threshold"),
+        "{err}"
+    );
     assert!(err.contains("invalid type"), "{err}");
 }
