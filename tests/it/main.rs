@@ -17,6 +17,7 @@ mod options;
 mod oracle;
 mod perps;
 mod properties;
+mod rules;
 mod runs;
 mod statistics;
 mod sweeps;
