@@ -19,6 +19,7 @@ mod perps;
 mod properties;
 mod rules;
 mod runs;
+mod scenario_claims;
 mod statistics;
 mod sweeps;
 mod systemic;
