@@ -20,6 +20,7 @@ mod properties;
 mod rules;
 mod runs;
 mod scenario_claims;
+mod seeding;
 mod statistics;
 mod sweeps;
 mod systemic;
