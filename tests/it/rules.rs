@@ -787,3 +787,73 @@ capital = "unlimited"
     assert_close("peg", w_peg, 201_880.0);
     assert_eq!(kind.iter().filter(|k| *k == "pool_leg").count(), 2);
 }
+
+/// An LP token's price (§12) is `2·sqrt(x·y·F_base·F_quote)/S`, so it
+/// moves with the quote's price too. Pool ETH/EUR (EUR at 1.1), LP at 100,
+/// so S = 2·100·2000/100 = 4,000 shares. EUR rises 10% at step 1 and ETH
+/// does not move: arbitrage keeps k, F_base·F_quote grows by 1.1, and the
+/// share price becomes 100·sqrt(1.1) = 104.880885. (Every other test
+/// prices LP tokens against a quote worth 1, where `· F_quote` and
+/// `/ F_quote` agree: cargo-mutants found that.)
+#[test]
+fn an_lp_token_moves_with_its_quote_assets_price() {
+    let text = r#"
+[simulation]
+name = "lp-quote"
+steps = 1
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "EUR"
+price = 1.1
+
+[[assets]]
+symbol = "LP"
+price = 100.0
+lp_of = "ETH/EUR"
+
+[[pools]]
+base = "ETH"
+quote = "EUR"
+base_reserve = 100.0
+fee = 0.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "EUR"
+
+[[protocols.collateral]]
+asset = "LP"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "lend"
+debt = 100.0
+collateral = { LP = 10.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "EUR"
+return = 0.1
+"#;
+    let (_d, out) = run_text(text);
+    let m = read(&out.join("market.parquet"));
+    let (asset, f) = (strs(&m, "asset"), f64s(&m, "fundamental"));
+    let lp: Vec<f64> = (0..m.height())
+        .filter(|&r| asset[r] == "LP")
+        .map(|r| f[r])
+        .collect();
+    assert_close("LP at step 0", lp[0], 100.0);
+    assert_close("LP at step 1", lp[1], 104.88088481701516);
+}
