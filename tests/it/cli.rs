@@ -112,6 +112,12 @@ fn help_documents_each_subcommand() {
 #[test]
 fn every_shipped_scenario_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let claims = ["scenario_claims.rs", "options.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(tests.join(f)).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let p = entry.unwrap().path();
@@ -123,6 +129,14 @@ fn every_shipped_scenario_is_valid() {
             assert!(
                 text.starts_with("# contagion"),
                 "{}: needs its comment block",
+                p.display()
+            );
+            // Its comment's claim is checked by a test that runs it.
+            let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+            let quoted = format!("\"{stem}\"");
+            assert!(
+                claims.contains(&quoted),
+                "{}: no test checks what its comment claims (tests/it/scenario_claims.rs)",
                 p.display()
             );
             n += 1;

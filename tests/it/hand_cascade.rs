@@ -39,7 +39,7 @@ use contagion::Overrides;
 
 use crate::common::*;
 
-const HAND: &str = r#"
+pub const HAND: &str = r#"
 [simulation]
 name = "hand"
 steps = 2

@@ -30,6 +30,19 @@ proptest! {
         prop_assert!(s.seize <= units);
         prop_assert!(s.repay <= cf * debt * (1.0 + 1e-12));
         prop_assert!(s.repay >= 0.0 && s.seize >= 0.0);
+        // §5 step 3: the full repay CF·d unless its seizure would exceed the
+        // units held; then all the units, and the repay they pay for.
+        let wanted = cf * debt * p_debt * (1.0 + bonus) / p_coll;
+        if wanted <= units * (1.0 - 1e-9) {
+            prop_assert!(!s.capped);
+            prop_assert!((s.repay - cf * debt).abs() <= 1e-12 * cf * debt);
+            prop_assert!((s.seize - wanted).abs() <= 1e-9 * wanted.max(1e-12));
+        } else if wanted > units * (1.0 + 1e-9) {
+            prop_assert!(s.capped);
+            prop_assert_eq!(s.seize, units);
+            let repay = units * p_coll / ((1.0 + bonus) * p_debt);
+            prop_assert!((s.repay - repay).abs() <= 1e-9 * repay.max(1e-12));
+        }
     }
 
     #[test]
@@ -61,6 +74,10 @@ proptest! {
     ) {
         let p2 = p1 * (1.0 + bump);
         prop_assert!(health_factor(units * p1 * lt, debt) <= health_factor(units * p2 * lt, debt));
+        // §5: HF = Σ c·p·LT / (d·p_d), and ∞ without debt.
+        let hf = health_factor(units * p1 * lt, debt);
+        prop_assert!((hf - units * p1 * lt / debt).abs() <= 1e-12 * hf.max(1e-300));
+        prop_assert_eq!(health_factor(units * p1 * lt, 0.0), f64::INFINITY);
     }
 
     #[test]

@@ -45,9 +45,11 @@ liquidation_bonus = 0.05
 max_ltv = 0.7
 "#;
 
-/// Log-returns of A and B over `paths × steps` moves drawn by the engine.
-fn log_returns(paths: u32, steps: u32) -> (Vec<f64>, Vec<f64>) {
-    let sc = scenario(GBM, &Overrides::default());
+/// Log-returns of A and B over `paths × steps` moves drawn by the engine,
+/// with steps of `dt_hours`.
+fn log_returns(paths: u32, steps: u32, dt_hours: f64) -> (Vec<f64>, Vec<f64>) {
+    let text = GBM.replace("dt_hours = 24.0", &format!("dt_hours = {dt_hours:?}"));
+    let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     let (mut ra, mut rb) = (Vec::new(), Vec::new());
     for p in 0..paths {
@@ -73,10 +75,15 @@ fn mean_var(v: &[f64]) -> (f64, f64) {
     )
 }
 
+/// Quarter-year steps make the drift and Itô terms large against the noise:
+/// for A, μ·dt = 0.075 and σ²/2·dt = 0.08 while 5 standard errors of the
+/// mean of 20,000 returns are 5·sqrt(0.16/20000) = 0.014 (B: 0.025, 0.031
+/// against 0.0088). So dropping either term, or its sign, fails the test
+/// (asserted below, so the test keeps that power if its numbers change).
 #[test]
 fn gbm_log_returns_have_the_model_mean_and_variance() {
-    let (ra, rb) = log_returns(400, 50);
-    let dt = 24.0 / 8760.0;
+    let (ra, rb) = log_returns(400, 50, 2190.0);
+    let dt = 2190.0 / 8760.0;
     for (r, mu, sigma) in [(&ra, 0.3, 0.8), (&rb, -0.1, 0.5)] {
         let n = r.len() as f64;
         let (m, v) = mean_var(r);
@@ -85,6 +92,11 @@ fn gbm_log_returns_have_the_model_mean_and_variance() {
         let se_m = (want_v / n).sqrt();
         // Var of the sample variance of normals: 2σ⁴/(n−1).
         let se_v = want_v * (2.0 / (n - 1.0)).sqrt();
+        let (drift, ito) = (f64::abs(mu * dt), 0.5 * sigma * sigma * dt);
+        assert!(
+            5.0 * se_m < drift.min(ito) / 2.0,
+            "the tolerance must be finer than the drift and Itô terms"
+        );
         assert!(
             (m - want_m).abs() < 5.0 * se_m,
             "mean {m} vs {want_m} ± {se_m}"
@@ -98,7 +110,7 @@ fn gbm_log_returns_have_the_model_mean_and_variance() {
 
 #[test]
 fn correlated_assets_match_the_matrix() {
-    let (ra, rb) = log_returns(400, 50);
+    let (ra, rb) = log_returns(400, 50, 24.0);
     let (ma, va) = mean_var(&ra);
     let (mb, vb) = mean_var(&rb);
     let n = ra.len() as f64;
@@ -135,4 +147,46 @@ fn shocks_apply_on_their_step_only() {
     assert_eq!(seen[1], 100.0);
     assert!((seen[2] - 75.0).abs() < 1e-12);
     assert!((seen[3] - 75.0).abs() < 1e-12);
+}
+
+/// Paths differ from one another (§6: path p draws from (seed, p)): over
+/// 400 whole runs of 10 daily steps, the end price of A has the
+/// cross-path log moments of GBM, `ln(F_T/F_0) ~ N((μ − σ²/2)·T, σ²·T)`
+/// with T = 10 days, and no two paths end at the same price. Identical or
+/// paired seeds give zero variance or repeated values.
+#[test]
+fn paths_differ_and_their_end_prices_have_the_gbm_moments() {
+    let text = GBM
+        .replace("steps = 50", "steps = 10")
+        .replace("paths = 1", "paths = 400\nrecord_paths = 400");
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(2));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let (asset, step, f) = (strs(&m, "asset"), i64s(&m, "step"), f64s(&m, "fundamental"));
+    let end: Vec<f64> = (0..m.height())
+        .filter(|&r| asset[r] == "A" && step[r] == 10)
+        .map(|r| f[r])
+        .collect();
+    assert_eq!(end.len(), 400);
+    let mut sorted = end.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!(
+        sorted.windows(2).all(|w| w[0] < w[1]),
+        "two paths ended at the same price"
+    );
+    let logs: Vec<f64> = end.iter().map(|x| (x / 100.0).ln()).collect();
+    let (mean, var) = mean_var(&logs);
+    let t = 10.0 * 24.0 / 8760.0;
+    let (want_m, want_v) = ((0.3 - 0.32) * t, 0.64 * t);
+    let n = logs.len() as f64;
+    let (se_m, se_v) = ((want_v / n).sqrt(), want_v * (2.0 / (n - 1.0)).sqrt());
+    assert!(
+        (mean - want_m).abs() < 5.0 * se_m,
+        "mean {mean} vs {want_m} ± {se_m}"
+    );
+    assert!(
+        (var - want_v).abs() < 5.0 * se_v,
+        "var {var} vs {want_v} ± {se_v}"
+    );
 }

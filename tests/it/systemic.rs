@@ -110,3 +110,115 @@ fn no_supply_side_means_no_systemic_metrics() {
     );
     assert!(summary(&out).get("systemic").is_none());
 }
+
+/// Market A (deposits 10,000, no reserve) lends USDC against ETH; market B
+/// (deposits 4,000) lends against A's receipt token. Worked by hand:
+///
+/// ETH falls 70% to 600. Round 0: A's position (5 ETH, 9,000) has HF 0.3;
+/// half its debt would seize 7.875 ETH > 5, so the seizure is capped:
+/// R = 5·600/1.05 = 2,857.142857 and 6,142.857143 is bad debt, all of it
+/// direct (ETH collateral). No reserve: suppliers bear it, A's share value
+/// falls to 3,857.142857/10,000 = 0.385714. B's position (5,000 aUSDC,
+/// 3,900) read aUSDC at 1 in round 0 (HF 1.0256).
+/// Round 1: B's HF = 5000·0.385714·0.8/3900 = 0.395604; half would seize
+/// more than 5,000 aUSDC: capped, R = 5000·0.385714/1.05 = 1,836.734694,
+/// bad debt 2,063.265306, all of it contagion (receipt collateral).
+///
+/// DebtRank (§13): capital E_A = 10,000, E_B = 4,000; B holds 5,000 of A's
+/// receipts, W_AB = min(1, 5000/4000) = 1. The shock is direct loss only:
+/// h_A = 0.6142857, h_B = 0 (B's loss is contagion). Propagation: h_B =
+/// min(1, 0 + 1·h_A) = 0.6142857, so R = v_B·h_A = (4000/14000)·0.6142857
+/// = 0.175510. (Taking B's total loss as its shock would start B at
+/// 0.515816 and cap it at 1: R = v_B·(1 − 0.515816) = 0.138338.)
+///
+/// Clearing at the end: B's receipts were all seized (none pledged), so
+/// each protocol falls short by what its suppliers lost: A by 6,142.857143
+/// (claims 1,928.571 + 6,142.857 against cash 1,928.571 after the
+/// redemption), B by 2,063.265306. Both default.
+#[test]
+fn debtrank_starts_from_direct_losses_only() {
+    let text = r#"
+[simulation]
+name = "direct"
+steps = 1
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "aUSDC@lend-a"
+receipt_of = "lend-a"
+
+[[protocols]]
+name = "lend-a"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+supply = { deposits = 10000.0 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.9
+liquidation_bonus = 0.05
+max_ltv = 0.85
+
+[[protocols]]
+name = "lend-b"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+supply = { deposits = 4000.0 }
+
+[[protocols.collateral]]
+asset = "aUSDC@lend-a"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend-a"
+debt = 9000.0
+collateral = { ETH = 5.0 }
+
+[[positions]]
+protocol = "lend-b"
+debt = 3900.0
+collateral = { "aUSDC@lend-a" = 5000.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.7
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let out = dir.path().join("run");
+    let liq = read(&out.join("liquidations.parquet"));
+    assert_eq!(strs(&liq, "protocol"), ["lend-a", "lend-b"]);
+    let (bad, contagion) = (f64s(&liq, "bad_debt"), f64s(&liq, "bad_debt_contagion"));
+    assert!(close(bad[0], 6142.857142857143) && contagion[0] == 0.0);
+    assert!(close(bad[1], 2063.265306122449), "{}", bad[1]);
+    assert!(close(contagion[1], 2063.265306122449));
+    assert!(close(f64s(&liq, "health_factor")[1], 0.3956043956043956));
+
+    let paths = read(&out.join("paths.parquet"));
+    let dr = f64s(&paths, "debtrank")[0];
+    assert!(close(dr, 0.17551020408163265), "DebtRank {dr}");
+    let shortfall = f64s(&paths, "clearing_shortfall")[0];
+    assert!(
+        (shortfall - 8206.122448979593).abs() < 1e-6,
+        "shortfall {shortfall}"
+    );
+    assert_eq!(i64s(&paths, "clearing_defaults"), [2]);
+}

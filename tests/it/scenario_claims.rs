@@ -1,0 +1,491 @@
+//! What each shipped scenario's comment says it shows, checked on a few
+//! paths of that scenario. A claim that needs a comparison is checked
+//! against a twin of the scenario that differs in the one setting the claim
+//! is about, on the same seeds (common random numbers).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use contagion::{Overrides, Scenario};
+use polars::prelude::DataFrame;
+
+use crate::common::*;
+
+fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"))
+}
+
+fn text_of(name: &str) -> String {
+    std::fs::read_to_string(scenario_path(name)).unwrap()
+}
+
+/// Run scenario text (edited or not) with `paths` paths; returns the run
+/// folder (kept alive by the returned guard).
+fn run_text(text: &str, paths: u32) -> (tempfile::TempDir, PathBuf) {
+    let sc = Scenario::from_toml(
+        text,
+        "claim.toml",
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
+        &Overrides {
+            paths: Some(paths),
+            seed: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", None);
+    let out = dir.path().join("run");
+    (dir, out)
+}
+
+fn run_shipped(name: &str, paths: u32) -> (tempfile::TempDir, PathBuf) {
+    run_text(&text_of(name), paths)
+}
+
+/// `column` per path and step for the rows whose `key` is `name`:
+/// `out[path][step]`.
+fn series(df: &DataFrame, key: &str, name: &str, column: &str) -> BTreeMap<i64, Vec<f64>> {
+    let (path, step, keys, v) = (
+        i64s(df, "path"),
+        i64s(df, "step"),
+        strs(df, key),
+        f64_opts(df, column),
+    );
+    let mut out: BTreeMap<i64, Vec<(i64, f64)>> = BTreeMap::new();
+    for r in 0..df.height() {
+        if keys[r] == name {
+            out.entry(path[r])
+                .or_default()
+                .push((step[r], v[r].unwrap_or(0.0)));
+        }
+    }
+    out.into_iter()
+        .map(|(p, mut rows)| {
+            rows.sort_by_key(|r| r.0);
+            (p, rows.into_iter().map(|r| r.1).collect())
+        })
+        .collect()
+}
+
+/// An integer column as f64 series (liquidation counts and the like).
+fn count_series(df: &DataFrame, key: &str, name: &str, column: &str) -> BTreeMap<i64, Vec<f64>> {
+    let mut df = df.clone();
+    let cast = df
+        .column(column)
+        .unwrap()
+        .cast(&polars::prelude::DataType::Float64)
+        .unwrap();
+    df.with_column(cast).unwrap();
+    series(&df, key, name, column)
+}
+
+fn per_path(df: &DataFrame, column: &str) -> Vec<f64> {
+    let mut rows: Vec<(i64, f64)> = i64s(df, "path").into_iter().zip(f64s(df, column)).collect();
+    rows.sort_by_key(|r| r.0);
+    rows.into_iter().map(|r| r.1).collect()
+}
+
+/// oracle-lag: "the lagged market sees the fall three hours late, by when
+/// many positions are under water, so more of its debt ends as bad debt";
+/// "the live market liquidates on the way down".
+#[test]
+fn oracle_lag_the_stale_market_liquidates_late_and_loses_more() {
+    let (_d, out) = run_shipped("oracle-lag", 8);
+    let p = read(&out.join("protocols.parquet"));
+    let live = series(&p, "protocol", "live", "bad_debt_cum");
+    let lagged = series(&p, "protocol", "lagged", "bad_debt_cum");
+    let (mut sum_live, mut sum_lagged) = (0.0, 0.0);
+    for (path, l) in &live {
+        let (a, b) = (*l.last().unwrap(), *lagged[path].last().unwrap());
+        assert!(b >= a, "path {path}: lagged {b} < live {a}");
+        sum_live += a;
+        sum_lagged += b;
+    }
+    assert!(
+        sum_lagged > 10.0 * sum_live.max(1.0),
+        "lagged {sum_lagged} vs live {sum_live}"
+    );
+    // The crash is at steps 24-26: the live market acts then; the lagged one
+    // still reads the prices of steps 21-23.
+    let liq_live = count_series(&p, "protocol", "live", "liquidations");
+    let liq_lagged = count_series(&p, "protocol", "lagged", "liquidations");
+    let during = |s: &BTreeMap<i64, Vec<f64>>| -> f64 {
+        s.values().map(|v| v[24..=26].iter().sum::<f64>()).sum()
+    };
+    let after = |s: &BTreeMap<i64, Vec<f64>>| -> f64 {
+        s.values().map(|v| v[27..=29].iter().sum::<f64>()).sum()
+    };
+    assert!(
+        during(&liq_live) > 10.0 * during(&liq_lagged).max(1.0),
+        "steps 24-26: live {} lagged {}",
+        during(&liq_live),
+        during(&liq_lagged)
+    );
+    assert!(
+        after(&liq_lagged) > during(&liq_lagged),
+        "the lagged market catches up late"
+    );
+}
+
+/// thin-liquidity: "One -12% move starts rounds that run on by
+/// themselves" and "most of the impact persists (impact_persistence =
+/// 0.8)". On the paths where step 12's move sets off a cascade (more than
+/// 100 liquidations), it runs at least 3 rounds and takes GOV's price to
+/// under a fifth of the step before, far beyond the −12%. Persistence: the
+/// end-of-step fundamental is `F = F′^0.2 · P^0.8`, with F′ the price after
+/// the exogenous move (the −12% shock and one hour of 120% volatility,
+/// σ·sqrt(dt) = 1.3%) and P the pool price, so F′ recovered from the output
+/// must be within 5σ of 0.88 times the previous price.
+#[test]
+fn thin_liquidity_a_small_shock_cascades_and_the_impact_persists() {
+    let (_d, out) = run_shipped("thin-liquidity", 12);
+    let p = read(&out.join("protocols.parquet"));
+    let m = read(&out.join("market.parquet"));
+    let liq = count_series(&p, "protocol", "long-tail-market", "liquidations");
+    let rounds = count_series(&p, "protocol", "long-tail-market", "cascade_rounds");
+    let f = series(&m, "asset", "GOV", "fundamental");
+    let pool = series(&m, "asset", "GOV", "pool_price");
+    let sd = 1.2 * (1.0f64 / 8760.0).sqrt();
+    let mut cascades = 0;
+    for (path, l) in &liq {
+        if l[12] <= 100.0 {
+            continue;
+        }
+        cascades += 1;
+        assert!(
+            rounds[path][12] >= 3.0,
+            "path {path}: {} rounds",
+            rounds[path][12]
+        );
+        let (before, after, p12) = (f[path][11], f[path][12], pool[path][12]);
+        assert!(after < 0.2 * before, "path {path}: {before} → {after}");
+        let moved = ((after.ln() - 0.8 * p12.ln()) / 0.2).exp();
+        let r = (moved / (0.88 * before)).ln();
+        assert!(r.abs() < 5.0 * sd, "path {path}: F′/F = {}", moved / before);
+    }
+    assert!(
+        cascades >= 4,
+        "only {cascades} of 12 paths cascaded at step 12"
+    );
+    // Rounds that run on by themselves: on most paths some step's cascade
+    // runs at least 4 rounds.
+    let paths = read(&out.join("paths.parquet"));
+    let deep = i64s(&paths, "max_cascade_rounds")
+        .iter()
+        .filter(|&&r| r >= 4)
+        .count();
+    assert!(deep >= 6, "{deep} of 12 paths");
+}
+
+/// congested-liquidators: "liquidations stall", "positions that wait go
+/// under water", insolvent debt piles up and bad debt rises; large
+/// positions exceed the first keeper's capital (so the second acts).
+/// The twin has one unlimited flash-loan liquidator and no gas.
+#[test]
+fn congested_liquidators_stall_and_leave_bad_debt() {
+    let text = text_of("congested-liquidators");
+    let flash = text
+        .replace("gas_usd = 100.0", "gas_usd = 0.0")
+        .replace("congestion = 0.1", "congestion = 0.0")
+        .replace("capital = 50000.0", "capital = \"unlimited\"")
+        .replace("capital = 1000000.0", "capital = \"unlimited\"");
+    assert_ne!(flash, text);
+    let (_a, out) = run_text(&text, 8);
+    let (_b, fout) = run_text(&flash, 8);
+
+    let paths = read(&out.join("paths.parquet"));
+    let fpaths = read(&fout.join("paths.parquet"));
+    let bad = per_path(&paths, "bad_debt");
+    assert!(
+        bad.iter().all(|&b| b > 0.0),
+        "bad debt on every path: {bad:?}"
+    );
+    assert!(per_path(&fpaths, "bad_debt").iter().all(|&b| b == 0.0));
+
+    let p = read(&out.join("protocols.parquet"));
+    let fp = read(&fout.join("protocols.parquet"));
+    let peak = |df: &DataFrame, col: &str, count: bool| -> Vec<f64> {
+        let s = if count {
+            count_series(df, "protocol", "lender", col)
+        } else {
+            series(df, "protocol", "lender", col)
+        };
+        s.values()
+            .map(|v| v.iter().cloned().fold(0.0, f64::max))
+            .collect()
+    };
+    let (ins, fins) = (
+        peak(&p, "insolvent_debt", false),
+        peak(&fp, "insolvent_debt", false),
+    );
+    let (most, fmost) = (
+        peak(&p, "liquidations", true),
+        peak(&fp, "liquidations", true),
+    );
+    for k in 0..ins.len() {
+        assert!(
+            ins[k] > 20.0 * fins[k].max(1.0),
+            "path {k}: insolvent {} vs {}",
+            ins[k],
+            fins[k]
+        );
+        assert!(
+            fmost[k] >= 2.0 * most[k],
+            "path {k}: busiest hour {} vs flash {}",
+            most[k],
+            fmost[k]
+        );
+    }
+    let liq = read(&out.join("liquidations.parquet"));
+    let who = strs(&liq, "liquidator");
+    assert!(who.iter().any(|w| w == "keeper-b"), "keeper-b never acted");
+    assert!(who.iter().any(|w| w == "keeper-a"));
+}
+
+/// perp-adl: the crash liquidates, "the fund pays the first deficits and
+/// runs dry; from then on profitable shorts are auto-deleveraged ... and
+/// what ADL cannot match the vault absorbs"; "the mark falls below the
+/// index"; "a lending market that reads the same pool liquidates too".
+#[test]
+fn perp_adl_the_fund_runs_dry_then_adl_and_the_vault_take_over() {
+    let (_d, out) = run_shipped("perp-adl", 4);
+    let pp = read(&out.join("perps.parquet"));
+    let market = strs(&pp, "market")[0].clone();
+    let fund = series(&pp, "market", &market, "insurance_fund");
+    let drawn = series(&pp, "market", &market, "fund_drawn");
+    let adl = count_series(&pp, "market", &market, "adl_events");
+    let vault = series(&pp, "market", &market, "vault_bad_debt_cum");
+    let mark = series(&pp, "market", &market, "mark");
+    let index = series(&pp, "market", &market, "index");
+    for (path, a) in &adl {
+        let t = a.iter().position(|&n| n > 0.0).expect("ADL on every path");
+        assert!(
+            drawn[path][t] >= fund[path][t - 1],
+            "path {path}: the fund ({}) ran dry in step {t} (drawn {})",
+            fund[path][t - 1],
+            drawn[path][t]
+        );
+        assert!(
+            *vault[path].last().unwrap() > 0.0,
+            "path {path}: vault absorbs"
+        );
+        let premium = mark[path]
+            .iter()
+            .zip(&index[path])
+            .map(|(m, i)| (m - i) / i)
+            .fold(f64::INFINITY, f64::min);
+        assert!(premium < -0.05, "path {path}: mark vs index {premium}");
+    }
+    let p = read(&out.join("protocols.parquet"));
+    let lending: f64 = i64s(&p, "liquidations").iter().sum::<i64>() as f64;
+    assert!(lending > 0.0, "the lending market liquidates too");
+}
+
+/// predictive-margin: the EWMA market's margin rises above the static 2%
+/// in the burst; at the crash (hour 30 on) the static market needs ADL and
+/// its vault absorbs losses, while the volatility-scaled market's fund
+/// covers its deficits without ADL.
+#[test]
+fn predictive_margin_spares_the_vault_at_the_crash() {
+    let (_d, out) = run_shipped("predictive-margin", 8);
+    let pp = read(&out.join("perps.parquet"));
+    let mm_ewma = series(&pp, "market", "eth-ewma", "maintenance_margin");
+    let mm_static = series(&pp, "market", "eth-static", "maintenance_margin");
+    let adl_ewma = count_series(&pp, "market", "eth-ewma", "adl_events");
+    let adl_static = count_series(&pp, "market", "eth-static", "adl_events");
+    let vault_ewma = series(&pp, "market", "eth-ewma", "vault_bad_debt_cum");
+    let vault_static = series(&pp, "market", "eth-static", "vault_bad_debt_cum");
+    let (mut static_loss, mut ewma_loss, mut static_adl) = (0.0, 0.0, 0.0);
+    for (path, mm) in &mm_ewma {
+        let burst = mm[20..30].iter().cloned().fold(0.0, f64::max);
+        assert!(burst > 0.05, "path {path}: EWMA margin {burst}");
+        assert!(mm_static[path].iter().all(|&m| m == 0.02));
+        let crash_adl: f64 = adl_ewma[path][30..].iter().sum();
+        assert_eq!(crash_adl, 0.0, "path {path}: ADL in the EWMA market");
+        static_adl += adl_static[path][30..].iter().sum::<f64>();
+        let end = |v: &Vec<f64>| v.last().unwrap() - v[29];
+        static_loss += end(&vault_static[path]);
+        ewma_loss += end(&vault_ewma[path]);
+    }
+    assert!(static_adl > 0.0);
+    assert!(
+        static_loss > 1000.0 * ewma_loss.max(1.0),
+        "vault losses at the crash: static {static_loss}, EWMA {ewma_loss}"
+    );
+}
+
+/// lst-depeg: the run pushes utilisation past the kink (80%) and the borrow
+/// rate past the 6% tolerance; borrowers deleverage; the stETH discount
+/// opens at hour 24 (3%), widens and persists; the ETH market liquidates no
+/// one while the USDC market does.
+#[test]
+fn lst_depeg_runs_force_deleveraging_and_a_lasting_discount() {
+    let (_d, out) = run_shipped("lst-depeg", 4);
+    let p = read(&out.join("protocols.parquet"));
+    let util = series(&p, "protocol", "eth-market", "utilisation");
+    let rate = series(&p, "protocol", "eth-market", "borrow_rate");
+    let delev = series(&p, "protocol", "eth-market", "deleveraged_value");
+    let liq_eth = count_series(&p, "protocol", "eth-market", "liquidations");
+    let liq_usdc = count_series(&p, "protocol", "usdc-market", "liquidations");
+    let m = read(&out.join("market.parquet"));
+    let eth = series(&m, "asset", "ETH", "fundamental");
+    let steth = series(&m, "asset", "stETH", "fundamental");
+    for (path, u) in &util {
+        assert!(
+            u[..24].iter().all(|&x| x <= 0.8),
+            "path {path}: before the run"
+        );
+        assert!(
+            u[24..].iter().any(|&x| x > 0.8),
+            "path {path}: past the kink"
+        );
+        assert!(rate[path].iter().any(|&r| r > 0.06));
+        assert!(delev[path].iter().sum::<f64>() > 0.0);
+        assert_eq!(liq_eth[path].iter().sum::<f64>(), 0.0);
+        assert!(liq_usdc[path].iter().sum::<f64>() > 0.0);
+        let ratio: Vec<f64> = steth[path]
+            .iter()
+            .zip(&eth[path])
+            .map(|(s, e)| s / e)
+            .collect();
+        assert!(
+            ratio[23] > 0.985 && ratio[24] < 0.98,
+            "path {path}: {ratio:?}"
+        );
+        let worst = ratio[24..].iter().cloned().fold(1.0, f64::min);
+        assert!(
+            worst < ratio[24] - 0.005,
+            "path {path}: the discount widens"
+        );
+        assert!(*ratio.last().unwrap() < 0.98, "path {path}: and persists");
+    }
+}
+
+/// pooled (against isolated): "one set of suppliers bears every loss:
+/// LINK's bad debt lowers the share value that ETH and WBTC lenders hold
+/// too". In the pooled market the suppliers' loss (socialised_cum, no
+/// reserve fund) is the whole book's bad debt; in the isolated design the
+/// ETH market's suppliers bear only the ETH market's, so they keep more.
+#[test]
+fn the_pooled_design_shares_links_losses_with_every_supplier() {
+    let (_a, pooled) = run_shipped("pooled", 6);
+    let (_b, isolated) = run_shipped("isolated", 6);
+    let pp = read(&pooled.join("protocols.parquet"));
+    let ip = read(&isolated.join("protocols.parquet"));
+    let soc = series(&pp, "protocol", "pooled", "socialised_cum");
+    let cum = series(&pp, "protocol", "pooled", "bad_debt_cum");
+    let share = series(&pp, "protocol", "pooled", "share_value");
+    let link = series(&ip, "protocol", "link-market", "bad_debt_cum");
+    let eth_share = series(&ip, "protocol", "eth-market", "share_value");
+    let mut hit = 0;
+    for (path, s) in &soc {
+        let (s, c) = (*s.last().unwrap(), *cum[path].last().unwrap());
+        assert!(
+            (s - c).abs() <= 1e-6 * c.max(1.0),
+            "path {path}: {s} vs {c}"
+        );
+        let l = *link[path].last().unwrap();
+        if l > 0.0 {
+            hit += 1;
+            assert!(
+                s >= l - 1e-6,
+                "path {path}: pooled suppliers bear LINK's {l}"
+            );
+            let (pv, ev) = (
+                *share[path].last().unwrap(),
+                *eth_share[path].last().unwrap(),
+            );
+            assert!(
+                pv < ev,
+                "path {path}: pooled share {pv} vs ETH market's {ev}"
+            );
+        }
+    }
+    assert!(hit >= 3, "LINK lost on {hit} of 6 paths");
+}
+
+/// default: "half of each step's price impact persists, so selling in one
+/// step lowers the oracle price the next step reads: the cascade travels
+/// across steps". Against the same paths with `impact_persistence = 0`,
+/// ETH falls further and more collateral is liquidated, on every path, and
+/// liquidations go on after the crash's four hours (steps 48-51).
+#[test]
+fn default_persistent_impact_carries_the_cascade_across_steps() {
+    let text = text_of("default");
+    // The comment names the setting too: replace the setting's own line.
+    let line = "\nimpact_persistence = 0.5\n";
+    assert_eq!(text.matches(line).count(), 1);
+    let none = text.replace(line, "\nimpact_persistence = 0.0\n");
+    let (_a, out) = run_text(&text, 4);
+    let (_b, nout) = run_text(&none, 4);
+    let (paths, npaths) = (
+        read(&out.join("paths.parquet")),
+        read(&nout.join("paths.parquet")),
+    );
+    let (v, nv) = (
+        per_path(&paths, "liquidated_value"),
+        per_path(&npaths, "liquidated_value"),
+    );
+    let (dd, ndd) = (
+        per_path(&paths, "max_drawdown"),
+        per_path(&npaths, "max_drawdown"),
+    );
+    for k in 0..v.len() {
+        assert!(v[k] > nv[k], "path {k}: liquidated {} vs {}", v[k], nv[k]);
+        assert!(dd[k] > ndd[k], "path {k}: drawdown {} vs {}", dd[k], ndd[k]);
+    }
+    let liq = read(&out.join("liquidations.parquet"));
+    assert!(
+        i64s(&liq, "step").iter().any(|&s| s > 51),
+        "after the crash"
+    );
+}
+
+/// rehypothecation, beyond "> 0": A's reserve fund absorbs the first bad
+/// debt and only then are suppliers hit; A's share value drops; B's
+/// borrowers are liquidated only after A's first loss, and only their
+/// aUSDC; the large lender starts running once A's share value is 2%
+/// below its peak.
+#[test]
+fn rehypothecation_a_loss_in_a_reaches_b_in_order() {
+    let (_d, out) = run_shipped("rehypothecation", 4);
+    let p = read(&out.join("protocols.parquet"));
+    let reserve = series(&p, "protocol", "lend-a", "reserve_value");
+    let soc = series(&p, "protocol", "lend-a", "socialised_cum");
+    let share = series(&p, "protocol", "lend-a", "share_value");
+    let bad_a = series(&p, "protocol", "lend-a", "bad_debt_cum");
+    let withdrawn = series(&p, "protocol", "lend-a", "withdrawn_value");
+    let liq_b = count_series(&p, "protocol", "lend-b", "liquidations");
+    let mut reached = 0;
+    for (path, s) in &soc {
+        if let Some(t) = s.iter().position(|&x| x > 0.0) {
+            assert!(
+                reserve[path][t] < 1e-6,
+                "path {path}: suppliers hit at step {t} with reserve {}",
+                reserve[path][t]
+            );
+            assert!(*share[path].last().unwrap() < 1.0);
+        }
+        let first_a = bad_a[path].iter().position(|&x| x > 0.0);
+        if let Some(tb) = liq_b[path].iter().position(|&n| n > 0.0) {
+            reached += 1;
+            let ta = first_a.expect("B liquidates only after a loss in A");
+            assert!(tb >= ta, "path {path}: B at {tb}, A's first loss at {ta}");
+        }
+        if let Some(tw) = withdrawn[path].iter().position(|&w| w > 0.0) {
+            let peak = share[path][..tw].iter().cloned().fold(0.0, f64::max);
+            assert!(
+                share[path][tw - 1] <= 0.98 * peak + 1e-12,
+                "path {path}: ran at step {tw} without a 2% drawdown"
+            );
+        }
+    }
+    assert!(reached >= 2, "B was reached on {reached} of 4 paths");
+    let liq = read(&out.join("liquidations.parquet"));
+    let (proto, asset) = (strs(&liq, "protocol"), strs(&liq, "asset"));
+    for (pr, a) in proto.iter().zip(&asset) {
+        if pr == "lend-b" {
+            assert_eq!(a, "aUSDC@lend-a");
+        }
+    }
+}
