@@ -1,4 +1,4 @@
-//! The output contract of MODEL.md §8: files, columns, types, metadata, and
+//! The output contract of docs/model.md §8: files, columns, types, metadata, and
 //! summary figures that agree with the paths table.
 
 use std::fs::File;

@@ -1,4 +1,4 @@
-//! MODEL.md §6: the same scenario and seed give the same tables whatever the
+//! docs/model.md §6: the same scenario and seed give the same tables whatever the
 //! thread count, and path p does not depend on how many paths run.
 
 use contagion::Overrides;

@@ -1,4 +1,4 @@
-//! Oracles and impact persistence inside the engine (MODEL.md §1.5, §4).
+//! Oracles and impact persistence inside the engine (docs/model.md §1.5, §4).
 
 use contagion::Overrides;
 use contagion::engine::World;

@@ -530,13 +530,18 @@ collateral = { ETH = 1.0 }
 [[liquidators]]
 name = "bot"
 capital = "unlimited"
-
-[[shocks]]
-step = 2
-asset = "ETH"
-return = 1.0e308
 "#;
-    let sc = scenario(&world(3, "", FUNDAMENTAL, "", rest), &Overrides::default());
+    // Each shock is within its bound (a thousandfold rise), but together
+    // they leave f64's range: 1000·1001^k passes f64::MAX (1.8e308) at
+    // k = 102, since ln 1000 + 101·ln 1001 = 704.7 < 709.78 < 711.6.
+    let shocks: String = (1..=105)
+        .map(|t| format!("\n[[shocks]]\nstep = {t}\nasset = \"ETH\"\nreturn = 1000.0\n"))
+        .collect();
+    let rest = format!("{rest}{shocks}");
+    let sc = scenario(
+        &world(110, "", FUNDAMENTAL, "", &rest),
+        &Overrides::default(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions {
         out: dir.path().join("run"),
@@ -548,7 +553,7 @@ return = 1.0e308
     };
     let err = contagion::run(&sc, &opts).unwrap_err().to_string();
     assert!(
-        err.contains("path 0, step 2: fundamental price of ETH is inf"),
+        err.contains("path 0, step 102: fundamental price of ETH is inf"),
         "{err}"
     );
     assert!(!dir.path().join("run").exists(), "no partial output");

@@ -1,4 +1,4 @@
-//! Statistical checks of MODEL.md §2 against closed forms: GBM log-returns
+//! Statistical checks of docs/model.md §2 against closed forms: GBM log-returns
 //! have mean (μ − σ²/2)·dt and variance σ²·dt, and correlated assets show
 //! the scenario's correlation. Tolerances are 5 standard errors.
 
