@@ -426,3 +426,124 @@ impl PathSummary {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recorded path of two steps of one protocol, all values finite.
+    fn record() -> PathRecord {
+        let mut r = PathRecord {
+            recorded: true,
+            ..Default::default()
+        };
+        r.summary.path = 7;
+        r.summary.protocol_bad_debt = vec![0.0];
+        r.summary.protocol_liquidated = vec![0.0];
+        r.summary.protocol_bad_debt_contagion = vec![0.0];
+        r.summary.protocol_insolvent = vec![0.0];
+        r.summary.perp_markets = vec![PerpOutcome::default()];
+        let p = &mut r.protocols;
+        for t in [0, 1] {
+            p.step.push(t);
+            p.protocol.push(0);
+            p.collateral_value.push(100.0);
+            p.debt_value.push(50.0);
+            p.liquidations.push(0);
+            for v in [
+                &mut p.repaid_value,
+                &mut p.seized_value,
+                &mut p.bad_debt,
+                &mut p.bad_debt_contagion,
+                &mut p.bad_debt_cum,
+                &mut p.insolvent_debt,
+            ] {
+                v.push(0.0);
+            }
+            p.cascade_rounds.push(0);
+            p.cascade_capped.push(false);
+            for v in [
+                &mut p.share_value,
+                &mut p.cash_value,
+                &mut p.reserve_value,
+                &mut p.socialised_cum,
+                &mut p.utilisation,
+                &mut p.borrow_rate,
+                &mut p.withdrawn_value,
+                &mut p.deleveraged_value,
+            ] {
+                v.push(None);
+            }
+        }
+        r.market.step = vec![0, 1];
+        r.market.asset = vec![0, 0];
+        r.market.fundamental = vec![2000.0, 1900.0];
+        r.market.pool_price = vec![None, Some(1890.0)];
+        r
+    }
+
+    fn names(e: EngineError) -> (String, String, String) {
+        match e {
+            EngineError::NonFiniteOutput {
+                table, column, at, ..
+            } => (table.to_string(), column, at),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_finite_record_passes() {
+        assert!(record().check_finite().is_ok());
+    }
+
+    #[test]
+    fn the_first_non_finite_value_is_named_by_table_column_path_and_step() {
+        let mut r = record();
+        r.protocols.debt_value[1] = f64::NAN;
+        let (table, column, at) = names(r.check_finite().unwrap_err());
+        assert_eq!(
+            (table.as_str(), column.as_str(), at.as_str()),
+            ("protocols.parquet", "debt_value", "path 7, step 1")
+        );
+        // A nullable column: a null is fine, an infinity is not.
+        let mut r = record();
+        r.protocols.share_value[0] = Some(f64::INFINITY);
+        let (_, column, at) = names(r.check_finite().unwrap_err());
+        assert_eq!(
+            (column.as_str(), at.as_str()),
+            ("share_value", "path 7, step 0")
+        );
+        let mut r = record();
+        r.market.pool_price[1] = Some(f64::NEG_INFINITY);
+        let (table, column, _) = names(r.check_finite().unwrap_err());
+        assert_eq!(
+            (table.as_str(), column.as_str()),
+            ("market.parquet", "pool_price")
+        );
+    }
+
+    #[test]
+    fn the_summary_row_and_the_per_protocol_and_market_outcomes_are_checked() {
+        let mut r = record();
+        r.summary.bad_debt = f64::INFINITY;
+        let (table, column, at) = names(r.check_finite().unwrap_err());
+        assert_eq!(
+            (table.as_str(), column.as_str(), at.as_str()),
+            ("paths.parquet", "bad_debt", "path 7")
+        );
+        let mut r = record();
+        r.summary.protocol_insolvent[0] = f64::NAN;
+        let (table, column, _) = names(r.summary.check_finite().unwrap_err());
+        assert_eq!(
+            (table.as_str(), column.as_str()),
+            ("path_protocols.parquet", "insolvent_debt")
+        );
+        let mut r = record();
+        r.summary.perp_markets[0].vault_bad_debt = f64::NAN;
+        let (table, column, _) = names(r.summary.check_finite().unwrap_err());
+        assert_eq!(
+            (table.as_str(), column.as_str()),
+            ("path_perps.parquet", "vault_bad_debt")
+        );
+    }
+}
