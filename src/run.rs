@@ -355,14 +355,15 @@ impl Summary {
             protocols: sc
                 .protocols
                 .iter()
+                .zip(initial_debts(sc))
                 .enumerate()
-                .map(|(p, spec)| {
+                .map(|(p, (spec, initial_debt_usd))| {
                     let over = |f: &dyn Fn(&PathSummary) -> f64| {
                         loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
                     };
                     ProtocolOutcomes {
                         protocol: spec.name.clone(),
-                        initial_debt_usd: initial_debt(sc, p),
+                        initial_debt_usd,
                         bad_debt: over(&|s| s.protocol_bad_debt[p]),
                         bad_debt_contagion: over(&|s| s.protocol_bad_debt_contagion[p]),
                         insolvent_debt: over(&|s| s.protocol_insolvent[p]),
@@ -400,13 +401,15 @@ impl Summary {
     }
 }
 
-/// A protocol's debt at step 0, USD at initial prices.
-pub fn initial_debt(sc: &Scenario, p: usize) -> f64 {
-    let price = sc.assets[sc.protocols[p].debt_asset].initial_price;
-    (0..sc.book.len())
-        .filter(|&i| sc.book.protocol[i] as usize == p)
-        .map(|i| sc.book.debt[i] * price)
-        .sum()
+/// Each protocol's debt at step 0, USD at initial prices, in one pass over
+/// the book.
+pub fn initial_debts(sc: &Scenario) -> Vec<f64> {
+    let mut debt = vec![0.0; sc.protocols.len()];
+    for i in 0..sc.book.len() {
+        let p = sc.book.protocol[i] as usize;
+        debt[p] += sc.book.debt[i] * sc.assets[sc.protocols[p].debt_asset].initial_price;
+    }
+    debt
 }
 
 /// What a finished run reports.

@@ -675,12 +675,7 @@ fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunError> {
         }
     }
     let sc = sw.scenario(run)?;
-    let debt: f64 = (0..sc.book.len())
-        .map(|i| {
-            let p = sc.book.protocol[i] as usize;
-            sc.book.debt[i] * sc.assets[sc.protocols[p].debt_asset].initial_price
-        })
-        .sum();
+    let debt: f64 = crate::run::initial_debts(&sc).iter().sum();
     // The bootstrap of metric m draws from stream m of the sweep's seed,
     // the same in every run: like the paths, the runs' intervals differ by
     // the setting, not by the resampling noise.

@@ -108,7 +108,7 @@ fn values_that_would_overflow_are_refused_at_validation() {
 }
 
 #[test]
-fn a_huge_jump_intensity_within_bounds_keeps_prices_finite_or_stops_cleanly() {
+fn a_huge_jump_intensity_within_bounds_keeps_the_price_near_its_mean() {
     // λ·dt = 2000 jumps a step of mean ≈ 0: inversion answered 1 jump while
     // the compensator assumed 2000, and the price exploded. Now the draws
     // follow the law, so E[F] holds; the run writes finite prices.
