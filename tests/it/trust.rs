@@ -465,7 +465,16 @@ fn the_collateral_graph_values_assets_by_collateral_and_shows_perps() {
     let k = strs(&nodes, "kind");
     let perp = k.iter().position(|x| x == "perp").expect("a perp node");
     assert_eq!(strs(&nodes, "node")[perp], "alt-perp");
-    assert!(f64s(&nodes, "value_usd")[perp] > 0.0);
+    // Its open interest at step 0: long plus short notional at the mark,
+    // which is the initial price before anything moves.
+    let perps = read(&dir.path().join("p/perps.parquet"));
+    let (step, path) = (i64s(&perps, "step"), i64s(&perps, "path"));
+    let r = (0..perps.height())
+        .find(|&r| step[r] == 0 && path[r] == 0)
+        .unwrap();
+    let oi = f64s(&perps, "oi_long")[r] + f64s(&perps, "oi_short")[r];
+    let value = f64s(&nodes, "value_usd")[perp];
+    assert!(oi > 0.0 && close(value, oi), "{value} vs {oi}");
     let ek = strs(&edges, "kind");
     let e = ek
         .iter()
