@@ -146,18 +146,11 @@ impl HedgerState {
         let net = g.delta + self.hedge;
         self.trade = 0.0;
         if net.abs() > spec.band {
-            if net > 0.0 {
-                let out = pool.sell_base(net);
-                self.cash += out * quote_usd;
-                self.hedge -= net;
-                self.trade = -net;
-            } else {
-                let units = (-net).min(0.5 * pool.x);
-                let paid = pool.buy_base(units);
-                self.cash -= paid * quote_usd;
-                self.hedge += units;
-                self.trade = units;
-            }
+            // Back towards zero delta, at most half the pool either way.
+            let (units, quote) = pool.trade_base(-net);
+            self.cash += quote * quote_usd;
+            self.hedge += units;
+            self.trade = units;
         }
         let s_after = pool.spot() * quote_usd;
         self.end(spec, atm, s_after, hours, self.hedge, self.hedge * s_after);

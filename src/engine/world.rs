@@ -779,14 +779,14 @@ impl<'a> World<'a> {
             return 0;
         }
         self.fill_perp_prices();
-        let n = self.perp.liquidation_round(
+        let round = self.perp.liquidation_round(
             &sc.perps,
             &sc.perp_book,
             &mut self.pools,
             &self.perp_quote,
         );
-        rec.summary.perp_liquidations += n;
-        n
+        rec.summary.perp_liquidations += round.positions;
+        round.accounts
     }
 
     /// Turn `units` of `asset` into USD: sold into the asset's pool, or

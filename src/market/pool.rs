@@ -56,6 +56,23 @@ impl Pool {
         dy
     }
 
+    /// An agent's own trade of `units` of base: buys when positive, sells
+    /// when negative, at most half the base reserve either way (hedgers and
+    /// the perps' vaults, docs/model.md §14–15). Returns the signed units
+    /// traded and the quote received (negative when paid).
+    pub fn trade_base(&mut self, units: f64) -> (f64, f64) {
+        let cap = 0.5 * self.x;
+        if units > 0.0 {
+            let u = units.min(cap);
+            (u, -self.buy_base(u))
+        } else if units < 0.0 {
+            let u = (-units).min(cap);
+            (-u, self.sell_base(u))
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
     /// Withdraw `fraction` of both reserves (burning that share of the LP
     /// tokens); returns (base, quote) paid out. The spot price is unchanged.
     pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
@@ -86,6 +103,25 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An agent's trade is capped at half the base reserve both ways, and
+    /// below the cap it is the plain sale or purchase.
+    #[test]
+    fn an_agents_trade_is_capped_at_half_the_base_reserve_either_way() {
+        let mut a = Pool::new(100.0, 10.0, 0.0);
+        assert_eq!(a.trade_base(-500.0).0, -50.0);
+        assert_eq!(a.x, 150.0);
+        let mut b = Pool::new(100.0, 10.0, 0.0);
+        let (units, quote) = b.trade_base(500.0);
+        assert_eq!((units, b.x), (50.0, 50.0));
+        // y·dx/(x − dx) = 1,000·50/50 paid in.
+        assert!((quote + 1000.0).abs() < 1e-9);
+        let mut c = Pool::new(100.0, 10.0, 0.003);
+        let mut d = c;
+        let (units, quote) = c.trade_base(-20.0);
+        assert_eq!((units, quote), (-20.0, d.sell_base(20.0)));
+        assert_eq!(c.trade_base(0.0), (0.0, 0.0));
+    }
 
     #[test]
     fn sale_follows_the_constant_product_formula() {

@@ -244,7 +244,9 @@ pub struct PathSummary {
     /// Eisenberg–Noe clearing at the end of the path: suppliers' shortfall,
     /// USD, and the protocols that default; `None` without a supply side.
     pub clearing: Option<(f64, u32)>,
-    /// Perp accounts liquidated.
+    /// Perp positions liquidated (a cross account counts once per market
+    /// where it still held a position): the sum of `perps.parquet`'s
+    /// `liquidations` over markets and steps.
     pub perp_liquidations: u32,
     /// Positions auto-deleveraged.
     pub perp_adl_events: u32,

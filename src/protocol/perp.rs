@@ -11,6 +11,16 @@ use crate::derivatives::surface::Ewma;
 use crate::market::Pool;
 use crate::scenario::{MarginModel, PerpBook, PerpSpec};
 
+/// What one liquidation round closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundOutcome {
+    /// Accounts liquidated.
+    pub accounts: u32,
+    /// Positions closed by those liquidations (a cross account counts once
+    /// per market where it still held a position).
+    pub positions: u32,
+}
+
 /// Per-path state of every perp market and account.
 #[derive(Debug, Clone, Default)]
 pub struct PerpState {
@@ -43,8 +53,8 @@ pub struct PerpState {
     ewma: Vec<Option<Ewma>>,
     /// Funding rate applied this step, per market.
     pub funding_rate: Vec<f64>,
-    /// Liquidations this step, per market (an account counts in each
-    /// market it held).
+    /// Positions liquidated this step, per market (a cross account counts
+    /// once in each market where it still held a position).
     pub step_liqs: Vec<u32>,
     /// Notional liquidated this step, per market, USD.
     pub step_liq_notional: Vec<f64>,
@@ -227,14 +237,15 @@ impl PerpState {
     /// One liquidation round at the pools' current prices: settle to the
     /// marks, then close every open account whose equity is below its
     /// maintenance requirement, lowest equity ÷ requirement first (ties by
-    /// account). Returns the liquidations executed.
+    /// account). The list is fixed before the first liquidation: an account
+    /// that ADL leaves below its requirement waits for the next round.
     pub fn liquidation_round(
         &mut self,
         specs: &[PerpSpec],
         book: &PerpBook,
         pools: &mut [Pool],
         quote_usd: &[f64],
-    ) -> u32 {
+    ) -> RoundOutcome {
         let mut marks = std::mem::take(&mut self.marks);
         Self::fill_marks(specs, pools, quote_usd, &mut marks);
         self.mark_to_market(book, &marks);
@@ -254,19 +265,25 @@ impl PerpState {
         self.adl_queue.resize(2 * specs.len(), None);
         self.adl_cursor.clear();
         self.adl_cursor.resize(2 * specs.len(), 0);
+        let mut positions = 0;
         for &(_, a) in &order {
-            self.liquidate(specs, book, a as usize, &marks, pools);
+            positions += self.liquidate(specs, book, a as usize, &marks, pools);
         }
-        let executed = order.len() as u32;
+        let accounts = order.len() as u32;
         self.order = order;
         self.marks = marks;
-        executed
+        RoundOutcome {
+            accounts,
+            positions,
+        }
     }
 
     /// Close account `a` at `marks`: penalty to the fund, fee to the fee
     /// account, what is left back to the trader; a deficit is paid by the
     /// fund, then by auto-deleveraging, then by the vault. The positions not
     /// matched by ADL pass to the vault, which hedges them in the pool.
+    /// Returns the positions closed: those still open (a position ADL has
+    /// already closed is not liquidated again).
     fn liquidate(
         &mut self,
         specs: &[PerpSpec],
@@ -274,13 +291,19 @@ impl PerpState {
         a: usize,
         marks: &[f64],
         pools: &mut [Pool],
-    ) {
+    ) -> u32 {
         let range = book.positions(a);
         let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
         let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
         let mut left = self.margin[a];
-        // Penalty and fee, per market by notional, from what is left.
+        let mut closed = 0;
+        // Penalty then fee, position by position in the account's order,
+        // each from what is left.
         for i in range.clone() {
+            if self.size[i] == 0.0 {
+                continue;
+            }
+            closed += 1;
             let m = book.market[i] as usize;
             let n = notional_of(self, i);
             let penalty = (specs[m].liquidation_fee * n).min(left.max(0.0));
@@ -300,6 +323,9 @@ impl PerpState {
         self.margin[a] = 0.0;
         self.open[a] = false;
         for i in range {
+            if self.size[i] == 0.0 {
+                continue;
+            }
             let m = book.market[i] as usize;
             let share = if notional > 0.0 {
                 deficit * notional_of(self, i) / notional
@@ -353,7 +379,8 @@ impl PerpState {
                     let pay = (per_unit * z).min(self.pnl[j] * frac).min(owed);
                     let acct = book.account[j] as usize;
                     self.margin[acct] -= pay;
-                    self.pnl[j] -= pay;
+                    // The give-up came out of the matched units' profit;
+                    // the units left open keep theirs.
                     self.pnl[j] *= 1.0 - frac;
                     self.size[j] -= self.size[j].signum() * z;
                     s_rem -= s_rem.signum() * z;
@@ -371,16 +398,12 @@ impl PerpState {
             self.size[i] = 0.0;
             if s_rem != 0.0 {
                 self.vault_size[m] += s_rem;
-                let pool = &mut pools[specs[m].pool];
-                if s_rem > 0.0 {
-                    // Took over a long: hedge by selling the underlying.
-                    pool.sell_base(s_rem);
-                } else {
-                    // Took over a short: buy (at most half the pool).
-                    pool.buy_base((-s_rem).min(0.5 * pool.x));
-                }
+                // Took over a long: hedge by selling the underlying; a
+                // short: by buying it (at most half the pool either way).
+                pools[specs[m].pool].trade_base(-s_rem);
             }
         }
+        closed
     }
 
     /// An agent's own trade of `delta` units on position `i` (a hedger
@@ -412,13 +435,9 @@ impl PerpState {
         self.fees[m] += fee;
         self.size[i] += delta;
         self.vault_size[m] -= delta;
-        let pool = &mut pools[specs[m].pool];
-        if delta < 0.0 {
-            // The vault bought: it sells the underlying to stay hedged.
-            pool.sell_base(-delta);
-        } else {
-            pool.buy_base(delta.min(0.5 * pool.x));
-        }
+        // The vault took the other side: it trades the underlying the
+        // agent's way to stay hedged (at most half the pool).
+        pools[specs[m].pool].trade_base(delta);
         true
     }
 
@@ -434,5 +453,134 @@ impl PerpState {
             }
         }
         oi
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(pool: usize, liquidation_fee: f64) -> PerpSpec {
+        PerpSpec {
+            name: format!("m{pool}"),
+            asset: pool,
+            pool,
+            initial_margin: 0.1,
+            maintenance_margin: 0.05,
+            taker_fee: 0.0,
+            liquidation_fee,
+            insurance_fund: 0.0,
+            funding_clamp: 0.0,
+            funding_period_hours: 8.0,
+            index_lag_steps: 0,
+            margin: MarginModel::Static,
+        }
+    }
+
+    /// Two markets, both at 100 at step 0, with pools at `now` for the
+    /// round; `accounts` as (margin, [(market, size)]).
+    fn setup(
+        fee: f64,
+        now: [f64; 2],
+        accounts: &[(f64, &[(usize, f64)])],
+    ) -> (Vec<PerpSpec>, PerpBook, Vec<Pool>, PerpState) {
+        let specs = vec![spec(0, fee), spec(1, fee)];
+        let mut book = PerpBook::default();
+        for (margin, positions) in accounts {
+            book.push_account(*margin, positions);
+        }
+        let pools = now.iter().map(|&p| Pool::new(1e6, p, 0.0)).collect();
+        let mut state = PerpState::default();
+        state.reset(&specs, &book, &[100.0, 100.0]);
+        (specs, book, pools, state)
+    }
+
+    /// §15: a cross account pays penalty and fee position by position in
+    /// the order of its positions, from what equity is left. Equity 60
+    /// against penalties of 5% × 1,000 = 50 in each market: the first
+    /// listed gets 50, the second the 10 that is left.
+    #[test]
+    fn a_cross_account_pays_penalties_in_the_order_of_its_positions() {
+        for (positions, want) in [
+            ([(0, 10.0), (1, 10.0)], [50.0, 10.0]),
+            ([(1, 10.0), (0, 10.0)], [10.0, 50.0]),
+        ] {
+            let (specs, book, mut pools, mut st) =
+                setup(0.05, [100.0, 100.0], &[(60.0, &positions)]);
+            let out = st.liquidation_round(&specs, &book, &mut pools, &[1.0, 1.0]);
+            assert_eq!(
+                out,
+                RoundOutcome {
+                    accounts: 1,
+                    positions: 2
+                }
+            );
+            assert_eq!(st.fund, want, "{positions:?}");
+            assert_eq!(st.returned, 0.0);
+        }
+    }
+
+    /// §15: the list of accounts to liquidate is fixed when the round
+    /// starts. Market 0 falls to 90: the long `a` (10 units, margin 20) is
+    /// at −80. Cross account `b` (short 10 in market 0, long 10 in market
+    /// 1, margin 10) has 110 against a requirement of 45 + 50: not on the
+    /// list. ADL takes 80 from its short and closes it, leaving 30 against
+    /// 50: `b` is liquidated in the next round, not this one.
+    #[test]
+    fn accounts_adl_leaves_short_of_margin_wait_for_the_next_round() {
+        let (specs, book, mut pools, mut st) = setup(
+            0.0,
+            [90.0, 100.0],
+            &[(20.0, &[(0, 10.0)]), (10.0, &[(0, -10.0), (1, 10.0)])],
+        );
+        let q = [1.0, 1.0];
+        let first = st.liquidation_round(&specs, &book, &mut pools, &q);
+        assert_eq!(first.accounts, 1);
+        assert!(st.open[1]);
+        assert!((st.margin[1] - 30.0).abs() < 1e-9, "{}", st.margin[1]);
+        assert_eq!(st.step_adl[0], 1);
+        assert_eq!(st.size[1], 0.0);
+        let second = st.liquidation_round(&specs, &book, &mut pools, &q);
+        assert_eq!(
+            second,
+            RoundOutcome {
+                accounts: 1,
+                positions: 1
+            },
+            "the closed short is not liquidated again"
+        );
+        assert!(!st.open[1]);
+        assert_eq!(st.step_liqs, [1, 1]);
+    }
+
+    /// §15: leverage is notional over equity floored at 1e-9, so a
+    /// profitable position in an account with no equity ranks first. Market
+    /// 0 falls to 90, market 1 to 50. `a` (long 10, margin 20) is at −80.
+    /// `c` (cross: short 5 in market 0, long 10 in market 1, margin 450) has
+    /// 450 + 50 − 500 = 0: on the list after `a`. `d` (short 10, margin
+    /// 1,000: profit 100, leverage 900/1,100) would rank first by any finite
+    /// leverage that ignored the floor. `c`'s 5 units are matched first (40
+    /// of their 50), then 5 of `d`'s (40 of 50): `d` keeps 5 units open.
+    #[test]
+    fn a_profitable_position_in_an_account_without_equity_is_deleveraged_first() {
+        let (specs, book, mut pools, mut st) = setup(
+            0.0,
+            [90.0, 50.0],
+            &[
+                (20.0, &[(0, 10.0)]),
+                (450.0, &[(0, -5.0), (1, 10.0)]),
+                (1000.0, &[(0, -10.0)]),
+            ],
+        );
+        let out = st.liquidation_round(&specs, &book, &mut pools, &[1.0, 1.0]);
+        assert_eq!(out.accounts, 2, "a, then c");
+        assert_eq!(st.size[3], -5.0, "d keeps 5 units");
+        assert!((st.margin[2] - (1000.0 + 100.0 - 40.0)).abs() < 1e-9);
+        assert_eq!(st.step_adl[0], 2);
+        // c's deficit of 40 (0 − 40 given up) falls on market 1's vault:
+        // nobody is short there.
+        assert!((st.vault_bad_debt[1] - 40.0).abs() < 1e-9);
+        assert_eq!(st.vault_bad_debt[0], 0.0);
+        assert_eq!(st.step_liqs, [1, 1], "a in market 0, c in market 1 only");
     }
 }

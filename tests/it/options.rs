@@ -333,3 +333,59 @@ fn hedging_through_a_perp_moves_the_pool_as_hedging_in_it_does() {
         "the vault holds the dealers' opposite"
     );
 }
+
+/// Hedgers trade at most half the pool's base reserve either way (§14).
+/// Dealers short 10,000 puts on a 100-ETH pool (k = 2·10⁷); ETH halves at
+/// step 1 and arbitrage takes the pool to 1,000 (x = sqrt(k/1,000) =
+/// 141.42). The puts' delta asks for a sale of thousands of ETH: the
+/// dealers sell x/2 = 70.71, and the pool ends the step at
+/// 1,000·(x/(x + x/2))² = 444.4, not near 0.
+#[test]
+fn a_hedgers_sale_is_capped_at_half_the_pool() {
+    let text = r#"
+[simulation]
+name = "cap"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 100.0
+fee = 0.0
+
+[[hedgers]]
+name = "dealers"
+asset = "ETH"
+surface = { atm = 0.8 }
+band = 1.0
+options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -10000.0 }]
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.5
+"#;
+    let sc = scenario(text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let g = read(&dir.path().join("run/greeks.parquet"));
+    let trade = f64s(&g, "hedge_trade");
+    let x = (2e7f64 / 1000.0).sqrt();
+    assert!(close(trade[1], -0.5 * x), "{} vs {}", trade[1], -0.5 * x);
+    assert!(
+        f64s(&g, "delta")[1] > 1000.0,
+        "the cap left most of the delta"
+    );
+    let m = read(&dir.path().join("run/market.parquet"));
+    let price = rows_of(&m, 0, "asset", "ETH", "pool_price");
+    assert!(close(price[1], 1000.0 / 2.25), "{}", price[1]);
+}

@@ -436,3 +436,247 @@ fn auto_deleveraging_reaches_a_second_counterparty() {
         assert!(close(l, 23_000.0), "{l}");
     }
 }
+
+/// A perp-only book on ALT at 100 with a 1,000-ALT pool: no fees, no fund,
+/// no funding, margins of 2% initial and 1% maintenance. ALT falls 45% to
+/// 55 at step 1.
+const ALT: &str = r#"
+[simulation]
+name = "alt"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ALT"
+price = 100.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ALT"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+
+[[perps]]
+name = "alt-perp"
+asset = "ALT"
+initial_margin = 0.02
+maintenance_margin = 0.01
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "short"
+size = 20.0
+margin = 40.0
+account = "short"
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "long"
+size = 10.0
+margin = 100.0
+account = "a"
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "long"
+size = 10.0
+margin = 20.0
+account = "b"
+
+[[shocks]]
+step = 1
+asset = "ALT"
+return = -0.45
+"#;
+
+/// ADL give-up (§15): "each matched unit gives up D′/|size| of its
+/// profit"; the units left open keep theirs. At 55 the short (20 units)
+/// has a profit of 900; long `b` is at 20 − 450 = −430 and long `a` at
+/// 100 − 450 = −350, both bankrupt. `b` is liquidated first (−430/5.5
+/// below −350/5.5): its 10 units are matched against half the short, which
+/// gives up 430 of the 450 those units earned and keeps 450 on its other
+/// 10 units. `a`'s 10 units are then matched against those: they give up
+/// 350 ≤ 450. Nothing is left for the vault. (Taking the give-up out of the
+/// whole profit before halving it leaves (900 − 430)/2 = 235 for `a`'s
+/// deficit of 350, and 115 of vault bad debt.)
+#[test]
+fn adl_give_up_comes_out_of_the_matched_units_profit_only() {
+    let sc = scenario(ALT, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut ledger = Vec::new();
+    let rec = world
+        .run_path_with(0, |w, _| ledger.push(w.perp_ledger()))
+        .unwrap();
+    assert!(close(rec.perps.mark[1], 55.0), "{}", rec.perps.mark[1]);
+    assert_eq!(rec.summary.perp_vault_bad_debt, 0.0);
+    assert_eq!(rec.perps.vault_bad_debt_cum, [0.0; 3]);
+    assert_eq!(rec.perps.adl_events[1], 2);
+    assert_eq!(rec.perps.liquidations[1], 2);
+    assert_eq!(rec.perps.oi_long[1], 0.0);
+    assert_eq!(rec.perps.oi_short[1], 0.0);
+    assert_eq!(rec.perps.vault_position, [0.0; 3]);
+    // The short keeps 40 + 900 − 430 − 350 = 160: the whole ledger.
+    assert!(close(world.perp_ledger(), 160.0));
+    for l in ledger {
+        assert!(close(l, 160.0), "{l}");
+    }
+}
+
+/// A position closed by ADL is not liquidated again (§15). Account `c`
+/// (cross) is long 5 ETH and long 1 BTC. ETH rises 20% at step 1: the
+/// short `x` (10 ETH, margin 2,000) is at −2,000 with an empty fund, and
+/// ADL closes `c`'s profitable ETH long against it (5 units give up 1,000
+/// of their 2,000); the vault takes the other 5 units over. BTC halves at
+/// step 3 and `c` is liquidated: it holds BTC only by then, so the ETH
+/// market records no liquidation at step 3. `perp_liquidations` in
+/// paths.parquet is the sum of perps.parquet's `liquidations`.
+#[test]
+fn a_position_adl_closed_is_not_liquidated_again() {
+    let text = r#"
+[simulation]
+name = "phantom"
+steps = 4
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "BTC"
+price = 50000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+
+[[pools]]
+base = "BTC"
+quote = "USDC"
+base_reserve = 40.0
+fee = 0.0
+
+[[perps]]
+name = "eth-perp"
+asset = "ETH"
+initial_margin = 0.1
+maintenance_margin = 0.05
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perps]]
+name = "btc-perp"
+asset = "BTC"
+initial_margin = 0.1
+maintenance_margin = 0.05
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perp_positions]]
+perp = "eth-perp"
+side = "short"
+size = 10.0
+margin = 2000.0
+account = "x"
+
+[[perp_positions]]
+perp = "eth-perp"
+side = "long"
+size = 5.0
+margin = 1000.0
+account = "c"
+
+[[perp_positions]]
+perp = "btc-perp"
+side = "long"
+size = 1.0
+margin = 5000.0
+account = "c"
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = 0.2
+
+[[shocks]]
+step = 3
+asset = "BTC"
+return = -0.5
+"#;
+    let sc = scenario(text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let p = perps_of(&dir.path().join("run"));
+    let market = strs(&p, "market");
+    let liqs = u32s(&p, "liquidations");
+    let adl = u32s(&p, "adl_events");
+    let notional = f64s(&p, "liquidated_notional");
+    let of = |name: &str, v: &[u32]| -> Vec<u32> {
+        market
+            .iter()
+            .zip(v)
+            .filter(|(m, _)| *m == name)
+            .map(|(_, x)| *x)
+            .collect()
+    };
+    assert_eq!(of("eth-perp", &adl), [0, 1, 0, 0, 0]);
+    assert_eq!(of("eth-perp", &liqs), [0, 1, 0, 0, 0], "x only");
+    assert_eq!(of("btc-perp", &liqs), [0, 0, 0, 1, 0], "c at step 3");
+    for (k, m) in market.iter().enumerate() {
+        assert_eq!(liqs[k] > 0, notional[k] > 0.0, "{m} row {k}");
+    }
+    let paths = read(&dir.path().join("run/paths.parquet"));
+    assert_eq!(
+        u32s(&paths, "perp_liquidations"),
+        [liqs.iter().sum::<u32>()]
+    );
+}
+
+/// ADL ranks by profit including funding (§15). The index lags one step;
+/// ETH rises 10% at step 1, so the mark (2,200) is 10% above the index
+/// (2,000) and with period 0.5 h the rate is 0.2 a step: the long (10 ETH,
+/// margin 2,000) gains 2,000 on price and pays 4,400, the short loses 2,000
+/// on price and receives 4,400. At step 2 the long is at −400 with an empty
+/// fund: the short, behind on price but 2,400 ahead in all, is
+/// auto-deleveraged for the 400 and the vault absorbs nothing. Ranked by
+/// price PnL alone it would not qualify and the vault would take 400.
+#[test]
+fn adl_counts_funding_in_a_positions_profit() {
+    let text = PERP
+        .replace(
+            "funding = { clamp = 0.0, period_hours = 8.0 }",
+            "funding = { clamp = 0.15, period_hours = 0.5 }\nindex_lag_steps = 1",
+        )
+        .replace("return = -0.08", "return = 0.1")
+        .replace("insurance_fund = 1000.0", "insurance_fund = 0.0")
+        .replace("liquidation_fee = 0.01", "liquidation_fee = 0.0");
+    let sc = scenario(&text, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut ledger = Vec::new();
+    let rec = world
+        .run_path_with(0, |w, _| ledger.push(w.perp_ledger()))
+        .unwrap();
+    assert!((rec.perps.funding_rate[1] - 0.2).abs() < 1e-12);
+    assert_eq!(rec.perps.liquidations, [0, 0, 1, 0, 0]);
+    assert_eq!(rec.perps.adl_events, [0, 0, 1, 0, 0]);
+    assert_eq!(rec.summary.perp_vault_bad_debt, 0.0);
+    assert_eq!(rec.perps.vault_position[2], 0.0, "all 10 units matched");
+    for l in ledger {
+        assert!(close(l, 22_000.0), "{l}");
+    }
+}
