@@ -78,6 +78,8 @@ pub struct World<'a> {
     pool_usd: Vec<f64>,
     normals: Vec<f64>,
     candidates: Vec<(f64, u32)>,
+    /// Scratch: each persisting pool's base and its log move (stage 5).
+    persisted: Vec<(usize, f64)>,
     peak: Vec<f64>,
     // Per-protocol flows of the current step.
     step_liqs: Vec<u32>,
@@ -236,6 +238,7 @@ impl<'a> World<'a> {
             pool_usd: vec![0.0; n_assets],
             normals: vec![0.0; sc.stochastic.len()],
             candidates: Vec::new(),
+            persisted: Vec::new(),
             peak: vec![0.0; n_assets],
             step_liqs: vec![0; n_proto],
             step_repaid: vec![0.0; n_proto],
@@ -875,19 +878,26 @@ impl<'a> World<'a> {
     /// Stage 5: `ln F += ρ·(ln P_pool − ln F)` for each pool's base asset,
     /// with the pool price in USD (`y/x · F_quote`). For a pegged base the
     /// move goes into its discount δ, so it stays relative to the underlying.
+    /// Every pool is measured at the prices the cascade left before any of
+    /// them persists, so the order of pools in the file does not matter.
     pub fn persist_impact(&mut self) {
+        let mut moves = std::mem::take(&mut self.persisted);
+        moves.clear();
         for (pool, spec) in self.pools.iter().zip(&self.sc.pools) {
             let rho = spec.impact_persistence;
             if rho > 0.0 {
                 let p_usd = pool.spot() * self.fundamental[spec.quote];
                 let f = self.fundamental[spec.base];
-                let step = rho * (p_usd.ln() - f.ln());
-                if self.sc.assets[spec.base].peg.is_some() {
-                    self.discount[spec.base] += step;
-                }
-                self.fundamental[spec.base] = (f.ln() + step).exp();
+                moves.push((spec.base, rho * (p_usd.ln() - f.ln())));
             }
         }
+        for &(base, step) in &moves {
+            if self.sc.assets[base].peg.is_some() {
+                self.discount[base] += step;
+            }
+            self.fundamental[base] = (self.fundamental[base].ln() + step).exp();
+        }
+        self.persisted = moves;
         self.refresh_derived();
     }
 

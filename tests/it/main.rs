@@ -14,6 +14,7 @@ mod hostile;
 mod index;
 mod interest;
 mod mechanisms;
+mod metamorphic;
 mod options;
 mod oracle;
 mod perps;
