@@ -161,15 +161,32 @@ pub struct SupplyState {
     pub socialised: f64,
     /// Debt owed to the protocol (with interest), tracked for utilisation.
     pub borrowed: f64,
+    /// The share value while no share is outstanding: 1 before any
+    /// deposit, else its value when the last share was redeemed.
+    pub idle_value: f64,
 }
 
 impl SupplyState {
-    /// Share value: units of the debt asset one receipt token is worth.
+    /// Share value: units of the debt asset one receipt token is worth. A
+    /// redemption leaves it unchanged, the last one included.
     pub fn share_value(&self) -> f64 {
         if self.shares > 0.0 {
             self.supplier_assets / self.shares
         } else {
-            0.0
+            self.idle_value
+        }
+    }
+
+    /// Interest earned on the debt: the reserve factor's share to the
+    /// reserve and the rest to the suppliers, or all of it to the reserve
+    /// when no share is outstanding (nobody to pay).
+    pub fn earn(&mut self, interest: f64, reserve_factor: f64) {
+        self.borrowed += interest;
+        if self.shares > 0.0 {
+            self.reserve += interest * reserve_factor;
+            self.supplier_assets += interest * (1.0 - reserve_factor);
+        } else {
+            self.reserve += interest;
         }
     }
 
@@ -198,11 +215,21 @@ impl SupplyState {
     /// Returns the units of underlying paid out.
     pub fn redeem(&mut self, shares: f64) -> f64 {
         let value = self.share_value();
-        let paid = (shares * value).min(self.cash).max(0.0);
+        let paid = (shares.min(self.shares) * value).min(self.cash).max(0.0);
         if paid > 0.0 {
             self.cash -= paid;
-            self.shares = (self.shares - paid / value).max(0.0);
-            self.supplier_assets = (self.supplier_assets - paid).max(0.0);
+            let burnt = paid / value;
+            if burnt >= self.shares * (1.0 - 1e-12) {
+                // The last shares: what rounding leaves of the suppliers'
+                // assets stays in the protocol, with the reserve.
+                self.reserve += (self.supplier_assets - paid).max(0.0);
+                self.shares = 0.0;
+                self.supplier_assets = 0.0;
+                self.idle_value = value;
+            } else {
+                self.shares -= burnt;
+                self.supplier_assets = (self.supplier_assets - paid).max(0.0);
+            }
         }
         paid
     }
@@ -313,6 +340,7 @@ impl<'a> World<'a> {
                     cash: s.deposits + s.reserve_fund - b,
                     socialised: 0.0,
                     borrowed: b,
+                    idle_value: 1.0,
                 },
                 None => SupplyState::default(),
             })
@@ -541,9 +569,7 @@ impl<'a> World<'a> {
             let interest = s.borrowed * (growth - 1.0);
             self.borrow_rate[p] = r;
             self.debt_index[p] *= growth;
-            s.borrowed += interest;
-            s.reserve += interest * rate.reserve_factor;
-            s.supplier_assets += interest * (1.0 - rate.reserve_factor);
+            s.earn(interest, rate.reserve_factor);
         }
     }
 

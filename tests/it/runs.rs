@@ -152,3 +152,56 @@ fn lenders_are_validated() {
         assert!(e.contains(needle), "`{needle}` not in {e}");
     }
 }
+
+/// §11: a redemption leaves the share value unchanged, the last one
+/// included, and with no share outstanding the interest goes to the
+/// reserve. The whale holds every share and redeems them all at step 2
+/// (cash 14,000 covers them). Before that the reserve takes the reserve
+/// factor's 20% of each step's interest; after it, all of it, and the
+/// share value stays where the last redemption left it (it read 0).
+#[test]
+fn the_last_redemption_leaves_the_share_value_and_interest_goes_to_the_reserve() {
+    let text = RUN
+        .replace(
+            "supply = { deposits = 10000.0 }",
+            "supply = { deposits = 10000.0, reserve_fund = 5000.0, rate = { base = 0.5, slope1 = 0.1, kink = 0.8, slope2 = 1.0, reserve_factor = 0.2 } }",
+        )
+        .replace("debt = 8000.0", "debt = 1000.0")
+        .replace("share = 0.5", "share = 1.0")
+        .replace("trigger = { utilisation = 0.5 }", "trigger = { at_step = 2 }")
+        .replace("return = -0.55", "return = 0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let p = read(&dir.path().join("r/protocols.parquet"));
+    let (v, w) = (f64s(&p, "share_value"), f64s(&p, "withdrawn_value"));
+    let (debt, reserve, cash) = (
+        f64s(&p, "debt_value"),
+        f64s(&p, "reserve_value"),
+        f64s(&p, "cash_value"),
+    );
+    assert!(v[1] > 1.0 && v[2] > v[1], "interest raised it: {v:?}");
+    assert!(
+        close(w[2], 10_000.0 * v[2]),
+        "all shares at {}: {}",
+        v[2],
+        w[2]
+    );
+    for t in 3..v.len() {
+        assert_eq!(v[t], v[2], "step {t}");
+    }
+    for t in 1..v.len() {
+        let interest = debt[t] - debt[t - 1];
+        assert!(interest > 0.0);
+        let share = if t <= 2 { 0.2 } else { 1.0 };
+        assert!(
+            (reserve[t] - reserve[t - 1] - share * interest).abs() < 1e-9,
+            "step {t}: reserve +{} of interest {interest}",
+            reserve[t] - reserve[t - 1]
+        );
+    }
+    // C + B = A + R with A = 0 once everything is redeemed.
+    for t in 2..v.len() {
+        assert!((cash[t] + debt[t] - reserve[t]).abs() < 1e-9, "step {t}");
+    }
+}
