@@ -93,6 +93,10 @@ pub struct World<'a> {
     search: CandidateSearch,
     /// Positions whose state differs from the book on this path.
     dirty: Vec<bool>,
+    /// The receipt tokens' share of each position's collateral value at its
+    /// first liquidation on the path (NaN before it): the contagion part of
+    /// its bad debt (docs/model.md §11). Empty without receipt tokens.
+    first_share: Vec<f64>,
     dirty_ids: Vec<u32>,
     /// The dirty positions that are outside the single-collateral groups.
     dirty_multi: Vec<u32>,
@@ -277,6 +281,11 @@ impl<'a> World<'a> {
             timing: None,
             search: CandidateSearch::default(),
             dirty: vec![false; sc.book.len()],
+            first_share: if sc.assets.iter().any(|a| a.receipt_of.is_some()) {
+                vec![f64::NAN; sc.book.len()]
+            } else {
+                Vec::new()
+            },
             dirty_ids: Vec::new(),
             dirty_multi: Vec::new(),
             frontier: vec![0; sc.book.index.groups.len()],
@@ -431,6 +440,9 @@ impl<'a> World<'a> {
             let r = book.coll_range(i);
             self.coll_units[r.clone()].copy_from_slice(&book.coll_units[r]);
             self.dirty[i] = false;
+            if let Some(share) = self.first_share.get_mut(i) {
+                *share = f64::NAN;
+            }
         }
         self.dirty_ids.clear();
         self.dirty_multi.clear();
@@ -1156,21 +1168,30 @@ impl<'a> World<'a> {
             return false;
         };
 
-        // Share of the collateral value held in receipt tokens: the part of
-        // any bad debt that counts as contagion (docs/model.md §11).
-        let (mut total_value, mut receipt_value) = (0.0, 0.0);
-        for k in range.clone() {
-            let a = book.coll_asset[k] as usize;
-            let v = self.coll_units[k] * px[a];
-            total_value += v;
-            if sc.assets[a].receipt_of.is_some() {
-                receipt_value += v;
+        // Share of the collateral value held in receipt tokens when the
+        // position is first liquidated on the path: the part of any bad
+        // debt it ends with that counts as contagion (docs/model.md §11).
+        let contagion_share = match self.first_share.get(i) {
+            None => 0.0,
+            Some(s) if !s.is_nan() => *s,
+            Some(_) => {
+                let (mut total_value, mut receipt_value) = (0.0, 0.0);
+                for k in range.clone() {
+                    let a = book.coll_asset[k] as usize;
+                    let v = self.coll_units[k] * px[a];
+                    total_value += v;
+                    if sc.assets[a].receipt_of.is_some() {
+                        receipt_value += v;
+                    }
+                }
+                let share = if total_value > 0.0 {
+                    receipt_value / total_value
+                } else {
+                    0.0
+                };
+                self.first_share[i] = share;
+                share
             }
-        }
-        let contagion_share = if total_value > 0.0 {
-            receipt_value / total_value
-        } else {
-            0.0
         };
 
         // Execute.

@@ -21,7 +21,7 @@ const ROW_BYTES_PERP: u64 = 120;
 const ROW_BYTES_AGENT: u64 = 110;
 
 /// Bytes of one position in the book and in one world's state (units, debt,
-/// index entries, liquidation keys).
+/// index entries, liquidation keys, contagion share).
 const POSITION_BYTES: u64 = 200;
 
 /// Paths whose time series feed the charts, at most (`output::charts`).

@@ -464,3 +464,50 @@ fn isolated_markets_keep_bad_debt_where_pooled_ones_share_it() {
         .sum();
     assert!(link_losses > 0.0, "the LINK crash must leave bad debt");
 }
+
+/// §11, direct and contagion bad debt: the split is the receipt tokens'
+/// share of the position's collateral value when it is first liquidated on
+/// the path. B also lends against ETH; its borrower holds 1 ETH and 1,000
+/// aUSDC (A has no loss: 1 USDC each) against 2,000. ETH falls 75% to 500:
+/// HF = (500 + 1,000)·0.8/2,000 = 0.6, and the first liquidation sees 500
+/// of ETH and 1,000 of receipts: two thirds of the bad debt the position
+/// ends with is contagion. (Taken at the last seizure, when only one asset
+/// is left, the share could only be 0 or 1.)
+#[test]
+fn a_mixed_positions_bad_debt_splits_by_its_collateral_when_it_first_failed() {
+    let text = TWO_MARKETS
+        .replace(
+            "[[positions]]\nprotocol = \"lend-a\"\ndebt = 1800.0\ncollateral = { ETH = 1.0 }\n",
+            "",
+        )
+        .replace(
+            "max_ltv = 0.75\n",
+            "max_ltv = 0.75\n\n[[protocols.collateral]]\nasset = \"ETH\"\nliquidation_threshold = 0.8\nliquidation_bonus = 0.05\nmax_ltv = 0.75\n",
+        )
+        .replace(
+            "debt = 3900.0\ncollateral = { \"aUSDC@lend-a\" = 5000.0 }",
+            "debt = 2000.0\ncollateral = { \"aUSDC@lend-a\" = 1000.0, ETH = 1.0 }",
+        )
+        .replace("return = -0.5", "return = -0.75");
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let out = dir.path().join("run");
+    let liq = read(&out.join("liquidations.parquet"));
+    assert_eq!(u32s(&liq, "step")[0], 1);
+    assert!(close(f64s(&liq, "health_factor")[0], 0.6));
+    let paths = read(&out.join("paths.parquet"));
+    let bad = f64s(&paths, "bad_debt")[0];
+    let contagion = f64s(&paths, "bad_debt_contagion")[0];
+    assert!(bad > 100.0, "{bad}");
+    assert!(
+        (contagion - bad * 2.0 / 3.0).abs() < 1e-9 * bad,
+        "{contagion} of {bad}"
+    );
+    // The liquidation that writes the bad debt off carries the same split.
+    let rows_bad = f64s(&liq, "bad_debt");
+    let rows_con = f64s(&liq, "bad_debt_contagion");
+    for (b, c) in rows_bad.iter().zip(&rows_con) {
+        assert!((c - b * 2.0 / 3.0).abs() < 1e-9 * b.max(1.0), "{c} of {b}");
+    }
+}
