@@ -1256,7 +1256,7 @@ impl<'a> World<'a> {
             r.step.push(t);
             r.round.push(round);
             r.protocol.push(p as u32);
-            r.position.push(i as u64);
+            r.position.push(book.id[i]);
             r.liquidator.push(l as u32);
             r.asset.push(asset as u32);
             r.repaid.push(seizure.repay);

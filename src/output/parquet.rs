@@ -566,7 +566,7 @@ pub fn book_frame(sc: &Scenario) -> DataFrame {
         let single = range.len() == 1;
         for k in range {
             let a = b.coll_asset[k] as usize;
-            id.push(i as i64);
+            id.push(b.id[i] as i64);
             protocol.push(spec.name.as_str());
             asset.push(sc.assets[a].symbol.as_str());
             units.push(b.coll_units[k]);

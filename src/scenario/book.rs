@@ -1,8 +1,9 @@
 //! The initial book: every position of every protocol, as struct-of-arrays,
 //! built once per run from explicit `[[positions]]`, the `positions_file`
 //! snapshot and the `[[populations]]` (drawn from the scenario seed), in that
-//! order. A position's id is its index here (docs/model.md §5: ids are global, in
-//! creation order).
+//! order. A position's id is its place in creation order (docs/model.md §5:
+//! ids are global); positions left out later (debt ceilings, `--cut`, unhealthy
+//! ones dropped) keep the ids of those that stay, so ids may have gaps.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -42,6 +43,9 @@ pub struct Book {
     pub origin: Vec<u32>,
     /// Origin labels: `positions`, `positions_file`, `populations[i]`.
     pub origins: Vec<String>,
+    /// Each position's id: its place in creation order, kept when other
+    /// positions are left out (book.parquet and liquidations.parquet).
+    pub id: Vec<u64>,
 }
 
 /// Positions already below health factor 1 at step 0.
@@ -124,8 +128,8 @@ impl Book {
         self.coll_start[i] as usize..self.coll_start[i + 1] as usize
     }
 
-    /// The book without the positions `drop` selects (ids are renumbered in
-    /// order; the index is rebuilt).
+    /// The book without the positions `drop` selects (the others keep their
+    /// ids and order; the index is rebuilt).
     pub fn without(&self, sc: &Scenario, drop: impl Fn(usize) -> bool) -> Book {
         let mut out = Book {
             coll_start: vec![0],
@@ -136,6 +140,7 @@ impl Book {
         for i in (0..self.len()).filter(|&i| !drop(i)) {
             let r = self.coll_range(i);
             out.origin.push(self.origin[i]);
+            out.id.push(self.id[i]);
             out.protocol.push(self.protocol[i]);
             out.debt.push(self.debt[i]);
             out.coll_asset
@@ -280,9 +285,11 @@ impl Book {
     }
 
     /// Isolation mode (docs/model.md §12): positions holding a collateral
-    /// with a debt ceiling are admitted in id order while the debt they
-    /// carry, in USD at initial prices, stays within the ceiling; the others
-    /// could not have borrowed and are left out (`over_ceiling` counts them).
+    /// with a debt ceiling are taken in id order, and each is admitted if
+    /// its debt, in USD at initial prices, still fits under the ceiling with
+    /// those admitted before it; a position that does not fit could not have
+    /// borrowed and is left out (`over_ceiling` counts them), and later,
+    /// smaller ones may still fit.
     fn within_ceilings(self, sc: &Scenario) -> Book {
         let mut used = vec![0.0; sc.protocols.len() * sc.assets.len()];
         let mut over = vec![false; self.len()];
@@ -378,6 +385,7 @@ impl Book {
         };
         let origin = self.origin_of(label);
         self.origin.push(origin);
+        self.id.push(self.protocol.len() as u64);
         self.protocol.push(proto as u32);
         self.debt.push(debt);
         self.coll_start.push(self.coll_asset.len() as u32);

@@ -636,3 +636,82 @@ trigger = { at_step = 2 }
         "lenders.whale.sell: `USDC` has no pool to sell into",
     );
 }
+
+/// Debt ceilings (§12) take positions in id order and admit each that still
+/// fits: 400k, then 700k (1.1M would pass the 1M ceiling: left out), then
+/// 200k (600k: fits). The positions kept keep their ids 0, 1 and 3, and
+/// book.parquet and liquidations.parquet agree on them: WBTC falls 40% and
+/// both WBTC positions (HF 0.7·0.6 = 0.84) are liquidated as ids 1 and 3.
+#[test]
+fn a_debt_ceiling_keeps_ids_and_admits_later_positions_that_fit() {
+    let wbtc = |debt: f64, units: f64| {
+        format!(
+            "[[positions]]\nprotocol = \"lend\"\ndebt = {debt}\ncollateral = {{ WBTC = {units} }}\n"
+        )
+    };
+    let text = EMODE
+        .replace(
+            "max_ltv = 0.6\n",
+            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
+        )
+        .replace(
+            "[[positions]]\nprotocol = \"lend\"\ndebt = 80.0\ncollateral = { stETH = 100.0, WBTC = 0.001 }\n",
+            &format!("{}\n{}\n{}", wbtc(400.0, 40.0), wbtc(700.0, 70.0), wbtc(200.0, 20.0)),
+        )
+        .replace(
+            "step = 1\nasset = \"stETH\"\nreturn = -0.05",
+            "step = 1\nasset = \"WBTC\"\nreturn = -0.4",
+        );
+    let sc = scenario(&text, &Overrides::default());
+    assert_eq!(sc.book.over_ceiling, 1);
+    assert_eq!(sc.book.debt, vec![80.0, 400.0, 200.0]);
+    assert_eq!(sc.book.id, vec![0, 1, 3]);
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let book = read(&dir.path().join("out/book.parquet"));
+    assert_eq!(i64s(&book, "id"), [0, 1, 3]);
+    assert_eq!(f64s(&book, "debt"), [80.0, 400.0, 200.0]);
+    let l = read(&dir.path().join("out/liquidations.parquet"));
+    let mut ids = i64s(&l, "position");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids, [1, 3]);
+}
+
+/// §12: LP collateral a deleveraging borrower sells is burnt for its share
+/// of the pool's reserves and the base leg sold into what is left, as in a
+/// seizure, not sold at F. Utilisation 7,000/7,500 gives a rate of
+/// 0.1 + (0.9333 − 0.8)/0.2 = 0.767, above the 0.5 tolerance; HF is 1.14.
+/// Step 1 repays 10% of what is owed: u = 0.1·owed/100 LP units burnt
+/// (fraction u/4,000 of 100 ETH and 200,000 USDC), the ETH sold into the
+/// rest. The proceeds are dy + out, less than u·100 at F.
+#[test]
+fn deleveraging_burns_lp_collateral_as_a_seizure_does() {
+    let text = LP
+        .replace(
+            "debt_asset = \"USDC\"\n",
+            "debt_asset = \"USDC\"\nsupply = { deposits = 7500.0, rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 } }\ndeleverage = { borrow_rate = 0.5, repay = 0.1 }\n",
+        )
+        .replace("return = -0.3", "return = 0.0");
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let r = 0.1 + (7000.0 / 7500.0 - 0.8) / 0.2;
+    let owed = 7000.0 * (r / 8760.0f64).exp();
+    let u = 0.1 * owed / 100.0;
+    let f = u / 4000.0;
+    let (dx, dy) = (100.0 * f, 200_000.0 * f);
+    let (x1, y1) = (100.0 - dx, 200_000.0 - dy);
+    let out = y1 * dx / (x1 + dx);
+    let p = read(&dir.path().join("out/protocols.parquet"));
+    let deleveraged = protocol_of(&p, "lend", "deleveraged_value");
+    assert!(
+        close(deleveraged[1].unwrap(), dy + out),
+        "{:?} vs {}",
+        deleveraged[1],
+        dy + out
+    );
+    assert!(dy + out < u * 100.0 - 0.5, "{} vs {}", dy + out, u * 100.0);
+    let l = read(&dir.path().join("out/liquidations.parquet"));
+    assert_eq!(l.height(), 0);
+}
