@@ -9,7 +9,7 @@ use crate::agent::hedger::HedgerState;
 use crate::agent::liquidator;
 use crate::engine::index;
 use crate::error::EngineError;
-use crate::graph::systemic::{BalanceSheets, ProtocolNetwork, clear_protocols};
+use crate::graph::systemic::{BalanceSheets, Pledge, ProtocolNetwork, clear_protocols};
 use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
@@ -1497,42 +1497,37 @@ impl<'a> World<'a> {
                 0.0
             }
         };
-        let mut b = BalanceSheets {
-            claims: vec![0.0; n],
-            assets: vec![0.0; n],
-            pledged: vec![vec![0.0; n]; n],
-            secured: vec![vec![0.0; n]; n],
-        };
+        let mut b = BalanceSheets::new(n);
         for (p, spec) in sc.protocols.iter().enumerate() {
             if spec.supply.is_some() {
                 let st = &self.supply[p];
                 let price = p_debt(self, p);
                 b.claims[p] = (st.supplier_assets + st.socialised) * price;
-                b.assets[p] = ((st.cash + st.borrowed) * price - self.last_insolvent[p]).max(0.0);
+                b.assets[p] = (st.cash + st.borrowed) * price - self.last_insolvent[p];
             }
         }
         let book = &sc.book;
+        let mut pledges = Vec::new();
         for &i in &self.receipt_holders {
             let i = i as usize;
             let j = book.protocol[i] as usize;
             let px = &self.oracle[j * na..(j + 1) * na];
-            let range = book.coll_range(i);
-            let total: f64 = range
-                .clone()
-                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize])
-                .sum();
-            let owed = self.owed(i) * px[sc.protocols[j].debt_asset];
-            for k in range {
+            pledges.clear();
+            for k in book.coll_range(i) {
                 let a = book.coll_asset[k] as usize;
-                if let Some(issuer) = sc.assets[a].receipt_of {
-                    let units = self.coll_units[k];
-                    b.pledged[j][issuer] +=
-                        units * claims_value(self, issuer) * p_debt(self, issuer);
-                    if total > 0.0 {
-                        b.secured[j][issuer] += owed * units * px[a] / total;
-                    }
-                }
+                let units = self.coll_units[k];
+                pledges.push(Pledge {
+                    value: units * px[a],
+                    receipt: sc.assets[a].receipt_of.map(|issuer| {
+                        (
+                            issuer,
+                            units * claims_value(self, issuer) * p_debt(self, issuer),
+                        )
+                    }),
+                });
             }
+            let owed = self.owed(i) * px[sc.protocols[j].debt_asset];
+            b.add_position(j, owed, &pledges);
         }
         let c = clear_protocols(&b);
         let defaults = (0..n)

@@ -104,7 +104,8 @@ pub struct BalanceSheets {
     /// What suppliers are owed absent losses (supplier assets + losses
     /// already socialised).
     pub claims: Vec<f64>,
-    /// Cash plus loans net of insolvent shortfalls.
+    /// The protocol's own accounts: cash plus loans, less the insolvent
+    /// debt (the shortfall of its positions at the oracle).
     pub assets: Vec<f64>,
     /// `pledged[j][i]`: face value (at the claims' share value) of i's
     /// receipt tokens pledged in j's book.
@@ -112,6 +113,53 @@ pub struct BalanceSheets {
     /// `secured[j][i]`: what j's borrowers owe against those pledges (each
     /// position's debt split by its collateral values).
     pub secured: Vec<Vec<f64>>,
+    /// `secured_shortfall[j][i]`: the part of j's insolvent debt on those
+    /// loans (each position's shortfall split like its debt). The borrower
+    /// node's payment accounts for it, so it is not also a loss of j.
+    pub secured_shortfall: Vec<Vec<f64>>,
+}
+
+/// One collateral entry of a position, for [`BalanceSheets::add_position`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pledge {
+    /// Value at the lending protocol's oracle, USD.
+    pub value: f64,
+    /// For protocol i's receipt tokens: `(i, face)`, with face the units ×
+    /// i's claims per share × i's price of its debt asset, USD.
+    pub receipt: Option<(usize, f64)>,
+}
+
+impl BalanceSheets {
+    /// Empty sheets for `n` protocols.
+    pub fn new(n: usize) -> Self {
+        BalanceSheets {
+            claims: vec![0.0; n],
+            assets: vec![0.0; n],
+            pledged: vec![vec![0.0; n]; n],
+            secured: vec![vec![0.0; n]; n],
+            secured_shortfall: vec![vec![0.0; n]; n],
+        }
+    }
+
+    /// A position of protocol j that owes `owed` (USD) against
+    /// `collateral`: its debt and its shortfall `max(0, owed − Σ value)`
+    /// are split by collateral values, and each receipt part goes to the
+    /// borrower node (j, issuer).
+    pub fn add_position(&mut self, j: usize, owed: f64, collateral: &[Pledge]) {
+        let total: f64 = collateral.iter().map(|c| c.value).sum();
+        if total <= 0.0 {
+            return;
+        }
+        let shortfall = (owed - total).max(0.0);
+        for c in collateral {
+            if let Some((i, face)) = c.receipt {
+                let part = c.value / total;
+                self.pledged[j][i] += face;
+                self.secured[j][i] += owed * part;
+                self.secured_shortfall[j][i] += shortfall * part;
+            }
+        }
+    }
 }
 
 /// The outcome of clearing the protocol network.
@@ -146,8 +194,9 @@ impl ProtocolClearing {
 /// borrower node (j, i) owes j what it borrowed against those receipts
 /// (`secured[j][i]`) and has nothing but i's payments, so it pays j
 /// `min(owed, face × i's recovery)`: the borrowers' equity absorbs i's loss
-/// first. j's external assets are its assets less those loans, which it
-/// collects from the borrower node instead.
+/// first. j's external assets are its assets less those loans net of
+/// their shortfall: it collects them from the borrower node instead, whose
+/// payment already falls short by that much (at i's full recovery).
 pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
     let n = b.claims.len();
     let mut pairs = Vec::new();
@@ -163,17 +212,19 @@ pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
     let mut liabilities = vec![vec![0.0; m]; m];
     let mut external = vec![0.0; m];
     let mut pledged_out = vec![0.0; n];
-    let mut secured_in = vec![0.0; n];
+    // Loans j collects from borrower nodes, net of the part of its
+    // insolvent debt on them.
+    let mut collected = vec![0.0; n];
     for (k, &(j, i)) in pairs.iter().enumerate() {
         let node = n + k;
         liabilities[i][node] = b.pledged[j][i].max(0.0);
         liabilities[node][j] = b.secured[j][i].max(0.0);
         pledged_out[i] += liabilities[i][node];
-        secured_in[j] += liabilities[node][j];
+        collected[j] += liabilities[node][j] - b.secured_shortfall[j][i];
     }
     for i in 0..n {
         liabilities[i][out] = (b.claims[i] - pledged_out[i]).max(0.0);
-        external[i] = (b.assets[i] - secured_in[i]).max(0.0);
+        external[i] = (b.assets[i] - collected[i]).max(0.0);
     }
     let clearing = clearing::clear(&liabilities, &external)
         .expect("finite, non-negative inputs by construction");
@@ -188,12 +239,10 @@ mod tests {
     use super::*;
 
     fn sheets(claims: &[f64], assets: &[f64]) -> BalanceSheets {
-        let n = claims.len();
         BalanceSheets {
             claims: claims.to_vec(),
             assets: assets.to_vec(),
-            pledged: vec![vec![0.0; n]; n],
-            secured: vec![vec![0.0; n]; n],
+            ..BalanceSheets::new(claims.len())
         }
     }
 
@@ -236,5 +285,37 @@ mod tests {
         assert!((c.clearing.payments[0] - 90.0).abs() < 1e-9);
         assert!((c.clearing.payments[1] - 100.0).abs() < 1e-9);
         assert!(!c.defaulted(1));
+    }
+
+    /// A position of B owes 180 against 100 of A's receipts (face 100)
+    /// and 50 of ETH: 30 short. By collateral values 2/3 of the debt (120)
+    /// and of the shortfall (20) go to the borrower node, 60 and 10 stay
+    /// with B. B (claims 200, cash 20, loans 180, insolvent 30) has
+    /// external assets 20 + 180 − 30 − (120 − 20) = 70 = 20 + min(60, 50);
+    /// A pays in full, the node pays min(120, 100) = 100, and B pays
+    /// 170: short by the position's 30, once.
+    #[test]
+    fn a_mixed_position_splits_its_debt_and_shortfall_by_collateral_values() {
+        let mut b = sheets(&[1000.0, 200.0], &[1000.0, 20.0 + 180.0 - 30.0]);
+        b.add_position(
+            1,
+            180.0,
+            &[
+                Pledge {
+                    value: 100.0,
+                    receipt: Some((0, 100.0)),
+                },
+                Pledge {
+                    value: 50.0,
+                    receipt: None,
+                },
+            ],
+        );
+        assert!((b.pledged[1][0] - 100.0).abs() < 1e-12);
+        assert!((b.secured[1][0] - 120.0).abs() < 1e-12);
+        assert!((b.secured_shortfall[1][0] - 20.0).abs() < 1e-12);
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[1] - 170.0).abs() < 1e-9);
+        assert!((c.shortfall() - 30.0).abs() < 1e-9);
     }
 }

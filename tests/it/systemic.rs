@@ -222,3 +222,95 @@ return = -0.7
     );
     assert_eq!(i64s(&paths, "clearing_defaults"), [2]);
 }
+
+/// Two markets, no liquidators and no price moves: `lend-a` (deposits
+/// 1,000) lends nothing, so its receipt aUSDC keeps share value 1;
+/// `lend-b` (deposits 1,000) lends against aUSDC. `{B_POSITIONS}` and
+/// `{A_POSITIONS}` are filled in by each test, `{STEPS}` too.
+const PLEDGES: &str = r#"
+[simulation]
+name = "pledges"
+steps = {STEPS}
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "aUSDC@lend-a"
+receipt_of = "lend-a"
+
+[[protocols]]
+name = "lend-a"
+kind = "lending"
+debt_asset = "USDC"
+supply = { deposits = 1000.0 }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.9
+liquidation_bonus = 0.05
+max_ltv = 0.85
+
+[[protocols]]
+name = "lend-b"
+kind = "lending"
+debt_asset = "USDC"
+supply = { deposits = 1000.0 }
+
+[[protocols.collateral]]
+asset = "aUSDC@lend-a"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+{A_POSITIONS}
+{B_POSITIONS}
+"#;
+
+fn pledges(steps: u32, a_positions: &str, b_positions: &str, extra: &str) -> String {
+    PLEDGES
+        .replace("{STEPS}", &steps.to_string())
+        .replace("{A_POSITIONS}", a_positions)
+        .replace("{B_POSITIONS}", b_positions)
+        + extra
+}
+
+/// (clearing_shortfall, clearing_defaults) of the one path of `text`.
+fn clearing_of(text: &str) -> (f64, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let paths = read(&dir.path().join("run/paths.parquet"));
+    (
+        f64s(&paths, "clearing_shortfall")[0],
+        i64s(&paths, "clearing_defaults")[0],
+    )
+}
+
+/// #20 item 6: a receipt-backed shortfall is counted once. A has no loss
+/// (claims 1,000, cash 1,000). B lends 120 against 100 aUSDC (no
+/// liquidator): B's cash is 880, its loans 120, its claims 1,000, and the
+/// position is 20 short at the oracle, so B's own accounts lose 20.
+/// Clearing: B's external assets are 880 + 120 − 20 (insolvent) − 120
+/// (the receipt-secured loan, collected from the borrower node) + 20 (that
+/// loan's part of the insolvent debt, which the node's payment accounts
+/// for) = 880; the node holds A's 100 of face, paid in full, and pays
+/// min(120, 100) = 100. B has 980 for 1,000 of claims: shortfall 20, one
+/// default. (Counting the 20 twice gave 40.)
+#[test]
+fn a_receipt_backed_shortfall_is_counted_once() {
+    let text = pledges(
+        1,
+        "",
+        "[[positions]]\nprotocol = \"lend-b\"\ndebt = 120.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
+        "",
+    );
+    let (shortfall, defaults) = clearing_of(&text);
+    assert!(close(shortfall, 20.0), "shortfall {shortfall}");
+    assert_eq!(defaults, 1);
+}
