@@ -144,16 +144,21 @@ impl BalanceSheets {
     /// A position of protocol j that owes `owed` (USD) against
     /// `collateral`: its debt and its shortfall `max(0, owed − Σ value)`
     /// are split by collateral values, and each receipt part goes to the
-    /// borrower node (j, issuer).
+    /// borrower node (j, issuer). A position that owes nothing against some
+    /// receipts (no debt, or receipts worth 0) does not join that node: its
+    /// receipts stay with the outside suppliers.
     pub fn add_position(&mut self, j: usize, owed: f64, collateral: &[Pledge]) {
         let total: f64 = collateral.iter().map(|c| c.value).sum();
-        if total <= 0.0 {
+        if owed <= 0.0 || total <= 0.0 {
             return;
         }
         let shortfall = (owed - total).max(0.0);
         for c in collateral {
             if let Some((i, face)) = c.receipt {
                 let part = c.value / total;
+                if part <= 0.0 {
+                    continue;
+                }
                 self.pledged[j][i] += face;
                 self.secured[j][i] += owed * part;
                 self.secured_shortfall[j][i] += shortfall * part;
@@ -317,5 +322,27 @@ mod tests {
         let c = clear_protocols(&b);
         assert!((c.clearing.payments[1] - 170.0).abs() < 1e-9);
         assert!((c.shortfall() - 30.0).abs() < 1e-9);
+    }
+
+    /// Receipts that back no loan join no borrower node: a position with
+    /// no debt, and one whose receipts are worth 0 beside other collateral.
+    #[test]
+    fn receipts_backing_no_loan_are_not_pledged() {
+        let mut b = sheets(&[100.0, 100.0], &[100.0, 100.0]);
+        let receipt = |value| Pledge {
+            value,
+            receipt: Some((0, 40.0)),
+        };
+        b.add_position(1, 0.0, &[receipt(40.0)]);
+        let eth = Pledge {
+            value: 50.0,
+            receipt: None,
+        };
+        b.add_position(1, 30.0, &[receipt(0.0), eth]);
+        assert_eq!(b.pledged[1][0], 0.0);
+        assert_eq!(b.secured[1][0], 0.0);
+        // A position owing 30 against them does join.
+        b.add_position(1, 30.0, &[receipt(40.0)]);
+        assert_eq!((b.pledged[1][0], b.secured[1][0]), (40.0, 30.0));
     }
 }

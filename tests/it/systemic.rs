@@ -314,3 +314,26 @@ fn a_receipt_backed_shortfall_is_counted_once() {
     assert!(close(shortfall, 20.0), "shortfall {shortfall}");
     assert_eq!(defaults, 1);
 }
+
+/// #20 item 12a: a position that owes nothing is not in the borrower node.
+/// A lends 900 against 1 ETH, which falls 75% to 500 (no liquidator): A
+/// has cash 100 and loans 900, 400 of them insolvent, so it has 600 for
+/// claims of 1,000 and pays 60%. In B, one position owes 70 against 100
+/// aUSDC and another owes nothing and pledges 100 aUSDC. The node holds
+/// only the first's 100 of face: it gets 60 and pays B 60 of the 70. B
+/// (claims 1,000, cash 930) has 930 + 60 = 990: short by 10; A by 400.
+/// (Pooling the idle 100 of face would have paid B its 70: shortfall 400,
+/// one default.)
+#[test]
+fn a_position_owing_nothing_is_not_in_the_borrower_node() {
+    let text = pledges(
+        1,
+        "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
+        "[[positions]]\nprotocol = \"lend-b\"\ndebt = 70.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n\n\
+         [[positions]]\nprotocol = \"lend-b\"\ndebt = 0.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
+        "\n[[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.75\n",
+    );
+    let (shortfall, defaults) = clearing_of(&text);
+    assert!(close(shortfall, 410.0), "shortfall {shortfall}");
+    assert_eq!(defaults, 2);
+}
