@@ -1518,6 +1518,7 @@ impl<'a> World<'a> {
                 let units = self.coll_units[k];
                 pledges.push(Pledge {
                     value: units * px[a],
+                    initial_value: units * sc.assets[a].initial_price,
                     receipt: sc.assets[a].receipt_of.map(|issuer| {
                         (
                             issuer,

@@ -124,6 +124,9 @@ pub struct BalanceSheets {
 pub struct Pledge {
     /// Value at the lending protocol's oracle, USD.
     pub value: f64,
+    /// Value at initial prices, USD: splits the debt of a position whose
+    /// collateral is all worth 0 at the oracle.
+    pub initial_value: f64,
     /// For protocol i's receipt tokens: `(i, face)`, with face the units ×
     /// i's claims per share × i's price of its debt asset, USD.
     pub receipt: Option<(usize, f64)>,
@@ -143,19 +146,26 @@ impl BalanceSheets {
 
     /// A position of protocol j that owes `owed` (USD) against
     /// `collateral`: its debt and its shortfall `max(0, owed − Σ value)`
-    /// are split by collateral values, and each receipt part goes to the
-    /// borrower node (j, issuer). A position that owes nothing against some
-    /// receipts (no debt, or receipts worth 0) does not join that node: its
-    /// receipts stay with the outside suppliers.
+    /// are split by collateral values (by values at initial prices if the
+    /// collateral is all worth 0 at the oracle), and each receipt part goes
+    /// to the borrower node (j, issuer). A position that owes nothing
+    /// against some receipts (no debt, or a part of 0) does not join that
+    /// node: its receipts stay with the outside suppliers.
     pub fn add_position(&mut self, j: usize, owed: f64, collateral: &[Pledge]) {
-        let total: f64 = collateral.iter().map(|c| c.value).sum();
-        if owed <= 0.0 || total <= 0.0 {
+        if owed <= 0.0 {
             return;
         }
-        let shortfall = (owed - total).max(0.0);
+        let total: f64 = collateral.iter().map(|c| c.value).sum();
+        let by_initial = total <= 0.0;
+        let weight = |c: &Pledge| if by_initial { c.initial_value } else { c.value };
+        let weights: f64 = collateral.iter().map(weight).sum();
+        if weights <= 0.0 {
+            return;
+        }
+        let shortfall = (owed - total.max(0.0)).max(0.0);
         for c in collateral {
             if let Some((i, face)) = c.receipt {
-                let part = c.value / total;
+                let part = weight(c) / weights;
                 if part <= 0.0 {
                     continue;
                 }
@@ -308,10 +318,12 @@ mod tests {
             &[
                 Pledge {
                     value: 100.0,
+                    initial_value: 100.0,
                     receipt: Some((0, 100.0)),
                 },
                 Pledge {
                     value: 50.0,
+                    initial_value: 1.0,
                     receipt: None,
                 },
             ],
@@ -331,11 +343,13 @@ mod tests {
         let mut b = sheets(&[100.0, 100.0], &[100.0, 100.0]);
         let receipt = |value| Pledge {
             value,
+            initial_value: 40.0,
             receipt: Some((0, 40.0)),
         };
         b.add_position(1, 0.0, &[receipt(40.0)]);
         let eth = Pledge {
             value: 50.0,
+            initial_value: 50.0,
             receipt: None,
         };
         b.add_position(1, 30.0, &[receipt(0.0), eth]);
@@ -344,5 +358,43 @@ mod tests {
         // A position owing 30 against them does join.
         b.add_position(1, 30.0, &[receipt(40.0)]);
         assert_eq!((b.pledged[1][0], b.secured[1][0]), (40.0, 30.0));
+    }
+
+    /// Collateral all worth 0 at the oracle: the debt is split by values at
+    /// initial prices. B's first position owes 120 against A's receipts
+    /// only (face 100, worth 0 at B's oracle): all 120 go to the node, all
+    /// 120 short. A (claims 1,000, assets 500) pays half, so the node gets
+    /// 50 and pays B 50. B (claims 1,000, cash 880, loans 120, all
+    /// insolvent) has external assets 880 + 120 − 120 − (120 − 120) = 880
+    /// and pays 930: short by 70 (dropping the loan from the node, 120).
+    /// A second position owes 40 against receipts (face 10, initial value
+    /// 10) and ETH (initial value 30), both worth 0: a quarter of its debt
+    /// and of its shortfall, 10, goes to the node.
+    #[test]
+    fn debt_against_worthless_collateral_is_split_by_initial_values() {
+        let mut b = sheets(&[1000.0, 1000.0], &[500.0, 880.0 + 120.0 - 120.0]);
+        let receipt = |initial_value, face| Pledge {
+            value: 0.0,
+            initial_value,
+            receipt: Some((0, face)),
+        };
+        b.add_position(1, 120.0, &[receipt(100.0, 100.0)]);
+        assert_eq!(b.pledged[1][0], 100.0);
+        assert_eq!(b.secured[1][0], 120.0);
+        assert_eq!(b.secured_shortfall[1][0], 120.0);
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[0] - 500.0).abs() < 1e-9);
+        assert!((c.clearing.payments[1] - 930.0).abs() < 1e-9);
+
+        let mut b = sheets(&[1000.0, 1000.0], &[1000.0, 1000.0]);
+        let eth = Pledge {
+            value: 0.0,
+            initial_value: 30.0,
+            receipt: None,
+        };
+        b.add_position(1, 40.0, &[receipt(10.0, 10.0), eth]);
+        assert_eq!(b.pledged[1][0], 10.0);
+        assert!((b.secured[1][0] - 10.0).abs() < 1e-12);
+        assert!((b.secured_shortfall[1][0] - 10.0).abs() < 1e-12);
     }
 }
