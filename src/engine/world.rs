@@ -127,6 +127,10 @@ pub struct World<'a> {
     receipt_holders: Vec<u32>,
     /// Insolvent debt per protocol at the last step, USD.
     last_insolvent: Vec<f64>,
+    /// Per protocol, the bad debt socialised per share outstanding when it
+    /// was written off, summed: what each share still held lost (§13's
+    /// claims; `SupplyState::socialised` also counts shares since redeemed).
+    socialised_per_share: Vec<f64>,
     /// The assets whose price is derived, by kind (to skip the rest).
     derived: Derived,
     /// Perpetual futures state (docs/model.md §15).
@@ -276,6 +280,7 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             last_insolvent: vec![0.0; n_proto],
+            socialised_per_share: vec![0.0; n_proto],
             derived: Derived {
                 pegged: (0..n_assets)
                     .filter(|&a| sc.assets[a].peg.is_some())
@@ -438,6 +443,7 @@ impl<'a> World<'a> {
         self.history.push(0, &self.fundamental, &self.pool_usd);
         self.bad_debt_cum.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
+        self.socialised_per_share.fill(0.0);
         self.debt_index.fill(1.0);
         for (s, l) in self.lender_shares.iter_mut().zip(&sc.lenders) {
             *s = l.shares;
@@ -1183,7 +1189,11 @@ impl<'a> World<'a> {
             let left = self.owed(i);
             bad = left * p_debt;
             if spec.supply.is_some() {
-                self.supply[p].absorb(left);
+                let shares = self.supply[p].shares;
+                let socialised = self.supply[p].absorb(left);
+                if socialised > 0.0 && shares > 0.0 {
+                    self.socialised_per_share[p] += socialised / shares;
+                }
                 self.supply[p].borrowed -= left;
             }
             self.debt[i] = 0.0;
@@ -1489,10 +1499,13 @@ impl<'a> World<'a> {
         let n = sc.protocols.len();
         let na = self.n_assets;
         let p_debt = |w: &Self, p: usize| w.oracle[p * na + sc.protocols[p].debt_asset];
+        // What one share still held is owed absent losses: its value plus
+        // what was socialised per share (0 with no share left: suppliers
+        // who redeemed were paid).
         let claims_value = |w: &Self, p: usize| {
             let st = &w.supply[p];
             if st.shares > 0.0 {
-                (st.supplier_assets + st.socialised) / st.shares
+                st.supplier_assets / st.shares + w.socialised_per_share[p]
             } else {
                 0.0
             }
@@ -1502,7 +1515,7 @@ impl<'a> World<'a> {
             if spec.supply.is_some() {
                 let st = &self.supply[p];
                 let price = p_debt(self, p);
-                b.claims[p] = (st.supplier_assets + st.socialised) * price;
+                b.claims[p] = st.shares * claims_value(self, p) * price;
                 b.assets[p] = (st.cash + st.borrowed) * price - self.last_insolvent[p];
             }
         }

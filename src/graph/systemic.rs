@@ -101,8 +101,8 @@ impl ProtocolNetwork {
 /// protocol, in USD.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BalanceSheets {
-    /// What suppliers are owed absent losses (supplier assets + losses
-    /// already socialised).
+    /// What the suppliers still holding shares are owed absent losses:
+    /// shares × (share value + bad debt socialised per share).
     pub claims: Vec<f64>,
     /// The protocol's own accounts: cash plus loans, less the insolvent
     /// debt (the shortfall of its positions at the oracle).

@@ -15,10 +15,13 @@ fn summary(dir: &std::path::Path) -> serde_json::Value {
 /// B's 20,000, and B's book holds 5,000 aUSDC: W_AB = 5000/20000 = 0.25.
 /// DebtRank: h_A = 847.619048/10,100, h_B = 0.25·h_A, and
 /// R = v_B·h_B with v_B = 20,000/30,100. A's default alone: R = 0.25·v_B.
-/// Clearing at the end: A owes its suppliers 7,952.5 (supplier assets plus
-/// what was socialised) and has 7,204.88 of cash; B's borrower owes 1,950
-/// against 2,787.06 aUSDC, which A pays at 90.6%: still more than 1,950, so
-/// B is paid in full and only A falls short, by the socialised 747.62.
+/// Clearing at the end: 747.619048 was socialised over 10,000 shares,
+/// 0.0747619 per share, and 2,212.943901 shares were then seized and
+/// redeemed, so A owes the 7,787.056099 shares still held 0.9252381 +
+/// 0.0747619 = 1 each and has 7,204.88 of cash. B's borrower owes 1,950
+/// against 2,787.06 aUSDC, which A pays at 92.5%: still more than 1,950,
+/// so B is paid in full and only A falls short, by 7,787.056099 ×
+/// 0.0747619 = 582.175146 (the redeemed shares bore their part and left).
 #[test]
 fn debtrank_and_clearing_of_the_two_market_case() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,7 +34,13 @@ fn debtrank_and_clearing_of_the_two_market_case() {
     let dr = f64s(&paths, "debtrank")[0];
     assert!(close(dr, v_b * 0.25 * h_a), "{dr}");
     let shortfall = f64s(&paths, "clearing_shortfall")[0];
-    assert!(close(shortfall, 747.619_047_619_047_6), "{shortfall}");
+    assert!(
+        close(
+            shortfall,
+            (10_000.0 - 2_212.943_901_183_736_7) * 0.074_761_904_761_904_76
+        ),
+        "{shortfall}"
+    );
     assert_eq!(u32s(&paths, "clearing_defaults"), [1]);
 
     let s = summary(&out);
@@ -132,9 +141,12 @@ fn no_supply_side_means_no_systemic_metrics() {
 /// 0.515816 and cap it at 1: R = v_B·(1 − 0.515816) = 0.138338.)
 ///
 /// Clearing at the end: B's receipts were all seized (none pledged), so
-/// each protocol falls short by what its suppliers lost: A by 6,142.857143
-/// (claims 1,928.571 + 6,142.857 against cash 1,928.571 after the
-/// redemption), B by 2,063.265306. Both default.
+/// each protocol falls short by what the suppliers still holding its
+/// shares lost. A socialised 0.6142857 per share, and 5,000 of its 10,000
+/// shares were redeemed (paid 1,928.571): the 5,000 left are owed
+/// 0.3857143 + 0.6142857 = 1 each against cash 1,928.571, short
+/// 3,071.428571. B's 4,000 shares are all held: short 2,063.265306. Total
+/// 5,134.693878; both default.
 #[test]
 fn debtrank_starts_from_direct_losses_only() {
     let text = r#"
@@ -217,7 +229,7 @@ return = -0.7
     assert!(close(dr, 0.17551020408163265), "DebtRank {dr}");
     let shortfall = f64s(&paths, "clearing_shortfall")[0];
     assert!(
-        (shortfall - 8206.122448979593).abs() < 1e-6,
+        (shortfall - (5000.0 * 0.614_285_714_285_714_3 + 2063.265306122449)).abs() < 1e-6,
         "shortfall {shortfall}"
     );
     assert_eq!(i64s(&paths, "clearing_defaults"), [2]);
@@ -336,4 +348,53 @@ fn a_position_owing_nothing_is_not_in_the_borrower_node() {
     let (shortfall, defaults) = clearing_of(&text);
     assert!(close(shortfall, 410.0), "shortfall {shortfall}");
     assert_eq!(defaults, 2);
+}
+
+/// #20 item 12b: claims are what the suppliers still holding shares are
+/// owed. A lends 900 against 1 ETH, which falls 75% to 500 at step 1.
+/// Round 0: HF 0.5, repay 450, seize 0.945 ETH. Round 1: 0.055 ETH left,
+/// the seizure is capped: repay 0.055·500/1.05 = 26.190476, bad debt
+/// 423.809524, all socialised (no reserve): 0.423809524 per share of the
+/// 1,000, share value 0.576190476, cash 576.190476, nothing owed to A.
+/// At step 2 a lender holding `share` of the shares redeems them all.
+/// With half: 500 shares remain, owed 500·(0.576190476 + 0.423809524) =
+/// 500 against cash 288.095238: short 211.904762, one default. With all:
+/// no one holds a share, claims are 0: no shortfall, no default. (Counting
+/// the whole socialised 423.809524 in the claims gave that shortfall and a
+/// default in both.)
+#[test]
+fn claims_are_owed_only_to_suppliers_still_holding_shares() {
+    let run = |share: f64| {
+        let text = pledges(
+            2,
+            "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
+            "",
+            &format!(
+                "\n[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
+                 [[lenders]]\nname = \"all\"\nprotocol = \"lend-a\"\nshare = {share}\n\
+                 trigger = {{ at_step = 2 }}\n\n\
+                 [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.75\n"
+            ),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let sc = scenario(&text, &Overrides::default());
+        run_into(&sc, dir.path(), "run", Some(1));
+        let out = dir.path().join("run");
+        let liq = read(&out.join("liquidations.parquet"));
+        assert!(close(
+            f64s(&liq, "bad_debt").iter().sum(),
+            423.809_523_809_523_8
+        ));
+        let paths = read(&out.join("paths.parquet"));
+        (
+            f64s(&paths, "clearing_shortfall")[0],
+            i64s(&paths, "clearing_defaults")[0],
+        )
+    };
+    let (half, defaults) = run(0.5);
+    assert!(close(half, 211.904_761_904_761_9), "half: {half}");
+    assert_eq!(defaults, 1);
+    let (all, defaults) = run(1.0);
+    assert!(all.abs() < 1e-9, "all: {all}");
+    assert_eq!(defaults, 0);
 }
