@@ -1511,6 +1511,7 @@ impl<'a> World<'a> {
             }
         };
         let mut b = BalanceSheets::new(n);
+        b.capital.clone_from(&self.network.capital);
         for (p, spec) in sc.protocols.iter().enumerate() {
             if spec.supply.is_some() {
                 let st = &self.supply[p];

@@ -113,6 +113,9 @@ pub struct BalanceSheets {
     /// `secured[j][i]`: what j's borrowers owe against those pledges (each
     /// position's debt split by its collateral values).
     pub secured: Vec<Vec<f64>>,
+    /// Loss-absorbing capital at step 0 (USD at initial prices): the scale
+    /// of the protocol's accounts, for the rounding tolerance.
+    pub capital: Vec<f64>,
     /// `secured_shortfall[j][i]`: the part of j's insolvent debt on those
     /// loans (each position's shortfall split like its debt). The borrower
     /// node's payment accounts for it, so it is not also a loss of j.
@@ -138,6 +141,7 @@ impl BalanceSheets {
         BalanceSheets {
             claims: vec![0.0; n],
             assets: vec![0.0; n],
+            capital: vec![0.0; n],
             pledged: vec![vec![0.0; n]; n],
             secured: vec![vec![0.0; n]; n],
             secured_shortfall: vec![vec![0.0; n]; n],
@@ -176,6 +180,12 @@ impl BalanceSheets {
         }
     }
 }
+
+/// A protocol defaults when it pays less than its claims by more than this
+/// fraction of the larger of its claims and its capital: rounding in
+/// accounts built from flows of the capital's size (with every share
+/// redeemed, claims are a rounding remnant of them).
+pub const ROUNDING: f64 = 1e-9;
 
 /// The outcome of clearing the protocol network.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,7 +251,11 @@ pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
         liabilities[i][out] = (b.claims[i] - pledged_out[i]).max(0.0);
         external[i] = (b.assets[i] - collected[i]).max(0.0);
     }
-    let clearing = clearing::clear(&liabilities, &external)
+    let mut tolerance = vec![0.0; m];
+    for ((t, &claims), &capital) in tolerance.iter_mut().zip(&b.claims).zip(&b.capital) {
+        *t = ROUNDING * claims.max(capital).max(0.0);
+    }
+    let clearing = clearing::clear_with_tolerance(&liabilities, &external, &tolerance)
         .expect("finite, non-negative inputs by construction");
     ProtocolClearing {
         clearing,
@@ -396,5 +410,26 @@ mod tests {
         assert_eq!(b.pledged[1][0], 10.0);
         assert!((b.secured[1][0] - 10.0).abs() < 1e-12);
         assert!((b.secured_shortfall[1][0] - 10.0).abs() < 1e-12);
+    }
+
+    /// With capital 1e8, a protocol short by 0.05 (claims 1e-2 left by
+    /// rounding, nothing to pay them with) is within 1e-9 × 1e8 = 0.1 and
+    /// pays in full; short by 0.2 it defaults. Without capital the
+    /// tolerance is 1e-9 of the claims.
+    #[test]
+    fn the_rounding_tolerance_scales_with_capital() {
+        let mut b = sheets(&[0.05], &[0.0]);
+        b.capital[0] = 1e8;
+        let c = clear_protocols(&b);
+        assert!(!c.defaulted(0));
+        assert_eq!(c.shortfall(), 0.0);
+        b.claims[0] = 0.2;
+        let c = clear_protocols(&b);
+        assert!(c.defaulted(0));
+        assert!((c.shortfall() - 0.2).abs() < 1e-15);
+        let mut b = sheets(&[1e6], &[1e6 - 5e-4]);
+        assert!(!clear_protocols(&b).defaulted(0), "within 1e-9 × 1e6");
+        b.assets[0] = 1e6 - 2e-3;
+        assert!(clear_protocols(&b).defaulted(0));
     }
 }

@@ -398,3 +398,30 @@ fn claims_are_owed_only_to_suppliers_still_holding_shares() {
     assert!(all.abs() < 1e-9, "all: {all}");
     assert_eq!(defaults, 0);
 }
+
+/// #20 item 12d: a default is a shortfall beyond rounding, 1e-9 of the
+/// larger of the claims and the capital. The case of
+/// `claims_are_owed_only_to_suppliers_still_holding_shares` with every
+/// share redeemed, scaled up to 10⁷× (a crash of 75.12345%): the claims
+/// are 0 or a rounding remnant of the redeemed value (6.35e-9 USD at
+/// 10⁵×, which a tolerance of 1e-12 of the claims counted as a default),
+/// so no scale has a default or a shortfall.
+#[test]
+fn rounding_remnants_are_not_defaults() {
+    for scale in [1.0, 1e3, 1e5, 1e7] {
+        let text = pledges(
+            2,
+            &format!(
+                "[[positions]]\nprotocol = \"lend-a\"\ndebt = {}\ncollateral = {{ ETH = {scale} }}\n",
+                900.0 * scale
+            ),
+            "",
+            "\n[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
+             [[lenders]]\nname = \"all\"\nprotocol = \"lend-a\"\nshare = 1.0\n\
+             trigger = { at_step = 2 }\n\n\
+             [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.7512345\n",
+        )
+        .replace("deposits = 1000.0", &format!("deposits = {}", 1000.0 * scale));
+        assert_eq!(clearing_of(&text), (0.0, 0), "scale {scale}");
+    }
+}
