@@ -221,7 +221,9 @@ impl ProtocolClearing {
 /// `min(owed, face × i's recovery)`: the borrowers' equity absorbs i's loss
 /// first. j's external assets are its assets less those loans net of
 /// their shortfall: it collects them from the borrower node instead, whose
-/// payment already falls short by that much (at i's full recovery).
+/// payment already falls short by that much (at i's full recovery). They
+/// are floored at 0 (Eisenberg–Noe's e ≥ 0; the engine's sheets are ≥ 0
+/// but for rounding) before the borrower nodes' payments are added.
 pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
     let n = b.claims.len();
     let mut pairs = Vec::new();
@@ -431,5 +433,20 @@ mod tests {
         assert!(!clear_protocols(&b).defaulted(0), "within 1e-9 × 1e6");
         b.assets[0] = 1e6 - 2e-3;
         assert!(clear_protocols(&b).defaulted(0));
+    }
+
+    /// Sheets whose assets (50) fall below the loans collected from the
+    /// borrower node (80, no shortfall): external assets are floored at 0
+    /// and the node's 80 (A pays in full) is added whole, so B pays 80 of
+    /// its 100. Flooring B's payment instead would pay max(0, 50 − 80 + 80)
+    /// = 50.
+    #[test]
+    fn external_assets_are_floored_before_the_borrower_nodes_pay() {
+        let mut b = sheets(&[1000.0, 100.0], &[1000.0, 50.0]);
+        b.pledged[1][0] = 100.0;
+        b.secured[1][0] = 80.0;
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[1] - 80.0).abs() < 1e-9);
+        assert!((c.shortfall() - 20.0).abs() < 1e-9);
     }
 }
