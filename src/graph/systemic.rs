@@ -213,8 +213,8 @@ impl ProtocolClearing {
 
 /// Eisenberg–Noe clearing of the protocols' balance sheets. Nodes: the
 /// protocols; for each pair (j, i) with pledges, one node for the borrowers
-/// of j who pledged i's receipt tokens; and one outside node (suppliers whose
-/// receipts are not pledged). Protocol i owes each borrower node the face
+/// of j who pledged i's receipt tokens against a loan; and one outside node
+/// (suppliers whose receipts back no loan). Protocol i owes each borrower node the face
 /// value of the receipts it holds, and the rest of its claims outside. The
 /// borrower node (j, i) owes j what it borrowed against those receipts
 /// (`secured[j][i]`) and has nothing but i's payments, so it pays j
