@@ -9,7 +9,7 @@ use crate::agent::hedger::HedgerState;
 use crate::agent::liquidator;
 use crate::engine::index;
 use crate::error::EngineError;
-use crate::graph::systemic::{BalanceSheets, ProtocolNetwork, clear_protocols};
+use crate::graph::systemic::{BalanceSheets, Pledge, ProtocolNetwork, clear_protocols};
 use crate::market::{Pool, PriceHistory};
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
@@ -131,6 +131,10 @@ pub struct World<'a> {
     receipt_holders: Vec<u32>,
     /// Insolvent debt per protocol at the last step, USD.
     last_insolvent: Vec<f64>,
+    /// Per protocol, the bad debt socialised per share outstanding when it
+    /// was written off, summed: what each share still held lost (§13's
+    /// claims; `SupplyState::socialised` also counts shares since redeemed).
+    socialised_per_share: Vec<f64>,
     /// The assets whose price is derived, by kind (to skip the rest).
     derived: Derived,
     /// Perpetual futures state (docs/model.md §15).
@@ -312,6 +316,7 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             last_insolvent: vec![0.0; n_proto],
+            socialised_per_share: vec![0.0; n_proto],
             derived: Derived {
                 pegged: (0..n_assets)
                     .filter(|&a| sc.assets[a].peg.is_some())
@@ -478,6 +483,7 @@ impl<'a> World<'a> {
         self.history.push(0, &self.fundamental, &self.pool_usd);
         self.bad_debt_cum.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
+        self.socialised_per_share.fill(0.0);
         self.debt_index.fill(1.0);
         for (s, l) in self.lender_shares.iter_mut().zip(&sc.lenders) {
             *s = l.shares;
@@ -1230,7 +1236,11 @@ impl<'a> World<'a> {
             let left = self.owed(i);
             bad = left * p_debt;
             if spec.supply.is_some() {
-                self.supply[p].absorb(left);
+                let shares = self.supply[p].shares;
+                let socialised = self.supply[p].absorb(left);
+                if socialised > 0.0 && shares > 0.0 {
+                    self.socialised_per_share[p] += socialised / shares;
+                }
                 self.supply[p].borrowed -= left;
             }
             self.debt[i] = 0.0;
@@ -1536,50 +1546,50 @@ impl<'a> World<'a> {
         let n = sc.protocols.len();
         let na = self.n_assets;
         let p_debt = |w: &Self, p: usize| w.oracle[p * na + sc.protocols[p].debt_asset];
+        // What one share still held is owed absent losses: its value plus
+        // what was socialised per share (0 with no share left: suppliers
+        // who redeemed were paid).
         let claims_value = |w: &Self, p: usize| {
             let st = &w.supply[p];
             if st.shares > 0.0 {
-                (st.supplier_assets + st.socialised) / st.shares
+                st.supplier_assets / st.shares + w.socialised_per_share[p]
             } else {
                 0.0
             }
         };
-        let mut b = BalanceSheets {
-            claims: vec![0.0; n],
-            assets: vec![0.0; n],
-            pledged: vec![vec![0.0; n]; n],
-            secured: vec![vec![0.0; n]; n],
-        };
+        let mut b = BalanceSheets::new(n);
+        b.capital.clone_from(&self.network.capital);
         for (p, spec) in sc.protocols.iter().enumerate() {
             if spec.supply.is_some() {
                 let st = &self.supply[p];
                 let price = p_debt(self, p);
-                b.claims[p] = (st.supplier_assets + st.socialised) * price;
-                b.assets[p] = ((st.cash + st.borrowed) * price - self.last_insolvent[p]).max(0.0);
+                b.claims[p] = st.shares * claims_value(self, p) * price;
+                b.assets[p] = (st.cash + st.borrowed) * price - self.last_insolvent[p];
             }
         }
         let book = &sc.book;
+        let mut pledges = Vec::new();
         for &i in &self.receipt_holders {
             let i = i as usize;
             let j = book.protocol[i] as usize;
             let px = &self.oracle[j * na..(j + 1) * na];
-            let range = book.coll_range(i);
-            let total: f64 = range
-                .clone()
-                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize])
-                .sum();
-            let owed = self.owed(i) * px[sc.protocols[j].debt_asset];
-            for k in range {
+            pledges.clear();
+            for k in book.coll_range(i) {
                 let a = book.coll_asset[k] as usize;
-                if let Some(issuer) = sc.assets[a].receipt_of {
-                    let units = self.coll_units[k];
-                    b.pledged[j][issuer] +=
-                        units * claims_value(self, issuer) * p_debt(self, issuer);
-                    if total > 0.0 {
-                        b.secured[j][issuer] += owed * units * px[a] / total;
-                    }
-                }
+                let units = self.coll_units[k];
+                pledges.push(Pledge {
+                    value: units * px[a],
+                    initial_value: units * sc.assets[a].initial_price,
+                    receipt: sc.assets[a].receipt_of.map(|issuer| {
+                        (
+                            issuer,
+                            units * claims_value(self, issuer) * p_debt(self, issuer),
+                        )
+                    }),
+                });
             }
+            let owed = self.owed(i) * px[sc.protocols[j].debt_asset];
+            b.add_position(j, owed, &pledges);
         }
         let c = clear_protocols(&b);
         let defaults = (0..n)

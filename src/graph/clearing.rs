@@ -14,6 +14,11 @@
 //! pay even if everyone else pays in full, solve the linear system in which
 //! exactly those nodes default, and repeat with the newly defaulting nodes
 //! until the default set stops growing (at most n rounds).
+//!
+//! "Cannot pay" allows for rounding: node i defaults when what it has is
+//! below `p̄_i − max(t_i, 1e-12·(p̄_i + 1))`, with `t_i` an absolute
+//! tolerance of the caller's (0 for [`clear`]). A node short by no more
+//! pays in full.
 
 /// Why clearing inputs were rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,6 +74,16 @@ impl Clearing {
 /// Clear a network: `liabilities[i][j]` is what i owes j, `external[i]` what i
 /// holds outside the network.
 pub fn clear(liabilities: &[Vec<f64>], external: &[f64]) -> Result<Clearing, ClearingError> {
+    clear_with_tolerance(liabilities, external, &vec![0.0; external.len()])
+}
+
+/// [`clear`], where node i pays in full unless it is short by more than
+/// `tolerance[i]` (absolute, in the liabilities' unit).
+pub fn clear_with_tolerance(
+    liabilities: &[Vec<f64>],
+    external: &[f64],
+    tolerance: &[f64],
+) -> Result<Clearing, ClearingError> {
     let n = external.len();
     for (i, row) in liabilities.iter().enumerate() {
         if liabilities.len() != n || row.len() != n {
@@ -102,6 +117,21 @@ pub fn clear(liabilities: &[Vec<f64>], external: &[f64]) -> Result<Clearing, Cle
             });
         }
     }
+    if tolerance.len() != n {
+        return Err(ClearingError::Shape {
+            rows: n,
+            cols: tolerance.len(),
+            n,
+        });
+    }
+    for (i, &v) in tolerance.iter().enumerate() {
+        if !v.is_finite() || v < 0.0 {
+            return Err(ClearingError::Value {
+                what: format!("tolerance[{i}]"),
+                value: v,
+            });
+        }
+    }
 
     let obligations: Vec<f64> = liabilities.iter().map(|r| r.iter().sum()).collect();
     // Π_ij = L_ij / p̄_i.
@@ -115,8 +145,11 @@ pub fn clear(liabilities: &[Vec<f64>], external: &[f64]) -> Result<Clearing, Cle
         })
         .collect();
     let inflow = |p: &[f64], i: usize| -> f64 { (0..n).map(|j| pi[j][i] * p[j]).sum::<f64>() };
-    // Tolerance for "cannot pay": relative to the obligation.
-    let short = |available: f64, owed: f64| available < owed * (1.0 - 1e-12) - 1e-12;
+    // "Cannot pay", up to rounding (module doc).
+    let short = |i: usize, available: f64| {
+        let owed = obligations[i];
+        available < owed - tolerance[i].max(1e-12 * (owed + 1.0))
+    };
 
     let mut payments = obligations.clone();
     let mut defaulted = vec![false; n];
@@ -125,7 +158,7 @@ pub fn clear(liabilities: &[Vec<f64>], external: &[f64]) -> Result<Clearing, Cle
         rounds += 1;
         let mut grew = false;
         for i in 0..n {
-            if !defaulted[i] && short(external[i] + inflow(&payments, i), obligations[i]) {
+            if !defaulted[i] && short(i, external[i] + inflow(&payments, i)) {
                 defaulted[i] = true;
                 grew = true;
             }
@@ -312,5 +345,24 @@ mod tests {
             Err(ClearingError::Value { .. })
         ));
         assert!(clear(&[vec![0.0]], &[f64::NAN]).is_err());
+    }
+
+    /// A's 10 is owed by a node holding 10 − 1e-7: it defaults without a
+    /// tolerance (short by more than 1e-12·11) and pays in full with a
+    /// tolerance of 1e-6, but not with one of 1e-8.
+    #[test]
+    fn a_tolerance_lets_a_node_short_by_less_pay_in_full() {
+        let l = vec![vec![0.0, 10.0], vec![0.0, 0.0]];
+        let e = [10.0 - 1e-7, 0.0];
+        let c = clear(&l, &e).unwrap();
+        assert_eq!(c.defaulted, [true, false]);
+        assert_eq!(c.payments[0], 10.0 - 1e-7);
+        let c = clear_with_tolerance(&l, &e, &[1e-6, 0.0]).unwrap();
+        assert_eq!(c.defaulted, [false, false]);
+        assert_eq!((c.payments[0], c.shortfall()), (10.0, 0.0));
+        let c = clear_with_tolerance(&l, &e, &[1e-8, 0.0]).unwrap();
+        assert_eq!(c.defaulted, [true, false]);
+        assert!(clear_with_tolerance(&l, &e, &[-1.0, 0.0]).is_err());
+        assert!(clear_with_tolerance(&l, &e, &[0.0]).is_err());
     }
 }

@@ -101,10 +101,11 @@ impl ProtocolNetwork {
 /// protocol, in USD.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BalanceSheets {
-    /// What suppliers are owed absent losses (supplier assets + losses
-    /// already socialised).
+    /// What the suppliers still holding shares are owed absent losses:
+    /// shares × (share value + bad debt socialised per share).
     pub claims: Vec<f64>,
-    /// Cash plus loans net of insolvent shortfalls.
+    /// The protocol's own accounts: cash plus loans, less the insolvent
+    /// debt (the shortfall of its positions at the oracle).
     pub assets: Vec<f64>,
     /// `pledged[j][i]`: face value (at the claims' share value) of i's
     /// receipt tokens pledged in j's book.
@@ -112,7 +113,79 @@ pub struct BalanceSheets {
     /// `secured[j][i]`: what j's borrowers owe against those pledges (each
     /// position's debt split by its collateral values).
     pub secured: Vec<Vec<f64>>,
+    /// Loss-absorbing capital at step 0 (USD at initial prices): the scale
+    /// of the protocol's accounts, for the rounding tolerance.
+    pub capital: Vec<f64>,
+    /// `secured_shortfall[j][i]`: the part of j's insolvent debt on those
+    /// loans (each position's shortfall split like its debt). The borrower
+    /// node's payment accounts for it, so it is not also a loss of j.
+    pub secured_shortfall: Vec<Vec<f64>>,
 }
+
+/// One collateral entry of a position, for [`BalanceSheets::add_position`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pledge {
+    /// Value at the lending protocol's oracle, USD.
+    pub value: f64,
+    /// Value at initial prices, USD: splits the debt of a position whose
+    /// collateral is all worth 0 at the oracle.
+    pub initial_value: f64,
+    /// For protocol i's receipt tokens: `(i, face)`, with face the units ×
+    /// i's claims per share × i's price of its debt asset, USD.
+    pub receipt: Option<(usize, f64)>,
+}
+
+impl BalanceSheets {
+    /// Empty sheets for `n` protocols.
+    pub fn new(n: usize) -> Self {
+        BalanceSheets {
+            claims: vec![0.0; n],
+            assets: vec![0.0; n],
+            capital: vec![0.0; n],
+            pledged: vec![vec![0.0; n]; n],
+            secured: vec![vec![0.0; n]; n],
+            secured_shortfall: vec![vec![0.0; n]; n],
+        }
+    }
+
+    /// A position of protocol j that owes `owed` (USD) against
+    /// `collateral`: its debt and its shortfall `max(0, owed − Σ value)`
+    /// are split by collateral values (by values at initial prices if the
+    /// collateral is all worth 0 at the oracle), and each receipt part goes
+    /// to the borrower node (j, issuer). A position that owes nothing
+    /// against some receipts (no debt, or a part of 0) does not join that
+    /// node: its receipts stay with the outside suppliers.
+    pub fn add_position(&mut self, j: usize, owed: f64, collateral: &[Pledge]) {
+        if owed <= 0.0 {
+            return;
+        }
+        let total: f64 = collateral.iter().map(|c| c.value).sum();
+        let by_initial = total <= 0.0;
+        let weight = |c: &Pledge| if by_initial { c.initial_value } else { c.value };
+        let weights: f64 = collateral.iter().map(weight).sum();
+        if weights <= 0.0 {
+            return;
+        }
+        let shortfall = (owed - total.max(0.0)).max(0.0);
+        for c in collateral {
+            if let Some((i, face)) = c.receipt {
+                let part = weight(c) / weights;
+                if part <= 0.0 {
+                    continue;
+                }
+                self.pledged[j][i] += face;
+                self.secured[j][i] += owed * part;
+                self.secured_shortfall[j][i] += shortfall * part;
+            }
+        }
+    }
+}
+
+/// A protocol defaults when it pays less than its claims by more than this
+/// fraction of the larger of its claims and its capital: rounding in
+/// accounts built from flows of the capital's size (with every share
+/// redeemed, claims are a rounding remnant of them).
+pub const ROUNDING: f64 = 1e-9;
 
 /// The outcome of clearing the protocol network.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,14 +213,17 @@ impl ProtocolClearing {
 
 /// Eisenberg–Noe clearing of the protocols' balance sheets. Nodes: the
 /// protocols; for each pair (j, i) with pledges, one node for the borrowers
-/// of j who pledged i's receipt tokens; and one outside node (suppliers whose
-/// receipts are not pledged). Protocol i owes each borrower node the face
+/// of j who pledged i's receipt tokens against a loan; and one outside node
+/// (suppliers whose receipts back no loan). Protocol i owes each borrower node the face
 /// value of the receipts it holds, and the rest of its claims outside. The
 /// borrower node (j, i) owes j what it borrowed against those receipts
 /// (`secured[j][i]`) and has nothing but i's payments, so it pays j
 /// `min(owed, face × i's recovery)`: the borrowers' equity absorbs i's loss
-/// first. j's external assets are its assets less those loans, which it
-/// collects from the borrower node instead.
+/// first. j's external assets are its assets less those loans net of
+/// their shortfall: it collects them from the borrower node instead, whose
+/// payment already falls short by that much (at i's full recovery). They
+/// are floored at 0 (Eisenberg–Noe's e ≥ 0; the engine's sheets are ≥ 0
+/// but for rounding) before the borrower nodes' payments are added.
 pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
     let n = b.claims.len();
     let mut pairs = Vec::new();
@@ -163,19 +239,25 @@ pub fn clear_protocols(b: &BalanceSheets) -> ProtocolClearing {
     let mut liabilities = vec![vec![0.0; m]; m];
     let mut external = vec![0.0; m];
     let mut pledged_out = vec![0.0; n];
-    let mut secured_in = vec![0.0; n];
+    // Loans j collects from borrower nodes, net of the part of its
+    // insolvent debt on them.
+    let mut collected = vec![0.0; n];
     for (k, &(j, i)) in pairs.iter().enumerate() {
         let node = n + k;
         liabilities[i][node] = b.pledged[j][i].max(0.0);
         liabilities[node][j] = b.secured[j][i].max(0.0);
         pledged_out[i] += liabilities[i][node];
-        secured_in[j] += liabilities[node][j];
+        collected[j] += liabilities[node][j] - b.secured_shortfall[j][i];
     }
     for i in 0..n {
         liabilities[i][out] = (b.claims[i] - pledged_out[i]).max(0.0);
-        external[i] = (b.assets[i] - secured_in[i]).max(0.0);
+        external[i] = (b.assets[i] - collected[i]).max(0.0);
     }
-    let clearing = clearing::clear(&liabilities, &external)
+    let mut tolerance = vec![0.0; m];
+    for ((t, &claims), &capital) in tolerance.iter_mut().zip(&b.claims).zip(&b.capital) {
+        *t = ROUNDING * claims.max(capital).max(0.0);
+    }
+    let clearing = clearing::clear_with_tolerance(&liabilities, &external, &tolerance)
         .expect("finite, non-negative inputs by construction");
     ProtocolClearing {
         clearing,
@@ -188,12 +270,10 @@ mod tests {
     use super::*;
 
     fn sheets(claims: &[f64], assets: &[f64]) -> BalanceSheets {
-        let n = claims.len();
         BalanceSheets {
             claims: claims.to_vec(),
             assets: assets.to_vec(),
-            pledged: vec![vec![0.0; n]; n],
-            secured: vec![vec![0.0; n]; n],
+            ..BalanceSheets::new(claims.len())
         }
     }
 
@@ -236,5 +316,137 @@ mod tests {
         assert!((c.clearing.payments[0] - 90.0).abs() < 1e-9);
         assert!((c.clearing.payments[1] - 100.0).abs() < 1e-9);
         assert!(!c.defaulted(1));
+    }
+
+    /// A position of B owes 180 against 100 of A's receipts (face 100)
+    /// and 50 of ETH: 30 short. By collateral values 2/3 of the debt (120)
+    /// and of the shortfall (20) go to the borrower node, 60 and 10 stay
+    /// with B. B (claims 200, cash 20, loans 180, insolvent 30) has
+    /// external assets 20 + 180 − 30 − (120 − 20) = 70 = 20 + min(60, 50);
+    /// A pays in full, the node pays min(120, 100) = 100, and B pays
+    /// 170: short by the position's 30, once.
+    #[test]
+    fn a_mixed_position_splits_its_debt_and_shortfall_by_collateral_values() {
+        let mut b = sheets(&[1000.0, 200.0], &[1000.0, 20.0 + 180.0 - 30.0]);
+        b.add_position(
+            1,
+            180.0,
+            &[
+                Pledge {
+                    value: 100.0,
+                    initial_value: 100.0,
+                    receipt: Some((0, 100.0)),
+                },
+                Pledge {
+                    value: 50.0,
+                    initial_value: 1.0,
+                    receipt: None,
+                },
+            ],
+        );
+        assert!((b.pledged[1][0] - 100.0).abs() < 1e-12);
+        assert!((b.secured[1][0] - 120.0).abs() < 1e-12);
+        assert!((b.secured_shortfall[1][0] - 20.0).abs() < 1e-12);
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[1] - 170.0).abs() < 1e-9);
+        assert!((c.shortfall() - 30.0).abs() < 1e-9);
+    }
+
+    /// Receipts that back no loan join no borrower node: a position with
+    /// no debt, and one whose receipts are worth 0 beside other collateral.
+    #[test]
+    fn receipts_backing_no_loan_are_not_pledged() {
+        let mut b = sheets(&[100.0, 100.0], &[100.0, 100.0]);
+        let receipt = |value| Pledge {
+            value,
+            initial_value: 40.0,
+            receipt: Some((0, 40.0)),
+        };
+        b.add_position(1, 0.0, &[receipt(40.0)]);
+        let eth = Pledge {
+            value: 50.0,
+            initial_value: 50.0,
+            receipt: None,
+        };
+        b.add_position(1, 30.0, &[receipt(0.0), eth]);
+        assert_eq!(b.pledged[1][0], 0.0);
+        assert_eq!(b.secured[1][0], 0.0);
+        // A position owing 30 against them does join.
+        b.add_position(1, 30.0, &[receipt(40.0)]);
+        assert_eq!((b.pledged[1][0], b.secured[1][0]), (40.0, 30.0));
+    }
+
+    /// Collateral all worth 0 at the oracle: the debt is split by values at
+    /// initial prices. B's first position owes 120 against A's receipts
+    /// only (face 100, worth 0 at B's oracle): all 120 go to the node, all
+    /// 120 short. A (claims 1,000, assets 500) pays half, so the node gets
+    /// 50 and pays B 50. B (claims 1,000, cash 880, loans 120, all
+    /// insolvent) has external assets 880 + 120 − 120 − (120 − 120) = 880
+    /// and pays 930: short by 70 (dropping the loan from the node, 120).
+    /// A second position owes 40 against receipts (face 10, initial value
+    /// 10) and ETH (initial value 30), both worth 0: a quarter of its debt
+    /// and of its shortfall, 10, goes to the node.
+    #[test]
+    fn debt_against_worthless_collateral_is_split_by_initial_values() {
+        let mut b = sheets(&[1000.0, 1000.0], &[500.0, 880.0 + 120.0 - 120.0]);
+        let receipt = |initial_value, face| Pledge {
+            value: 0.0,
+            initial_value,
+            receipt: Some((0, face)),
+        };
+        b.add_position(1, 120.0, &[receipt(100.0, 100.0)]);
+        assert_eq!(b.pledged[1][0], 100.0);
+        assert_eq!(b.secured[1][0], 120.0);
+        assert_eq!(b.secured_shortfall[1][0], 120.0);
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[0] - 500.0).abs() < 1e-9);
+        assert!((c.clearing.payments[1] - 930.0).abs() < 1e-9);
+
+        let mut b = sheets(&[1000.0, 1000.0], &[1000.0, 1000.0]);
+        let eth = Pledge {
+            value: 0.0,
+            initial_value: 30.0,
+            receipt: None,
+        };
+        b.add_position(1, 40.0, &[receipt(10.0, 10.0), eth]);
+        assert_eq!(b.pledged[1][0], 10.0);
+        assert!((b.secured[1][0] - 10.0).abs() < 1e-12);
+        assert!((b.secured_shortfall[1][0] - 10.0).abs() < 1e-12);
+    }
+
+    /// With capital 1e8, a protocol short by 0.05 (claims 1e-2 left by
+    /// rounding, nothing to pay them with) is within 1e-9 × 1e8 = 0.1 and
+    /// pays in full; short by 0.2 it defaults. Without capital the
+    /// tolerance is 1e-9 of the claims.
+    #[test]
+    fn the_rounding_tolerance_scales_with_capital() {
+        let mut b = sheets(&[0.05], &[0.0]);
+        b.capital[0] = 1e8;
+        let c = clear_protocols(&b);
+        assert!(!c.defaulted(0));
+        assert_eq!(c.shortfall(), 0.0);
+        b.claims[0] = 0.2;
+        let c = clear_protocols(&b);
+        assert!(c.defaulted(0));
+        assert!((c.shortfall() - 0.2).abs() < 1e-15);
+        let mut b = sheets(&[1e6], &[1e6 - 5e-4]);
+        assert!(!clear_protocols(&b).defaulted(0), "within 1e-9 × 1e6");
+        b.assets[0] = 1e6 - 2e-3;
+        assert!(clear_protocols(&b).defaulted(0));
+    }
+
+    /// Sheets whose assets (50) fall below the loans collected from the
+    /// borrower node (80, no shortfall): external assets are floored at 0
+    /// and the node's 80 (A pays in full) is added whole, so B pays 80 of
+    /// its 100. Flooring B's payment instead would pay max(0, 50 − 80 + 80)
+    /// = 50.
+    #[test]
+    fn external_assets_are_floored_before_the_borrower_nodes_pay() {
+        let mut b = sheets(&[1000.0, 100.0], &[1000.0, 50.0]);
+        b.pledged[1][0] = 100.0;
+        b.secured[1][0] = 80.0;
+        let c = clear_protocols(&b);
+        assert!((c.clearing.payments[1] - 80.0).abs() < 1e-9);
+        assert!((c.shortfall() - 20.0).abs() < 1e-9);
     }
 }
