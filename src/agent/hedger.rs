@@ -34,12 +34,8 @@ pub struct HedgerState {
     ewma: Option<Ewma>,
     last_price: f64,
     initial_value: f64,
-    /// Greeks after this step's hedge.
-    pub now: BookGreeks,
     /// Units traded this step (+ bought).
     pub trade: f64,
-    /// Value now less value at step 0, USD.
-    pub pnl: f64,
 }
 
 /// The Greeks of the unsettled lines at price `s` and time `hours`.
@@ -81,9 +77,7 @@ impl HedgerState {
         self.hedge = -g.delta;
         self.cash = g.delta * s;
         self.initial_value = g.value;
-        self.now = BookGreeks { delta: 0.0, ..g };
         self.trade = 0.0;
-        self.pnl = 0.0;
     }
 
     fn atm(&self, spec: &HedgerSpec) -> f64 {
@@ -95,14 +89,8 @@ impl HedgerState {
     }
 
     /// Settle the lines expired at `hours` at price `s` and feed the EWMA;
-    /// returns the ATM level and the book's Greeks now.
-    pub fn begin(
-        &mut self,
-        spec: &HedgerSpec,
-        s: f64,
-        hours: f64,
-        dt_years: f64,
-    ) -> (f64, BookGreeks) {
+    /// returns the book's Greeks now.
+    pub fn begin(&mut self, spec: &HedgerSpec, s: f64, hours: f64, dt_years: f64) -> BookGreeks {
         if let Some(e) = self.ewma.as_mut() {
             e.update((s / self.last_price).ln(), dt_years);
         }
@@ -113,20 +101,30 @@ impl HedgerState {
                 *done = true;
             }
         }
-        let atm = self.atm(spec);
-        (atm, book_greeks(spec, &self.settled, atm, s, hours))
+        book_greeks(spec, &self.settled, self.atm(spec), s, hours)
     }
 
-    /// Record the state after the step's trade: `hedge` units held (pool)
-    /// or in the perp, and `extra` value outside the book and the cash
-    /// (the hedge's value in the pool, or the perp account's gain).
-    pub fn end(&mut self, spec: &HedgerSpec, atm: f64, s: f64, hours: f64, hedge: f64, extra: f64) {
-        let after = book_greeks(spec, &self.settled, atm, s, hours);
-        self.now = BookGreeks {
-            delta: after.delta + hedge,
-            ..after
-        };
-        self.pnl = after.value + self.cash + extra - self.initial_value;
+    /// The book's Greeks (delta with `hedge` units held) and PnL at price
+    /// `s` and time `hours`, with `extra` value outside the book and the
+    /// cash, at the ATM level in force: what the step's record reads at the
+    /// end-of-step price (docs/model.md §8).
+    pub fn valued(
+        &self,
+        spec: &HedgerSpec,
+        s: f64,
+        hours: f64,
+        hedge: f64,
+        extra: f64,
+    ) -> (BookGreeks, f64) {
+        let after = book_greeks(spec, &self.settled, self.atm(spec), s, hours);
+        let pnl = after.value + self.cash + extra - self.initial_value;
+        (
+            BookGreeks {
+                delta: after.delta + hedge,
+                ..after
+            },
+            pnl,
+        )
     }
 
     /// One step at `hours` since step 0, hedging in `pool` (whose quote
@@ -142,7 +140,7 @@ impl HedgerState {
         dt_years: f64,
     ) {
         let s = pool.spot() * quote_usd;
-        let (atm, g) = self.begin(spec, s, hours, dt_years);
+        let g = self.begin(spec, s, hours, dt_years);
         let net = g.delta + self.hedge;
         self.trade = 0.0;
         if net.abs() > spec.band {
@@ -152,8 +150,6 @@ impl HedgerState {
             self.hedge += units;
             self.trade = units;
         }
-        let s_after = pool.spot() * quote_usd;
-        self.end(spec, atm, s_after, hours, self.hedge, self.hedge * s_after);
     }
 
     /// Step 0 of a hedger that hedges in a perp: its account holds the

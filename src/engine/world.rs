@@ -117,7 +117,8 @@ pub struct World<'a> {
     lender_running: Vec<bool>,
     /// Highest share value seen so far, per protocol.
     peak_share_value: Vec<f64>,
-    /// Underlying units withdrawn by lenders this step, per protocol.
+    /// Withdrawn by lenders this step, per protocol, USD at the oracle
+    /// price when withdrawn.
     step_withdrawn: Vec<f64>,
     /// Market discount δ (log) of each pegged asset (0 for the others).
     discount: Vec<f64>,
@@ -621,7 +622,9 @@ impl<'a> World<'a> {
                 }
                 let paid = self.supply[p].redeem(self.lender_shares[l] * spec.withdraw);
                 self.lender_shares[l] = (self.lender_shares[l] - paid / value).max(0.0);
-                self.step_withdrawn[p] += paid;
+                // A flow, valued at the oracle price when it happened.
+                let price = self.oracle_price_now(t, p, sc.protocols[p].debt_asset);
+                self.step_withdrawn[p] += paid * price;
                 if spec.sell && paid > 0.0 {
                     let pi = sc.pool_of[sc.protocols[p].debt_asset].expect("validated");
                     self.pools[pi].sell_base(paid);
@@ -694,6 +697,20 @@ impl<'a> World<'a> {
 
     /// Where an agent trading `asset` sees its price: its pool's spot in
     /// USD, or F without a pool.
+    /// Protocol `p`'s oracle price of `asset` now, during step `t`, as
+    /// `fill_oracle` would read it, without refreshing anything.
+    fn oracle_price_now(&self, t: u32, p: usize, asset: usize) -> f64 {
+        let oracle = &self.sc.protocols[p].oracle;
+        let from_pool = oracle.source == OracleSource::Pool;
+        if oracle.lag_steps > 0 {
+            self.history.lagged(t, oracle.lag_steps, from_pool)[asset]
+        } else if from_pool {
+            self.market_price(asset)
+        } else {
+            self.fundamental[asset]
+        }
+    }
+
     fn market_price(&self, asset: usize) -> f64 {
         match self.sc.pool_of[asset] {
             Some(p) => self.pools[p].spot() * self.fundamental[self.sc.pools[p].quote],
@@ -722,7 +739,7 @@ impl<'a> World<'a> {
             // Hedging in the perp (docs/model.md §14): the account's position
             // is the hedge, its margin holds the hedge's gains and losses.
             let s = self.pools[spec.pool].spot() * quote;
-            let (atm, g) = self.hedgers[k].begin(spec, s, hours, sc.dt_years());
+            let g = self.hedgers[k].begin(spec, s, hours, sc.dt_years());
             let net = g.delta + self.perp.size[pos];
             self.hedgers[k].trade = 0.0;
             if net.abs() > spec.band {
@@ -738,23 +755,26 @@ impl<'a> World<'a> {
                     self.hedgers[k].trade = -net;
                 }
             }
-            let s_after = self.pools[spec.pool].spot() * quote;
-            let account = sc.perp_book.account[pos] as usize;
-            let gain = if self.perp.open[account] {
-                // Variation since the last settlement counts too.
-                let m = sc.perp_book.market[pos] as usize;
-                self.perp.margin[account] + self.perp.size[pos] * (s_after - self.perp.last_mark[m])
-                    - sc.perp_book.margin[account]
-            } else {
-                self.perp.returned_to[account] - sc.perp_book.margin[account]
-            };
-            let size = self.perp.size[pos];
-            self.hedgers[k].end(spec, atm, s_after, hours, size, gain);
         }
         for v in 0..self.vaults.len() {
             let spec = &sc.option_vaults[v];
             let s = self.market_price(spec.asset);
             self.vaults[v].step(spec, s, hours, sc.dt_years());
+        }
+    }
+
+    /// What a perp-hedging agent's account (position `pos`) has gained at
+    /// mark `s`: its margin with the variation since the last settlement,
+    /// less its starting margin (or what it got back once liquidated).
+    fn perp_hedge_gain(&self, pos: usize, s: f64) -> f64 {
+        let book = &self.sc.perp_book;
+        let account = book.account[pos] as usize;
+        if self.perp.open[account] {
+            let m = book.market[pos] as usize;
+            self.perp.margin[account] + self.perp.size[pos] * (s - self.perp.last_mark[m])
+                - book.margin[account]
+        } else {
+            self.perp.returned_to[account] - book.margin[account]
         }
     }
 
@@ -1387,7 +1407,7 @@ impl<'a> World<'a> {
                     r.socialised_cum.push(supply.map(|s| s.socialised * p_debt));
                     r.utilisation.push(supply.map(|s| s.utilisation()));
                     r.withdrawn_value
-                        .push(supply.map(|_| self.step_withdrawn[p] * p_debt));
+                        .push(supply.map(|_| self.step_withdrawn[p]));
                     r.deleveraged_value
                         .push(sc.protocols[p].deleverage.map(|_| self.step_deleveraged[p]));
                     r.borrow_rate.push(
@@ -1445,33 +1465,44 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Rows of the option agents for step t.
+    /// Rows of the option agents for step t. Stocks (Greeks, PnL, equity)
+    /// are valued at the end-of-step price, flows (the hedge trade, premium,
+    /// payout) are as they happened (docs/model.md §8).
     fn record_greeks(&self, t: u32, rec: &mut PathRecord) {
+        let sc = self.sc;
+        let hours = t as f64 * sc.dt_hours;
         let g = &mut rec.greeks;
-        for (i, h) in self.hedgers.iter().enumerate() {
+        for (i, (h, spec)) in self.hedgers.iter().zip(&sc.hedgers).enumerate() {
+            let s = self.pools[spec.pool].spot() * self.fundamental[sc.pools[spec.pool].quote];
+            let (hedge, extra) = match spec.perp {
+                Some((_, pos)) => (self.perp.size[pos], self.perp_hedge_gain(pos, s)),
+                None => (h.hedge, h.hedge * s),
+            };
+            let (now, pnl) = h.valued(spec, s, hours, hedge, extra);
             g.step.push(t);
             g.agent.push(i as u32);
-            g.delta.push(h.now.delta);
-            g.gamma.push(h.now.gamma);
-            g.vega.push(h.now.vega);
-            g.theta.push(h.now.theta);
+            g.delta.push(now.delta);
+            g.gamma.push(now.gamma);
+            g.vega.push(now.vega);
+            g.theta.push(now.theta);
             g.hedge_trade.push(h.trade);
-            g.pnl.push(h.pnl);
+            g.pnl.push(pnl);
             g.equity.push(None);
             g.premium.push(None);
             g.payout.push(None);
             g.strike.push(None);
         }
-        for (i, v) in self.vaults.iter().enumerate() {
+        for (i, (v, spec)) in self.vaults.iter().zip(&sc.option_vaults).enumerate() {
+            let (equity, greeks) = v.marked(spec, self.market_price(spec.asset), hours);
             g.step.push(t);
             g.agent.push((self.hedgers.len() + i) as u32);
-            g.delta.push(v.greeks[0]);
-            g.gamma.push(v.greeks[1]);
-            g.vega.push(v.greeks[2]);
-            g.theta.push(v.greeks[3]);
+            g.delta.push(greeks[0]);
+            g.gamma.push(greeks[1]);
+            g.vega.push(greeks[2]);
+            g.theta.push(greeks[3]);
             g.hedge_trade.push(0.0);
-            g.pnl.push(v.equity - v.initial_equity);
-            g.equity.push(Some(v.equity));
+            g.pnl.push(equity - v.initial_equity);
+            g.equity.push(Some(equity));
             g.premium.push(Some(v.premium));
             g.payout.push(Some(v.payout));
             g.strike.push(Some(v.strike));

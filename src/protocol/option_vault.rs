@@ -110,16 +110,28 @@ impl VaultState {
     }
 
     fn mark(&mut self, spec: &VaultSpec, atm: f64, s: f64, hours: f64) {
+        (self.equity, self.greeks) = self.marked_with(spec, atm, s, hours);
+    }
+
+    fn marked_with(&self, spec: &VaultSpec, atm: f64, s: f64, hours: f64) -> (f64, [f64; 4]) {
         let tau = (self.expiry_hours - hours) / 8760.0;
         let vol = spec.surface.vol(atm, s, self.strike);
         let g = greeks(spec.kind, s, self.strike, tau, vol, spec.rate, 0.0);
-        self.equity = self.units * s + self.collateral + self.cash - self.quantity * g.price;
-        self.greeks = [
+        let equity = self.units * s + self.collateral + self.cash - self.quantity * g.price;
+        let greeks = [
             self.units - self.quantity * g.delta,
             -self.quantity * g.gamma,
             -self.quantity * g.vega,
             -self.quantity * g.theta,
         ];
+        (equity, greeks)
+    }
+
+    /// Equity and Greeks at price `s` and time `hours` with the ATM level
+    /// in force: what the step's record reads at the end-of-step price
+    /// (docs/model.md §8).
+    pub fn marked(&self, spec: &VaultSpec, s: f64, hours: f64) -> (f64, [f64; 4]) {
+        self.marked_with(spec, self.atm(spec), s, hours)
     }
 
     /// One step at `hours` with price `s`: update the ATM level, settle an

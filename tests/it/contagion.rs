@@ -135,7 +135,10 @@ fn bad_debt_in_a_reaches_b_through_the_receipt_token() {
     assert_eq!(cash.get(b1), Some(18050.0));
     assert_eq!(reserve.get(a1), Some(0.0));
     assert!(close(social.get(a1).unwrap(), 747.6190476190476));
+    // cascade_rounds counts the step's rounds, shared by every protocol
+    // (§8): B liquidated only in round 2 and A only in rounds 0 and 1.
     assert_eq!(u32s(&p, "cascade_rounds")[a1], 3);
+    assert_eq!(u32s(&p, "cascade_rounds")[b1], 3);
 
     // The receipt token's price is the share value times USDC's price.
     let m = read(&out.join("market.parquet"));

@@ -70,6 +70,9 @@ fn debt_grows_by_the_rate_the_utilisation_gives() {
     // Step 0: 8,500 borrowed of 10,050 (cash 1,550): utilisation 0.8458,
     // above the 0.8 kink.
     assert!((util[0] - 8500.0 / 10050.0).abs() < 1e-15);
+    // No rate is applied in step 0 (interest accrues from step 1): §8
+    // records 0 there, not the rate the utilisation implies.
+    assert_eq!(rate[0], 0.0);
     let mut index = 1.0f64;
     for t in 1..debt.len() {
         // The rate of step t comes from the utilisation at the end of t − 1.

@@ -389,3 +389,83 @@ return = -0.5
     let price = rows_of(&m, 0, "asset", "ETH", "pool_price");
     assert!(close(price[1], 1000.0 / 2.25), "{}", price[1]);
 }
+
+/// Stocks are recorded at the end-of-step price (§8): the dealers' net
+/// delta and the vault's equity in greeks.parquet, re-derived here from
+/// market.parquet's end-of-step pool price with Black–Scholes. Liquidations
+/// sell ETH into the pool after the agents act, so the price the agents
+/// traded at is not the one the step ends at.
+#[test]
+fn option_stocks_are_valued_at_the_end_of_step_price() {
+    let puts = "[{ kind = \"put\", strike = 2700.0, expiry_hours = 168.0, quantity = -12000.0 }, { kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -12000.0 }]";
+    let sc = scenario(
+        &with_book(Some(puts)),
+        &Overrides {
+            paths: Some(3),
+            seed: None,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let g = read(&dir.path().join("run/greeks.parquet"));
+    let (h, v) = (&sc.hedgers[0], &sc.option_vaults[0]);
+    let (agent, path) = (strs(&g, "agent"), i64s(&g, "path"));
+    let (delta, trade, equity) = (
+        f64s(&g, "delta"),
+        f64s(&g, "hedge_trade"),
+        f64_opts(&g, "equity"),
+    );
+    let (premium, strike) = (f64_opts(&g, "premium"), f64_opts(&g, "strike"));
+    let options_delta = |s: f64, hours: f64| -> f64 {
+        h.options
+            .iter()
+            .map(|o| {
+                let tau = (o.expiry_hours - hours) / 8760.0;
+                let vol = h.surface.vol(0.7, s, o.strike);
+                o.quantity * greeks(o.kind, s, o.strike, tau, vol, h.rate, 0.0).delta
+            })
+            .sum()
+    };
+    let mut checked = 0;
+    for p in 0..3u32 {
+        let price = rows_of(&m, p, "asset", "ETH", "pool_price");
+        let rows = |a: &str| -> Vec<usize> {
+            (0..g.height())
+                .filter(|&r| agent[r] == a && path[r] == p as i64)
+                .collect()
+        };
+        let (hr, vr) = (rows("dealers"), rows("cc-vault"));
+        let mut hedge = -options_delta(price[0], 0.0);
+        let cash = premium[vr[0]].unwrap();
+        let k = strike[vr[0]].unwrap();
+        for (t, s) in price.iter().enumerate() {
+            let hours = t as f64 * sc.dt_hours;
+            hedge += trade[hr[t]];
+            let want = options_delta(*s, hours) + hedge;
+            assert!(
+                (delta[hr[t]] - want).abs() < 1e-6 * want.abs().max(1.0),
+                "path {p} step {t}: delta {} vs {want}",
+                delta[hr[t]]
+            );
+            let tau = (168.0 - hours) / 8760.0;
+            let call = greeks(
+                Kind::Call,
+                *s,
+                k,
+                tau,
+                v.surface.vol(0.7, *s, k),
+                v.rate,
+                0.0,
+            );
+            let want = 5000.0 * s + cash - 5000.0 * call.price;
+            let got = equity[vr[t]].unwrap();
+            assert!(
+                (got - want).abs() < 1e-9 * want.abs(),
+                "path {p} step {t}: equity {got} vs {want}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+}

@@ -205,3 +205,96 @@ fn the_last_redemption_leaves_the_share_value_and_interest_goes_to_the_reserve()
         assert!((cash[t] + debt[t] - reserve[t]).abs() < 1e-9, "step {t}");
     }
 }
+
+/// Flows are valued at the price when they happen (§8): a lender's
+/// withdrawal at stage 3 at the oracle price then. The whale redeems 50 of
+/// an ETH market's 100 ETH at step 1, after ETH has fallen 30% and
+/// arbitrage has taken the pool to 1,400: 70,000 USD. A USDC market's
+/// liquidation then sells ETH into the pool, so the step ends below 1,400
+/// (the pool-read oracle's end-of-step price would value it lower).
+#[test]
+fn a_withdrawal_is_valued_at_the_oracle_price_when_it_happens() {
+    let text = r#"
+[simulation]
+name = "flow"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 100.0
+fee = 0.0
+
+[[protocols]]
+name = "eth-lend"
+kind = "lending"
+debt_asset = "ETH"
+oracle = { source = "pool" }
+supply = { deposits = 100.0 }
+
+[[protocols.collateral]]
+asset = "USDC"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[protocols]]
+name = "usdc-lend"
+kind = "lending"
+debt_asset = "USDC"
+oracle = { source = "pool" }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "usdc-lend"
+debt = 15000.0
+collateral = { ETH = 10.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[lenders]]
+name = "whale"
+protocol = "eth-lend"
+share = 0.5
+trigger = { at_step = 1 }
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.3
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let p = read(&dir.path().join("r/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let w = f64_opts(&p, "withdrawn_value");
+    let eth: Vec<Option<f64>> = (0..p.height())
+        .filter(|&r| names[r] == "eth-lend")
+        .map(|r| w[r])
+        .collect();
+    assert!(close(eth[1].unwrap(), 50.0 * 1400.0), "{:?}", eth);
+    let m = read(&dir.path().join("r/market.parquet"));
+    let pool = rows_of(&m, 0, "asset", "ETH", "pool_price");
+    assert!(
+        pool[1] < 1400.0 * 0.99,
+        "the liquidation moved the pool: {}",
+        pool[1]
+    );
+}
