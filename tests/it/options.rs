@@ -469,3 +469,50 @@ fn option_stocks_are_valued_at_the_end_of_step_price() {
     }
     assert!(checked > 100);
 }
+
+/// A hedger that never rehedges (band 10¹²) keeps its step-0 hedge −Δ₀ and
+/// cash Δ₀·S₀, so its PnL at the end-of-step price S is
+/// `V(S) − V₀ − Δ₀·(S − S₀)` (§14, §8), with V the puts' Black–Scholes value.
+#[test]
+fn an_unhedged_books_pnl_is_its_value_change_less_the_static_hedge() {
+    let puts = "[{ kind = \"put\", strike = 2700.0, expiry_hours = 168.0, quantity = -12000.0 }, { kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -12000.0 }]";
+    let text = with_book(Some(puts)).replace("band = 250.0", "band = 1e12");
+    let sc = scenario(
+        &text,
+        &Overrides {
+            paths: Some(2),
+            seed: None,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let g = read(&dir.path().join("run/greeks.parquet"));
+    let h = &sc.hedgers[0];
+    let (agent, path, pnl) = (strs(&g, "agent"), i64s(&g, "path"), f64s(&g, "pnl"));
+    let book = |s: f64, hours: f64| -> (f64, f64) {
+        h.options.iter().fold((0.0, 0.0), |(v, d), o| {
+            let tau = (o.expiry_hours - hours) / 8760.0;
+            let vol = h.surface.vol(0.7, s, o.strike);
+            let g = greeks(o.kind, s, o.strike, tau, vol, h.rate, 0.0);
+            (v + o.quantity * g.price, d + o.quantity * g.delta)
+        })
+    };
+    for p in 0..2u32 {
+        let price = rows_of(&m, p, "asset", "ETH", "pool_price");
+        let rows: Vec<usize> = (0..g.height())
+            .filter(|&r| agent[r] == "dealers" && path[r] == p as i64)
+            .collect();
+        let (v0, d0) = book(price[0], 0.0);
+        for (t, s) in price.iter().enumerate() {
+            let (v, _) = book(*s, t as f64 * sc.dt_hours);
+            let want = v - v0 - d0 * (s - price[0]);
+            let got = pnl[rows[t]];
+            assert!(
+                (got - want).abs() < 1e-6 * want.abs().max(1.0),
+                "path {p} step {t}: {got} vs {want}"
+            );
+        }
+        assert!(pnl[rows[40]].abs() > 1000.0, "the crash moved it");
+    }
+}
