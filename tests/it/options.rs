@@ -516,3 +516,77 @@ fn an_unhedged_books_pnl_is_its_value_change_less_the_static_hedge() {
         assert!(pnl[rows[40]].abs() > 1000.0, "the crash moved it");
     }
 }
+
+/// The quote asset's price is a unit, not a value: the same dealers on a
+/// pool quoted in USDC (1 USD) and in a token worth 2 USD (the pool at half
+/// the price, the same USD depth) trade the same units and record the same
+/// delta and PnL in USD on every step (their cash is kept in USD).
+#[test]
+fn a_hedgers_pnl_does_not_depend_on_the_pools_quote_unit() {
+    let text = |quote_price: f64| {
+        format!(
+            r#"
+[simulation]
+name = "numeraire"
+steps = 6
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "QUOTE"
+price = {quote_price}
+
+[[pools]]
+base = "ETH"
+quote = "QUOTE"
+base_reserve = 500.0
+fee = 0.003
+
+[[hedgers]]
+name = "dealers"
+asset = "ETH"
+surface = {{ atm = 0.8 }}
+band = 1.0
+options = [{{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -300.0 }}]
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.15
+
+[[shocks]]
+step = 3
+asset = "ETH"
+return = 0.1
+"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut frames = Vec::new();
+    for (name, q) in [("usd", 1.0), ("two", 2.0)] {
+        run_into(
+            &scenario(&text(q), &Overrides::default()),
+            dir.path(),
+            name,
+            Some(1),
+        );
+        frames.push(read(&dir.path().join(name).join("greeks.parquet")));
+    }
+    let trade = f64s(&frames[0], "hedge_trade");
+    assert!(
+        trade.iter().filter(|t| t.abs() > 1.0).count() >= 2,
+        "{trade:?}"
+    );
+    for col in ["delta", "hedge_trade", "pnl"] {
+        let (a, b) = (f64s(&frames[0], col), f64s(&frames[1], col));
+        for (t, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                "{col} at step {t}: {x} vs {y}"
+            );
+        }
+    }
+}
