@@ -590,3 +590,93 @@ return = 0.1
         }
     }
 }
+
+/// The dealers' PnL replayed from the pool (§14): nothing else trades, so
+/// at each step arbitrage leaves the pool at x = sqrt(k/F) (no fee, k
+/// fixed) before the dealers trade; a sale of u pays y·u/(x + u), a
+/// purchase costs y·u/(x − u). Cash starts at Δ₀·S₀ against a hedge of
+/// −Δ₀, and the PnL is `V(S) + cash + hedge·S − V₀` at the end-of-step S.
+#[test]
+fn a_rehedging_dealers_pnl_follows_its_trades_through_the_pool() {
+    let text = r#"
+[simulation]
+name = "replay"
+steps = 6
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 500.0
+fee = 0.0
+
+[[hedgers]]
+name = "dealers"
+asset = "ETH"
+surface = { atm = 0.8 }
+band = 1.0
+options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -300.0 }]
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.15
+
+[[shocks]]
+step = 3
+asset = "ETH"
+return = 0.1
+"#;
+    let sc = scenario(text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let g = read(&dir.path().join("run/greeks.parquet"));
+    let (f, s_end) = (
+        rows_of(&m, 0, "asset", "ETH", "fundamental"),
+        rows_of(&m, 0, "asset", "ETH", "pool_price"),
+    );
+    let (trade, pnl) = (f64s(&g, "hedge_trade"), f64s(&g, "pnl"));
+    let h = &sc.hedgers[0];
+    let book = |s: f64, hours: f64| -> (f64, f64) {
+        h.options.iter().fold((0.0, 0.0), |(v, d), o| {
+            let tau = (o.expiry_hours - hours) / 8760.0;
+            let vol = h.surface.vol(0.8, s, o.strike);
+            let g = greeks(o.kind, s, o.strike, tau, vol, h.rate, 0.0);
+            (v + o.quantity * g.price, d + o.quantity * g.delta)
+        })
+    };
+    let k = 500.0 * 500.0 * 2000.0;
+    let (v0, d0) = book(2000.0, 0.0);
+    let (mut cash, mut hedge) = (d0 * 2000.0, -d0);
+    assert!(pnl[0].abs() < 1e-6, "{}", pnl[0]);
+    for t in 1..f.len() {
+        let (x, y) = ((k / f[t]).sqrt(), (k * f[t]).sqrt());
+        let u = trade[t];
+        cash += if u < 0.0 {
+            y * -u / (x - u)
+        } else {
+            -y * u / (x - u)
+        };
+        hedge += u;
+        let (v, _) = book(s_end[t], t as f64);
+        let want = v + cash + hedge * s_end[t] - v0;
+        assert!(
+            (pnl[t] - want).abs() < 1e-6 * want.abs().max(1.0),
+            "step {t}: {} vs {want}",
+            pnl[t]
+        );
+    }
+    assert!(
+        trade.iter().filter(|t| t.abs() > 1.0).count() >= 2,
+        "{trade:?}"
+    );
+}
