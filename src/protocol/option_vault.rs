@@ -1,7 +1,8 @@
 //! Option vaults (docs/model.md §14): each epoch the vault sells options on
 //! all its collateral at a target delta, keeps the premium, and settles at
 //! expiry: covered calls in kind (units of the underlying), cash-secured
-//! puts in cash. Depositors' equity is marked to model every step.
+//! puts in cash. Depositors' equity is marked to model at the end of every
+//! step.
 
 use crate::derivatives::surface::{AtmVol, Ewma};
 use crate::derivatives::{Kind, greeks, payoff, price};
@@ -26,12 +27,8 @@ pub struct VaultState {
     pub premium: f64,
     /// Paid at settlement this step, USD.
     pub payout: f64,
-    /// Equity now, USD: holdings + cash − the open options' value.
-    pub equity: f64,
-    /// Equity at step 0.
+    /// Equity at step 0, USD: holdings + cash − the open options' value.
     pub initial_equity: f64,
-    /// Delta, gamma, vega, theta of the vault's whole position.
-    pub greeks: [f64; 4],
     ewma: Option<Ewma>,
     last_price: f64,
 }
@@ -92,8 +89,7 @@ impl VaultState {
             Kind::Put => self.collateral = spec.deposits,
         }
         self.sell(spec, atm, s, 0.0);
-        self.mark(spec, atm, s, 0.0);
-        self.initial_equity = self.equity;
+        self.initial_equity = self.marked_with(spec, atm, s, 0.0).0;
     }
 
     fn sell(&mut self, spec: &VaultSpec, atm: f64, s: f64, hours: f64) {
@@ -107,10 +103,6 @@ impl VaultState {
         let vol = spec.surface.vol(atm, s, self.strike);
         self.premium = self.quantity * price(spec.kind, s, self.strike, tau, vol, spec.rate, 0.0);
         self.cash += self.premium;
-    }
-
-    fn mark(&mut self, spec: &VaultSpec, atm: f64, s: f64, hours: f64) {
-        (self.equity, self.greeks) = self.marked_with(spec, atm, s, hours);
     }
 
     fn marked_with(&self, spec: &VaultSpec, atm: f64, s: f64, hours: f64) -> (f64, [f64; 4]) {
@@ -135,7 +127,8 @@ impl VaultState {
     }
 
     /// One step at `hours` with price `s`: update the ATM level, settle an
-    /// expired epoch and sell the next, then mark to model.
+    /// expired epoch and sell the next (the record marks it to model at the
+    /// end-of-step price, `marked`).
     pub fn step(&mut self, spec: &VaultSpec, s: f64, hours: f64, dt_years: f64) {
         if let Some(e) = self.ewma.as_mut() {
             e.update((s / self.last_price).ln(), dt_years);
@@ -152,6 +145,5 @@ impl VaultState {
             }
             self.sell(spec, atm, s, hours);
         }
-        self.mark(spec, atm, s, hours);
     }
 }

@@ -417,6 +417,7 @@ fn option_stocks_are_valued_at_the_end_of_step_price() {
         f64_opts(&g, "equity"),
     );
     let (premium, strike) = (f64_opts(&g, "premium"), f64_opts(&g, "strike"));
+    let vault_pnl = f64s(&g, "pnl");
     let options_delta = |s: f64, hours: f64| -> f64 {
         h.options
             .iter()
@@ -464,6 +465,9 @@ fn option_stocks_are_valued_at_the_end_of_step_price() {
                 (got - want).abs() < 1e-9 * want.abs(),
                 "path {p} step {t}: equity {got} vs {want}"
             );
+            // PnL: equity less equity at step 0, the same formula at S₀.
+            let first = equity[vr[0]].unwrap();
+            assert!((vault_pnl[vr[t]] - (want - first)).abs() < 1e-6 * want.abs());
             checked += 1;
         }
     }
