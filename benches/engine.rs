@@ -4,7 +4,9 @@
 //! at 10⁴, 10⁵ and 10⁶ positions, 720 hourly steps) and for 1 and 2 threads:
 //! effective position-steps per second (positions × steps × paths ÷ wall
 //! seconds), paths per second, nanoseconds per executed liquidation, and the
-//! time per step split by stage. Then one full run with Parquet output
+//! time per step split by stage: the main columns group the phases (prices,
+//! arbitrage, agents, cascade, record), and a line under each scenario
+//! splits them by phase and mechanism (`engine::Stage`). Then one full run with Parquet output
 //! (record_paths = 10) for bytes written per second, and the peak RSS.
 //!
 //! Arguments (after `--`): a substring to select scenarios (e.g. `calm`,
@@ -15,7 +17,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use contagion::engine::{StageNanos, World};
+use contagion::engine::{Stage, StageNanos, World};
 use contagion::{Overrides, RunOptions, Scenario};
 use rayon::prelude::*;
 
@@ -44,13 +46,7 @@ fn engine_only(sc: &Scenario, threads: usize) -> Measured {
                     let before = w.stage_nanos().unwrap();
                     let rec = w.run_path(p).expect("benchmark scenarios are sound");
                     let after = w.stage_nanos().unwrap();
-                    let d = StageNanos {
-                        prices: after.prices - before.prices,
-                        arbitrage: after.arbitrage - before.arbitrage,
-                        cascade: after.cascade - before.cascade,
-                        record: after.record - before.record,
-                    };
-                    (rec.summary.liquidations as u64, d)
+                    (rec.summary.liquidations as u64, after.since(&before))
                 },
             )
             .collect()
@@ -58,10 +54,7 @@ fn engine_only(sc: &Scenario, threads: usize) -> Measured {
     let wall = start.elapsed().as_secs_f64();
     let mut stages = StageNanos::default();
     for (_, s) in &per_path {
-        stages.prices += s.prices;
-        stages.arbitrage += s.arbitrage;
-        stages.cascade += s.cascade;
-        stages.record += s.record;
+        stages.add(s);
     }
     Measured {
         wall,
@@ -131,7 +124,7 @@ fn main() {
     });
 
     println!(
-        "{:<16} {:>3} {:>6} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "{:<16} {:>3} {:>6} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "scenario",
         "thr",
         "paths",
@@ -141,6 +134,7 @@ fn main() {
         "ns/liq",
         "prices",
         "arbitr.",
+        "agents",
         "cascade",
         "record"
     );
@@ -180,7 +174,7 @@ fn main() {
                 "-".to_string()
             };
             println!(
-                "{:<16} {:>3} {:>6} {:>9.3} {:>10.3e} {:>9.1} {:>10} {:>8.2}µ {:>8.2}µ {:>8.2}µ {:>8.2}µ",
+                "{:<16} {:>3} {:>6} {:>9.3} {:>10.3e} {:>9.1} {:>10} {:>8.2}µ {:>8.2}µ {:>8.2}µ {:>8.2}µ {:>8.2}µ",
                 name,
                 threads,
                 paths,
@@ -188,11 +182,33 @@ fn main() {
                 pos_steps,
                 paths as f64 / m.wall,
                 ns_per_liq,
-                per_step(m.stages.prices),
-                per_step(m.stages.arbitrage),
-                per_step(m.stages.cascade),
-                per_step(m.stages.record),
+                per_step(m.stages.get(Stage::AccrueLending) + m.stages.get(Stage::MovePrices)),
+                per_step(m.stages.get(Stage::Arbitrage)),
+                per_step(
+                    m.stages.get(Stage::AgentsLending)
+                        + m.stages.get(Stage::AgentsPerps)
+                        + m.stages.get(Stage::AgentsOptions)
+                ),
+                per_step(
+                    m.stages.get(Stage::CascadeLending)
+                        + m.stages.get(Stage::CascadePerps)
+                        + m.stages.get(Stage::AfterCascadePerps)
+                ),
+                per_step(
+                    m.stages.get(Stage::Persist)
+                        + m.stages.get(Stage::Record)
+                        + m.stages.get(Stage::EndOfPath)
+                ),
             );
+            if threads == 1 {
+                let split: Vec<String> = m
+                    .stages
+                    .iter()
+                    .filter(|&(_, ns)| ns > 0)
+                    .map(|(s, ns)| format!("{} {:.2}µ", s.name(), per_step(ns)))
+                    .collect();
+                println!("    per step by phase/mechanism: {}", split.join(", "));
+            }
         }
     }
 

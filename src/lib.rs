@@ -15,15 +15,14 @@
 //!
 //! The engine never touches files; the output layer never touches the engine.
 
-pub mod agent;
 pub mod derivatives;
 pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod market;
+pub mod mechanism;
 pub mod montecarlo;
 pub mod output;
-pub mod protocol;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -4,6 +4,7 @@
 pub mod oracle;
 pub mod pool;
 pub mod process;
+pub mod state;
 
 pub use oracle::PriceHistory;
 pub use pool::Pool;

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use rand::{Rng, RngExt};
 
-use crate::engine::index::LiquidationIndex;
 use crate::error::ScenarioError;
+use crate::mechanism::lending::index::LiquidationIndex;
 use crate::montecarlo::seed::book_rng;
 use crate::scenario::raw::{RawHealthDist, RawSizeDist};
 use crate::scenario::validated::{Scenario, at_most, finite, non_negative, positive};

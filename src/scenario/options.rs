@@ -275,8 +275,14 @@ pub fn attach_perp_hedges(
         let margin = positive(&format!("{field}.margin"), hedge.margin)?;
         let s0 = assets[h.asset].initial_price;
         let settled = vec![false; h.options.len()];
-        let delta =
-            crate::agent::hedger::book_greeks(h, &settled, h.surface.initial_atm(), s0, 0.0).delta;
+        let delta = crate::mechanism::options::hedger::book_greeks(
+            h,
+            &settled,
+            h.surface.initial_atm(),
+            s0,
+            0.0,
+        )
+        .delta;
         let size = -delta;
         let im = perps[m].initial_margin * size.abs() * s0;
         if margin < im {

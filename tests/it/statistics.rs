@@ -54,13 +54,19 @@ fn log_returns(paths: u32, steps: u32, dt_hours: f64) -> (Vec<f64>, Vec<f64>) {
     let (mut ra, mut rb) = (Vec::new(), Vec::new());
     for p in 0..paths {
         let mut rng = path_rng(sc.seed, p);
-        world.fundamental.copy_from_slice(&[100.0, 10.0, 1.0]);
+        world
+            .market
+            .fundamental
+            .copy_from_slice(&[100.0, 10.0, 1.0]);
         for t in 1..=steps {
-            let (a0, b0) = (world.fundamental[0], world.fundamental[1]);
+            let (a0, b0) = (world.market.fundamental[0], world.market.fundamental[1]);
             world.move_prices(t, &mut rng);
-            ra.push((world.fundamental[0] / a0).ln());
-            rb.push((world.fundamental[1] / b0).ln());
-            assert_eq!(world.fundamental[2], 1.0, "a fixed asset never moves");
+            ra.push((world.market.fundamental[0] / a0).ln());
+            rb.push((world.market.fundamental[1] / b0).ln());
+            assert_eq!(
+                world.market.fundamental[2], 1.0,
+                "a fixed asset never moves"
+            );
         }
     }
     (ra, rb)
@@ -135,12 +141,15 @@ fn shocks_apply_on_their_step_only() {
         + "\n[[shocks]]\nstep = 3\nasset = \"A\"\nreturn = -0.25\n";
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
-    world.fundamental.copy_from_slice(&[100.0, 10.0, 1.0]);
+    world
+        .market
+        .fundamental
+        .copy_from_slice(&[100.0, 10.0, 1.0]);
     let mut rng = path_rng(0, 0);
     let mut seen = Vec::new();
     for t in 1..=4 {
         world.move_prices(t, &mut rng);
-        seen.push(world.fundamental[0]);
+        seen.push(world.market.fundamental[0]);
     }
     // σ = 0 and μ = 0: A only moves by the shock, ln F += ln(1 − 0.25).
     assert_eq!(seen[0], 100.0);

@@ -1,6 +1,6 @@
 //! The formulas of the reference liquidation rule (docs/model.md §5), as pure
-//! functions so each can be tested on its own. The cascade in
-//! `engine::step` applies them in the order the model gives.
+//! functions so each can be tested on its own. The cascade
+//! (`cascade.rs`) applies them in the order the model gives.
 
 /// `HF = Σ_j c_j·p_j·LT_j / (d·p_d)`; ∞ when there is no debt.
 pub fn health_factor(weighted_collateral_usd: f64, debt_usd: f64) -> f64 {

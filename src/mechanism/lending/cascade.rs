@@ -1,0 +1,320 @@
+//! The lending part of a cascade round (docs/model.md §5, §10): candidates
+//! below HF 1, found through the liquidation index or by a full scan, and
+//! liquidated in order.
+
+use super::liquidator;
+use super::{CandidateSearch, Lending, close_factor, index, largest_collateral, seizure};
+use crate::market::state::Market;
+use crate::output::recorder::PathRecord;
+
+impl Lending<'_> {
+    /// One cascade round of every lending protocol at the oracle prices
+    /// read for it (`read_oracles`): every position below HF 1, ascending
+    /// HF (ties by ascending id), liquidated by docs/model.md §5. Returns
+    /// the liquidations executed.
+    pub fn liquidation_round(
+        &mut self,
+        t: u32,
+        round: u32,
+        market: &mut Market,
+        rec: &mut PathRecord,
+    ) -> u32 {
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        match self.search {
+            CandidateSearch::FullScan => self.scan_all(&mut candidates),
+            CandidateSearch::Indexed => self.scan_index(&mut candidates),
+        }
+        // Ascending HF, ties by ascending id.
+        candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut executed = 0;
+        for &(hf, i) in &candidates {
+            if self.liquidate(t, round, i as usize, hf, market, rec) {
+                executed += 1;
+            }
+        }
+        self.candidates = candidates;
+        executed
+    }
+
+    /// Every position with debt and HF < 1.
+    fn scan_all(&self, out: &mut Vec<(f64, u32)>) {
+        for i in 0..self.debt.len() {
+            if self.debt[i] > 0.0 {
+                let hf = self.health_factor(i);
+                if hf < 1.0 {
+                    out.push((hf, i as u32));
+                }
+            }
+        }
+    }
+
+    fn push_if_liquidatable(&self, i: u32, out: &mut Vec<(f64, u32)>) {
+        if self.debt[i as usize] > 0.0 {
+            let hf = self.health_factor(i as usize);
+            if hf < 1.0 {
+                out.push((hf, i));
+            }
+        }
+    }
+
+    /// The same set as `scan_all`, through the liquidation index.
+    fn scan_index(&mut self, out: &mut Vec<(f64, u32)>) {
+        let index = &self.sc.book.index;
+        let n = self.n_assets;
+        for (g, group) in index.groups.iter().enumerate() {
+            let p = group.protocol as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
+            // Keys are scaled liquidation prices: L = key · debt index.
+            let threshold = ratio * (1.0 - index::MARGIN) / self.debt_index[p];
+            let mut j = self.frontier[g];
+            while j < group.order.len() && self.dirty[group.order[j] as usize] {
+                j += 1;
+            }
+            self.frontier[g] = j;
+            while j < group.key.len() && group.key[j] > threshold {
+                let i = group.order[j];
+                if !self.dirty[i as usize] {
+                    self.push_if_liquidatable(i, out);
+                }
+                j += 1;
+            }
+            for &(_, i) in self.dirty_sets[g].range((index::key_bits(threshold), 0)..) {
+                self.push_if_liquidatable(i, out);
+            }
+        }
+        // Multi-collateral positions: the bound HF ≥ HF₀·m (index.rs) skips
+        // all but a prefix; those liquidated on this path are checked as is.
+        for mg in &index.multi {
+            let p = mg.protocol as usize;
+            let px = &self.oracle[p * n..(p + 1) * n];
+            let spec = &self.sc.protocols[p];
+            let debt_move = px[spec.debt_asset] / self.sc.assets[spec.debt_asset].initial_price;
+            let mut m = f64::INFINITY;
+            for (a, c) in spec.collateral.iter().enumerate() {
+                if c.is_some() {
+                    m = m.min(px[a] / self.sc.assets[a].initial_price);
+                }
+            }
+            let m = m / debt_move / self.debt_index[p];
+            for (j, &i) in mg.order.iter().enumerate() {
+                // ∞·0 is NaN (a position without debt when prices hit 0): stop.
+                let bound = mg.hf0[j] * m;
+                if bound.is_nan() || bound >= 1.0 + index::MARGIN {
+                    break;
+                }
+                if !self.dirty[i as usize] {
+                    self.push_if_liquidatable(i, out);
+                }
+            }
+        }
+        for &i in &self.dirty_multi {
+            self.push_if_liquidatable(i, out);
+        }
+    }
+
+    /// Track a position whose state is about to change (before the change),
+    /// and re-key it in its group's dirty set (after).
+    pub(super) fn rekey(&mut self, i: usize, before: Option<f64>) {
+        let g = self.sc.book.index.group_of[i];
+        if g == u32::MAX {
+            return;
+        }
+        let g = g as usize;
+        if let Some(old) = before {
+            self.dirty_sets[g].remove(&(index::key_bits(old), i as u32));
+        }
+        if self.debt[i] > 0.0 {
+            let k = self.sc.book.coll_range(i).start;
+            let lt = self.sc.book.index.groups[g].lt;
+            let key = index::liquidation_price(self.debt[i], self.coll_units[k], lt);
+            self.dirty_sets[g].insert((index::key_bits(key), i as u32));
+        }
+    }
+
+    /// The current key of a dirty single-collateral position with debt.
+    pub(super) fn dirty_key(&self, i: usize) -> Option<f64> {
+        let g = self.sc.book.index.group_of[i];
+        if g == u32::MAX || !self.dirty[i] || self.debt[i] <= 0.0 {
+            return None;
+        }
+        let k = self.sc.book.coll_range(i).start;
+        let lt = self.sc.book.index.groups[g as usize].lt;
+        Some(index::liquidation_price(
+            self.debt[i],
+            self.coll_units[k],
+            lt,
+        ))
+    }
+
+    /// docs/model.md §5 steps 1–7 for one position, at the round's oracle prices.
+    /// Returns whether a liquidation was executed.
+    fn liquidate(
+        &mut self,
+        t: u32,
+        round: u32,
+        i: usize,
+        hf: f64,
+        market: &mut Market,
+        rec: &mut PathRecord,
+    ) -> bool {
+        let sc = self.sc;
+        let book = &sc.book;
+        let p = book.protocol[i] as usize;
+        let spec = &sc.protocols[p];
+        let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
+        let p_debt = px[spec.debt_asset];
+
+        let cf = close_factor(hf, spec.close_factor, spec.full_liquidation_hf);
+        let range = book.coll_range(i);
+        let Some(offset) = largest_collateral(
+            range
+                .clone()
+                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize]),
+        ) else {
+            return false;
+        };
+        let k = range.start + offset;
+        let asset = book.coll_asset[k] as usize;
+        let p_coll = px[asset];
+        let owed = self.owed(i);
+        let seizure = seizure(
+            cf * owed,
+            p_debt,
+            p_coll,
+            book.coll_lb[k],
+            self.coll_units[k],
+        );
+        let gas = sc.network.gas(self.executed_this_step);
+        let repaid_value = seizure.repay * p_debt;
+        let seized_value = seizure.seize * p_coll;
+        let Some(l) = liquidator::choose(
+            &sc.liquidators,
+            &self.capital,
+            repaid_value,
+            seized_value - repaid_value - gas,
+        ) else {
+            return false;
+        };
+
+        // Share of the collateral value held in receipt tokens when the
+        // position is first liquidated on the path: the part of any bad
+        // debt it ends with that counts as contagion (docs/model.md §11).
+        let contagion_share = match self.first_share.get(i) {
+            None => 0.0,
+            Some(s) if !s.is_nan() => *s,
+            Some(_) => {
+                let (mut total_value, mut receipt_value) = (0.0, 0.0);
+                for k in range.clone() {
+                    let a = book.coll_asset[k] as usize;
+                    let v = self.coll_units[k] * px[a];
+                    total_value += v;
+                    if sc.assets[a].receipt_of.is_some() {
+                        receipt_value += v;
+                    }
+                }
+                let share = if total_value > 0.0 {
+                    receipt_value / total_value
+                } else {
+                    0.0
+                };
+                self.first_share[i] = share;
+                share
+            }
+        };
+
+        // Execute.
+        let old_key = self.dirty_key(i);
+        self.mark_dirty(i);
+        // Scaled balance: repaying everything leaves exactly nothing.
+        self.debt[i] = if cf == 1.0 && !seizure.capped {
+            0.0
+        } else {
+            self.debt[i] - seizure.repay / self.debt_index[p]
+        };
+        self.coll_units[k] = if seizure.capped {
+            0.0
+        } else {
+            self.coll_units[k] - seizure.seize
+        };
+        self.capital[l] -= repaid_value;
+        if spec.supply.is_some() {
+            self.supply[p].cash += seizure.repay;
+            self.supply[p].borrowed -= seizure.repay;
+        }
+        // The seized units: sold into the asset's pool, or redeemed at the
+        // issuer if they are receipt tokens (limited by its cash), or kept.
+        let a = &sc.assets[asset];
+        let proceeds = if sc.pool_of[asset].is_some() || a.receipt_of.is_some() || a.lp_of.is_some()
+        {
+            self.dispose(asset, seizure.seize, market)
+        } else {
+            0.0
+        };
+        self.capital[l] += proceeds;
+        self.executed_this_step += 1;
+
+        let mut bad = 0.0;
+        if self.debt[i] > 0.0 && range.clone().all(|k| self.coll_units[k] == 0.0) {
+            let left = self.owed(i);
+            bad = left * p_debt;
+            if spec.supply.is_some() {
+                let shares = self.supply[p].shares;
+                let socialised = self.supply[p].absorb(left);
+                if socialised > 0.0 && shares > 0.0 {
+                    self.socialised_per_share[p] += socialised / shares;
+                }
+                self.supply[p].borrowed -= left;
+            }
+            self.debt[i] = 0.0;
+        }
+        self.rekey(i, old_key);
+
+        self.step_liqs[p] += 1;
+        self.step_repaid[p] += repaid_value;
+        self.step_seized[p] += seized_value;
+        self.step_bad[p] += bad;
+        let bad_contagion = bad * contagion_share;
+        self.step_bad_contagion[p] += bad_contagion;
+        rec.summary.bad_debt_contagion += bad_contagion;
+        rec.summary.liquidations += 1;
+        rec.summary.liquidated_value += seized_value;
+        rec.summary.bad_debt += bad;
+        rec.summary.protocol_liquidated[p] += seized_value;
+        rec.summary.protocol_bad_debt[p] += bad;
+        rec.summary.protocol_bad_debt_contagion[p] += bad_contagion;
+        rec.summary.protocol_liquidations[p] += 1;
+        if rec.recorded {
+            let r = &mut rec.liquidations;
+            r.step.push(t);
+            r.round.push(round);
+            r.protocol.push(p as u32);
+            r.position.push(book.id[i]);
+            r.liquidator.push(l as u32);
+            r.asset.push(asset as u32);
+            r.repaid.push(seizure.repay);
+            r.repaid_value.push(repaid_value);
+            r.seized.push(seizure.seize);
+            r.seized_value.push(seized_value);
+            r.oracle_price.push(p_coll);
+            r.health_factor.push(hf);
+            r.gas.push(gas);
+            r.bad_debt.push(bad);
+            r.proceeds_value.push(proceeds);
+            r.bad_debt_contagion.push(bad_contagion);
+        }
+        true
+    }
+
+    /// Note that position i is about to differ from the book on this path.
+    pub(super) fn mark_dirty(&mut self, i: usize) {
+        if !self.dirty[i] {
+            self.dirty[i] = true;
+            self.dirty_ids.push(i as u32);
+            if self.sc.book.index.group_of[i] == u32::MAX {
+                self.dirty_multi.push(i as u32);
+            }
+        }
+    }
+}

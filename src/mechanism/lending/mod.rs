@@ -1,0 +1,331 @@
+//! Lending markets (docs/model.md §4, §5, §10–§12): positions and their
+//! liquidation, the liquidation index, the supply side with interest and
+//! lenders' runs, receipt tokens and borrowers' deleveraging.
+//!
+//! `Lending` holds one path's lending state; the engine calls it in the
+//! phases of a step (`engine::World::run_path`): `accrue_interest` (stage
+//! 0), `lenders_act` and `deleverage` (stage 3), `liquidation_round` (each
+//! cascade round), `finish_step` (stage 6). The formulas are pure functions
+//! in `rules`; `index` finds the candidates of a round.
+
+mod balance;
+mod cascade;
+mod deleverage;
+pub mod index;
+pub mod liquidator;
+mod record;
+pub mod rules;
+mod supply;
+
+use std::collections::BTreeSet;
+
+pub use rules::{Seizure, close_factor, health_factor, largest_collateral, seizure};
+pub use supply::SupplyState;
+
+use crate::market::state::Market;
+use crate::scenario::{OracleSource, Scenario};
+
+/// How the cascade finds positions below HF 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CandidateSearch {
+    /// The liquidation index (`index`): cost grows with the positions near
+    /// liquidation, not with the book.
+    #[default]
+    Indexed,
+    /// Every position's health factor, every round: the reference the index
+    /// is tested against.
+    FullScan,
+}
+
+/// One path's lending state, plus scratch buffers reused across steps and
+/// paths.
+pub struct Lending<'a> {
+    sc: &'a Scenario,
+    n_assets: usize,
+    /// Scaled debt of each position: it owes `debt[i] · debt_index[p]`
+    /// (as Aave does).
+    pub debt: Vec<f64>,
+    /// Units of each collateral entry (see `Book::coll_range`).
+    pub coll_units: Vec<f64>,
+    /// Capital of each liquidator, USD.
+    pub capital: Vec<f64>,
+    /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
+    oracle: Vec<f64>,
+    candidates: Vec<(f64, u32)>,
+    // Per-protocol flows of the current step.
+    step_liqs: Vec<u32>,
+    step_repaid: Vec<f64>,
+    step_seized: Vec<f64>,
+    step_bad: Vec<f64>,
+    step_bad_contagion: Vec<f64>,
+    bad_debt_cum: Vec<f64>,
+    /// Liquidations executed so far in the step (for the gas curve).
+    executed_this_step: u32,
+    search: CandidateSearch,
+    /// Positions whose state differs from the book on this path.
+    dirty: Vec<bool>,
+    /// The receipt tokens' share of each position's collateral value at its
+    /// first liquidation on the path (NaN before it): the contagion part of
+    /// its bad debt (docs/model.md §11). Empty without receipt tokens.
+    first_share: Vec<f64>,
+    dirty_ids: Vec<u32>,
+    /// The dirty positions that are outside the single-collateral groups.
+    dirty_multi: Vec<u32>,
+    /// Per index group: every entry of `order[..frontier]` is dirty.
+    frontier: Vec<usize>,
+    /// Per index group: dirty positions with debt, keyed by current L.
+    dirty_sets: Vec<BTreeSet<(u64, u32)>>,
+    /// Supply side per protocol (units of its debt asset; unused without one).
+    supply: Vec<SupplyState>,
+    initial_supply: Vec<SupplyState>,
+    /// Debt index per protocol.
+    debt_index: Vec<f64>,
+    /// Borrow rate applied in the current step, per protocol (annual).
+    borrow_rate: Vec<f64>,
+    /// Shares each lender agent still holds, and whether it is running.
+    lender_shares: Vec<f64>,
+    lender_running: Vec<bool>,
+    /// Highest end-of-step share value so far, per protocol.
+    peak_share_value: Vec<f64>,
+    /// Withdrawn by lenders this step, per protocol, USD at the oracle
+    /// price when withdrawn.
+    step_withdrawn: Vec<f64>,
+    /// Debt repaid by deleveraging borrowers this step, USD, per protocol.
+    step_deleveraged: Vec<f64>,
+    /// Positions holding any receipt token.
+    receipt_holders: Vec<u32>,
+    /// Insolvent debt per protocol at the last step, USD.
+    last_insolvent: Vec<f64>,
+    /// Per protocol, the bad debt socialised per share outstanding when it
+    /// was written off, summed: what each share still held lost (§13's
+    /// claims; `SupplyState::socialised` also counts shares since redeemed).
+    socialised_per_share: Vec<f64>,
+    /// Receipt tokens: (asset, issuing protocol).
+    receipts: Vec<(usize, usize)>,
+}
+
+impl<'a> Lending<'a> {
+    /// Allocate the lending state of a scenario; `reset` fills it.
+    pub fn new(sc: &'a Scenario) -> Self {
+        let n_assets = sc.assets.len();
+        let n_proto = sc.protocols.len();
+        let groups = sc.book.index.groups.len();
+        Lending {
+            sc,
+            n_assets,
+            debt: sc.book.debt.clone(),
+            coll_units: sc.book.coll_units.clone(),
+            capital: vec![0.0; sc.liquidators.len()],
+            oracle: vec![0.0; n_proto * n_assets],
+            candidates: Vec::new(),
+            step_liqs: vec![0; n_proto],
+            step_repaid: vec![0.0; n_proto],
+            step_seized: vec![0.0; n_proto],
+            step_bad: vec![0.0; n_proto],
+            step_bad_contagion: vec![0.0; n_proto],
+            bad_debt_cum: vec![0.0; n_proto],
+            executed_this_step: 0,
+            search: CandidateSearch::default(),
+            dirty: vec![false; sc.book.len()],
+            first_share: if sc.assets.iter().any(|a| a.receipt_of.is_some()) {
+                vec![f64::NAN; sc.book.len()]
+            } else {
+                Vec::new()
+            },
+            dirty_ids: Vec::new(),
+            dirty_multi: Vec::new(),
+            frontier: vec![0; groups],
+            dirty_sets: vec![BTreeSet::new(); groups],
+            supply: Vec::new(),
+            initial_supply: Self::initial_supply(sc),
+            debt_index: vec![1.0; n_proto],
+            borrow_rate: vec![0.0; n_proto],
+            lender_shares: vec![0.0; sc.lenders.len()],
+            lender_running: vec![false; sc.lenders.len()],
+            peak_share_value: vec![1.0; n_proto],
+            step_withdrawn: vec![0.0; n_proto],
+            step_deleveraged: vec![0.0; n_proto],
+            receipt_holders: (0..sc.book.len() as u32)
+                .filter(|&i| {
+                    sc.book.coll_range(i as usize).any(|k| {
+                        sc.assets[sc.book.coll_asset[k] as usize]
+                            .receipt_of
+                            .is_some()
+                    })
+                })
+                .collect(),
+            last_insolvent: vec![0.0; n_proto],
+            socialised_per_share: vec![0.0; n_proto],
+            receipts: sc.receipts().collect(),
+        }
+    }
+
+    /// Each protocol's supply side at step 0.
+    fn initial_supply(sc: &Scenario) -> Vec<SupplyState> {
+        let mut borrowed = vec![0.0; sc.protocols.len()];
+        for (i, &d) in sc.book.debt.iter().enumerate() {
+            borrowed[sc.book.protocol[i] as usize] += d;
+        }
+        sc.protocols
+            .iter()
+            .zip(borrowed)
+            .map(|(p, b)| match p.supply {
+                Some(s) => SupplyState {
+                    supplier_assets: s.deposits,
+                    shares: s.deposits,
+                    reserve: s.reserve_fund,
+                    cash: s.deposits + s.reserve_fund - b,
+                    socialised: 0.0,
+                    borrowed: b,
+                    idle_value: 1.0,
+                },
+                None => SupplyState::default(),
+            })
+            .collect()
+    }
+
+    /// Back to the scenario's initial book, capital and supply sides.
+    pub fn reset(&mut self) {
+        let sc = self.sc;
+        // Only liquidations change a position: restore just those.
+        let book = &sc.book;
+        for &i in &self.dirty_ids {
+            let i = i as usize;
+            self.debt[i] = book.debt[i];
+            let r = book.coll_range(i);
+            self.coll_units[r.clone()].copy_from_slice(&book.coll_units[r]);
+            self.dirty[i] = false;
+            if let Some(share) = self.first_share.get_mut(i) {
+                *share = f64::NAN;
+            }
+        }
+        self.dirty_ids.clear();
+        self.dirty_multi.clear();
+        self.frontier.fill(0);
+        for set in &mut self.dirty_sets {
+            set.clear();
+        }
+        for (c, l) in self.capital.iter_mut().zip(&sc.liquidators) {
+            *c = l.capital;
+        }
+        self.bad_debt_cum.fill(0.0);
+        self.supply.clone_from(&self.initial_supply);
+        self.socialised_per_share.fill(0.0);
+        self.debt_index.fill(1.0);
+        for (s, l) in self.lender_shares.iter_mut().zip(&sc.lenders) {
+            *s = l.shares;
+        }
+        self.lender_running.fill(false);
+        self.peak_share_value.fill(1.0);
+        self.borrow_rate.fill(0.0);
+    }
+
+    /// Zero the step's flows.
+    pub fn begin_step(&mut self) {
+        self.step_liqs.fill(0);
+        self.step_repaid.fill(0.0);
+        self.step_seized.fill(0.0);
+        self.step_bad.fill(0.0);
+        self.step_bad_contagion.fill(0.0);
+        self.step_withdrawn.fill(0.0);
+        self.step_deleveraged.fill(0.0);
+        self.executed_this_step = 0;
+    }
+
+    /// Choose how candidates are found (results are identical either way).
+    pub fn set_search(&mut self, search: CandidateSearch) {
+        self.search = search;
+    }
+
+    /// The supply side of protocol `p` now (zeros without one).
+    pub fn supply_state(&self, p: usize) -> SupplyState {
+        self.supply[p]
+    }
+
+    /// Receipt tokens: F = share value × the issuer's debt-asset price
+    /// (docs/model.md §11).
+    pub fn refresh_receipts(&self, market: &mut Market) {
+        for &(a, p) in &self.receipts {
+            let underlying = self.sc.protocols[p].debt_asset;
+            market.fundamental[a] = self.supply[p].share_value() * market.fundamental[underlying];
+        }
+    }
+
+    /// docs/model.md §4: each protocol's oracle prices during (or at the
+    /// end of) step `t`, from a market whose derived prices and pool prices
+    /// are current.
+    pub fn read_oracles(&mut self, t: u32, market: &Market) {
+        let n = self.n_assets;
+        for (p, spec) in self.sc.protocols.iter().enumerate() {
+            let row = &mut self.oracle[p * n..(p + 1) * n];
+            let from_pool = spec.oracle.source == OracleSource::Pool;
+            if spec.oracle.lag_steps == 0 {
+                row.copy_from_slice(if from_pool {
+                    &market.pool_usd
+                } else {
+                    &market.fundamental
+                });
+            } else {
+                row.copy_from_slice(market.history.lagged(t, spec.oracle.lag_steps, from_pool));
+            }
+        }
+    }
+
+    /// Protocol `p`'s oracle price of `asset` now, during step `t`, as
+    /// `read_oracles` would read it, without refreshing anything.
+    fn oracle_price_now(&self, t: u32, p: usize, asset: usize, market: &Market) -> f64 {
+        let oracle = &self.sc.protocols[p].oracle;
+        let from_pool = oracle.source == OracleSource::Pool;
+        if oracle.lag_steps > 0 {
+            market.history.lagged(t, oracle.lag_steps, from_pool)[asset]
+        } else if from_pool {
+            market.market_price(self.sc, asset)
+        } else {
+            market.fundamental[asset]
+        }
+    }
+
+    /// Turn `units` of `asset` into USD: sold into the asset's pool, or
+    /// redeemed at its issuer if it is a receipt token (limited by cash), or
+    /// burnt for its share of the reserves if it is an LP token (the base
+    /// leg then sold into the same pool), or valued at F with none of these.
+    fn dispose(&mut self, asset: usize, units: f64, market: &mut Market) -> f64 {
+        let sc = self.sc;
+        if let Some(lp) = sc.assets[asset].lp_of {
+            let supply = market.lp_supply[asset];
+            let units = units.min(supply);
+            let pool = &mut market.pools[lp.pool];
+            let (dx, dy) = pool.remove_liquidity(units / supply);
+            let out = pool.sell_base(dx);
+            market.lp_supply[asset] = supply - units;
+            return (dy + out) * market.fundamental[sc.pools[lp.pool].quote];
+        }
+        if let Some(pi) = sc.pool_of[asset] {
+            let out = market.pools[pi].sell_base(units);
+            out * market.fundamental[sc.pools[pi].quote]
+        } else if let Some(q) = sc.assets[asset].receipt_of {
+            let paid = self.supply[q].redeem(units);
+            paid * market.fundamental[sc.protocols[q].debt_asset]
+        } else {
+            units * market.fundamental[asset]
+        }
+    }
+
+    /// What position i owes now, in units of its debt asset.
+    pub fn owed(&self, i: usize) -> f64 {
+        self.debt[i] * self.debt_index[self.sc.book.protocol[i] as usize]
+    }
+
+    /// Health factor of position i at the current oracle prices.
+    fn health_factor(&self, i: usize) -> f64 {
+        let book = &self.sc.book;
+        let p = book.protocol[i] as usize;
+        let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
+        let mut weighted = 0.0;
+        for k in book.coll_range(i) {
+            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * book.coll_lt[k];
+        }
+        let p_debt = px[self.sc.protocols[p].debt_asset];
+        health_factor(weighted, self.owed(i) * p_debt)
+    }
+}
