@@ -3,9 +3,28 @@
 //! liquidated in order.
 
 use super::liquidator;
-use super::{CandidateSearch, Lending, close_factor, index, largest_collateral, seizure};
+use super::{CandidateSearch, Lending, Seizure, close_factor, index, largest_collateral, seizure};
 use crate::market::state::Market;
 use crate::output::recorder::PathRecord;
+
+/// One executed liquidation, as `liquidations.parquet` records it.
+struct Executed {
+    t: u32,
+    round: u32,
+    protocol: usize,
+    position: usize,
+    liquidator: usize,
+    asset: usize,
+    seizure: Seizure,
+    repaid_value: f64,
+    seized_value: f64,
+    oracle_price: f64,
+    hf: f64,
+    gas: f64,
+    bad: f64,
+    proceeds: f64,
+    bad_contagion: f64,
+}
 
 impl Lending<'_> {
     /// One cascade round of every lending protocol at the oracle prices
@@ -198,31 +217,7 @@ impl Lending<'_> {
             return false;
         };
 
-        // Share of the collateral value held in receipt tokens when the
-        // position is first liquidated on the path: the part of any bad
-        // debt it ends with that counts as contagion (docs/model.md §11).
-        let contagion_share = match self.first_share.get(i) {
-            None => 0.0,
-            Some(s) if !s.is_nan() => *s,
-            Some(_) => {
-                let (mut total_value, mut receipt_value) = (0.0, 0.0);
-                for k in range.clone() {
-                    let a = book.coll_asset[k] as usize;
-                    let v = self.coll_units[k] * px[a];
-                    total_value += v;
-                    if sc.assets[a].receipt_of.is_some() {
-                        receipt_value += v;
-                    }
-                }
-                let share = if total_value > 0.0 {
-                    receipt_value / total_value
-                } else {
-                    0.0
-                };
-                self.first_share[i] = share;
-                share
-            }
-        };
+        let contagion_share = self.contagion_share(i);
 
         // Execute.
         let old_key = self.dirty_key(i);
@@ -255,56 +250,126 @@ impl Lending<'_> {
         self.capital[l] += proceeds;
         self.executed_this_step += 1;
 
-        let mut bad = 0.0;
-        if self.debt[i] > 0.0 && range.clone().all(|k| self.coll_units[k] == 0.0) {
-            let left = self.owed(i);
-            bad = left * p_debt;
-            if spec.supply.is_some() {
-                let shares = self.supply[p].shares;
-                let socialised = self.supply[p].absorb(left);
-                if socialised > 0.0 && shares > 0.0 {
-                    self.socialised_per_share[p] += socialised / shares;
-                }
-                self.supply[p].borrowed -= left;
-            }
-            self.debt[i] = 0.0;
-        }
+        let bad = if range.clone().all(|k| self.coll_units[k] == 0.0) {
+            self.write_off(i, p_debt)
+        } else {
+            0.0
+        };
         self.rekey(i, old_key);
 
+        self.tally(
+            &Executed {
+                t,
+                round,
+                protocol: p,
+                position: i,
+                liquidator: l,
+                asset,
+                seizure,
+                repaid_value,
+                seized_value,
+                oracle_price: p_coll,
+                hf,
+                gas,
+                bad,
+                proceeds,
+                bad_contagion: bad * contagion_share,
+            },
+            rec,
+        );
+        true
+    }
+
+    /// The receipt tokens' share of position i's collateral value when it
+    /// is first liquidated on the path (at that round's oracle, before the
+    /// seizure): the part of any bad debt it ends with that counts as
+    /// contagion (docs/model.md §11). Remembered for the rest of the path.
+    fn contagion_share(&mut self, i: usize) -> f64 {
+        let sc = self.sc;
+        match self.first_share.get(i) {
+            None => 0.0,
+            Some(s) if !s.is_nan() => *s,
+            Some(_) => {
+                let p = sc.book.protocol[i] as usize;
+                let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
+                let (mut total_value, mut receipt_value) = (0.0, 0.0);
+                for k in sc.book.coll_range(i) {
+                    let a = sc.book.coll_asset[k] as usize;
+                    let v = self.coll_units[k] * px[a];
+                    total_value += v;
+                    if sc.assets[a].receipt_of.is_some() {
+                        receipt_value += v;
+                    }
+                }
+                let share = if total_value > 0.0 {
+                    receipt_value / total_value
+                } else {
+                    0.0
+                };
+                self.first_share[i] = share;
+                share
+            }
+        }
+    }
+
+    /// Position i has no collateral left: what it still owes is bad debt,
+    /// borne by the reserve fund and then the suppliers (docs/model.md §5
+    /// step 7, §11). Returns it in USD at the debt asset's oracle price.
+    fn write_off(&mut self, i: usize, p_debt: f64) -> f64 {
+        if self.debt[i] <= 0.0 {
+            return 0.0;
+        }
+        let p = self.sc.book.protocol[i] as usize;
+        let left = self.owed(i);
+        if self.sc.protocols[p].supply.is_some() {
+            let shares = self.supply[p].shares;
+            let socialised = self.supply[p].absorb(left);
+            if socialised > 0.0 && shares > 0.0 {
+                self.socialised_per_share[p] += socialised / shares;
+            }
+            self.supply[p].borrowed -= left;
+        }
+        self.debt[i] = 0.0;
+        left * p_debt
+    }
+
+    /// Count an executed liquidation in the step's flows and the path's
+    /// summary, and write its row if the path is recorded.
+    fn tally(&mut self, e: &Executed, rec: &mut PathRecord) {
+        let p = e.protocol;
         self.step_liqs[p] += 1;
-        self.step_repaid[p] += repaid_value;
-        self.step_seized[p] += seized_value;
-        self.step_bad[p] += bad;
-        let bad_contagion = bad * contagion_share;
-        self.step_bad_contagion[p] += bad_contagion;
-        rec.summary.bad_debt_contagion += bad_contagion;
-        rec.summary.liquidations += 1;
-        rec.summary.liquidated_value += seized_value;
-        rec.summary.bad_debt += bad;
-        rec.summary.protocol_liquidated[p] += seized_value;
-        rec.summary.protocol_bad_debt[p] += bad;
-        rec.summary.protocol_bad_debt_contagion[p] += bad_contagion;
-        rec.summary.protocol_liquidations[p] += 1;
+        self.step_repaid[p] += e.repaid_value;
+        self.step_seized[p] += e.seized_value;
+        self.step_bad[p] += e.bad;
+        self.step_bad_contagion[p] += e.bad_contagion;
+        let s = &mut rec.summary;
+        s.bad_debt_contagion += e.bad_contagion;
+        s.liquidations += 1;
+        s.liquidated_value += e.seized_value;
+        s.bad_debt += e.bad;
+        s.protocol_liquidated[p] += e.seized_value;
+        s.protocol_bad_debt[p] += e.bad;
+        s.protocol_bad_debt_contagion[p] += e.bad_contagion;
+        s.protocol_liquidations[p] += 1;
         if rec.recorded {
             let r = &mut rec.liquidations;
-            r.step.push(t);
-            r.round.push(round);
+            r.step.push(e.t);
+            r.round.push(e.round);
             r.protocol.push(p as u32);
-            r.position.push(book.id[i]);
-            r.liquidator.push(l as u32);
-            r.asset.push(asset as u32);
-            r.repaid.push(seizure.repay);
-            r.repaid_value.push(repaid_value);
-            r.seized.push(seizure.seize);
-            r.seized_value.push(seized_value);
-            r.oracle_price.push(p_coll);
-            r.health_factor.push(hf);
-            r.gas.push(gas);
-            r.bad_debt.push(bad);
-            r.proceeds_value.push(proceeds);
-            r.bad_debt_contagion.push(bad_contagion);
+            r.position.push(self.sc.book.id[e.position]);
+            r.liquidator.push(e.liquidator as u32);
+            r.asset.push(e.asset as u32);
+            r.repaid.push(e.seizure.repay);
+            r.repaid_value.push(e.repaid_value);
+            r.seized.push(e.seizure.seize);
+            r.seized_value.push(e.seized_value);
+            r.oracle_price.push(e.oracle_price);
+            r.health_factor.push(e.hf);
+            r.gas.push(e.gas);
+            r.bad_debt.push(e.bad);
+            r.proceeds_value.push(e.proceeds);
+            r.bad_debt_contagion.push(e.bad_contagion);
         }
-        true
     }
 
     /// Note that position i is about to differ from the book on this path.
