@@ -160,3 +160,66 @@ impl HedgerState {
         self.cash = 0.0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derivatives::Kind;
+    use crate::derivatives::surface::VolSurface;
+    use crate::scenario::OptionLine;
+
+    /// A dealer short one put that expires at hour 1, hedged at step 0.
+    fn short_put(band: f64) -> HedgerSpec {
+        HedgerSpec {
+            name: "dealer".into(),
+            asset: 0,
+            pool: 0,
+            surface: VolSurface {
+                atm: AtmVol::Fixed(0.8),
+                skew: 0.0,
+                smile: 0.0,
+                floor: 0.05,
+            },
+            rate: 0.0,
+            band,
+            options: vec![OptionLine {
+                kind: Kind::Put,
+                strike: 100.0,
+                expiry_hours: 1.0,
+                quantity: -10.0,
+            }],
+            perp: None,
+        }
+    }
+
+    /// docs/model.md §14: the hedger trades only when its net delta is
+    /// *outside* the band, `|Σ q·Δ + hedge| > band`. Once the put has
+    /// expired the book's delta is 0 and the net delta is the hedge left
+    /// from step 0: a band of exactly that size holds it, a band a hair
+    /// narrower sells it all back (into a pool deep enough that half its
+    /// reserve is more than the hedge).
+    #[test]
+    fn a_net_delta_on_the_band_edge_is_inside_it() {
+        let s = 100.0;
+        let mut probe = HedgerState::default();
+        probe.reset(&short_put(0.0), s);
+        // Short a put: the dealer's delta is positive, hedged by a short.
+        let held = probe.hedge;
+        assert!(held < -1.0, "hedge at step 0: {held}");
+        for (band, trades) in [(held.abs(), false), (held.abs() * (1.0 - 1e-9), true)] {
+            let spec = short_put(band);
+            let mut h = HedgerState::default();
+            h.reset(&spec, s);
+            let mut pool = Pool::new(1000.0, s, 0.0);
+            h.step(&spec, &mut pool, 1.0, 1.0, 1.0 / 8760.0);
+            if trades {
+                assert!((h.trade + held).abs() < 1e-9, "bought back {}", h.trade);
+                assert!(h.hedge.abs() < 1e-9);
+            } else {
+                assert_eq!(h.trade, 0.0, "band {band}");
+                assert_eq!(h.hedge, held);
+                assert_eq!(pool.spot(), s);
+            }
+        }
+    }
+}
