@@ -2,6 +2,7 @@
 //! the initial book of positions it describes (`book`).
 
 pub mod book;
+pub mod fields;
 pub mod limits;
 pub mod options;
 pub mod perps;

@@ -357,38 +357,7 @@ fn dir_of(p: &Path) -> &Path {
     p.parent().unwrap_or(Path::new("."))
 }
 
-/// The value at a dotted path. Inside an array of tables a segment selects
-/// the element whose `name`, `symbol`, `asset` or `base` equals it, or the
-/// element at that index (`populations.0`).
-pub fn lookup<'v>(root: &'v mut toml::Value, path: &str) -> Result<&'v mut toml::Value, String> {
-    let mut cur = root;
-    for seg in path.split('.') {
-        cur = match cur {
-            toml::Value::Table(t) => t
-                .get_mut(seg)
-                .ok_or_else(|| format!("`{path}` is not in the base scenario (no `{seg}`)"))?,
-            toml::Value::Array(items) => {
-                let idx = match seg.parse::<usize>() {
-                    Ok(i) if i < items.len() => Some(i),
-                    _ => items.iter().position(|it| {
-                        ["name", "symbol", "asset", "base"]
-                            .iter()
-                            .any(|k| it.get(k).and_then(|v| v.as_str()) == Some(seg))
-                    }),
-                };
-                let i = idx.ok_or_else(|| {
-                    format!("`{path}` is not in the base scenario (no element `{seg}`)")
-                })?;
-                &mut items[i]
-            }
-            _ => return Err(format!("`{path}`: `{seg}` is below a value, not a table")),
-        };
-    }
-    if cur.is_table() || cur.is_array() {
-        return Err(format!("`{path}` is a section, not a value"));
-    }
-    Ok(cur)
-}
+pub use crate::scenario::fields::lookup;
 
 /// An axis's candidate values (grid) or its range (draws).
 enum Domain {
@@ -654,34 +623,5 @@ mod tests {
             "[[axes]]\nfield = \"a\"\nmin = 2.0\nmax = 3.0",
         );
         assert_ne!(design(&other).unwrap()[0].values[0], runs[0].values[0]);
-    }
-
-    #[test]
-    fn lookup_finds_array_elements_by_name_and_index() {
-        let mut v: toml::Value = toml::from_str(
-            "[[protocols]]\nname = \"lend\"\n[[protocols.collateral]]\nasset = \"ETH\"\nliquidation_threshold = 0.8\n[[populations]]\ncount = 5",
-        )
-        .unwrap();
-        *lookup(
-            &mut v,
-            "protocols.lend.collateral.ETH.liquidation_threshold",
-        )
-        .unwrap() = toml::Value::Float(0.7);
-        assert_eq!(
-            v["protocols"][0]["collateral"][0]["liquidation_threshold"].as_float(),
-            Some(0.7)
-        );
-        assert!(lookup(&mut v, "populations.0.count").is_ok());
-        let e = lookup(
-            &mut v,
-            "protocols.lend.collateral.BTC.liquidation_threshold",
-        )
-        .unwrap_err();
-        assert!(e.contains("no element `BTC`"), "{e}");
-        assert!(
-            lookup(&mut v, "protocols.lend")
-                .unwrap_err()
-                .contains("a section")
-        );
     }
 }

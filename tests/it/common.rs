@@ -216,3 +216,89 @@ pub fn scenario_error(text: &str) -> String {
         .unwrap_err()
         .to_string()
 }
+
+/// An edit of a scenario's TOML text, by dotted path as sweep axes
+/// address fields (`perps.eth-perp.insurance_fund`, `assets.ETH.process`,
+/// `populations.0.count`; `contagion::scenario::fields`).
+pub enum Edit<'a> {
+    /// Replace the value (or section) at an existing path.
+    Set(&'a str, toml::Value),
+    /// Add a key that is not there yet, in an existing table.
+    Add(&'a str, toml::Value),
+    /// Remove an existing key.
+    Remove(&'a str),
+    /// Append a table to an array of tables (created if absent).
+    Push(&'a str, toml::Value),
+}
+
+/// A TOML value from TOML text: `val("0.5")`, `val("{ kind = \"gbm\", vol = 0.8 }")`.
+pub fn val(text: &str) -> toml::Value {
+    let doc: toml::Table = toml::from_str(&format!("v = {text}"))
+        .unwrap_or_else(|e| panic!("`{text}` is not a TOML value: {e}"));
+    doc["v"].clone()
+}
+
+/// A TOML table from TOML text (`key = value` lines), for `Edit::Push`.
+pub fn table(text: &str) -> toml::Value {
+    toml::Value::Table(
+        toml::from_str(text).unwrap_or_else(|e| panic!("`{text}` is not a TOML table: {e}")),
+    )
+}
+
+/// `text` with `edits` applied in order. A path that does not exist (or,
+/// for `Add`, one that already does) fails the test, naming it: an edit
+/// never silently does nothing.
+pub fn edit(text: &str, edits: &[Edit]) -> String {
+    use contagion::scenario::fields::{navigate, parent};
+    let mut doc: toml::Value = toml::from_str(text).expect("the fixture is TOML");
+    for e in edits {
+        match e {
+            Edit::Set(path, v) => {
+                *navigate(&mut doc, path).unwrap_or_else(|m| panic!("Set: {m}")) = v.clone();
+            }
+            Edit::Add(path, v) => {
+                let (t, key) = parent(&mut doc, path).unwrap_or_else(|m| panic!("Add: {m}"));
+                assert!(!t.contains_key(key), "Add: `{path}` is already there");
+                t.insert(key.to_string(), v.clone());
+            }
+            Edit::Remove(path) => {
+                let (t, key) = parent(&mut doc, path).unwrap_or_else(|m| panic!("Remove: {m}"));
+                assert!(t.remove(key).is_some(), "Remove: `{path}` is not there");
+            }
+            Edit::Push(path, v) => match navigate(&mut doc, path) {
+                Ok(toml::Value::Array(items)) => items.push(v.clone()),
+                Ok(_) => panic!("Push: `{path}` is not an array of tables"),
+                Err(_) => {
+                    let (t, key) = parent(&mut doc, path).unwrap_or_else(|m| panic!("Push: {m}"));
+                    t.insert(key.to_string(), toml::Value::Array(vec![v.clone()]));
+                }
+            },
+        }
+    }
+    toml::to_string(&doc).expect("TOML serialises")
+}
+
+#[test]
+fn an_edit_of_a_missing_path_fails_instead_of_doing_nothing() {
+    let text = "[simulation]\nsteps = 4\n\n[[assets]]\nsymbol = \"ETH\"\nprice = 2000.0\n";
+    let out = edit(
+        text,
+        &[
+            Edit::Set("simulation.steps", val("40")),
+            Edit::Add("assets.ETH.process", val("{ kind = \"gbm\", vol = 0.8 }")),
+            Edit::Push("shocks", table("step = 1\nasset = \"ETH\"\nreturn = -0.1")),
+        ],
+    );
+    let doc: toml::Table = toml::from_str(&out).unwrap();
+    assert_eq!(doc["simulation"]["steps"].as_integer(), Some(40));
+    assert_eq!(doc["assets"][0]["process"]["vol"].as_float(), Some(0.8));
+    assert_eq!(doc["shocks"][0]["return"].as_float(), Some(-0.1));
+    for bad in [
+        Edit::Remove("simulation.seed"),
+        Edit::Set("assets.BTC.price", val("1.0")),
+        Edit::Add("simulation.steps", val("5")),
+    ] {
+        let r = std::panic::catch_unwind(|| edit(text, std::slice::from_ref(&bad)));
+        assert!(r.is_err(), "an impossible edit must fail");
+    }
+}

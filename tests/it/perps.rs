@@ -134,9 +134,13 @@ fn a_long_below_maintenance_is_liquidated_at_the_mark() {
 /// positions close, the vault takes nothing and absorbs nothing.
 #[test]
 fn an_empty_fund_triggers_auto_deleveraging() {
-    let text = PERP
-        .replace("insurance_fund = 1000.0", "insurance_fund = 0.0")
-        .replace("return = -0.08", "return = -0.15");
+    let text = edit(
+        PERP,
+        &[
+            Edit::Set("perps.eth-perp.insurance_fund", val("0.0")),
+            Edit::Set("shocks.ETH.return", val("-0.15")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     let mut ledger = Vec::new();
@@ -160,22 +164,34 @@ fn an_empty_fund_triggers_auto_deleveraging() {
 /// nothing happens.
 #[test]
 fn cross_margin_nets_what_isolated_margin_liquidates() {
-    let two = PERP
-        .replace(
-            "[[assets]]\nsymbol = \"USDC\"",
-            "[[assets]]\nsymbol = \"BTC\"\nprice = 50000.0\n\n[[assets]]\nsymbol = \"USDC\"",
+    let two = |mode: &str| {
+        edit(
+            PERP,
+            &[
+                Edit::Push("assets", table("symbol = \"BTC\"\nprice = 50000.0")),
+                Edit::Push(
+                    "pools",
+                    table("base = \"BTC\"\nquote = \"USDC\"\nbase_reserve = 40.0\nfee = 0.0"),
+                ),
+                Edit::Remove("perp_positions"),
+                Edit::Push(
+                    "perps",
+                    table(
+                        "name = \"btc-perp\"\nasset = \"BTC\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }",
+                    ),
+                ),
+                Edit::Push(
+                    "perp_populations",
+                    table(&format!(
+                        "perps = [\"eth-perp\", \"btc-perp\"]\nsides = [\"long\", \"long\"]\ncount = 1\nnotional_usd = {{ dist = \"fixed\", value = 40000.0 }}\nleverage = {{ dist = \"fixed\", value = 10.0 }}\nmargin_mode = \"{mode}\""
+                    )),
+                ),
+                Edit::Push("shocks", table("step = 1\nasset = \"BTC\"\nreturn = 0.08")),
+            ],
         )
-        .replace(
-            "[[protocols]]",
-            "[[pools]]\nbase = \"BTC\"\nquote = \"USDC\"\nbase_reserve = 40.0\nfee = 0.0\n\n[[protocols]]",
-        )
-        .replace(
-            "[[perp_positions]]\nperp = \"eth-perp\"\nside = \"long\"\nsize = 10.0\nmargin = 2000.0\n\n[[perp_positions]]\nperp = \"eth-perp\"\nside = \"short\"\nsize = 10.0\nmargin = 20000.0\n",
-            "[[perps]]\nname = \"btc-perp\"\nasset = \"BTC\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }\n\n[[perp_populations]]\nperps = [\"eth-perp\", \"btc-perp\"]\nsides = [\"long\", \"long\"]\ncount = 1\nnotional_usd = { dist = \"fixed\", value = 40000.0 }\nleverage = { dist = \"fixed\", value = 10.0 }\nmargin_mode = \"MODE\"\n",
-        )
-        + "\n[[shocks]]\nstep = 1\nasset = \"BTC\"\nreturn = 0.08\n";
+    };
     let run = |mode: &str| {
-        let sc = scenario(&two.replace("MODE", mode), &Overrides::default());
+        let sc = scenario(&two(mode), &Overrides::default());
         assert_eq!(sc.perp_book.accounts(), if mode == "cross" { 1 } else { 2 });
         World::new(&sc)
             .run_path(0)
@@ -192,9 +208,14 @@ fn cross_margin_nets_what_isolated_margin_liquidates() {
 /// step 0, and after the 8% fall σ₁² = 0.9·0.25 + 0.1·ln(0.92)²·8760.
 #[test]
 fn volatility_scaled_margin_follows_the_ewma() {
-    let text = PERP.replace(
-        "funding = { clamp = 0.0, period_hours = 8.0 }",
-        "funding = { clamp = 0.0, period_hours = 8.0 }\nmargin = { kind = \"ewma\", lambda = 0.9, multiplier = 3.0, horizon_hours = 24.0, initial_vol = 0.5 }",
+    let text = edit(
+        PERP,
+        &[Edit::Add(
+            "perps.eth-perp.margin",
+            val(
+                "{ kind = \"ewma\", lambda = 0.9, multiplier = 3.0, horizon_hours = 24.0, initial_vol = 0.5 }",
+            ),
+        )],
     );
     let sc = scenario(&text, &Overrides::default());
     let rec = World::new(&sc).run_path(0).unwrap();
@@ -210,8 +231,8 @@ fn volatility_scaled_margin_follows_the_ewma() {
 
 #[test]
 fn perp_inputs_are_validated() {
-    let bad = |from: &str, to: &str, needle: &str| {
-        let text = PERP.replacen(from, to, 1);
+    let bad = |path: &str, to: &str, needle: &str| {
+        let text = edit(PERP, &[Edit::Set(path, val(to))]);
         let e = contagion::Scenario::from_toml(
             &text,
             "t.toml",
@@ -223,23 +244,19 @@ fn perp_inputs_are_validated() {
         assert!(e.contains(needle), "`{needle}` not in: {e}");
     };
     bad(
-        "maintenance_margin = 0.05",
-        "maintenance_margin = 0.1",
+        "perps.eth-perp.maintenance_margin",
+        "0.1",
         "perps.eth-perp.maintenance_margin: 0.1 must be below the initial margin 0.1",
     );
+    bad("perps.eth-perp.asset", "\"USDC\"", "`USDC` has no pool");
     bad(
-        "asset = \"ETH\"\ninitial",
-        "asset = \"USDC\"\ninitial",
-        "`USDC` has no pool",
-    );
-    bad(
-        "margin = 2000.0",
-        "margin = 1000.0",
+        "perp_positions.0.margin",
+        "1000.0",
         "below the initial margin 2000",
     );
     bad(
-        "perp = \"eth-perp\"",
-        "perp = \"btc-perp\"",
+        "perp_positions.0.perp",
+        "\"btc-perp\"",
         "perp_positions[0].perp: unknown perp `btc-perp`",
     );
     let hedger = |perp: &str, margin: f64| {
@@ -269,21 +286,25 @@ fn perp_inputs_are_validated() {
     }
 }
 
-fn random_book(seed: u64, clamp: f64, fee: f64, fund: f64, shock: f64) -> String {
-    PERP.replace("steps = 4", "steps = 40")
-        .replace("seed = 0", "")
-        .replace(
-            "price = 2000.0",
-            "price = 2000.0\nprocess = { kind = \"merton\", vol = 1.2, jump_intensity = 40.0, jump_mean = -0.03, jump_std = 0.05 }",
-        )
-        .replace("paths = 1", &format!("paths = 1\nseed = {seed}"))
-        .replace(
-            "funding = { clamp = 0.0, period_hours = 8.0 }",
-            &format!("funding = {{ clamp = {clamp}, period_hours = 8.0 }}\ntaker_fee = {fee}"),
-        )
-        .replace("insurance_fund = 1000.0", &format!("insurance_fund = {fund}"))
-        .replace("return = -0.08", &format!("return = {shock}"))
-        + r#"
+/// The random book of the ledger property (its seed is the `Overrides` seed:
+/// TOML integers stop at 2^63).
+fn random_book(clamp: f64, fee: f64, fund: f64, shock: f64) -> String {
+    edit(
+        PERP,
+        &[
+            Edit::Set("simulation.steps", val("40")),
+            Edit::Add(
+                "assets.ETH.process",
+                val(
+                    "{ kind = \"merton\", vol = 1.2, jump_intensity = 40.0, jump_mean = -0.03, jump_std = 0.05 }",
+                ),
+            ),
+            Edit::Set("perps.eth-perp.funding.clamp", clamp.into()),
+            Edit::Add("perps.eth-perp.taker_fee", fee.into()),
+            Edit::Set("perps.eth-perp.insurance_fund", fund.into()),
+            Edit::Set("shocks.ETH.return", shock.into()),
+        ],
+    ) + r#"
 [[perp_populations]]
 perps = ["eth-perp"]
 sides = ["long"]
@@ -324,7 +345,13 @@ proptest! {
         fund in 0.0..50_000.0f64,
         shock in -0.4..0.2f64,
     ) {
-        let sc = scenario(&random_book(seed, clamp, fee, fund, shock), &Overrides::default());
+        let sc = scenario(
+            &random_book(clamp, fee, fund, shock),
+            &Overrides {
+                paths: None,
+                seed: Some(seed),
+            },
+        );
         assert!(sc.hedgers[0].perp.is_some());
         let start: f64 = sc.perp_book.margin.iter().sum::<f64>() + fund;
         let mut world = World::new(&sc);
@@ -352,13 +379,15 @@ proptest! {
 #[test]
 fn funding_follows_the_premium_clamp_and_period_and_longs_pay() {
     let text = |clamp: f64, lag: u32| {
-        PERP.replace(
-            "funding = { clamp = 0.0, period_hours = 8.0 }",
-            &format!(
-                "funding = {{ clamp = {clamp}, period_hours = 0.5 }}\nindex_lag_steps = {lag}"
-            ),
+        edit(
+            PERP,
+            &[
+                Edit::Set("perps.eth-perp.funding.clamp", clamp.into()),
+                Edit::Set("perps.eth-perp.funding.period_hours", val("0.5")),
+                Edit::Add("perps.eth-perp.index_lag_steps", (lag as i64).into()),
+                Edit::Set("shocks.ETH.return", val("0.1")),
+            ],
         )
-        .replace("return = -0.08", "return = 0.1")
     };
     let run = |clamp: f64, lag: u32| {
         let sc = scenario(&text(clamp, lag), &Overrides::default());
@@ -405,13 +434,20 @@ fn funding_follows_the_premium_clamp_and_period_and_longs_pay() {
 /// nothing; the ledger keeps its 23,000.
 #[test]
 fn auto_deleveraging_reaches_a_second_counterparty() {
-    let text = PERP
-        .replace("insurance_fund = 1000.0", "insurance_fund = 0.0")
-        .replace("return = -0.08", "return = -0.15")
-        .replace(
-            "side = \"short\"\nsize = 10.0\nmargin = 20000.0\n",
-            "side = \"short\"\nsize = 10.0\nmargin = 20000.0\naccount = \"b\"\n\n[[perp_positions]]\nperp = \"eth-perp\"\nside = \"short\"\nsize = 3.0\nmargin = 1000.0\naccount = \"a\"\n",
-        );
+    let text = edit(
+        PERP,
+        &[
+            Edit::Set("perps.eth-perp.insurance_fund", val("0.0")),
+            Edit::Set("shocks.ETH.return", val("-0.15")),
+            Edit::Add("perp_positions.1.account", val("\"b\"")),
+            Edit::Push(
+                "perp_positions",
+                table(
+                    "perp = \"eth-perp\"\nside = \"short\"\nsize = 3.0\nmargin = 1000.0\naccount = \"a\"",
+                ),
+            ),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     let mut ledger = Vec::new();
@@ -657,14 +693,19 @@ return = -0.5
 /// price PnL alone it would not qualify and the vault would take 400.
 #[test]
 fn adl_counts_funding_in_a_positions_profit() {
-    let text = PERP
-        .replace(
-            "funding = { clamp = 0.0, period_hours = 8.0 }",
-            "funding = { clamp = 0.15, period_hours = 0.5 }\nindex_lag_steps = 1",
-        )
-        .replace("return = -0.08", "return = 0.1")
-        .replace("insurance_fund = 1000.0", "insurance_fund = 0.0")
-        .replace("liquidation_fee = 0.01", "liquidation_fee = 0.0");
+    let text = edit(
+        PERP,
+        &[
+            Edit::Set(
+                "perps.eth-perp.funding",
+                val("{ clamp = 0.15, period_hours = 0.5 }"),
+            ),
+            Edit::Add("perps.eth-perp.index_lag_steps", val("1")),
+            Edit::Set("shocks.ETH.return", val("0.1")),
+            Edit::Set("perps.eth-perp.insurance_fund", val("0.0")),
+            Edit::Set("perps.eth-perp.liquidation_fee", val("0.0")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     let mut ledger = Vec::new();
