@@ -365,4 +365,21 @@ mod tests {
         assert!(clear_with_tolerance(&l, &e, &[-1.0, 0.0]).is_err());
         assert!(clear_with_tolerance(&l, &e, &[0.0]).is_err());
     }
+
+    /// The rounding floor (module doc): node i defaults only when short of
+    /// p̄ by *more than* 1e-12·(p̄ + 1). Owing 1, that is 2e-12: short by
+    /// 1.5e-12 it pays in full (a floor of 1e-12·p̄, 1e-12/(p̄ + 1) or
+    /// 1e-12·(p̄ − 1) would make it default), and short by exactly 2e-12
+    /// it still pays in full (the comparison is strict).
+    #[test]
+    fn rounding_within_the_floor_is_not_a_default() {
+        let l = vec![vec![0.0, 1.0], vec![0.0, 0.0]];
+        for e0 in [1.0 - 1.5e-12, 1.0 - 1e-12 * (1.0 + 1.0)] {
+            let c = clear(&l, &[e0, 0.0]).unwrap();
+            assert_eq!(c.defaulted, [false, false], "holding {e0}");
+            assert_eq!(c.payments[0], 1.0);
+        }
+        let c = clear(&l, &[1.0 - 2.5e-12, 0.0]).unwrap();
+        assert_eq!(c.defaulted, [true, false]);
+    }
 }
