@@ -6,9 +6,15 @@ use std::path::Path;
 use crate::bad_input::expect_rejected;
 use crate::common::*;
 
+/// SMALL with a textual edit, for TOML that does not parse.
 fn small(from: &str, to: &str) -> String {
     assert!(SMALL.contains(from), "test set-up: `{from}` not in SMALL");
     SMALL.replacen(from, to, 1)
+}
+
+/// SMALL with one field set.
+fn set(path: &str, to: toml::Value) -> String {
+    edit(SMALL, &[Edit::Set(path, to)])
 }
 
 /// Run `args` in `dir`; returns (exit code, stdout, stderr).
@@ -31,7 +37,7 @@ fn no_recorded_paths_runs_and_draws_only_the_distribution() {
     write(
         dir.path(),
         "s.toml",
-        &small("record_paths = 8", "record_paths = 0"),
+        &set("simulation.record_paths", val("0")),
     );
     let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
     assert_eq!(code, Some(0), "{err}");
@@ -51,13 +57,22 @@ fn no_recorded_paths_runs_and_draws_only_the_distribution() {
 fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
     let max = u32::MAX.to_string();
     expect_rejected(
-        &small("steps = 30", &format!("steps = {max}\ndt_hours = 0.001")),
+        &edit(
+            SMALL,
+            &[
+                Edit::Set("simulation.steps", i64::from(u32::MAX).into()),
+                Edit::Add("simulation.dt_hours", val("0.001")),
+            ],
+        ),
         &["simulation.steps", "GiB"],
     );
     expect_rejected(
-        &small(
-            "oracle = { source = \"pool\" }",
-            &format!("oracle = {{ source = \"pool\", lag_steps = {max} }}"),
+        &edit(
+            SMALL,
+            &[Edit::Add(
+                "protocols.lend.oracle.lag_steps",
+                i64::from(u32::MAX).into(),
+            )],
         ),
         &[
             "protocols.lend.oracle.lag_steps",
@@ -79,16 +94,16 @@ fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
 fn values_that_would_overflow_are_refused_at_validation() {
     // A position worth more than any real one (collateral_value was inf).
     expect_rejected(
-        &small(
-            "collateral = { ETH = 10.0, BTC = 0.5 }",
-            "collateral = { ETH = 1e306, BTC = 0.5 }",
-        ),
+        &set("positions.0.collateral.ETH", val("1e306")),
         &["positions[0].collateral.ETH", "USD"],
     );
     // A rate model that compounds debt out of f64's range (debt_value NaN).
-    let rate = small(
-        "oracle = { source = \"pool\" }",
-        "oracle = { source = \"pool\" }\nsupply = { utilisation = 0.8, rate = { slope1 = 0.05, kink = 0.9, slope2 = 1e6 } }",
+    let rate = edit(
+        SMALL,
+        &[Edit::Add(
+            "protocols.lend.supply",
+            val("{ utilisation = 0.8, rate = { slope1 = 0.05, kink = 0.9, slope2 = 1e6 } }"),
+        )],
     );
     expect_rejected(&rate, &["protocols.lend.supply.rate.slope2", "e^"]);
     // The same curve at Aave-like steepness is fine.
@@ -96,13 +111,16 @@ fn values_that_would_overflow_are_refused_at_validation() {
     write(
         dir.path(),
         "s.toml",
-        &rate.replace("slope2 = 1e6", "slope2 = 0.6"),
+        &edit(
+            &rate,
+            &[Edit::Set("protocols.lend.supply.rate.slope2", val("0.6"))],
+        ),
     );
     let (code, _, err) = run_in(dir.path(), &["validate", "s.toml"]);
     assert_eq!(code, Some(0), "{err}");
     // A jump intensity no sampler can draw.
     expect_rejected(
-        &small("jump_intensity = 20.0", "jump_intensity = 1e300"),
+        &set("assets.ETH.process.jump_intensity", val("1e300")),
         &["assets.ETH.process.jump_intensity", "jumps a step"],
     );
 }
@@ -113,9 +131,11 @@ fn a_huge_jump_intensity_within_bounds_keeps_the_price_near_its_mean() {
     // the compensator assumed 2000, and the price exploded. Now the draws
     // follow the law, so E[F] holds; the run writes finite prices.
     let dir = tempfile::tempdir().unwrap();
-    let text = small(
-        "process = { kind = \"merton\", vol = 0.9, jump_intensity = 20.0, jump_mean = -0.05, jump_std = 0.05 }",
-        "process = { kind = \"merton\", vol = 0.0, jump_intensity = 17520000.0, jump_mean = 0.0, jump_std = 0.0001 }",
+    let text = set(
+        "assets.ETH.process",
+        val(
+            "{ kind = \"merton\", vol = 0.0, jump_intensity = 17520000.0, jump_mean = 0.0, jump_std = 0.0001 }",
+        ),
     );
     write(dir.path(), "s.toml", &text);
     let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
@@ -139,33 +159,44 @@ fn a_huge_jump_intensity_within_bounds_keeps_the_price_near_its_mean() {
 #[test]
 fn names_are_checked_before_the_run_and_chart_files_never_collide() {
     let long = "X".repeat(300);
+    // BTC renamed everywhere it is named.
+    let btc_named = |to: &str| {
+        edit(
+            SMALL,
+            &[
+                Edit::Set("correlation.assets", toml::Value::from(vec!["ETH", to])),
+                Edit::Set("assets.BTC.symbol", to.into()),
+                Edit::Set("protocols.lend.collateral.BTC.asset", to.into()),
+                Edit::Remove("positions.0.collateral.BTC"),
+                Edit::Add(&format!("positions.0.collateral.{to}"), val("0.5")),
+            ],
+        )
+    };
+    expect_rejected(&btc_named(&long), &["assets.symbol", "longer than 64"]);
     expect_rejected(
-        &SMALL
-            .replace("\"BTC\"", &format!("\"{long}\""))
-            .replace("BTC = 0.5", &format!("{long} = 0.5")),
-        &["assets.symbol", "longer than 64"],
-    );
-    expect_rejected(
-        &small("name = \"bot\"", "name = \"b\\no\\u0000t\""),
+        &set("liquidators.bot.name", "b\no\u{0}t".into()),
         &["liquidators.name", "\\n"],
     );
-    expect_rejected(
-        &SMALL
-            .replace("\"BTC\"", "\"A/B\"")
-            .replace("BTC = 0.5", "\"A/B\" = 0.5"),
-        &["assets.symbol", "'/'"],
-    );
+    expect_rejected(&btc_named("A/B"), &["assets.symbol", "'/'"]);
     // A.B and A_B are both fine and get a chart each.
     let dir = tempfile::tempdir().unwrap();
-    let text = SMALL
-        .replace("\"ETH\", \"BTC\"", "\"A.B\", \"A_B\"")
-        .replace("symbol = \"ETH\"", "symbol = \"A.B\"")
-        .replace("symbol = \"BTC\"", "symbol = \"A_B\"")
-        .replace("base = \"ETH\"", "base = \"A.B\"")
-        .replace("asset = \"ETH\"", "asset = \"A.B\"")
-        .replace("asset = \"BTC\"", "asset = \"A_B\"")
-        .replace("collateral_asset = \"ETH\"", "collateral_asset = \"A.B\"")
-        .replace("{ ETH = 10.0, BTC = 0.5 }", "{ \"A.B\" = 10.0, A_B = 0.5 }");
+    let text = edit(
+        SMALL,
+        &[
+            Edit::Set("correlation.assets", val("[\"A.B\", \"A_B\"]")),
+            Edit::Set("assets.ETH.symbol", val("\"A.B\"")),
+            Edit::Set("assets.BTC.symbol", val("\"A_B\"")),
+            Edit::Set("pools.ETH.base", val("\"A.B\"")),
+            Edit::Set("protocols.lend.collateral.ETH.asset", val("\"A.B\"")),
+            Edit::Set("protocols.lend.collateral.BTC.asset", val("\"A_B\"")),
+            Edit::Set("populations.0.collateral_asset", val("\"A.B\"")),
+            Edit::Set("shocks.ETH.asset", val("\"A.B\"")),
+            Edit::Set(
+                "positions.0.collateral",
+                val("{ \"A.B\" = 10.0, A_B = 0.5 }"),
+            ),
+        ],
+    );
     write(dir.path(), "s.toml", &text);
     let (code, _, err) = run_in(dir.path(), &["run", "s.toml", "--out", "r", "--quiet"]);
     assert_eq!(code, Some(0), "{err}");
@@ -177,18 +208,18 @@ fn names_are_checked_before_the_run_and_chart_files_never_collide() {
 #[test]
 fn type_errors_name_the_field() {
     expect_rejected(
-        &small(
-            "liquidation_threshold = 0.8",
-            "liquidation_threshold = \"high\"",
+        &set(
+            "protocols.lend.collateral.ETH.liquidation_threshold",
+            val("\"high\""),
         ),
         &[
             "protocols.lend.collateral.ETH.liquidation_threshold",
             "invalid type",
         ],
     );
-    expect_rejected(&small("steps = 30", "steps = 2.5"), &["simulation.steps"]);
+    expect_rejected(&set("simulation.steps", val("2.5")), &["simulation.steps"]);
     expect_rejected(
-        &small("capital = 50000.0", "capital = \"lots\""),
+        &set("liquidators.keeper.capital", val("\"lots\"")),
         &["liquidators.keeper.capital"],
     );
     expect_rejected(&small("debt = 30000.0", "debt = -"), &["s.toml:"]);
@@ -221,7 +252,7 @@ fn positions_below_one_at_the_start_are_reported_and_can_be_refused_or_dropped()
     // 30,000 debt on 10 ETH (LT 0.8) + 0.5 BTC (LT 0.75) at 2,000 and
     // 50,000: HF = (16,000 + 18,750) / 30,000 = 1.158. At 40,000 debt,
     // HF = 34,750 / 40,000 = 0.869 < 1.
-    let text = small("debt = 30000.0", "debt = 40000.0");
+    let text = set("positions.0.debt", val("40000.0"));
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "s.toml", &text);
     let (code, out, err) = run_in(dir.path(), &["validate", "s.toml"]);
@@ -243,11 +274,20 @@ fn positions_below_one_at_the_start_are_reported_and_can_be_refused_or_dropped()
     assert!(!out.contains("below health factor 1"), "{out}");
 
     expect_rejected(
-        &text.replace("seed = 5", "seed = 5\nunhealthy_positions = \"refuse\""),
+        &edit(
+            &text,
+            &[Edit::Add(
+                "simulation.unhealthy_positions",
+                val("\"refuse\""),
+            )],
+        ),
         &["simulation.unhealthy_positions", "1 positions"],
     );
     let dropped = scenario(
-        &text.replace("seed = 5", "seed = 5\nunhealthy_positions = \"drop\""),
+        &edit(
+            &text,
+            &[Edit::Add("simulation.unhealthy_positions", val("\"drop\""))],
+        ),
         &Default::default(),
     );
     let kept = scenario(&text, &Default::default());
@@ -260,10 +300,26 @@ fn every_path_has_its_outcome_per_protocol_and_per_market() {
     // 12 paths, 8 recorded: the per-protocol table covers all 12, and its
     // rows add up to the path totals.
     let dir = tempfile::tempdir().unwrap();
-    let text = small(
-        "[[positions]]",
-        "[[protocols]]\nname = \"other\"\nkind = \"lending\"\ndebt_asset = \"USDC\"\n\n[[protocols.collateral]]\nasset = \"BTC\"\nliquidation_threshold = 0.7\nliquidation_bonus = 0.1\nmax_ltv = 0.6\n\n[[populations]]\nprotocol = \"other\"\ncount = 50\ncollateral_asset = \"BTC\"\nsize_usd = { dist = \"lognormal\", median = 8000.0, sigma = 0.5 }\nhealth_factor = { dist = \"uniform\", min = 1.17, max = 1.4 }\n\n[[positions]]",
-    ) + "\n[[shocks]]\nstep = 12\nasset = \"BTC\"\nreturn = -0.3\n";
+    // The second market's population comes before the first's in the file.
+    let text = edit(
+        SMALL,
+        &[
+            Edit::Push(
+                "protocols",
+                table(
+                    "name = \"other\"\nkind = \"lending\"\ndebt_asset = \"USDC\"\ncollateral = [{ asset = \"BTC\", liquidation_threshold = 0.7, liquidation_bonus = 0.1, max_ltv = 0.6 }]",
+                ),
+            ),
+            Edit::Set(
+                "populations",
+                val(
+                    "[{ protocol = \"other\", count = 50, collateral_asset = \"BTC\", size_usd = { dist = \"lognormal\", median = 8000.0, sigma = 0.5 }, health_factor = { dist = \"uniform\", min = 1.17, max = 1.4 } }, \
+                     { protocol = \"lend\", count = 200, collateral_asset = \"ETH\", size_usd = { dist = \"lognormal\", median = 5000.0, sigma = 1.0 }, health_factor = { dist = \"uniform\", min = 1.07, max = 1.6 } }]",
+                ),
+            ),
+            Edit::Push("shocks", table("step = 12\nasset = \"BTC\"\nreturn = -0.3")),
+        ],
+    );
     let sc = scenario(&text, &Default::default());
     run_into(&sc, dir.path(), "r", Some(2));
     let paths = read(&dir.path().join("r/paths.parquet"));
