@@ -156,8 +156,8 @@ fn bad_debt_in_a_reaches_b_through_the_receipt_token() {
 
 #[test]
 fn receipt_tokens_are_validated() {
-    let bad = |from: &str, to: &str, needle: &str| {
-        let text = TWO_MARKETS.replacen(from, to, 1);
+    let bad = |e: Edit, needle: &str| {
+        let text = edit(TWO_MARKETS, &[e]);
         let e = contagion::Scenario::from_toml(
             &text,
             "t.toml",
@@ -169,33 +169,27 @@ fn receipt_tokens_are_validated() {
         assert!(e.contains(needle), "`{needle}` not in: {e}");
     };
     bad(
-        "receipt_of = \"lend-a\"",
-        "receipt_of = \"lend-c\"",
+        Edit::Set("assets.aUSDC@lend-a.receipt_of", val("\"lend-c\"")),
         "assets.aUSDC@lend-a.receipt_of: unknown protocol `lend-c`",
     );
     bad(
-        "receipt_of = \"lend-a\"",
-        "receipt_of = \"lend-a\"\nprice = 1.0",
+        Edit::Add("assets.aUSDC@lend-a.price", val("1.0")),
         "assets.aUSDC@lend-a.price",
     );
     bad(
-        "supply = { deposits = 10000.0, reserve_fund = 100.0 }\n",
-        "",
+        Edit::Remove("protocols.lend-a.supply"),
         "protocol `lend-a` has no supply side",
     );
     bad(
-        "deposits = 20000.0",
-        "deposits = 3000.0",
+        Edit::Set("protocols.lend-b.supply.deposits", val("3000.0")),
         "protocols.lend-b.supply.deposits: 3000 is below the book's debt 3900",
     );
     bad(
-        "deposits = 10000.0, reserve_fund",
-        "deposits = 4000.0, reserve_fund",
+        Edit::Set("protocols.lend-a.supply.deposits", val("4000.0")),
         "positions hold 5000 units of `aUSDC@lend-a`",
     );
     bad(
-        "deposits = 20000.0",
-        "deposits = 20000.0, utilisation = 0.5",
+        Edit::Add("protocols.lend-b.supply.utilisation", val("0.5")),
         "give exactly one of",
     );
 }
@@ -209,11 +203,12 @@ proptest! {
     /// reserve or the suppliers while they have something left.
     #[test]
     fn balance_sheets_hold(seed in any::<u64>(), shock in -0.8..-0.1f64, reserve in 0.0..500.0f64) {
-        let text = TWO_MARKETS
-            .replace("steps = 2", "steps = 12")
-            .replace("price = 2000.0", "price = 2000.0\nprocess = { kind = \"gbm\", vol = 2.0 }")
-            .replace("reserve_fund = 100.0", &format!("reserve_fund = {reserve}"))
-            .replace("return = -0.5", &format!("return = {shock}"));
+        let text = edit(TWO_MARKETS, &[
+            Edit::Set("simulation.steps", val("12")),
+            Edit::Add("assets.ETH.process", val("{ kind = \"gbm\", vol = 2.0 }")),
+            Edit::Set("protocols.lend-a.supply.reserve_fund", reserve.into()),
+            Edit::Set("shocks.ETH.return", shock.into()),
+        ]);
         let sc = scenario(&text, &Overrides { paths: Some(3), seed: Some(seed) });
         let mut world = World::new(&sc);
         for path in 0..3 {
@@ -334,20 +329,18 @@ fn without_a_link_there_is_no_contagion_to_attribute() {
     // B lends against ETH instead of A's receipt token: the markets share no
     // collateral path (no pools either), so cutting B's ETH changes nothing
     // in A, path by path.
-    let text = TWO_MARKETS
-        .replace(
-            "asset = \"aUSDC@lend-a\"\nliquidation_threshold = 0.8",
-            "asset = \"ETH\"\nliquidation_threshold = 0.8",
-        )
-        .replace(
-            "collateral = { \"aUSDC@lend-a\" = 5000.0 }",
-            "collateral = { ETH = 2.5 }",
-        )
-        .replace("paths = 1", "paths = 5")
-        .replace(
-            "price = 2000.0",
-            "price = 2000.0\nprocess = { kind = \"gbm\", vol = 1.0 }",
-        );
+    let text = edit(
+        TWO_MARKETS,
+        &[
+            Edit::Set(
+                "protocols.lend-b.collateral.aUSDC@lend-a.asset",
+                val("\"ETH\""),
+            ),
+            Edit::Set("positions.1.collateral", val("{ ETH = 2.5 }")),
+            Edit::Set("simulation.paths", val("5")),
+            Edit::Add("assets.ETH.process", val("{ kind = \"gbm\", vol = 1.0 }")),
+        ],
+    );
     let (out, _dir) = run_with_cuts(&text, &[("lend-b", "ETH")]);
     let a = read(&out.join("attribution.parquet"));
     let protocol = strs(&a, "protocol");
@@ -478,20 +471,25 @@ fn isolated_markets_keep_bad_debt_where_pooled_ones_share_it() {
 /// is left, the share could only be 0 or 1.)
 #[test]
 fn a_mixed_positions_bad_debt_splits_by_its_collateral_when_it_first_failed() {
-    let text = TWO_MARKETS
-        .replace(
-            "[[positions]]\nprotocol = \"lend-a\"\ndebt = 1800.0\ncollateral = { ETH = 1.0 }\n",
-            "",
-        )
-        .replace(
-            "max_ltv = 0.75\n",
-            "max_ltv = 0.75\n\n[[protocols.collateral]]\nasset = \"ETH\"\nliquidation_threshold = 0.8\nliquidation_bonus = 0.05\nmax_ltv = 0.75\n",
-        )
-        .replace(
-            "debt = 3900.0\ncollateral = { \"aUSDC@lend-a\" = 5000.0 }",
-            "debt = 2000.0\ncollateral = { \"aUSDC@lend-a\" = 1000.0, ETH = 1.0 }",
-        )
-        .replace("return = -0.5", "return = -0.75");
+    // Only B's position is left (A's is dropped).
+    let text = edit(
+        TWO_MARKETS,
+        &[
+            Edit::Set(
+                "positions",
+                val(
+                    "[{ protocol = \"lend-b\", debt = 2000.0, collateral = { \"aUSDC@lend-a\" = 1000.0, ETH = 1.0 } }]",
+                ),
+            ),
+            Edit::Push(
+                "protocols.lend-b.collateral",
+                table(
+                    "asset = \"ETH\"\nliquidation_threshold = 0.8\nliquidation_bonus = 0.05\nmax_ltv = 0.75",
+                ),
+            ),
+            Edit::Set("shocks.ETH.return", val("-0.75")),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(&text, &Overrides::default());
     run_into(&sc, dir.path(), "run", Some(1));

@@ -83,20 +83,34 @@ fn a_run_drains_cash_and_waits_for_repayments() {
 fn drawdown_and_peer_triggers_fire_after_a_loss() {
     // The two-market case of tests/it/contagion.rs: lend-a takes 847.62 USD
     // of bad debt in step 1 and its share value falls to 0.9252381.
-    let text = crate::contagion::TWO_MARKETS.replace("steps = 2", "steps = 3")
-        + r#"
-[[lenders]]
+    let text = edit(
+        crate::contagion::TWO_MARKETS,
+        &[
+            Edit::Set("simulation.steps", val("3")),
+            Edit::Push(
+                "lenders",
+                table(
+                    r#"
 name = "a-lender"
 protocol = "lend-a"
 share = 0.2
 trigger = { share_value_drawdown = 0.05 }
-
-[[lenders]]
+"#,
+                ),
+            ),
+            Edit::Push(
+                "lenders",
+                table(
+                    r#"
 name = "b-lender"
 protocol = "lend-b"
 share = 0.1
 trigger = { peer = "lend-a", peer_bad_debt_usd = 500.0 }
-"#;
+"#,
+                ),
+            ),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(&text, &Overrides::default());
     run_into(&sc, dir.path(), "r", Some(1));
@@ -122,27 +136,26 @@ trigger = { peer = "lend-a", peer_bad_debt_usd = 500.0 }
 
 #[test]
 fn lenders_are_validated() {
-    for (from, to, needle) in [
-        ("share = 0.5", "share = 1.5", "lenders.whale.share"),
+    for (path, to, needle) in [
+        ("lenders.whale.share", "1.5", "lenders.whale.share"),
         (
-            "trigger = { utilisation = 0.5 }",
-            "trigger = {}",
+            "lenders.whale.trigger",
+            "{}",
             "lenders.whale.trigger: names no signal",
         ),
         (
-            "trigger = { utilisation = 0.5 }",
-            "trigger = { peer = \"lend\" }",
+            "lenders.whale.trigger",
+            "{ peer = \"lend\" }",
             "go together",
         ),
         (
-            "protocol = \"lend\"\nshare",
-            "protocol = \"lent\"\nshare",
+            "lenders.whale.protocol",
+            "\"lent\"",
             "unknown protocol `lent`",
         ),
     ] {
-        assert!(RUN.contains(from), "{from}");
         let e = contagion::Scenario::from_toml(
-            &RUN.replacen(from, to, 1),
+            &edit(RUN, &[Edit::Set(path, val(to))]),
             "t.toml",
             std::path::Path::new("."),
             &Overrides::default(),
@@ -161,15 +174,20 @@ fn lenders_are_validated() {
 /// share value stays where the last redemption left it (it read 0).
 #[test]
 fn the_last_redemption_leaves_the_share_value_and_interest_goes_to_the_reserve() {
-    let text = RUN
-        .replace(
-            "supply = { deposits = 10000.0 }",
-            "supply = { deposits = 10000.0, reserve_fund = 5000.0, rate = { base = 0.5, slope1 = 0.1, kink = 0.8, slope2 = 1.0, reserve_factor = 0.2 } }",
-        )
-        .replace("debt = 8000.0", "debt = 1000.0")
-        .replace("share = 0.5", "share = 1.0")
-        .replace("trigger = { utilisation = 0.5 }", "trigger = { at_step = 2 }")
-        .replace("return = -0.55", "return = 0.0");
+    let text = edit(
+        RUN,
+        &[
+            Edit::Add("protocols.lend.supply.reserve_fund", val("5000.0")),
+            Edit::Add(
+                "protocols.lend.supply.rate",
+                val("{ base = 0.5, slope1 = 0.1, kink = 0.8, slope2 = 1.0, reserve_factor = 0.2 }"),
+            ),
+            Edit::Set("positions.0.debt", val("1000.0")),
+            Edit::Set("lenders.whale.share", val("1.0")),
+            Edit::Set("lenders.whale.trigger", val("{ at_step = 2 }")),
+            Edit::Set("shocks.ETH.return", val("0.0")),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(&text, &Overrides::default());
     run_into(&sc, dir.path(), "r", Some(1));
