@@ -104,25 +104,29 @@ fn a_pegged_token_follows_its_underlying_with_a_decaying_discount() {
 /// not change), instead of stETH keeping its USD price.
 #[test]
 fn pool_impact_on_a_pegged_token_persists_relative_to_the_underlying() {
-    let text = PEG
-        .replace(
-            "process = { kind = \"gbm\", vol = 0.8 }",
-            "process = { kind = \"fixed\" }",
-        )
-        .replace(", reversion_half_life_hours = 4.0", "")
-        .replace(
-            "[[protocols]]",
-            "[[pools]]\nbase = \"stETH\"\nquote = \"ETH\"\nbase_reserve = 50.0\nfee = 0.0\nimpact_persistence = 1.0\n\n[[protocols]]",
-        )
-        .replace("debt_asset = \"USDC\"", "debt_asset = \"ETH\"\noracle = { source = \"pool\" }")
-        .replace(
-            "debt = 100.0\ncollateral = { stETH = 1.0 }",
-            "debt = 7.5\ncollateral = { stETH = 10.0 }",
-        )
-        .replace(
-            "[[shocks]]\nstep = 6\nasset = \"stETH\"\nreturn = -0.05",
-            "[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n[[shocks]]\nstep = 2\nasset = \"stETH\"\nreturn = -0.05\n\n[[shocks]]\nstep = 8\nasset = \"ETH\"\nreturn = -0.2",
-        );
+    let text = edit(
+        PEG,
+        &[
+            Edit::Set("assets.ETH.process", val("{ kind = \"fixed\" }")),
+            Edit::Remove("assets.stETH.peg.reversion_half_life_hours"),
+            Edit::Push(
+                "pools",
+                table(
+                    "base = \"stETH\"\nquote = \"ETH\"\nbase_reserve = 50.0\nfee = 0.0\nimpact_persistence = 1.0",
+                ),
+            ),
+            Edit::Set("protocols.lend.debt_asset", val("\"ETH\"")),
+            Edit::Add("protocols.lend.oracle", val("{ source = \"pool\" }")),
+            Edit::Set("positions.0.debt", val("7.5")),
+            Edit::Set("positions.0.collateral", val("{ stETH = 10.0 }")),
+            Edit::Push(
+                "liquidators",
+                table("name = \"bot\"\ncapital = \"unlimited\""),
+            ),
+            Edit::Set("shocks.stETH.step", val("2")),
+            Edit::Push("shocks", table("step = 8\nasset = \"ETH\"\nreturn = -0.2")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
     run_into(&sc, dir.path(), "out", Some(1));
@@ -211,9 +215,15 @@ return = -0.05
 /// HF 0.93·79.94/80 = 0.929, liquidated with the e-mode bonus of 1%.
 #[test]
 fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
-    let text = EMODE.replace(
-        "[[shocks]]\nstep = 1",
-        "[[shocks]]\nstep = 2\nasset = \"stETH\"\nreturn = -0.15\n\n[[shocks]]\nstep = 1",
+    // The step-2 shock is listed before the step-1 one.
+    let text = edit(
+        EMODE,
+        &[Edit::Set(
+            "shocks",
+            val(
+                "[{ step = 2, asset = \"stETH\", return = -0.15 }, { step = 1, asset = \"stETH\", return = -0.05 }]",
+            ),
+        )],
     );
     let sc = scenario(&text, &Overrides::default());
     assert_eq!(sc.book.coll_lt, vec![0.93, 0.81, 0.7]);
@@ -238,10 +248,7 @@ fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
     assert!(close(seized[first_emode], 40.0 * 1.01 / p2));
 
     // Without e-mode the first position is liquidated at step 1 already.
-    let plain = EMODE.replace(
-        "emode = { assets = [\"ETH\", \"stETH\"], liquidation_threshold = 0.93, liquidation_bonus = 0.01, max_ltv = 0.9 }\n",
-        "",
-    );
+    let plain = edit(EMODE, &[Edit::Remove("protocols.lend.emode")]);
     let sc = scenario(&plain, &Overrides::default());
     run_into(&sc, dir.path(), "plain", Some(1));
     let l = read(&dir.path().join("plain/liquidations.parquet"));
@@ -251,29 +258,35 @@ fn emode_parameters_apply_to_positions_wholly_inside_the_category() {
 #[test]
 fn emode_and_peg_errors_name_the_field() {
     invalid(
-        &EMODE.replace("assets = [\"ETH\", \"stETH\"]", "assets = [\"stETH\"]"),
+        &edit(
+            EMODE,
+            &[Edit::Set("protocols.lend.emode.assets", val("[\"stETH\"]"))],
+        ),
         "protocols.lend.emode.assets: must include the debt asset `ETH`",
     );
     invalid(
-        &EMODE.replace("max_ltv = 0.9 }", "max_ltv = 0.95 }"),
+        &edit(
+            EMODE,
+            &[Edit::Set("protocols.lend.emode.max_ltv", val("0.95"))],
+        ),
         "protocols.lend.emode.max_ltv: 0.95 is above the liquidation threshold 0.93",
     );
     invalid(
-        &EMODE.replace("peg = { to = \"ETH\" }", "peg = { to = \"ETX\" }"),
+        &edit(EMODE, &[Edit::Set("assets.stETH.peg.to", val("\"ETX\""))]),
         "assets.stETH.peg.to: unknown asset `ETX`",
     );
     invalid(
-        &EMODE.replace(
-            "peg = { to = \"ETH\" }",
-            "peg = { to = \"ETH\" }\nprocess = { kind = \"gbm\", vol = 0.5 }",
+        &edit(
+            EMODE,
+            &[Edit::Add(
+                "assets.stETH.process",
+                val("{ kind = \"gbm\", vol = 0.5 }"),
+            )],
         ),
         "assets.stETH.process",
     );
     invalid(
-        &EMODE.replace(
-            "peg = { to = \"ETH\" }",
-            "peg = { to = \"ETH\", ratio = 0.0 }",
-        ),
+        &edit(EMODE, &[Edit::Add("assets.stETH.peg.ratio", val("0.0"))]),
         "assets.stETH.peg.ratio",
     );
 }
@@ -282,15 +295,19 @@ fn emode_and_peg_errors_name_the_field() {
 /// 1,000: the first two fit, the third is left out of the book.
 #[test]
 fn an_isolated_debt_ceiling_admits_positions_in_id_order() {
-    let text = EMODE
-        .replace(
-            "max_ltv = 0.6\n",
-            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
-        )
-        .replace(
-            "[[positions]]\nprotocol = \"lend\"\ndebt = 80.0\ncollateral = { stETH = 100.0, WBTC = 0.001 }",
-            "[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }\n\n[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }\n\n[[positions]]\nprotocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }",
-        );
+    let wbtc = || table("protocol = \"lend\"\ndebt = 400.0\ncollateral = { WBTC = 40.0 }");
+    let text = edit(
+        EMODE,
+        &[
+            Edit::Add(
+                "protocols.lend.collateral.WBTC.debt_ceiling_usd",
+                val("1000000.0"),
+            ),
+            Edit::Set("positions.1", wbtc()),
+            Edit::Push("positions", wbtc()),
+            Edit::Push("positions", wbtc()),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     // 400 ETH of debt is 400,000 USD: two fit under 1,000,000, not three.
     assert_eq!(sc.book.len(), 3);
@@ -305,9 +322,12 @@ fn an_isolated_debt_ceiling_admits_positions_in_id_order() {
     assert_eq!(summary["positions_over_debt_ceiling"], 1);
 
     invalid(
-        &EMODE.replace(
-            "max_ltv = 0.6\n",
-            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
+        &edit(
+            EMODE,
+            &[Edit::Add(
+                "protocols.lend.collateral.WBTC.debt_ceiling_usd",
+                val("1000000.0"),
+            )],
         ),
         "positions[1].collateral.WBTC: `WBTC` is isolated",
     );
@@ -397,9 +417,12 @@ fn borrowers_deleverage_while_the_rate_is_above_their_tolerance() {
 /// borrower gets less than F for what it sold.
 #[test]
 fn deleveraging_sells_into_the_pool() {
-    let text = DELEVERAGE.replace(
-        "[[protocols]]",
-        "[[pools]]\nbase = \"ETH\"\nquote = \"USDC\"\nbase_reserve = 20.0\nfee = 0.0\n\n[[protocols]]",
+    let text = edit(
+        DELEVERAGE,
+        &[Edit::Push(
+            "pools",
+            table("base = \"ETH\"\nquote = \"USDC\"\nbase_reserve = 20.0\nfee = 0.0"),
+        )],
     );
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
@@ -422,11 +445,14 @@ fn deleveraging_sells_into_the_pool() {
 #[test]
 fn deleveraging_needs_a_rate_model() {
     invalid(
-        &DELEVERAGE.replace(", rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 }", ""),
+        &edit(DELEVERAGE, &[Edit::Remove("protocols.lend.supply.rate")]),
         "protocols.lend.deleverage: needs a rate model",
     );
     invalid(
-        &DELEVERAGE.replace("repay = 0.1", "repay = 1.5"),
+        &edit(
+            DELEVERAGE,
+            &[Edit::Set("protocols.lend.deleverage.repay", val("1.5"))],
+        ),
         "protocols.lend.deleverage.repay",
     );
 }
@@ -434,11 +460,22 @@ fn deleveraging_needs_a_rate_model() {
 /// A scripted run starts at its step and not before.
 #[test]
 fn a_lender_with_at_step_runs_from_that_step() {
-    let text = DELEVERAGE
-        .replace("deleverage = { borrow_rate = 0.5, repay = 0.1 }\n", "")
-        .replace("debt = 9500.0", "debt = 5000.0")
-        + "\n[[lenders]]\nname = \"whale\"\nprotocol = \"lend\"\nshare = 0.2\nwithdraw = 0.5\ntrigger = { at_step = 7 }\n";
-    let sc = scenario(&text, &Overrides::default());
+    let text = |at_step: i64| {
+        edit(
+            DELEVERAGE,
+            &[
+                Edit::Remove("protocols.lend.deleverage"),
+                Edit::Set("positions.0.debt", val("5000.0")),
+                Edit::Push(
+                    "lenders",
+                    table(&format!(
+                        "name = \"whale\"\nprotocol = \"lend\"\nshare = 0.2\nwithdraw = 0.5\ntrigger = {{ at_step = {at_step} }}"
+                    )),
+                ),
+            ],
+        )
+    };
+    let sc = scenario(&text(7), &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
     run_into(&sc, dir.path(), "out", Some(1));
     let p = read(&dir.path().join("out/protocols.parquet"));
@@ -449,7 +486,7 @@ fn a_lender_with_at_step_runs_from_that_step() {
     assert!(v7 > 1000.0 && v7 < 1000.1, "{v7}");
     assert!(w[8].unwrap() > 0.0);
     invalid(
-        &text.replace("at_step = 7", "at_step = 41"),
+        &text(41),
         "lenders.whale.trigger.at_step: 41 is outside 1..=40",
     );
 }
@@ -541,20 +578,20 @@ fn lp_tokens_are_priced_off_their_pool_and_burnt_when_seized() {
     assert!(close(pool[1], (y1 - out) / (x1 + dx)));
 
     invalid(
-        &LP.replace("lp_of = \"ETH/USDC\"", "lp_of = \"ETH/DAI\""),
+        &edit(LP, &[Edit::Set("assets.LP.lp_of", val("\"ETH/DAI\""))]),
         "assets.LP.lp_of: no pool `ETH/DAI`",
     );
     invalid(
-        &LP.replace(
-            "collateral = { LP = 100.0 }",
-            "collateral = { LP = 4000.0 }",
-        ),
+        &edit(LP, &[Edit::Set("positions.0.collateral.LP", val("4000.0"))]),
         "assets.LP.price: positions hold 4000 units of `LP`",
     );
     invalid(
-        &LP.replace(
-            "price = 100.0\nlp_of",
-            "price = 100.0\nprocess = { kind = \"gbm\", vol = 0.5 }\nlp_of",
+        &edit(
+            LP,
+            &[Edit::Add(
+                "assets.LP.process",
+                val("{ kind = \"gbm\", vol = 0.5 }"),
+            )],
         ),
         "assets.LP.process",
     );
@@ -625,14 +662,21 @@ trigger = { at_step = 2 }
         "{}",
         pool[2]
     );
-    let sc = scenario(&text.replace("sell = true\n", ""), &Overrides::default());
+    let sc = scenario(
+        &edit(text, &[Edit::Remove("lenders.whale.sell")]),
+        &Overrides::default(),
+    );
     run_into(&sc, dir.path(), "hold", Some(1));
     let m = read(&dir.path().join("hold/market.parquet"));
     assert!(close(market_of(&m, "ETH", "pool_price")[2], 2000.0));
     invalid(
-        &text
-            .replace("debt_asset = \"ETH\"", "debt_asset = \"USDC\"")
-            .replace("deposits = 1000.0", "deposits = 2000000.0"),
+        &edit(
+            text,
+            &[
+                Edit::Set("protocols.eth-market.debt_asset", val("\"USDC\"")),
+                Edit::Set("protocols.eth-market.supply.deposits", val("2000000.0")),
+            ],
+        ),
         "lenders.whale.sell: `USDC` has no pool to sell into",
     );
 }
@@ -645,23 +689,24 @@ trigger = { at_step = 2 }
 #[test]
 fn a_debt_ceiling_keeps_ids_and_admits_later_positions_that_fit() {
     let wbtc = |debt: f64, units: f64| {
-        format!(
-            "[[positions]]\nprotocol = \"lend\"\ndebt = {debt}\ncollateral = {{ WBTC = {units} }}\n"
-        )
+        table(&format!(
+            "protocol = \"lend\"\ndebt = {debt:?}\ncollateral = {{ WBTC = {units:?} }}"
+        ))
     };
-    let text = EMODE
-        .replace(
-            "max_ltv = 0.6\n",
-            "max_ltv = 0.6\ndebt_ceiling_usd = 1000000.0\n",
-        )
-        .replace(
-            "[[positions]]\nprotocol = \"lend\"\ndebt = 80.0\ncollateral = { stETH = 100.0, WBTC = 0.001 }\n",
-            &format!("{}\n{}\n{}", wbtc(400.0, 40.0), wbtc(700.0, 70.0), wbtc(200.0, 20.0)),
-        )
-        .replace(
-            "step = 1\nasset = \"stETH\"\nreturn = -0.05",
-            "step = 1\nasset = \"WBTC\"\nreturn = -0.4",
-        );
+    let text = edit(
+        EMODE,
+        &[
+            Edit::Add(
+                "protocols.lend.collateral.WBTC.debt_ceiling_usd",
+                val("1000000.0"),
+            ),
+            Edit::Set("positions.1", wbtc(400.0, 40.0)),
+            Edit::Push("positions", wbtc(700.0, 70.0)),
+            Edit::Push("positions", wbtc(200.0, 20.0)),
+            Edit::Set("shocks.0.asset", val("\"WBTC\"")),
+            Edit::Set("shocks.0.return", val("-0.4")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     assert_eq!(sc.book.over_ceiling, 1);
     assert_eq!(sc.book.debt, vec![80.0, 400.0, 200.0]);
@@ -687,12 +732,20 @@ fn a_debt_ceiling_keeps_ids_and_admits_later_positions_that_fit() {
 /// rest. The proceeds are dy + out, less than u·100 at F.
 #[test]
 fn deleveraging_burns_lp_collateral_as_a_seizure_does() {
-    let text = LP
-        .replace(
-            "debt_asset = \"USDC\"\n",
-            "debt_asset = \"USDC\"\nsupply = { deposits = 7500.0, rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 } }\ndeleverage = { borrow_rate = 0.5, repay = 0.1 }\n",
-        )
-        .replace("return = -0.3", "return = 0.0");
+    let text = edit(
+        LP,
+        &[
+            Edit::Add(
+                "protocols.lend.supply",
+                val("{ deposits = 7500.0, rate = { slope1 = 0.1, kink = 0.8, slope2 = 1.0 } }"),
+            ),
+            Edit::Add(
+                "protocols.lend.deleverage",
+                val("{ borrow_rate = 0.5, repay = 0.1 }"),
+            ),
+            Edit::Set("shocks.ETH.return", val("0.0")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
     run_into(&sc, dir.path(), "out", Some(1));
