@@ -183,6 +183,17 @@ liquidation_bonus = 0.05
 max_ltv = 0.7
 "#;
 
+/// BOOK_SCENARIO reading `book.{format}`.
+fn book_scenario(format: &str) -> String {
+    edit(
+        BOOK_SCENARIO,
+        &[Edit::Set(
+            "positions_file",
+            format!("book.{format}").as_str().into(),
+        )],
+    )
+}
+
 fn check_imported(sc: &Scenario) {
     // Two accounts: 0xa (BTC + ETH, listed BTC first) and 0xb (ETH).
     let b = &sc.book;
@@ -203,7 +214,7 @@ fn a_csv_book_snapshot_is_imported_with_multi_collateral_positions() {
     )
     .unwrap();
     let s = dir.path().join("s.toml");
-    std::fs::write(&s, BOOK_SCENARIO.replace("FORMAT", "csv")).unwrap();
+    std::fs::write(&s, book_scenario("csv")).unwrap();
     check_imported(&Scenario::load(&s, &Overrides::default()).unwrap());
 
     // Rows of one id that disagree on debt are rejected, naming the row.
@@ -242,7 +253,7 @@ fn a_parquet_book_snapshot_is_imported() {
     let f = std::fs::File::create(dir.path().join("book.parquet")).unwrap();
     ParquetWriter::new(f).finish(&mut df).unwrap();
     let s = dir.path().join("s.toml");
-    std::fs::write(&s, BOOK_SCENARIO.replace("FORMAT", "parquet")).unwrap();
+    std::fs::write(&s, book_scenario("parquet")).unwrap();
     check_imported(&Scenario::load(&s, &Overrides::default()).unwrap());
 }
 
@@ -298,9 +309,13 @@ fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::proces
 fn long_scenario(dir: &Path) {
     std::fs::write(
         dir.join("long.toml"),
-        SMALL
-            .replace("paths = 12", "paths = 1000000")
-            .replace("record_paths = 8", "record_paths = 1000"),
+        edit(
+            SMALL,
+            &[
+                Edit::Set("simulation.paths", val("1000000")),
+                Edit::Set("simulation.record_paths", val("1000")),
+            ],
+        ),
     )
     .unwrap();
 }

@@ -53,14 +53,14 @@ fn path_rows(df: &DataFrame, path: u32) -> DataFrame {
 fn path_p_is_the_same_in_a_10_and_a_100_path_run() {
     let dir = tempfile::tempdir().unwrap();
     let few = scenario(
-        &SMALL.replace("record_paths = 8", "record_paths = 100"),
+        &edit(SMALL, &[Edit::Set("simulation.record_paths", val("100"))]),
         &Overrides {
             paths: Some(10),
             seed: None,
         },
     );
     let many = scenario(
-        &SMALL.replace("record_paths = 8", "record_paths = 100"),
+        &edit(SMALL, &[Edit::Set("simulation.record_paths", val("100"))]),
         &Overrides {
             paths: Some(100),
             seed: None,

@@ -11,7 +11,7 @@ use crate::common::*;
 fn setup(dir: &Path, sweep: &str) -> PathBuf {
     std::fs::write(
         dir.join("base.toml"),
-        SMALL.replace("paths = 12", "paths = 24"),
+        edit(SMALL, &[Edit::Set("simulation.paths", val("24"))]),
     )
     .unwrap();
     let f = dir.join("sweep.toml");
@@ -30,6 +30,18 @@ record_paths = 3
 field = "protocols.lend.collateral.ETH.liquidation_threshold"
 values = [0.8, 0.8, 0.77, 0.85]
 "#;
+
+/// LT with textual edits (`from` → `to`, each of which must be in it): a
+/// sweep file, not a scenario, and some of its variants are deliberately
+/// wrong.
+fn lt(edits: &[(&str, &str)]) -> String {
+    let mut text = LT.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "test set-up: `{from}` not in LT");
+        text = text.replace(from, to);
+    }
+    text
+}
 
 /// Every file under `dir`, relative path → bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -350,12 +362,13 @@ fn emitted_slurm_jobs_take_resources_and_the_merge_waits_for_the_array() {
 #[test]
 fn a_killed_sweep_resumes_to_the_same_dataset() {
     let dir = tempfile::tempdir().unwrap();
-    let big = LT
-        .replace("paths_per_unit = 10", "paths_per_unit = 5\npaths = 60")
-        .replace(
+    let big = lt(&[
+        ("paths_per_unit = 10", "paths_per_unit = 5\npaths = 60"),
+        (
             "values = [0.8, 0.8, 0.77, 0.85]",
             "values = [0.76, 0.78, 0.8, 0.82, 0.84, 0.86]",
-        );
+        ),
+    ]);
     let f = setup(dir.path(), &big);
     let f = f.to_str().unwrap();
     sweep_cli(
@@ -429,27 +442,30 @@ fn bad_sweeps_are_rejected_before_anything_is_written() {
         assert!(!dir.path().join("never").exists());
     };
     check(
-        &LT.replace("collateral.ETH.liquidation", "collateral.ETX.liquidation"),
+        &lt(&[("collateral.ETH.liquidation", "collateral.ETX.liquidation")]),
         "axes[0].field: `protocols.lend.collateral.ETX.liquidation_threshold` is not in the base scenario (no element `ETX`)",
     );
     check(
-        &LT.replace("values = [0.8, 0.8, 0.77, 0.85]", "values = [0.8, 0.7]"),
+        &lt(&[("values = [0.8, 0.8, 0.77, 0.85]", "values = [0.8, 0.7]")]),
         "run 00001 (protocols.lend.collateral.ETH.liquidation_threshold=0.7)",
     );
     check(
-        &LT.replace("values = [0.8, 0.8, 0.77, 0.85]", "min = 0.8"),
+        &lt(&[("values = [0.8, 0.8, 0.77, 0.85]", "min = 0.8")]),
         "axes[0].values",
     );
     check(
-        &LT.replace("scenario = \"base.toml\"", "scenario = \"gone.toml\""),
+        &lt(&[("scenario = \"base.toml\"", "scenario = \"gone.toml\"")]),
         "gone.toml: cannot read",
     );
     check(
-        &LT.replace("[[axes]]\nfield = \"protocols", "[[axes]]\nfield = \"populations.0.count\"\nvalues = [1]\n\n[[axes]]\nfield = \"protocols"),
+        &lt(&[(
+            "[[axes]]\nfield = \"protocols",
+            "[[axes]]\nfield = \"populations.0.count\"\nvalues = [1]\n\n[[axes]]\nfield = \"protocols",
+        )]),
         "changes the book",
     );
     check(
-        &LT.replace("name = \"lt\"", "name = \"lt\"\nfoo = 1"),
+        &lt(&[("name = \"lt\"", "name = \"lt\"\nfoo = 1")]),
         "unknown field `foo`",
     );
     // A folder holding another sweep is kept unless --force.
@@ -458,7 +474,7 @@ fn bad_sweeps_are_rejected_before_anything_is_written() {
         dir.path(),
         &["sweep", f.to_str().unwrap(), "--out", "taken", "--quiet"],
     );
-    let f = setup(dir.path(), &LT.replace("0.77", "0.76"));
+    let f = setup(dir.path(), &lt(&[("0.77", "0.76")]));
     let out = cli(
         dir.path(),
         &["sweep", f.to_str().unwrap(), "--out", "taken", "--quiet"],
@@ -546,10 +562,10 @@ fn list_and_recommend() {
 fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
     use polars::prelude::*;
     let dir = tempfile::tempdir().unwrap();
-    let grid = LT.replace(
+    let grid = lt(&[(
         "values = [0.8, 0.8, 0.77, 0.85]",
         "values = [0.77, 0.8]\n\n[[axes]]\nfield = \"protocols.lend.collateral.ETH.liquidation_bonus\"\nvalues = [0.03, 0.08]",
-    );
+    )]);
     let f = setup(dir.path(), &grid);
     sweep_cli(
         dir.path(),
@@ -637,7 +653,7 @@ fn a_forced_sweep_never_deletes_what_it_did_not_write() {
     // A folder of another sweep, with a file of the user's beside it.
     sweep_cli(dir.path(), &["sweep", f, "--out", "s", "--quiet"]);
     std::fs::write(dir.path().join("s/notes.txt"), "mine").unwrap();
-    let g = setup(dir.path(), &LT.replace("0.77", "0.76"));
+    let g = setup(dir.path(), &lt(&[("0.77", "0.76")]));
     sweep_cli(
         dir.path(),
         &[
@@ -678,10 +694,10 @@ fn a_forced_sweep_never_deletes_what_it_did_not_write() {
 #[test]
 fn an_interrupted_sweep_leaves_no_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
-    let big = LT.replace(
+    let big = lt(&[(
         "paths_per_unit = 10",
         "paths_per_unit = 20000\npaths = 20000",
-    );
+    )]);
     let f = setup(dir.path(), &big);
     let out = dir.path().join("out");
     fn temporaries(d: &Path, found: &mut Vec<PathBuf>) {
@@ -950,10 +966,10 @@ fn recommend_answers_per_combination_with_intervals() {
 #[test]
 fn recommend_needs_no_field_for_zipped_axes() {
     let dir = tempfile::tempdir().unwrap();
-    let zipped = LT.replace(
+    let zipped = lt(&[(
         "values = [0.8, 0.8, 0.77, 0.85]",
         "values = [0.77, 0.8, 0.85]\nzip = \"lt\"\n\n[[axes]]\nfield = \"protocols.lend.collateral.ETH.max_ltv\"\nvalues = [0.7, 0.72, 0.75]\nzip = \"lt\"",
-    );
+    )]);
     let f = setup(dir.path(), &zipped);
     sweep_cli(
         dir.path(),
