@@ -109,13 +109,18 @@ fn interest_alone_pushes_a_position_below_one() {
     // A flat 200% a year (base only) and a position at HF 1.001: with fixed
     // prices HF_t = 1.001 / exp(2·t/8760), below 1 first at
     // t > ln(1.001)·8760/2 = 4.38, i.e. at step 5.
-    let text = RATES
-        .replace(
-            "rate = { base = 0.01, slope1 = 0.04, kink = 0.8, slope2 = 3.0, reserve_factor = 0.2 }",
-            "rate = { base = 2.0, slope1 = 0.0, kink = 0.5, slope2 = 0.0 }",
-        )
-        .replace("debt = 4000.0", "debt = 15984.015984015984") // 10·2000·0.8/1.001
-        .replace("deposits = 10000.0", "deposits = 30000.0");
+    let text = edit(
+        RATES,
+        &[
+            Edit::Set(
+                "protocols.lend.supply.rate",
+                val("{ base = 2.0, slope1 = 0.0, kink = 0.5, slope2 = 0.0 }"),
+            ),
+            // 10·2000·0.8/1.001
+            Edit::Set("positions.0.debt", val("15984.015984015984")),
+            Edit::Set("protocols.lend.supply.deposits", val("30000.0")),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(&text, &Overrides::default());
     run_into(&sc, dir.path(), "run", Some(1));
@@ -132,29 +137,25 @@ fn interest_alone_pushes_a_position_below_one() {
 
 #[test]
 fn bad_rate_models_are_rejected() {
-    for (from, to, needle) in [
+    for (change, needle) in [
         (
-            "kink = 0.8",
-            "kink = 1.0",
+            Edit::Set("protocols.lend.supply.rate.kink", val("1.0")),
             "protocols.lend.supply.rate.kink",
         ),
         (
-            "slope2 = 3.0",
-            "slope2 = -1.0",
+            Edit::Set("protocols.lend.supply.rate.slope2", val("-1.0")),
             "protocols.lend.supply.rate.slope2",
         ),
         (
-            "reserve_factor = 0.2",
-            "reserve_factor = 1.0",
+            Edit::Set("protocols.lend.supply.rate.reserve_factor", val("1.0")),
             "protocols.lend.supply.rate.reserve_factor",
         ),
         (
-            "slope1 = 0.04",
-            "slope1 = 0.04, slope3 = 1.0",
+            Edit::Add("protocols.lend.supply.rate.slope3", val("1.0")),
             "unknown field `slope3`",
         ),
     ] {
-        let text = RATES.replacen(from, to, 1);
+        let text = edit(RATES, &[change]);
         let e = contagion::Scenario::from_toml(
             &text,
             "t.toml",

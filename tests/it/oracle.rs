@@ -24,7 +24,7 @@ base = "ETH"
 quote = "USD"
 base_reserve = 1000.0
 fee = 0.0
-impact_persistence = RHO
+impact_persistence = 0.0
 
 [[protocols]]
 name = "lagged"
@@ -49,12 +49,16 @@ name = "bot"
 capital = "unlimited"
 "#;
 
+/// STAIRS with impact persistence `rho` and ETH falling 5% at every step.
 fn stairs(rho: f64) -> String {
-    let mut s = STAIRS.replace("RHO", &rho.to_string());
+    let mut edits = vec![Edit::Set("pools.ETH.impact_persistence", rho.into())];
     for t in 1..=8 {
-        s += &format!("\n[[shocks]]\nstep = {t}\nasset = \"ETH\"\nreturn = -0.05\n");
+        edits.push(Edit::Push(
+            "shocks",
+            table(&format!("step = {t}\nasset = \"ETH\"\nreturn = -0.05")),
+        ));
     }
-    s
+    edit(STAIRS, &edits)
 }
 
 #[test]

@@ -87,10 +87,11 @@ proptest! {
         persistence in 0.0..1.0f64,
         shock in -0.6..0.0f64,
     ) {
-        let text = SMALL
-            .replace("base_reserve = 500.0", &format!("base_reserve = {reserve}"))
-            .replace("impact_persistence = 0.5", &format!("impact_persistence = {persistence}"))
-            .replace("return = -0.25", &format!("return = {shock}"));
+        let text = edit(SMALL, &[
+            Edit::Set("pools.ETH.base_reserve", reserve.into()),
+            Edit::Set("pools.ETH.impact_persistence", persistence.into()),
+            Edit::Set("shocks.ETH.return", shock.into()),
+        ]);
         let sc = scenario(&text, &Overrides { paths: Some(2), seed: Some(seed) });
         let mut world = World::new(&sc);
         for p in 0..2 {

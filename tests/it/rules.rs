@@ -377,8 +377,11 @@ step = 1
 asset = "ETH"
 return = -0.1
 "#;
-    let pool = ETH_POOL.replace("fee = 0.0", "fee = 0.003");
-    let (_d, out) = run_text(&world(2, &pool, POOL_NOW, late, rest));
+    let text = edit(
+        &world(2, ETH_POOL, POOL_NOW, late, rest),
+        &[Edit::Set("pools.ETH.fee", val("0.003"))],
+    );
+    let (_d, out) = run_text(&text);
     let liq = read(&out.join("liquidations.parquet"));
     assert_eq!(positions(&liq), [0, 1]);
     assert_eq!(i64s(&liq, "step"), [1, 2]);
@@ -419,11 +422,15 @@ return = -0.1
 /// round found nothing: not capped.
 #[test]
 fn the_cascade_cap_is_recorded_when_every_allowed_round_liquidated() {
-    let at = "paths = 1\n";
+    let capped_at = |cap: i64| {
+        edit(
+            crate::hand_cascade::HAND,
+            &[Edit::Add("simulation.max_cascade_rounds", cap.into())],
+        )
+    };
     for (cap, capped, capped_steps) in [(3, [false, true, false], 1), (4, [false, false, false], 0)]
     {
-        let text =
-            crate::hand_cascade::HAND.replacen(at, &format!("{at}max_cascade_rounds = {cap}\n"), 1);
+        let text = capped_at(cap);
         let (_d, out) = run_text(&text);
         let p = read(&out.join("protocols.parquet"));
         assert_eq!(i64s(&p, "cascade_rounds"), [0, 3, 1], "cap {cap}");
@@ -442,7 +449,7 @@ fn the_cascade_cap_is_recorded_when_every_allowed_round_liquidated() {
     }
     // With 2 rounds the cap stops step 1 before position 0's last
     // liquidation: 3 liquidations in step 1 (round 0: 0; round 1: 0, 1).
-    let text = crate::hand_cascade::HAND.replacen(at, &format!("{at}max_cascade_rounds = 2\n"), 1);
+    let text = capped_at(2);
     let (_d, out) = run_text(&text);
     let liq = read(&out.join("liquidations.parquet"));
     let steps = i64s(&liq, "step");
@@ -457,8 +464,10 @@ fn the_cascade_cap_is_recorded_when_every_allowed_round_liquidated() {
 /// counts step 1's 32.3787; every liquidation row is kept (six).
 #[test]
 fn record_every_keeps_each_recorded_steps_own_flows() {
-    let text =
-        crate::hand_cascade::HAND.replacen("paths = 1\n", "paths = 1\nrecord_every = 2\n", 1);
+    let text = edit(
+        crate::hand_cascade::HAND,
+        &[Edit::Add("simulation.record_every", val("2"))],
+    );
     let (_d, out) = run_text(&text);
     let p = read(&out.join("protocols.parquet"));
     assert_eq!(i64s(&p, "step"), [0, 2]);

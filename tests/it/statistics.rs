@@ -48,7 +48,7 @@ max_ltv = 0.7
 /// Log-returns of A and B over `paths × steps` moves drawn by the engine,
 /// with steps of `dt_hours`.
 fn log_returns(paths: u32, steps: u32, dt_hours: f64) -> (Vec<f64>, Vec<f64>) {
-    let text = GBM.replace("dt_hours = 24.0", &format!("dt_hours = {dt_hours:?}"));
+    let text = edit(GBM, &[Edit::Set("simulation.dt_hours", dt_hours.into())]);
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     let (mut ra, mut rb) = (Vec::new(), Vec::new());
@@ -137,8 +137,14 @@ fn correlated_assets_match_the_matrix() {
 
 #[test]
 fn shocks_apply_on_their_step_only() {
-    let text = GBM.replace("drift = 0.3, vol = 0.8", "drift = 0.0, vol = 0.0")
-        + "\n[[shocks]]\nstep = 3\nasset = \"A\"\nreturn = -0.25\n";
+    let text = edit(
+        GBM,
+        &[
+            Edit::Set("assets.A.process.drift", val("0.0")),
+            Edit::Set("assets.A.process.vol", val("0.0")),
+            Edit::Push("shocks", table("step = 3\nasset = \"A\"\nreturn = -0.25")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let mut world = World::new(&sc);
     world
@@ -165,9 +171,14 @@ fn shocks_apply_on_their_step_only() {
 /// paired seeds give zero variance or repeated values.
 #[test]
 fn paths_differ_and_their_end_prices_have_the_gbm_moments() {
-    let text = GBM
-        .replace("steps = 50", "steps = 10")
-        .replace("paths = 1", "paths = 400\nrecord_paths = 400");
+    let text = edit(
+        GBM,
+        &[
+            Edit::Set("simulation.steps", val("10")),
+            Edit::Set("simulation.paths", val("400")),
+            Edit::Add("simulation.record_paths", val("400")),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
     run_into(&sc, dir.path(), "run", Some(2));
