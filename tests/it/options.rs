@@ -292,10 +292,21 @@ return = -0.2
 fn hedging_through_a_perp_moves_the_pool_as_hedging_in_it_does() {
     let book = "[{ kind = \"put\", strike = 2700.0, expiry_hours = 168.0, quantity = -12000.0 }, { kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -12000.0 }]";
     let direct = with_book(Some(book));
-    let perp = direct.replace(
-        "band = 250.0\n",
-        "band = 250.0\nhedge = { perp = \"eth-perp\", margin = 50000000.0 }\n",
-    ) + "\n[[perps]]\nname = \"eth-perp\"\nasset = \"ETH\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }\n";
+    let perp = edit(
+        &direct,
+        &[
+            Edit::Add(
+                "hedgers.dealers.hedge",
+                val("{ perp = \"eth-perp\", margin = 50000000.0 }"),
+            ),
+            Edit::Push(
+                "perps",
+                table(
+                    "name = \"eth-perp\"\nasset = \"ETH\"\ninitial_margin = 0.1\nmaintenance_margin = 0.05\nfunding = { clamp = 0.0, period_hours = 8.0 }",
+                ),
+            ),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let ov = Overrides {
         paths: Some(6),
@@ -480,7 +491,10 @@ fn option_stocks_are_valued_at_the_end_of_step_price() {
 #[test]
 fn an_unhedged_books_pnl_is_its_value_change_less_the_static_hedge() {
     let puts = "[{ kind = \"put\", strike = 2700.0, expiry_hours = 168.0, quantity = -12000.0 }, { kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -12000.0 }]";
-    let text = with_book(Some(puts)).replace("band = 250.0", "band = 1e12");
+    let text = edit(
+        &with_book(Some(puts)),
+        &[Edit::Set("hedgers.dealers.band", val("1e12"))],
+    );
     let sc = scenario(
         &text,
         &Overrides {

@@ -184,12 +184,15 @@ fn thin_liquidity_a_small_shock_cascades_and_the_impact_persists() {
 #[test]
 fn congested_liquidators_stall_and_leave_bad_debt() {
     let text = text_of("congested-liquidators");
-    let flash = text
-        .replace("gas_usd = 100.0", "gas_usd = 0.0")
-        .replace("congestion = 0.1", "congestion = 0.0")
-        .replace("capital = 50000.0", "capital = \"unlimited\"")
-        .replace("capital = 1000000.0", "capital = \"unlimited\"");
-    assert_ne!(flash, text);
+    let flash = edit(
+        &text,
+        &[
+            Edit::Set("network.gas_usd", val("0.0")),
+            Edit::Set("network.congestion", val("0.0")),
+            Edit::Set("liquidators.keeper-a.capital", val("\"unlimited\"")),
+            Edit::Set("liquidators.keeper-b.capital", val("\"unlimited\"")),
+        ],
+    );
     let (_a, out) = run_text(&text, 8);
     let (_b, fout) = run_text(&flash, 8);
 
@@ -412,10 +415,10 @@ fn the_pooled_design_shares_links_losses_with_every_supplier() {
 #[test]
 fn default_persistent_impact_carries_the_cascade_across_steps() {
     let text = text_of("default");
-    // The comment names the setting too: replace the setting's own line.
-    let line = "\nimpact_persistence = 0.5\n";
-    assert_eq!(text.matches(line).count(), 1);
-    let none = text.replace(line, "\nimpact_persistence = 0.0\n");
+    let none = edit(
+        &text,
+        &[Edit::Set("pools.ETH.impact_persistence", val("0.0"))],
+    );
     let (_a, out) = run_text(&text, 4);
     let (_b, nout) = run_text(&none, 4);
     let (paths, npaths) = (

@@ -64,10 +64,14 @@ fn debtrank_and_clearing_of_the_two_market_case() {
 /// engine's own protocols.parquet at the last step, on every path.
 #[test]
 fn clearing_without_pledges_matches_the_engines_loss_accounts() {
-    let text = SMALL.replacen(
-        "oracle = { source = \"pool\" }",
-        "oracle = { source = \"pool\" }\nsupply = { utilisation = 0.9, reserve_fund = 20000.0, rate = { slope1 = 0.05, kink = 0.8, slope2 = 3.0, reserve_factor = 0.2 } }",
-        1,
+    let text = edit(
+        SMALL,
+        &[Edit::Add(
+            "protocols.lend.supply",
+            val(
+                "{ utilisation = 0.9, reserve_fund = 20000.0, rate = { slope1 = 0.05, kink = 0.8, slope2 = 3.0, reserve_factor = 0.2 } }",
+            ),
+        )],
     );
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
@@ -284,12 +288,22 @@ max_ltv = 0.75
 {B_POSITIONS}
 "#;
 
+/// PLEDGES with its placeholders filled in (textually: the template is not
+/// TOML until they are), then `extra` appended.
 fn pledges(steps: u32, a_positions: &str, b_positions: &str, extra: &str) -> String {
-    PLEDGES
-        .replace("{STEPS}", &steps.to_string())
-        .replace("{A_POSITIONS}", a_positions)
-        .replace("{B_POSITIONS}", b_positions)
-        + extra
+    let mut text = PLEDGES.to_string();
+    for (placeholder, with) in [
+        ("{STEPS}", steps.to_string().as_str()),
+        ("{A_POSITIONS}", a_positions),
+        ("{B_POSITIONS}", b_positions),
+    ] {
+        assert!(
+            text.contains(placeholder),
+            "`{placeholder}` is not in PLEDGES"
+        );
+        text = text.replace(placeholder, with);
+    }
+    text + extra
 }
 
 /// (clearing_shortfall, clearing_defaults) of the one path of `text`.
@@ -420,8 +434,15 @@ fn rounding_remnants_are_not_defaults() {
              [[lenders]]\nname = \"all\"\nprotocol = \"lend-a\"\nshare = 1.0\n\
              trigger = { at_step = 2 }\n\n\
              [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.7512345\n",
-        )
-        .replace("deposits = 1000.0", &format!("deposits = {}", 1000.0 * scale));
+        );
+        // Both markets' deposits scale.
+        let text = edit(
+            &text,
+            &[
+                Edit::Set("protocols.lend-a.supply.deposits", (1000.0 * scale).into()),
+                Edit::Set("protocols.lend-b.supply.deposits", (1000.0 * scale).into()),
+            ],
+        );
         assert_eq!(clearing_of(&text), (0.0, 0), "scale {scale}");
     }
 }
