@@ -20,10 +20,10 @@ use crate::output::charts::{ChartData, ProtocolLoss, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
-    greeks_frame, liquidations_frame, market_frame, path_perps_frame, path_protocols_frame,
-    paths_frame, perps_frame, protocols_frame, write_frame,
+    path_perps_frame, path_protocols_frame, paths_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
+use crate::output::table::step_tables;
 use crate::scenario::Scenario;
 
 /// How to run.
@@ -459,39 +459,12 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let meta = manifest.to_json();
     let names = Names::of(sc);
 
-    let mut market = TableWriter::create(
-        &dir.join("market.parquet"),
-        &market_frame(&names, &[]),
-        &meta,
-    )?;
-    let mut protocols = TableWriter::create(
-        &dir.join("protocols.parquet"),
-        &protocols_frame(&names, &[]),
-        &meta,
-    )?;
-    let mut liquidations = TableWriter::create(
-        &dir.join("liquidations.parquet"),
-        &liquidations_frame(&names, &[]),
-        &meta,
-    )?;
-    let mut perps = if sc.perps.is_empty() {
-        None
-    } else {
-        Some(TableWriter::create(
-            &dir.join("perps.parquet"),
-            &perps_frame(&names, &[]),
-            &meta,
-        )?)
-    };
-    let mut greeks = if sc.hedgers.is_empty() && sc.option_vaults.is_empty() {
-        None
-    } else {
-        Some(TableWriter::create(
-            &dir.join("greeks.parquet"),
-            &greeks_frame(&names, &[]),
-            &meta,
-        )?)
-    };
+    // Every per-step table the scenario writes (output::table), in order.
+    let mut writers = Vec::new();
+    for t in step_tables().into_iter().filter(|t| (t.written)(sc)) {
+        let w = TableWriter::create(&dir.join(t.file()), &(t.frame)(&names, &[]), &meta)?;
+        writers.push((t, w));
+    }
     let mut charts = ChartData::new(sc);
     let (n_assets, n_protocols) = (sc.assets.len(), sc.protocols.len());
 
@@ -533,14 +506,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
                 for record in block.into_iter().filter(|r| r.recorded) {
                     let one = std::slice::from_ref(&record);
                     charts.add(one, n_assets, n_protocols);
-                    market.append(market_frame(&names, one))?;
-                    protocols.append(protocols_frame(&names, one))?;
-                    liquidations.append(liquidations_frame(&names, one))?;
-                    if let Some(w) = perps.as_mut() {
-                        w.append(perps_frame(&names, one))?;
-                    }
-                    if let Some(w) = greeks.as_mut() {
-                        w.append(greeks_frame(&names, one))?;
+                    for (t, w) in writers.iter_mut() {
+                        w.append((t.frame)(&names, one))?;
                     }
                 }
                 Ok(())
@@ -557,8 +524,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     };
     bar.finish_and_clear();
 
-    let mut parquet_bytes = market.finish()? + protocols.finish()? + liquidations.finish()?;
-    for w in [perps, greeks].into_iter().flatten() {
+    let mut parquet_bytes = 0;
+    for (_, w) in writers {
         parquet_bytes += w.finish()?;
     }
     parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;

@@ -5,6 +5,9 @@ pub mod oracle;
 pub mod pool;
 pub mod process;
 pub mod state;
+pub mod table;
+
+pub use table::MarketRows;
 
 pub use oracle::PriceHistory;
 pub use pool::Pool;

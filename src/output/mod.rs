@@ -6,5 +6,6 @@ pub mod manifest;
 pub mod parquet;
 pub mod recorder;
 pub mod run_folder;
+pub mod table;
 
 pub use recorder::{PathRecord, PathSummary, PerpOutcome};

@@ -10,7 +10,9 @@ use polars::prelude::*;
 
 use crate::error::OutputError;
 use crate::graph::collateral::CollateralGraph;
-use crate::output::recorder::{PathRecord, PathSummary};
+use crate::output::recorder::PathSummary;
+pub use crate::output::table::index_values;
+use crate::output::table::{col, frame};
 use crate::scenario::Scenario;
 
 /// Key of the manifest in every Parquet file's key-value metadata.
@@ -100,47 +102,6 @@ pub fn write_frame(path: &Path, df: DataFrame, manifest_json: &str) -> Result<u6
     w.append(df)?;
     w.finish()
 }
-
-fn gather<T: Clone>(records: &[PathRecord], f: impl Fn(&PathRecord) -> &Vec<T>) -> Vec<T> {
-    let mut out = Vec::with_capacity(records.iter().map(|r| f(r).len()).sum());
-    for r in records {
-        out.extend_from_slice(f(r));
-    }
-    out
-}
-
-/// Index values (path, step, round, position, run) as written: Int64 in
-/// every table, so that `step - 1` at step 0 is −1 in polars, pandas and
-/// DuckDB alike instead of wrapping to 4294967295 or overflowing.
-pub fn index_values<T: Copy + Into<u64>>(values: &[T]) -> Vec<i64> {
-    values.iter().map(|&v| v.into() as i64).collect()
-}
-
-fn path_keys(records: &[PathRecord], len: impl Fn(&PathRecord) -> usize) -> Vec<i64> {
-    let mut out = Vec::new();
-    for r in records {
-        out.extend(std::iter::repeat_n(r.summary.path as i64, len(r)));
-    }
-    out
-}
-
-fn name_col<'a>(idx: &[u32], table: &'a [String]) -> Vec<&'a str> {
-    idx.iter().map(|&i| table[i as usize].as_str()).collect()
-}
-
-fn frame(columns: Vec<Column>) -> DataFrame {
-    let height = columns.first().map_or(0, |c| c.len());
-    DataFrame::new(height, columns).expect("columns of one table have equal lengths")
-}
-
-fn col<T, P>(name: &str, values: T) -> Column
-where
-    Series: NamedFrom<T, P>,
-    P: ?Sized,
-{
-    Series::new(name.into(), values).into_column()
-}
-
 /// Names used to turn indices into strings.
 pub struct Names {
     /// Asset symbols.
@@ -155,6 +116,8 @@ pub struct Names {
     pub option_agents: Vec<String>,
     /// How many of `option_agents` are hedgers.
     pub hedgers: usize,
+    /// The kinds of option agent, by `greeks.parquet`'s `kind` index.
+    pub option_kinds: Vec<String>,
 }
 
 impl Names {
@@ -172,199 +135,9 @@ impl Names {
                 .chain(sc.option_vaults.iter().map(|v| v.name.clone()))
                 .collect(),
             hedgers: sc.hedgers.len(),
+            option_kinds: vec!["hedger".into(), "vault".into()],
         }
     }
-}
-
-/// `market.parquet` rows of a block of paths.
-pub fn market_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
-    let asset = gather(records, |r| &r.market.asset);
-    frame(vec![
-        col("path", path_keys(records, |r| r.market.step.len())),
-        col("step", index_values(&gather(records, |r| &r.market.step))),
-        col("asset", name_col(&asset, &names.assets)),
-        col("fundamental", gather(records, |r| &r.market.fundamental)),
-        col("pool_price", gather(records, |r| &r.market.pool_price)),
-    ])
-}
-
-/// `protocols.parquet` rows of a block of paths.
-pub fn protocols_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
-    let protocol = gather(records, |r| &r.protocols.protocol);
-    frame(vec![
-        col("path", path_keys(records, |r| r.protocols.step.len())),
-        col(
-            "step",
-            index_values(&gather(records, |r| &r.protocols.step)),
-        ),
-        col("protocol", name_col(&protocol, &names.protocols)),
-        col(
-            "collateral_value",
-            gather(records, |r| &r.protocols.collateral_value),
-        ),
-        col("debt_value", gather(records, |r| &r.protocols.debt_value)),
-        col(
-            "liquidations",
-            gather(records, |r| &r.protocols.liquidations),
-        ),
-        col(
-            "repaid_value",
-            gather(records, |r| &r.protocols.repaid_value),
-        ),
-        col(
-            "seized_value",
-            gather(records, |r| &r.protocols.seized_value),
-        ),
-        col("bad_debt", gather(records, |r| &r.protocols.bad_debt)),
-        col(
-            "bad_debt_contagion",
-            gather(records, |r| &r.protocols.bad_debt_contagion),
-        ),
-        col(
-            "bad_debt_cum",
-            gather(records, |r| &r.protocols.bad_debt_cum),
-        ),
-        col(
-            "insolvent_debt",
-            gather(records, |r| &r.protocols.insolvent_debt),
-        ),
-        col(
-            "cascade_rounds",
-            gather(records, |r| &r.protocols.cascade_rounds),
-        ),
-        col(
-            "cascade_capped",
-            gather(records, |r| &r.protocols.cascade_capped),
-        ),
-        col("share_value", gather(records, |r| &r.protocols.share_value)),
-        col("cash_value", gather(records, |r| &r.protocols.cash_value)),
-        col(
-            "reserve_value",
-            gather(records, |r| &r.protocols.reserve_value),
-        ),
-        col(
-            "socialised_cum",
-            gather(records, |r| &r.protocols.socialised_cum),
-        ),
-        col("utilisation", gather(records, |r| &r.protocols.utilisation)),
-        col("borrow_rate", gather(records, |r| &r.protocols.borrow_rate)),
-        col(
-            "withdrawn_value",
-            gather(records, |r| &r.protocols.withdrawn_value),
-        ),
-        col(
-            "deleveraged_value",
-            gather(records, |r| &r.protocols.deleveraged_value),
-        ),
-    ])
-}
-
-/// `greeks.parquet` rows of a block of paths.
-pub fn greeks_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
-    let agent = gather(records, |r| &r.greeks.agent);
-    let kinds: Vec<&str> = agent
-        .iter()
-        .map(|&a| {
-            if (a as usize) < names.hedgers {
-                "hedger"
-            } else {
-                "vault"
-            }
-        })
-        .collect();
-    frame(vec![
-        col("path", path_keys(records, |r| r.greeks.step.len())),
-        col("step", index_values(&gather(records, |r| &r.greeks.step))),
-        col("agent", name_col(&agent, &names.option_agents)),
-        col("kind", kinds),
-        col("delta", gather(records, |r| &r.greeks.delta)),
-        col("gamma", gather(records, |r| &r.greeks.gamma)),
-        col("vega", gather(records, |r| &r.greeks.vega)),
-        col("theta", gather(records, |r| &r.greeks.theta)),
-        col("hedge_trade", gather(records, |r| &r.greeks.hedge_trade)),
-        col("pnl", gather(records, |r| &r.greeks.pnl)),
-        col("equity", gather(records, |r| &r.greeks.equity)),
-        col("premium", gather(records, |r| &r.greeks.premium)),
-        col("payout", gather(records, |r| &r.greeks.payout)),
-        col("strike", gather(records, |r| &r.greeks.strike)),
-    ])
-}
-
-/// `perps.parquet` rows of a block of paths.
-pub fn perps_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
-    let perp = gather(records, |r| &r.perps.perp);
-    frame(vec![
-        col("path", path_keys(records, |r| r.perps.step.len())),
-        col("step", index_values(&gather(records, |r| &r.perps.step))),
-        col("market", name_col(&perp, &names.perps)),
-        col("mark", gather(records, |r| &r.perps.mark)),
-        col("index", gather(records, |r| &r.perps.index)),
-        col("funding_rate", gather(records, |r| &r.perps.funding_rate)),
-        col("oi_long", gather(records, |r| &r.perps.oi_long)),
-        col("oi_short", gather(records, |r| &r.perps.oi_short)),
-        col("liquidations", gather(records, |r| &r.perps.liquidations)),
-        col(
-            "liquidated_notional",
-            gather(records, |r| &r.perps.liquidated_notional),
-        ),
-        col(
-            "insurance_fund",
-            gather(records, |r| &r.perps.insurance_fund),
-        ),
-        col("fund_drawn", gather(records, |r| &r.perps.fund_drawn)),
-        col("adl_events", gather(records, |r| &r.perps.adl_events)),
-        col(
-            "vault_position",
-            gather(records, |r| &r.perps.vault_position),
-        ),
-        col(
-            "vault_bad_debt_cum",
-            gather(records, |r| &r.perps.vault_bad_debt_cum),
-        ),
-        col(
-            "maintenance_margin",
-            gather(records, |r| &r.perps.maintenance_margin),
-        ),
-    ])
-}
-
-/// `liquidations.parquet` rows of a block of paths.
-pub fn liquidations_frame(names: &Names, records: &[PathRecord]) -> DataFrame {
-    let l = |f: fn(&PathRecord) -> &Vec<f64>| gather(records, f);
-    let protocol = gather(records, |r| &r.liquidations.protocol);
-    let liquidator = gather(records, |r| &r.liquidations.liquidator);
-    let asset = gather(records, |r| &r.liquidations.asset);
-    frame(vec![
-        col("path", path_keys(records, |r| r.liquidations.step.len())),
-        col(
-            "step",
-            index_values(&gather(records, |r| &r.liquidations.step)),
-        ),
-        col(
-            "round",
-            index_values(&gather(records, |r| &r.liquidations.round)),
-        ),
-        col("protocol", name_col(&protocol, &names.protocols)),
-        col(
-            "position",
-            index_values(&gather(records, |r| &r.liquidations.position)),
-        ),
-        col("liquidator", name_col(&liquidator, &names.liquidators)),
-        col("asset", name_col(&asset, &names.assets)),
-        col("repaid", l(|r| &r.liquidations.repaid)),
-        col("repaid_value", l(|r| &r.liquidations.repaid_value)),
-        col("seized", l(|r| &r.liquidations.seized)),
-        col("seized_value", l(|r| &r.liquidations.seized_value)),
-        col("oracle_price", l(|r| &r.liquidations.oracle_price)),
-        col("health_factor", l(|r| &r.liquidations.health_factor)),
-        col("gas", l(|r| &r.liquidations.gas)),
-        col("bad_debt", l(|r| &r.liquidations.bad_debt)),
-        col("proceeds_value", l(|r| &r.liquidations.proceeds_value)),
-        col(
-            "bad_debt_contagion",
-            l(|r| &r.liquidations.bad_debt_contagion),
-        ),
-    ])
 }
 
 /// `graph_nodes.parquet`: the collateral graph's nodes at step 0.

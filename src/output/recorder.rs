@@ -3,6 +3,10 @@
 //! always. The engine writes here; it never sees a file.
 
 use crate::error::EngineError;
+use crate::market::MarketRows;
+use crate::mechanism::lending::{LiquidationRows, ProtocolRows};
+use crate::mechanism::options::GreekRows;
+use crate::mechanism::perp::PerpRows;
 
 /// The first non-finite value of `values` (rows keyed by `steps`), as the
 /// error that names it.
@@ -34,175 +38,6 @@ fn first_bad<'a>(
 /// A plain column as a boxed iterator.
 fn col(v: &[f64]) -> Box<dyn Iterator<Item = f64> + '_> {
     Box::new(v.iter().copied())
-}
-
-/// A nullable column as a boxed iterator over its values (nulls skipped
-/// but rows kept in step with the step column: a null reads as 0).
-fn opt(v: &[Option<f64>]) -> Box<dyn Iterator<Item = f64> + '_> {
-    Box::new(v.iter().map(|x| x.unwrap_or(0.0)))
-}
-
-/// `market.parquet` rows of one path.
-#[derive(Debug, Clone, Default)]
-pub struct MarketRows {
-    /// Step.
-    pub step: Vec<u32>,
-    /// Asset index.
-    pub asset: Vec<u32>,
-    /// Fundamental price, USD.
-    pub fundamental: Vec<f64>,
-    /// Pool spot price, USD (None without a pool).
-    pub pool_price: Vec<Option<f64>>,
-}
-
-/// `protocols.parquet` rows of one path.
-#[derive(Debug, Clone, Default)]
-pub struct ProtocolRows {
-    /// Step.
-    pub step: Vec<u32>,
-    /// Protocol index.
-    pub protocol: Vec<u32>,
-    /// Σ c·p over positions, at the protocol's oracle prices.
-    pub collateral_value: Vec<f64>,
-    /// Σ d·p_d.
-    pub debt_value: Vec<f64>,
-    /// Liquidations executed in the step.
-    pub liquidations: Vec<u32>,
-    /// USD repaid by liquidators in the step.
-    pub repaid_value: Vec<f64>,
-    /// USD of collateral seized in the step (at oracle prices).
-    pub seized_value: Vec<f64>,
-    /// Bad debt written off in the step.
-    pub bad_debt: Vec<f64>,
-    /// Part of `bad_debt` from receipt-token collateral (contagion).
-    pub bad_debt_contagion: Vec<f64>,
-    /// Bad debt written off up to and including the step.
-    pub bad_debt_cum: Vec<f64>,
-    /// Σ max(0, d·p_d − Σ c·p) over open positions at the end of the step.
-    pub insolvent_debt: Vec<f64>,
-    /// Rounds of the step's cascade that executed a liquidation.
-    pub cascade_rounds: Vec<u32>,
-    /// Whether the cascade was stopped by `max_cascade_rounds`.
-    pub cascade_capped: Vec<bool>,
-    /// Supply side: share value (units of the debt asset per receipt token).
-    pub share_value: Vec<Option<f64>>,
-    /// Supply side: cash, USD.
-    pub cash_value: Vec<Option<f64>>,
-    /// Supply side: reserve fund, USD.
-    pub reserve_value: Vec<Option<f64>>,
-    /// Supply side: bad debt borne by suppliers so far, USD.
-    pub socialised_cum: Vec<Option<f64>>,
-    /// Supply side: borrowed ÷ (borrowed + cash) at the end of the step.
-    pub utilisation: Vec<Option<f64>>,
-    /// With a rate model: the annual borrow rate applied in the step.
-    pub borrow_rate: Vec<Option<f64>>,
-    /// Supply side: USD lenders withdrew in the step (runs).
-    pub withdrawn_value: Vec<Option<f64>>,
-    /// With `deleverage`: debt repaid by deleveraging borrowers, USD.
-    pub deleveraged_value: Vec<Option<f64>>,
-}
-
-/// `perps.parquet` rows of one path: one per step and market.
-#[derive(Debug, Clone, Default)]
-pub struct PerpRows {
-    /// Step.
-    pub step: Vec<u32>,
-    /// Market index.
-    pub perp: Vec<u32>,
-    /// Mark price (the pool's), USD.
-    pub mark: Vec<f64>,
-    /// Index price (the lagged fundamental), USD.
-    pub index: Vec<f64>,
-    /// Funding rate applied in the step (fraction of notional, longs pay).
-    pub funding_rate: Vec<f64>,
-    /// Long open interest, USD at the mark.
-    pub oi_long: Vec<f64>,
-    /// Short open interest, USD at the mark.
-    pub oi_short: Vec<f64>,
-    /// Liquidations in the step.
-    pub liquidations: Vec<u32>,
-    /// Notional liquidated in the step, USD.
-    pub liquidated_notional: Vec<f64>,
-    /// Insurance fund at the end of the step, USD.
-    pub insurance_fund: Vec<f64>,
-    /// Drawn from the fund in the step, USD.
-    pub fund_drawn: Vec<f64>,
-    /// Positions auto-deleveraged in the step.
-    pub adl_events: Vec<u32>,
-    /// The vault's position, USD at the mark (signed).
-    pub vault_position: Vec<f64>,
-    /// Deficits the vault absorbed so far, USD.
-    pub vault_bad_debt_cum: Vec<f64>,
-    /// Maintenance margin fraction in force.
-    pub maintenance_margin: Vec<f64>,
-}
-
-/// `greeks.parquet` rows of one path: one per step and option agent
-/// (hedgers, then option vaults).
-#[derive(Debug, Clone, Default)]
-pub struct GreekRows {
-    /// Step.
-    pub step: Vec<u32>,
-    /// Agent index (hedgers first, then vaults).
-    pub agent: Vec<u32>,
-    /// Net delta after the step's hedge, units of the underlying.
-    pub delta: Vec<f64>,
-    /// Gamma.
-    pub gamma: Vec<f64>,
-    /// Vega (per unit of volatility).
-    pub vega: Vec<f64>,
-    /// Theta (per year).
-    pub theta: Vec<f64>,
-    /// Units of the underlying traded this step (+ bought).
-    pub hedge_trade: Vec<f64>,
-    /// Value now less value at step 0, USD.
-    pub pnl: Vec<f64>,
-    /// Vaults: depositors' equity, USD.
-    pub equity: Vec<Option<f64>>,
-    /// Vaults: premium received this step, USD.
-    pub premium: Vec<Option<f64>>,
-    /// Vaults: paid at settlement this step, USD.
-    pub payout: Vec<Option<f64>>,
-    /// Vaults: strike of the open options.
-    pub strike: Vec<Option<f64>>,
-}
-
-/// `liquidations.parquet` rows of one path: one per executed liquidation.
-#[derive(Debug, Clone, Default)]
-pub struct LiquidationRows {
-    /// Step.
-    pub step: Vec<u32>,
-    /// Round within the step.
-    pub round: Vec<u32>,
-    /// Protocol index.
-    pub protocol: Vec<u32>,
-    /// Position id.
-    pub position: Vec<u64>,
-    /// Liquidator index.
-    pub liquidator: Vec<u32>,
-    /// Seized collateral asset index.
-    pub asset: Vec<u32>,
-    /// Debt repaid, units of the debt asset.
-    pub repaid: Vec<f64>,
-    /// Debt repaid, USD at the oracle.
-    pub repaid_value: Vec<f64>,
-    /// Collateral seized, units.
-    pub seized: Vec<f64>,
-    /// Collateral seized, USD at the oracle.
-    pub seized_value: Vec<f64>,
-    /// Oracle price of the seized asset.
-    pub oracle_price: Vec<f64>,
-    /// Health factor at the round's start.
-    pub health_factor: Vec<f64>,
-    /// Gas paid, USD.
-    pub gas: Vec<f64>,
-    /// Bad debt written off by this liquidation, USD.
-    pub bad_debt: Vec<f64>,
-    /// USD the liquidator got for the seized units (pool sale or
-    /// redemption; 0 when it kept them).
-    pub proceeds_value: Vec<f64>,
-    /// Part of `bad_debt` from receipt-token collateral (contagion).
-    pub bad_debt_contagion: Vec<f64>,
 }
 
 /// One row of `paths.parquet`.
@@ -293,95 +128,11 @@ impl PathRecord {
     /// column, path and step of the first NaN or infinity.
     pub fn check_finite(&self) -> Result<(), EngineError> {
         let path = self.summary.path;
-        let m = &self.market;
-        first_bad(
-            "market.parquet",
-            path,
-            &m.step,
-            [
-                ("fundamental", col(&m.fundamental)),
-                ("pool_price", opt(&m.pool_price)),
-            ],
-        )?;
-        let r = &self.protocols;
-        first_bad(
-            "protocols.parquet",
-            path,
-            &r.step,
-            [
-                ("collateral_value", col(&r.collateral_value)),
-                ("debt_value", col(&r.debt_value)),
-                ("repaid_value", col(&r.repaid_value)),
-                ("seized_value", col(&r.seized_value)),
-                ("bad_debt", col(&r.bad_debt)),
-                ("bad_debt_contagion", col(&r.bad_debt_contagion)),
-                ("bad_debt_cum", col(&r.bad_debt_cum)),
-                ("insolvent_debt", col(&r.insolvent_debt)),
-                ("share_value", opt(&r.share_value)),
-                ("cash_value", opt(&r.cash_value)),
-                ("reserve_value", opt(&r.reserve_value)),
-                ("socialised_cum", opt(&r.socialised_cum)),
-                ("utilisation", opt(&r.utilisation)),
-                ("borrow_rate", opt(&r.borrow_rate)),
-                ("withdrawn_value", opt(&r.withdrawn_value)),
-                ("deleveraged_value", opt(&r.deleveraged_value)),
-            ],
-        )?;
-        let l = &self.liquidations;
-        first_bad(
-            "liquidations.parquet",
-            path,
-            &l.step,
-            [
-                ("repaid", col(&l.repaid)),
-                ("repaid_value", col(&l.repaid_value)),
-                ("seized", col(&l.seized)),
-                ("seized_value", col(&l.seized_value)),
-                ("oracle_price", col(&l.oracle_price)),
-                ("health_factor", col(&l.health_factor)),
-                ("gas", col(&l.gas)),
-                ("bad_debt", col(&l.bad_debt)),
-                ("proceeds_value", col(&l.proceeds_value)),
-                ("bad_debt_contagion", col(&l.bad_debt_contagion)),
-            ],
-        )?;
-        let p = &self.perps;
-        first_bad(
-            "perps.parquet",
-            path,
-            &p.step,
-            [
-                ("mark", col(&p.mark)),
-                ("index", col(&p.index)),
-                ("funding_rate", col(&p.funding_rate)),
-                ("oi_long", col(&p.oi_long)),
-                ("oi_short", col(&p.oi_short)),
-                ("liquidated_notional", col(&p.liquidated_notional)),
-                ("insurance_fund", col(&p.insurance_fund)),
-                ("fund_drawn", col(&p.fund_drawn)),
-                ("vault_position", col(&p.vault_position)),
-                ("vault_bad_debt_cum", col(&p.vault_bad_debt_cum)),
-                ("maintenance_margin", col(&p.maintenance_margin)),
-            ],
-        )?;
-        let g = &self.greeks;
-        first_bad(
-            "greeks.parquet",
-            path,
-            &g.step,
-            [
-                ("delta", col(&g.delta)),
-                ("gamma", col(&g.gamma)),
-                ("vega", col(&g.vega)),
-                ("theta", col(&g.theta)),
-                ("hedge_trade", col(&g.hedge_trade)),
-                ("pnl", col(&g.pnl)),
-                ("equity", opt(&g.equity)),
-                ("premium", opt(&g.premium)),
-                ("payout", opt(&g.payout)),
-                ("strike", opt(&g.strike)),
-            ],
-        )?;
+        self.market.check_finite(path)?;
+        self.protocols.check_finite(path)?;
+        self.liquidations.check_finite(path)?;
+        self.perps.check_finite(path)?;
+        self.greeks.check_finite(path)?;
         self.summary.check_finite()
     }
 }

@@ -29,11 +29,9 @@ use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError, ScenarioError};
 use crate::montecarlo::bootstrap::{TailIntervals, bootstrap_rng, tail_intervals};
 use crate::montecarlo::run_path_range;
-use crate::output::parquet::{
-    Names, TableWriter, greeks_frame, liquidations_frame, market_frame, paths_frame, perps_frame,
-    protocols_frame, write_frame,
-};
+use crate::output::parquet::{Names, TableWriter, paths_frame, write_frame};
 use crate::output::run_folder::{register_temporary, unregister_temporary};
+use crate::output::table::step_tables;
 use crate::scenario::Scenario;
 use crate::sweep::spec::{Run, Sweep};
 
@@ -284,15 +282,15 @@ fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> St
     .to_string()
 }
 
-/// Every table a sweep may write, one folder each.
-pub const ALL_TABLES: [&str; 6] = [
-    "market",
-    "protocols",
-    "liquidations",
-    "perps",
-    "greeks",
-    "paths",
-];
+/// Every table a sweep may write, one folder each: the per-step tables
+/// the mechanisms declare (`output::table`), then `paths`.
+pub fn all_tables() -> Vec<&'static str> {
+    step_tables()
+        .iter()
+        .map(|t| t.name)
+        .chain(std::iter::once("paths"))
+        .collect()
+}
 
 /// What a sweep writes at the top of its folder besides the tables: all
 /// that `--force` removes.
@@ -314,7 +312,7 @@ fn remove_sweep(out: &Path) -> Result<(), OutputError> {
         let e = e.map_err(io(out))?;
         let name = e.file_name().to_string_lossy().into_owned();
         let ours = SWEEP_ENTRIES.contains(&name.as_str())
-            || ALL_TABLES.contains(&name.as_str())
+            || all_tables().contains(&name.as_str())
             || (name.starts_with('.') && name.contains(".tmp-"));
         if !ours {
             continue;
@@ -426,15 +424,13 @@ fn clear_temporaries(out: &Path) -> Result<(), OutputError> {
     Ok(())
 }
 
-/// The tables a run of `sc` writes (in the order of `ALL_TABLES`).
+/// The tables a run of `sc` writes (in the order of `all_tables`).
 fn tables(sc: &Scenario) -> Vec<&'static str> {
-    ALL_TABLES
-        .into_iter()
-        .filter(|&t| match t {
-            "perps" => !sc.perps.is_empty(),
-            "greeks" => !sc.hedgers.is_empty() || !sc.option_vaults.is_empty(),
-            _ => true,
-        })
+    step_tables()
+        .iter()
+        .filter(|t| (t.written)(sc))
+        .map(|t| t.name)
+        .chain(std::iter::once("paths"))
         .collect()
 }
 
@@ -468,19 +464,10 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
     // Removed if the unit fails or a signal stops the process.
     let _temps = Temporaries::new(tables.iter().map(|t| tmp(t)).collect());
     type Frame = fn(&Names, &[crate::output::PathRecord]) -> DataFrame;
-    let framers: Vec<(&str, Frame)> = tables
-        .iter()
-        .filter(|&&t| t != "paths")
-        .map(|&t| {
-            let f: Frame = match t {
-                "market" => market_frame,
-                "protocols" => protocols_frame,
-                "liquidations" => liquidations_frame,
-                "perps" => perps_frame,
-                _ => greeks_frame,
-            };
-            (t, f)
-        })
+    let framers: Vec<(&str, Frame)> = step_tables()
+        .into_iter()
+        .filter(|t| (t.written)(sc))
+        .map(|t| (t.name, t.frame))
         .collect();
     let mut writers = Vec::new();
     for (t, f) in &framers {

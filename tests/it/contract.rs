@@ -320,3 +320,75 @@ fn tables_are_consistent_with_each_other() {
         assert!((pv[path as usize] - total).abs() <= 1e-6 * total.max(1.0));
     }
 }
+
+/// docs/tables.md is what the tables' declarations say (regenerate with
+/// `CONTAGION_BLESS=1`).
+#[test]
+fn docs_tables_md_is_generated_from_the_declarations() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tables.md");
+    let want = contagion::output::table::markdown();
+    if std::env::var_os("CONTAGION_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/tables.md is out of date: run CONTAGION_BLESS=1 cargo test --release --test it contract::"
+    );
+}
+
+/// Each per-step file has exactly the declared columns, with the declared
+/// types, after `path` (a run with perps and option agents writes all five).
+#[test]
+fn per_step_files_have_the_declared_columns_and_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/short-gamma-crash.toml");
+    let perps = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/perp-adl.toml");
+    let mut seen = Vec::new();
+    for (file, name) in [(scenario, "a"), (perps, "b")] {
+        let out = dir.path().join(name);
+        let o = cli(
+            dir.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--paths",
+                "2",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for t in contagion::output::table::step_tables() {
+            let f = out.join(t.file());
+            if !f.exists() {
+                continue;
+            }
+            let df = read(&f);
+            let have = schema_of(&df);
+            assert_eq!(have.len(), t.columns.len() + 1, "{}", t.file());
+            assert_eq!(have[0], ("path".to_string(), DataType::Int64));
+            for ((n, ty), c) in have[1..].iter().zip(t.columns) {
+                assert_eq!(n, c.name, "{}", t.file());
+                let declared = match c.dtype {
+                    "Int64" => DataType::Int64,
+                    "UInt32" => DataType::UInt32,
+                    "Float64" | "Float64, nullable" => DataType::Float64,
+                    "Boolean" => DataType::Boolean,
+                    "String" => DataType::String,
+                    other => panic!("unknown declared type {other}"),
+                };
+                assert_eq!(ty, &declared, "{}: {n}", t.file());
+            }
+            seen.push(t.name);
+        }
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        ["greeks", "liquidations", "market", "perps", "protocols"],
+        "every declared table was checked"
+    );
+}

@@ -16,11 +16,13 @@ pub mod liquidator;
 mod record;
 pub mod rules;
 mod supply;
+mod table;
 
 use std::collections::BTreeSet;
 
 pub use rules::{Seizure, close_factor, health_factor, largest_collateral, seizure};
 pub use supply::SupplyState;
+pub use table::{LiquidationRows, ProtocolRows};
 
 use crate::market::state::Market;
 use crate::scenario::{OracleSource, Scenario};

@@ -5,7 +5,10 @@
 //! `greeks.parquet` at the end of the step.
 
 pub mod hedger;
+mod table;
 pub mod vault;
+
+pub use table::GreekRows;
 
 use hedger::HedgerState;
 use vault::VaultState;
@@ -98,6 +101,7 @@ impl<'a> Options<'a> {
             let (now, pnl) = h.valued(spec, s, hours, hedge, extra);
             g.step.push(t);
             g.agent.push(i as u32);
+            g.kind.push(0);
             g.delta.push(now.delta);
             g.gamma.push(now.gamma);
             g.vega.push(now.vega);
@@ -113,6 +117,7 @@ impl<'a> Options<'a> {
             let (equity, greeks) = v.marked(spec, market.market_price(sc, spec.asset), hours);
             g.step.push(t);
             g.agent.push((self.hedgers.len() + i) as u32);
+            g.kind.push(1);
             g.delta.push(greeks[0]);
             g.gamma.push(greeks[1]);
             g.vega.push(greeks[2]);

@@ -5,8 +5,10 @@
 //! record (stage 6). The vault hedges in the shared market's pools.
 
 pub mod state;
+mod table;
 
 pub use state::{PerpState, RoundOutcome};
+pub use table::PerpRows;
 
 use crate::market::state::Market;
 use crate::output::recorder::PathRecord;
