@@ -3,7 +3,9 @@
 
 pub mod book;
 pub mod fields;
+mod lending;
 pub mod limits;
+mod market;
 pub mod options;
 pub mod perps;
 pub mod raw;

@@ -1,0 +1,391 @@
+//! The shared market of a scenario: assets (prices, processes, pegs,
+//! correlation) and pools, validated (docs/model.md §2, §3, §12).
+
+use crate::error::ScenarioError;
+use crate::market::{Process, cholesky_psd};
+use crate::scenario::raw::{RawCorrelation, RawProcess, RawScenario};
+use crate::scenario::validated::*;
+
+/// The index of the asset named `symbol`, or an error on `field`.
+pub(crate) fn asset_index(
+    raw: &RawScenario,
+    field: &str,
+    symbol: &str,
+) -> Result<usize, ScenarioError> {
+    raw.assets
+        .iter()
+        .position(|a| a.symbol == symbol)
+        .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
+}
+
+/// The validated assets of a scenario.
+pub(crate) struct MarketAssets {
+    /// Every asset, in file order.
+    pub assets: Vec<Asset>,
+    /// The stochastic ones, in file order.
+    pub stochastic: Vec<usize>,
+    /// Cholesky factor of their correlation.
+    pub cholesky: Vec<Vec<f64>>,
+}
+
+/// The assets of a scenario, the stochastic ones among them and the
+/// Cholesky factor of their correlation.
+pub(crate) fn assets_from_raw(raw: &RawScenario) -> Result<MarketAssets, ScenarioError> {
+    let sim = &raw.simulation;
+    let years = sim.dt_hours * sim.steps as f64 / HOURS_PER_YEAR;
+    // Assets.
+    if raw.assets.is_empty() {
+        return Err(ScenarioError::invalid(
+            "assets",
+            "at least one asset is needed",
+        ));
+    }
+    let mut assets = Vec::with_capacity(raw.assets.len());
+    for a in &raw.assets {
+        let field = format!("assets.{}", a.symbol);
+        if a.symbol.trim().is_empty() {
+            return Err(ScenarioError::invalid("assets.symbol", "must not be empty"));
+        }
+        if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
+            return Err(ScenarioError::invalid(field, "symbol is listed twice"));
+        }
+        if a.lp_of.is_some() {
+            if a.receipt_of.is_some() || a.peg.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.lp_of"),
+                    "an LP token cannot also be a receipt token or have a peg",
+                ));
+            }
+            if !matches!(a.process, RawProcess::Fixed) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.process"),
+                    "an LP token is priced off its pool; remove its process",
+                ));
+            }
+        }
+        if a.peg.is_some() {
+            if a.receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.peg"),
+                    "a receipt token follows its issuer; it cannot also have a peg",
+                ));
+            }
+            if !matches!(a.process, RawProcess::Fixed) {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.process"),
+                    "a pegged token moves with its underlying and its discount; remove its process",
+                ));
+            }
+        }
+        let initial_price = match (&a.receipt_of, a.price) {
+            (Some(_), Some(_)) => {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.price"),
+                    "a receipt token's price follows its issuer's share value; remove it",
+                ));
+            }
+            (Some(_), None) => {
+                if !matches!(a.process, RawProcess::Fixed) {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.process"),
+                        "a receipt token has no price process of its own",
+                    ));
+                }
+                f64::NAN // set once its issuer is known
+            }
+            (None, Some(p)) => {
+                positive(&format!("{field}.price"), p)?;
+                at_most(&format!("{field}.price"), p, MAX_PRICE, "USD per unit")?
+            }
+            (None, None) if a.peg.is_some() => f64::NAN, // at the peg, below
+            (None, None) => {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.price"),
+                    "is missing",
+                ));
+            }
+        };
+        // How far a price's log may travel over the run: drift, Itô
+        // term, ten standard deviations of diffusion and the jumps'
+        // mean move and compensator. Past MAX_LOG_GROWTH the price could
+        // leave f64's range.
+        let budget = |drift: f64,
+                      vol: f64,
+                      jumps: Option<(f64, f64, f64)>|
+         -> Result<(), ScenarioError> {
+            let mut terms = vec![
+                ("drift", drift.abs() * years),
+                ("vol", 0.5 * vol * vol * years + 10.0 * vol * years.sqrt()),
+            ];
+            if let Some((lambda, m, sd)) = jumps {
+                let kappa = (m + 0.5 * sd * sd).exp() - 1.0;
+                terms.push((
+                    "jump_intensity",
+                    lambda * years * (m.abs() + sd).max(kappa.abs()),
+                ));
+            }
+            let total: f64 = terms.iter().map(|t| t.1).sum();
+            if total.is_nan() || total > MAX_LOG_GROWTH {
+                let worst = terms
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or("vol", |t| t.0);
+                return Err(ScenarioError::invalid(
+                    format!("{field}.process.{worst}"),
+                    format!(
+                        "the price's log could move by {total:.3e} over the run's {years:.3} years; at most {MAX_LOG_GROWTH} keeps prices finite"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        let process = match a.process {
+            RawProcess::Fixed => Process::Fixed,
+            RawProcess::Gbm { drift, vol } => {
+                finite(&format!("{field}.process.drift"), drift)?;
+                non_negative(&format!("{field}.process.vol"), vol)?;
+                budget(drift, vol, None)?;
+                Process::Gbm { drift, vol }
+            }
+            RawProcess::Merton {
+                drift,
+                vol,
+                jump_intensity,
+                jump_mean,
+                jump_std,
+            } => {
+                finite(&format!("{field}.process.drift"), drift)?;
+                non_negative(&format!("{field}.process.vol"), vol)?;
+                non_negative(&format!("{field}.process.jump_intensity"), jump_intensity)?;
+                let per_step = jump_intensity * sim.dt_hours / HOURS_PER_YEAR;
+                if per_step > crate::market::process::MAX_JUMPS_PER_STEP {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.process.jump_intensity"),
+                        format!(
+                            "{jump_intensity} a year is {per_step:e} jumps a step; at most {:e} are supported",
+                            crate::market::process::MAX_JUMPS_PER_STEP
+                        ),
+                    ));
+                }
+                finite(&format!("{field}.process.jump_mean"), jump_mean)?;
+                non_negative(&format!("{field}.process.jump_std"), jump_std)?;
+                at_most(
+                    &format!("{field}.process.jump_std"),
+                    jump_std,
+                    5.0,
+                    "a one-sd jump of e^5",
+                )?;
+                at_most(
+                    &format!("{field}.process.jump_mean"),
+                    jump_mean.abs(),
+                    5.0,
+                    "a mean jump of e^±5",
+                )?;
+                budget(drift, vol, Some((jump_intensity, jump_mean, jump_std)))?;
+                Process::Merton {
+                    drift,
+                    vol,
+                    jump_intensity,
+                    jump_mean,
+                    jump_std,
+                }
+            }
+        };
+        assets.push(Asset {
+            symbol: a.symbol.clone(),
+            initial_price,
+            process,
+            receipt_of: None,
+            peg: None,
+            lp_of: None,
+        });
+    }
+    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let mut pegs = Vec::new();
+    for (a, raw_asset) in raw.assets.iter().enumerate() {
+        let Some(peg) = &raw_asset.peg else { continue };
+        let field = format!("assets.{}.peg", raw_asset.symbol);
+        let to = lookup(&format!("{field}.to"), &peg.to)?;
+        if to == a {
+            return Err(ScenarioError::invalid(
+                format!("{field}.to"),
+                "a token cannot be pegged to itself",
+            ));
+        }
+        let under = &raw.assets[to];
+        if under.peg.is_some() || under.receipt_of.is_some() || under.lp_of.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.to"),
+                format!(
+                    "`{}` is itself derived (a peg, a receipt or an LP token): peg to a priced asset",
+                    peg.to
+                ),
+            ));
+        }
+        let ratio = positive(&format!("{field}.ratio"), peg.ratio)?;
+        at_most(
+            &format!("{field}.ratio"),
+            ratio * assets[to].initial_price,
+            MAX_PRICE,
+            "USD per unit at the peg",
+        )?;
+        let keep = match peg.reversion_half_life_hours {
+            None => 1.0,
+            Some(h) => {
+                let h = positive(&format!("{field}.reversion_half_life_hours"), h)?;
+                0.5f64.powf(sim.dt_hours / h)
+            }
+        };
+        let at_peg = ratio * assets[to].initial_price;
+        let price = if assets[a].initial_price.is_nan() {
+            at_peg
+        } else {
+            assets[a].initial_price
+        };
+        pegs.push((
+            a,
+            Peg {
+                to,
+                ratio,
+                keep,
+                initial_discount: (price / at_peg).ln(),
+            },
+            price,
+        ));
+    }
+    for (a, peg, price) in pegs {
+        assets[a].peg = Some(peg);
+        assets[a].initial_price = price;
+    }
+
+    let stochastic: Vec<usize> = (0..assets.len())
+        .filter(|&i| assets[i].process.is_stochastic())
+        .collect();
+    let cholesky = correlation(raw.correlation.as_ref(), &assets, &stochastic)?;
+
+    Ok(MarketAssets {
+        assets,
+        stochastic,
+        cholesky,
+    })
+}
+
+/// The pools of a scenario, and each asset's pool.
+pub(crate) fn pools_from_raw(
+    raw: &RawScenario,
+    assets: &[Asset],
+) -> Result<(Vec<PoolSpec>, Vec<Option<usize>>), ScenarioError> {
+    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    // Pools.
+    let mut pools = Vec::new();
+    let mut pool_of = vec![None; assets.len()];
+    for p in &raw.pools {
+        let field = format!("pools.{}", p.base);
+        let base = lookup(&format!("{field}.base"), &p.base)?;
+        let quote = lookup(&format!("{field}.quote"), &p.quote)?;
+        if base == quote {
+            return Err(ScenarioError::invalid(
+                format!("{field}.quote"),
+                "must differ from the base",
+            ));
+        }
+        if pool_of[base].is_some() {
+            return Err(ScenarioError::invalid(
+                field,
+                "a second pool for the same base asset",
+            ));
+        }
+        positive(&format!("{field}.base_reserve"), p.base_reserve)?;
+        let base_price = assets
+            .iter()
+            .find(|a| a.symbol == p.base)
+            .map(|a| a.initial_price)
+            .filter(|x| x.is_finite());
+        if let Some(price) = base_price {
+            at_most(
+                &format!("{field}.base_reserve"),
+                p.base_reserve * price,
+                crate::scenario::book::MAX_USD,
+                "USD of reserve at the initial price",
+            )?;
+        }
+        finite(&format!("{field}.fee"), p.fee)?;
+        if !(0.0..1.0).contains(&p.fee) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.fee"),
+                format!("{} is outside [0, 1)", p.fee),
+            ));
+        }
+        unit_closed(&format!("{field}.impact_persistence"), p.impact_persistence)?;
+        pool_of[base] = Some(pools.len());
+        pools.push(PoolSpec {
+            base,
+            quote,
+            base_reserve: p.base_reserve,
+            fee: p.fee,
+            impact_persistence: p.impact_persistence,
+        });
+    }
+
+    Ok((pools, pool_of))
+}
+
+fn correlation(
+    raw: Option<&RawCorrelation>,
+    assets: &[Asset],
+    stochastic: &[usize],
+) -> Result<Vec<Vec<f64>>, ScenarioError> {
+    let n = stochastic.len();
+    let mut full = vec![vec![0.0; n]; n];
+    for (i, row) in full.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    if let Some(c) = raw {
+        let k = c.assets.len();
+        if c.matrix.len() != k {
+            return Err(ScenarioError::invalid(
+                "correlation.matrix",
+                format!("has {} rows for {k} assets", c.matrix.len()),
+            ));
+        }
+        let mut slots = Vec::with_capacity(k);
+        for (i, symbol) in c.assets.iter().enumerate() {
+            let a = assets
+                .iter()
+                .position(|a| &a.symbol == symbol)
+                .ok_or_else(|| {
+                    ScenarioError::invalid(
+                        format!("correlation.assets[{i}]"),
+                        format!("unknown asset `{symbol}`"),
+                    )
+                })?;
+            let slot = stochastic.iter().position(|&s| s == a).ok_or_else(|| {
+                ScenarioError::invalid(
+                    format!("correlation.assets[{i}]"),
+                    format!("`{symbol}` has a fixed price; only stochastic assets are correlated"),
+                )
+            })?;
+            if slots.contains(&slot) {
+                return Err(ScenarioError::invalid(
+                    format!("correlation.assets[{i}]"),
+                    format!("`{symbol}` is listed twice"),
+                ));
+            }
+            slots.push(slot);
+        }
+        for (i, row) in c.matrix.iter().enumerate() {
+            if row.len() != k {
+                return Err(ScenarioError::invalid(
+                    "correlation.matrix",
+                    format!("row {i} has {} entries for {k} assets", row.len()),
+                ));
+            }
+            for (j, &v) in row.iter().enumerate() {
+                full[slots[i]][slots[j]] = v;
+            }
+        }
+        // Check the matrix as given, so the message speaks of its entries.
+        cholesky_psd(&c.matrix).map_err(|e| ScenarioError::invalid("correlation.matrix", e))?;
+    }
+    cholesky_psd(&full).map_err(|e| ScenarioError::invalid("correlation.matrix", e))
+}
