@@ -224,15 +224,9 @@ fn the_last_redemption_leaves_the_share_value_and_interest_goes_to_the_reserve()
     }
 }
 
-/// Flows are valued at the price when they happen (§8): a lender's
-/// withdrawal at stage 3 at the oracle price then. The whale redeems 50 of
-/// an ETH market's 100 ETH at step 1, after ETH has fallen 30% and
-/// arbitrage has taken the pool to 1,400: 70,000 USD. A USDC market's
-/// liquidation then sells ETH into the pool, so the step ends below 1,400
-/// (the pool-read oracle's end-of-step price would value it lower).
-#[test]
-fn a_withdrawal_is_valued_at_the_oracle_price_when_it_happens() {
-    let text = r#"
+/// An ETH market whose lender runs at step 1, and a USDC market whose
+/// ETH-backed position is liquidated in the same step.
+const FLOW: &str = r#"
 [simulation]
 name = "flow"
 steps = 2
@@ -297,6 +291,16 @@ step = 1
 asset = "ETH"
 return = -0.3
 "#;
+
+/// Flows are valued at the price when they happen (§8): a lender's
+/// withdrawal at stage 3 at the oracle price then. The whale redeems 50 of
+/// an ETH market's 100 ETH at step 1, after ETH has fallen 30% and
+/// arbitrage has taken the pool to 1,400: 70,000 USD. A USDC market's
+/// liquidation then sells ETH into the pool, so the step ends below 1,400
+/// (the pool-read oracle's end-of-step price would value it lower).
+#[test]
+fn a_withdrawal_is_valued_at_the_oracle_price_when_it_happens() {
+    let text = FLOW;
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(text, &Overrides::default());
     run_into(&sc, dir.path(), "r", Some(1));
@@ -314,5 +318,46 @@ return = -0.3
         pool[1] < 1400.0 * 0.99,
         "the liquidation moved the pool: {}",
         pool[1]
+    );
+}
+
+/// A lagged pool oracle values a withdrawal at the pool price of k steps
+/// before (§4, §8), not the fundamental's. The same market with
+/// `lag_steps = 1` and the whale running at step 2: its 50 ETH are valued
+/// at the pool's end-of-step-1 price, which the liquidation took below
+/// the fundamental (1,400, no impact persistence).
+#[test]
+fn a_lagged_pool_oracle_values_a_withdrawal_at_the_pool_price_it_reads() {
+    let text = edit(
+        FLOW,
+        &[
+            Edit::Set(
+                "protocols.eth-lend.oracle",
+                val("{ source = \"pool\", lag_steps = 1 }"),
+            ),
+            Edit::Set("lenders.whale.trigger", val("{ at_step = 2 }")),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let m = read(&dir.path().join("r/market.parquet"));
+    let pool = rows_of(&m, 0, "asset", "ETH", "pool_price");
+    let fundamental = rows_of(&m, 0, "asset", "ETH", "fundamental");
+    assert!(close(fundamental[1], 1400.0));
+    assert!(pool[1] < 1400.0 * 0.99, "{}", pool[1]);
+    let p = read(&dir.path().join("r/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let w = f64_opts(&p, "withdrawn_value");
+    let eth: Vec<Option<f64>> = (0..p.height())
+        .filter(|&r| names[r] == "eth-lend")
+        .map(|r| w[r])
+        .collect();
+    assert_eq!(eth[1], Some(0.0), "nothing withdrawn before the trigger");
+    assert!(
+        close(eth[2].unwrap(), 50.0 * pool[1]),
+        "{:?} vs {}",
+        eth,
+        50.0 * pool[1]
     );
 }
