@@ -376,7 +376,7 @@ fee = 0.0
 [[hedgers]]
 name = "dealers"
 asset = "ETH"
-surface = { atm = 0.8 }
+surface = { atm = 0.05 }
 band = 1.0
 options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -10000.0 }]
 
@@ -639,7 +639,7 @@ fee = 0.0
 [[hedgers]]
 name = "dealers"
 asset = "ETH"
-surface = { atm = 0.8 }
+surface = { atm = 0.05 }
 band = 1.0
 options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -300.0 }]
 
@@ -697,4 +697,143 @@ return = 0.1
         trade.iter().filter(|t| t.abs() > 1.0).count() >= 2,
         "{trade:?}"
     );
+}
+
+/// A book that is all delta: 100 calls struck at 1 (ETH at 2,000, one
+/// year to expiry at 5% volatility, no rate) are worth 100·(S − 1) with
+/// delta 100 (d1 > 100). Hedged by a short of 100 in a perp with no fees and no
+/// funding, the dealer's PnL (§14: book value + the perp account's gain)
+/// is 0 at every step: what the calls gain the short loses, mark for mark.
+/// The quote asset is DAI at 1.25 USD, so a price taken in the wrong unit
+/// shows. ETH rises 10% at step 1.
+const DELTA_ONE: &str = r#"
+[simulation]
+name = "delta-one"
+steps = 3
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "DAI"
+price = 1.25
+
+[[pools]]
+base = "ETH"
+quote = "DAI"
+base_reserve = 10000.0
+fee = 0.0
+
+[[perps]]
+name = "eth-perp"
+asset = "ETH"
+initial_margin = 0.1
+maintenance_margin = 0.05
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[hedgers]]
+name = "dealer"
+asset = "ETH"
+surface = { atm = 0.05 }
+band = 1.0
+hedge = { perp = "eth-perp", margin = 1000000000.0 }
+options = [{ kind = "call", strike = 1.0, expiry_hours = 8760.0, quantity = 100.0 }]
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = 0.1
+"#;
+
+fn delta_one_run(text: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    assert!(
+        (sc.perp_book.size[0] + 100.0).abs() < 1e-9,
+        "starts short 100: {}",
+        sc.perp_book.size[0]
+    );
+    run_into(&sc, dir.path(), "r", Some(1));
+    let g = read(&dir.path().join("r/greeks.parquet"));
+    let m = read(&dir.path().join("r/market.parquet"));
+    (
+        f64s(&g, "pnl"),
+        rows_of(&m, 0, "asset", "ETH", "fundamental"),
+        rows_of(&m, 0, "asset", "ETH", "pool_price"),
+    )
+}
+
+#[test]
+fn a_delta_one_book_hedged_in_a_perp_makes_nothing() {
+    let (pnl, f, _) = delta_one_run(DELTA_ONE);
+    assert!(close(f[1], 2200.0), "the shock moved ETH: {}", f[1]);
+    for (t, p) in pnl.iter().enumerate() {
+        assert!(p.abs() < 1e-6 * 100.0 * 2200.0, "step {t}: PnL {p}");
+    }
+}
+
+/// The same dealer with a margin of 25,000 (10% of 200,000 is the
+/// minimum): the 10% rise leaves the short at 25,000 − 20,000 = 5,000,
+/// below 5% of 220,000, and it is liquidated in the first round at the
+/// mark 2,200 with nothing to pay (no fee): 5,000 comes back. From then on
+/// its PnL is the calls' gain plus what came back less the margin,
+/// 100·(S − 2,000) − 20,000 = 100·(S − 2,200): positive at the end of
+/// step 1, where the vault's purchase of the 100 ETH it took over holds
+/// the pool above 2,200, and 0 once arbitrage brings it back.
+#[test]
+fn a_liquidated_perp_hedge_leaves_what_came_back() {
+    let text = edit(
+        DELTA_ONE,
+        &[Edit::Set("hedgers.dealer.hedge.margin", val("25000.0"))],
+    );
+    let (pnl, f, s) = delta_one_run(&text);
+    assert!(
+        s[1] > f[1] * 1.001,
+        "the vault bought: {} vs {}",
+        s[1],
+        f[1]
+    );
+    for t in 1..pnl.len() {
+        let want = 100.0 * (s[t] - 2200.0);
+        assert!(
+            (pnl[t] - want).abs() < 1e-6 * 2.2e5,
+            "step {t}: {} vs {want}",
+            pnl[t]
+        );
+    }
+    assert!(pnl[1] > 1.0 && pnl[2].abs() < 1.0);
+}
+
+/// The same market with 100 at-the-money calls (strike 2,000, 80%
+/// volatility): after the 10% rise the dealer rehedges in the perp at the
+/// pool's price in USD (§14), so its net delta at the end of the step is
+/// within the band of 1 but for the gamma of the vault passing the trade
+/// to the pool (a few ETH into 10,000: about 0.05 of delta). Priced in the
+/// quote unit instead, the trade would leave it tens of ETH off.
+#[test]
+fn a_perp_hedger_rehedges_at_the_pools_usd_price() {
+    let text = edit(
+        DELTA_ONE,
+        &[
+            Edit::Set("hedgers.dealer.surface.atm", val("0.8")),
+            Edit::Set("hedgers.dealer.options.0.strike", val("2000.0")),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let g = read(&dir.path().join("r/greeks.parquet"));
+    let (delta, trade) = (f64s(&g, "delta"), f64s(&g, "hedge_trade"));
+    assert!(
+        trade[1] < -1.0,
+        "the rise called for a larger short: {}",
+        trade[1]
+    );
+    for t in 0..delta.len() {
+        assert!(delta[t].abs() < 1.2, "step {t}: net delta {}", delta[t]);
+    }
 }
