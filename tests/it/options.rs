@@ -837,3 +837,66 @@ fn a_perp_hedger_rehedges_at_the_pools_usd_price() {
         assert!(delta[t].abs() < 1.2, "step {t}: net delta {}", delta[t]);
     }
 }
+
+/// With a rate the delta-one book carries: 100 calls struck at 1,000 are
+/// worth 100·(S − 1,000·e^{−r·τ}), so hedged, the dealer's PnL after t
+/// steps of 24 hours is 100·1,000·(e^{−r} − e^{−r(1 − 24t/8,760)}) with
+/// r = 5% and one year to expiry at step 0: −13.03 at step 1 (§14: the
+/// record values the book at the step's time to expiry).
+#[test]
+fn a_hedged_delta_one_book_pays_its_carry_step_by_step() {
+    let text = edit(
+        DELTA_ONE,
+        &[
+            Edit::Add("simulation.dt_hours", val("24.0")),
+            Edit::Add("hedgers.dealer.rate", val("0.05")),
+            Edit::Set("hedgers.dealer.options.0.strike", val("1000.0")),
+        ],
+    );
+    let (pnl, _, _) = delta_one_run(&text);
+    let r: f64 = 0.05;
+    for (t, p) in pnl.iter().enumerate() {
+        let tau = 1.0 - 24.0 * t as f64 / 8760.0;
+        let want = 100.0 * 1000.0 * ((-r).exp() - (-r * tau).exp());
+        assert!((p - want).abs() < 1e-6 * 2.2e5, "step {t}: {p} vs {want}");
+    }
+    assert!(pnl[1] < -13.0 && pnl[1] > -13.1, "{}", pnl[1]);
+}
+
+/// `greeks.parquet` names every agent: hedgers first, then vaults in file
+/// order, each with its kind. The shipped short-gamma market with a second
+/// vault: dealers, cc-vault, cc-vault-2 at every step of the 96.
+#[test]
+fn greeks_rows_name_hedgers_then_each_vault() {
+    let text = edit(
+        &with_book(Some(
+            "[{ kind = \"put\", strike = 2400.0, expiry_hours = 168.0, quantity = -100.0 }]",
+        )),
+        &[Edit::Push(
+            "option_vaults",
+            table(
+                "name = \"cc-vault-2\"\nasset = \"ETH\"\nstrategy = \"covered_call\"\ndeposits = 100.0\ndelta = 0.1\ntenor_hours = 24.0\nsurface = { atm = 0.7 }",
+            ),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(
+        &text,
+        &Overrides {
+            paths: Some(1),
+            seed: None,
+        },
+    );
+    run_into(&sc, dir.path(), "r", Some(1));
+    let g = read(&dir.path().join("r/greeks.parquet"));
+    let (agents, kinds) = (strs(&g, "agent"), strs(&g, "kind"));
+    assert!(agents.len() >= 3 * 97 && agents.len() % 3 == 0);
+    for t in 0..agents.len() / 3 {
+        assert_eq!(
+            agents[3 * t..3 * t + 3],
+            ["dealers", "cc-vault", "cc-vault-2"],
+            "step {t}"
+        );
+        assert_eq!(kinds[3 * t..3 * t + 3], ["hedger", "vault", "vault"]);
+    }
+}
