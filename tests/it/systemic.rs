@@ -446,3 +446,31 @@ fn rounding_remnants_are_not_defaults() {
         assert_eq!(clearing_of(&text), (0.0, 0), "scale {scale}");
     }
 }
+
+/// Claims and cash are in USD at the oracle price of the debt asset (§13).
+/// The half case of `claims_are_owed_only_to_suppliers_still_holding_shares`
+/// with every price halved (ETH 1,000, USDC 0.5 USD): the same units move,
+/// and the shortfall is half, 105.952381 (claims taken in units per USD
+/// instead would be 1,000 against 144.05 of cash).
+#[test]
+fn claims_are_valued_at_the_debt_assets_price() {
+    let text = pledges(
+        2,
+        "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
+        "",
+        "\n[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
+         [[lenders]]\nname = \"half\"\nprotocol = \"lend-a\"\nshare = 0.5\n\
+         trigger = { at_step = 2 }\n\n\
+         [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.75\n",
+    );
+    let text = edit(
+        &text,
+        &[
+            Edit::Set("assets.ETH.price", val("1000.0")),
+            Edit::Set("assets.USDC.price", val("0.5")),
+        ],
+    );
+    let (shortfall, defaults) = clearing_of(&text);
+    assert!(close(shortfall, 211.904_761_904_761_9 / 2.0), "{shortfall}");
+    assert_eq!(defaults, 1);
+}
