@@ -474,3 +474,21 @@ fn claims_are_valued_at_the_debt_assets_price() {
     assert!(close(shortfall, 211.904_761_904_761_9 / 2.0), "{shortfall}");
     assert_eq!(defaults, 1);
 }
+
+/// The case of `a_receipt_backed_shortfall_is_counted_once` with USDC at
+/// 0.5 USD: pledges are valued at the borrowing protocol's oracle in USD
+/// (100 aUSDC at 0.5, against 60 USD owed), so everything halves: a
+/// shortfall of 10, one default.
+#[test]
+fn pledges_are_valued_in_usd_at_the_borrowers_oracle() {
+    let text = pledges(
+        1,
+        "",
+        "[[positions]]\nprotocol = \"lend-b\"\ndebt = 120.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
+        "",
+    );
+    let text = edit(&text, &[Edit::Set("assets.USDC.price", val("0.5"))]);
+    let (shortfall, defaults) = clearing_of(&text);
+    assert!(close(shortfall, 10.0), "shortfall {shortfall}");
+    assert_eq!(defaults, 1);
+}
