@@ -833,8 +833,8 @@ fn a_perp_hedger_rehedges_at_the_pools_usd_price() {
         "the rise called for a larger short: {}",
         trade[1]
     );
-    for t in 0..delta.len() {
-        assert!(delta[t].abs() < 1.2, "step {t}: net delta {}", delta[t]);
+    for (t, d) in delta.iter().enumerate() {
+        assert!(d.abs() < 1.2, "step {t}: net delta {d}");
     }
 }
 
