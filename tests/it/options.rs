@@ -376,7 +376,7 @@ fee = 0.0
 [[hedgers]]
 name = "dealers"
 asset = "ETH"
-surface = { atm = 0.05 }
+surface = { atm = 0.8 }
 band = 1.0
 options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -10000.0 }]
 
@@ -639,7 +639,7 @@ fee = 0.0
 [[hedgers]]
 name = "dealers"
 asset = "ETH"
-surface = { atm = 0.05 }
+surface = { atm = 0.8 }
 band = 1.0
 options = [{ kind = "put", strike = 1900.0, expiry_hours = 720.0, quantity = -300.0 }]
 
