@@ -492,3 +492,37 @@ fn pledges_are_valued_in_usd_at_the_borrowers_oracle() {
     assert!(close(shortfall, 10.0), "shortfall {shortfall}");
     assert_eq!(defaults, 1);
 }
+
+/// Each borrowing protocol's pledges are valued at its own oracle (§13).
+/// B reads prices one step late. A lends 900 against 1 ETH, which falls
+/// 75% at step 2, the last: as in
+/// `claims_are_owed_only_to_suppliers_still_holding_shares` A ends with
+/// 576.190476 of cash for claims of 1,000 and pays 57.62%. B lends 70
+/// against 100 aUSDC, which its stale oracle still values at 100: no
+/// insolvent debt, so B has 930 plus what the node gets, 57.619048 of
+/// A's payment: short 12.380952. Total 423.809524 + 12.380952, two
+/// defaults. (Valued at A's current oracle, the pledge would be 57.62
+/// against 70, a shortfall the node already pays for: B would be whole.)
+#[test]
+fn pledges_are_valued_at_the_borrowing_protocols_own_oracle() {
+    let text = pledges(
+        2,
+        "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
+        "[[positions]]\nprotocol = \"lend-b\"\ndebt = 70.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
+        "\n[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
+         [[shocks]]\nstep = 2\nasset = \"ETH\"\nreturn = -0.75\n",
+    );
+    let text = edit(
+        &text,
+        &[Edit::Add(
+            "protocols.lend-b.oracle",
+            val("{ source = \"fundamental\", lag_steps = 1 }"),
+        )],
+    );
+    let (shortfall, defaults) = clearing_of(&text);
+    assert!(
+        close(shortfall, 423.809_523_809_523_8 + 12.380_952_380_952_4),
+        "shortfall {shortfall}"
+    );
+    assert_eq!(defaults, 2);
+}
