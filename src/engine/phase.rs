@@ -101,11 +101,6 @@ impl StageNanos {
         }
         out
     }
-
-    /// Total over every stage.
-    pub fn total(&self) -> u64 {
-        self.nanos.iter().sum()
-    }
 }
 
 /// A stopwatch that charges the time since its last lap to a stage; it

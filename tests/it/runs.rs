@@ -224,6 +224,17 @@ fn the_last_redemption_leaves_the_share_value_and_interest_goes_to_the_reserve()
     }
 }
 
+/// `withdrawn_value` of the `eth-lend` market at each step of run `r`.
+fn eth_withdrawn(dir: &std::path::Path) -> Vec<Option<f64>> {
+    let p = read(&dir.join("r/protocols.parquet"));
+    let names = strs(&p, "protocol");
+    let w = f64_opts(&p, "withdrawn_value");
+    (0..p.height())
+        .filter(|&r| names[r] == "eth-lend")
+        .map(|r| w[r])
+        .collect()
+}
+
 /// An ETH market whose lender runs at step 1, and a USDC market whose
 /// ETH-backed position is liquidated in the same step.
 const FLOW: &str = r#"
@@ -304,13 +315,7 @@ fn a_withdrawal_is_valued_at_the_oracle_price_when_it_happens() {
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(text, &Overrides::default());
     run_into(&sc, dir.path(), "r", Some(1));
-    let p = read(&dir.path().join("r/protocols.parquet"));
-    let names = strs(&p, "protocol");
-    let w = f64_opts(&p, "withdrawn_value");
-    let eth: Vec<Option<f64>> = (0..p.height())
-        .filter(|&r| names[r] == "eth-lend")
-        .map(|r| w[r])
-        .collect();
+    let eth = eth_withdrawn(dir.path());
     assert!(close(eth[1].unwrap(), 50.0 * 1400.0), "{:?}", eth);
     let m = read(&dir.path().join("r/market.parquet"));
     let pool = rows_of(&m, 0, "asset", "ETH", "pool_price");
@@ -346,13 +351,7 @@ fn a_lagged_pool_oracle_values_a_withdrawal_at_the_pool_price_it_reads() {
     let fundamental = rows_of(&m, 0, "asset", "ETH", "fundamental");
     assert!(close(fundamental[1], 1400.0));
     assert!(pool[1] < 1400.0 * 0.99, "{}", pool[1]);
-    let p = read(&dir.path().join("r/protocols.parquet"));
-    let names = strs(&p, "protocol");
-    let w = f64_opts(&p, "withdrawn_value");
-    let eth: Vec<Option<f64>> = (0..p.height())
-        .filter(|&r| names[r] == "eth-lend")
-        .map(|r| w[r])
-        .collect();
+    let eth = eth_withdrawn(dir.path());
     assert_eq!(eth[1], Some(0.0), "nothing withdrawn before the trigger");
     assert!(
         close(eth[2].unwrap(), 50.0 * pool[1]),

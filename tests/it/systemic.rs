@@ -336,9 +336,17 @@ fn a_receipt_backed_shortfall_is_counted_once() {
         "[[positions]]\nprotocol = \"lend-b\"\ndebt = 120.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
         "",
     );
-    let (shortfall, defaults) = clearing_of(&text);
-    assert!(close(shortfall, 20.0), "shortfall {shortfall}");
-    assert_eq!(defaults, 1);
+    // Pledges are valued in USD at the borrowing protocol's oracle: with
+    // USDC at 0.5 USD everything halves (100 aUSDC worth 50 against 60).
+    for (usdc, want) in [(1.0, 20.0), (0.5, 10.0)] {
+        let text = edit(&text, &[Edit::Set("assets.USDC.price", usdc.into())]);
+        let (shortfall, defaults) = clearing_of(&text);
+        assert!(
+            close(shortfall, want),
+            "USDC at {usdc}: shortfall {shortfall}"
+        );
+        assert_eq!(defaults, 1);
+    }
 }
 
 /// #20 item 12a: a position that owes nothing is not in the borrower node.
@@ -378,7 +386,7 @@ fn a_position_owing_nothing_is_not_in_the_borrower_node() {
 /// default in both.)
 #[test]
 fn claims_are_owed_only_to_suppliers_still_holding_shares() {
-    let run = |share: f64| {
+    let run = |share: f64, scale: f64| {
         let text = pledges(
             2,
             "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
@@ -390,6 +398,14 @@ fn claims_are_owed_only_to_suppliers_still_holding_shares() {
                  [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.75\n"
             ),
         );
+        // Every price scaled: the same units move, every USD figure scales.
+        let text = edit(
+            &text,
+            &[
+                Edit::Set("assets.ETH.price", (2000.0 * scale).into()),
+                Edit::Set("assets.USDC.price", scale.into()),
+            ],
+        );
         let dir = tempfile::tempdir().unwrap();
         let sc = scenario(&text, &Overrides::default());
         run_into(&sc, dir.path(), "run", Some(1));
@@ -397,7 +413,7 @@ fn claims_are_owed_only_to_suppliers_still_holding_shares() {
         let liq = read(&out.join("liquidations.parquet"));
         assert!(close(
             f64s(&liq, "bad_debt").iter().sum(),
-            423.809_523_809_523_8
+            423.809_523_809_523_8 * scale
         ));
         let paths = read(&out.join("paths.parquet"));
         (
@@ -405,10 +421,18 @@ fn claims_are_owed_only_to_suppliers_still_holding_shares() {
             i64s(&paths, "clearing_defaults")[0],
         )
     };
-    let (half, defaults) = run(0.5);
+    let (half, defaults) = run(0.5, 1.0);
     assert!(close(half, 211.904_761_904_761_9), "half: {half}");
     assert_eq!(defaults, 1);
-    let (all, defaults) = run(1.0);
+    // Claims and cash are in USD at the debt asset's oracle price (§13):
+    // with USDC at 0.5 USD (and ETH at 1,000) the shortfall halves.
+    let (half, defaults) = run(0.5, 0.5);
+    assert!(
+        close(half, 211.904_761_904_761_9 / 2.0),
+        "half at 0.5: {half}"
+    );
+    assert_eq!(defaults, 1);
+    let (all, defaults) = run(1.0, 1.0);
     assert!(all.abs() < 1e-9, "all: {all}");
     assert_eq!(defaults, 0);
 }
@@ -445,52 +469,6 @@ fn rounding_remnants_are_not_defaults() {
         );
         assert_eq!(clearing_of(&text), (0.0, 0), "scale {scale}");
     }
-}
-
-/// Claims and cash are in USD at the oracle price of the debt asset (§13).
-/// The half case of `claims_are_owed_only_to_suppliers_still_holding_shares`
-/// with every price halved (ETH 1,000, USDC 0.5 USD): the same units move,
-/// and the shortfall is half, 105.952381 (claims taken in units per USD
-/// instead would be 1,000 against 144.05 of cash).
-#[test]
-fn claims_are_valued_at_the_debt_assets_price() {
-    let text = pledges(
-        2,
-        "[[positions]]\nprotocol = \"lend-a\"\ndebt = 900.0\ncollateral = { ETH = 1.0 }\n",
-        "",
-        "\n[[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
-         [[lenders]]\nname = \"half\"\nprotocol = \"lend-a\"\nshare = 0.5\n\
-         trigger = { at_step = 2 }\n\n\
-         [[shocks]]\nstep = 1\nasset = \"ETH\"\nreturn = -0.75\n",
-    );
-    let text = edit(
-        &text,
-        &[
-            Edit::Set("assets.ETH.price", val("1000.0")),
-            Edit::Set("assets.USDC.price", val("0.5")),
-        ],
-    );
-    let (shortfall, defaults) = clearing_of(&text);
-    assert!(close(shortfall, 211.904_761_904_761_9 / 2.0), "{shortfall}");
-    assert_eq!(defaults, 1);
-}
-
-/// The case of `a_receipt_backed_shortfall_is_counted_once` with USDC at
-/// 0.5 USD: pledges are valued at the borrowing protocol's oracle in USD
-/// (100 aUSDC at 0.5, against 60 USD owed), so everything halves: a
-/// shortfall of 10, one default.
-#[test]
-fn pledges_are_valued_in_usd_at_the_borrowers_oracle() {
-    let text = pledges(
-        1,
-        "",
-        "[[positions]]\nprotocol = \"lend-b\"\ndebt = 120.0\ncollateral = { \"aUSDC@lend-a\" = 100.0 }\n",
-        "",
-    );
-    let text = edit(&text, &[Edit::Set("assets.USDC.price", val("0.5"))]);
-    let (shortfall, defaults) = clearing_of(&text);
-    assert!(close(shortfall, 10.0), "shortfall {shortfall}");
-    assert_eq!(defaults, 1);
 }
 
 /// Each borrowing protocol's pledges are valued at its own oracle (§13).

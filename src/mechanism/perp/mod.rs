@@ -44,11 +44,6 @@ impl<'a> Perps<'a> {
         }
     }
 
-    /// Whether the scenario has any perp market.
-    pub fn is_empty(&self) -> bool {
-        self.sc.perps.is_empty()
-    }
-
     /// Back to the book's accounts at the market's initial marks.
     pub fn reset(&mut self, market: &Market) {
         let sc = self.sc;
