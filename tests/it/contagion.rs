@@ -490,8 +490,23 @@ fn a_mixed_positions_bad_debt_splits_by_its_collateral_when_it_first_failed() {
             Edit::Set("shocks.ETH.return", val("-0.75")),
         ],
     );
+    // The share is read at B's own oracle: with A's oracle a step late (A
+    // still sees ETH at 2,000) nothing changes.
+    let stale_a = edit(
+        &text,
+        &[Edit::Add(
+            "protocols.lend-a.oracle",
+            val("{ source = \"fundamental\", lag_steps = 1 }"),
+        )],
+    );
+    for text in [text, stale_a] {
+        mixed_split_is_two_thirds(&text);
+    }
+}
+
+fn mixed_split_is_two_thirds(text: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(&text, &Overrides::default());
+    let sc = scenario(text, &Overrides::default());
     run_into(&sc, dir.path(), "run", Some(1));
     let out = dir.path().join("run");
     let liq = read(&out.join("liquidations.parquet"));
