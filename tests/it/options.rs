@@ -808,6 +808,52 @@ fn a_liquidated_perp_hedge_leaves_what_came_back() {
     assert!(pnl[1] > 1.0 && pnl[2].abs() < 1.0);
 }
 
+/// The delta-one dealer beside a trader short 100 ETH with a margin of
+/// 21,000, and a cascade capped at one round. The 10% rise leaves the
+/// trader 1,000 of equity against 11,000 required: the first round settles
+/// every account at the mark 2,200, then closes the trader, and the vault
+/// buys the 100 ETH of the short it takes over in the pool. The cap ends
+/// the cascade there, so at the end of step 1 the dealer's short has
+/// variation the round did not settle: the record values it at the pool's
+/// price (§14), and the PnL is still 0 at every step. (Subtracting that
+/// variation instead of adding it leaves 2·100·(S − 2,200) of PnL.)
+#[test]
+fn a_perp_hedge_counts_the_variation_a_capped_cascade_left_unsettled() {
+    let text = edit(
+        DELTA_ONE,
+        &[
+            Edit::Add("simulation.max_cascade_rounds", val("1")),
+            Edit::Push(
+                "perp_positions",
+                table("perp = \"eth-perp\"\nside = \"short\"\nsize = 100.0\nmargin = 21000.0"),
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "r", Some(1));
+    let out = dir.path().join("r");
+    let paths = read(&out.join("paths.parquet"));
+    assert_eq!(u32s(&paths, "capped_steps"), [1], "the cap ended step 1");
+    assert_eq!(u32s(&paths, "perp_liquidations"), [1]);
+    let g = read(&out.join("greeks.parquet"));
+    let m = read(&out.join("market.parquet"));
+    let pnl = f64s(&g, "pnl");
+    let (f, s) = (
+        rows_of(&m, 0, "asset", "ETH", "fundamental"),
+        rows_of(&m, 0, "asset", "ETH", "pool_price"),
+    );
+    assert!(
+        s[1] > f[1] * 1.01,
+        "the vault's purchase moved the pool after the round settled: {} vs {}",
+        s[1],
+        f[1]
+    );
+    for (t, p) in pnl.iter().enumerate() {
+        assert!(p.abs() < 1e-6 * 100.0 * 2200.0, "step {t}: PnL {p}");
+    }
+}
+
 /// The same market with 100 at-the-money calls (strike 2,000, 80%
 /// volatility): after the 10% rise the dealer rehedges in the perp at the
 /// pool's price in USD (§14), so its net delta at the end of the step is
