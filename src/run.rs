@@ -24,7 +24,7 @@ use crate::output::parquet::{
 };
 use crate::output::run_folder::RunFolder;
 use crate::output::table::step_tables;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// How to run.
 #[derive(Debug, Clone)]

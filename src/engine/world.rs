@@ -12,7 +12,7 @@ use crate::mechanism::perp::Perps;
 use crate::mechanism::systemic::Systemic;
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// How a step's cascade ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

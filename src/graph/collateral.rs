@@ -2,7 +2,7 @@
 //! are assets, pools and protocols; edges say who accepts, lends, issues and
 //! pools what, weighted in USD at initial prices.
 
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// Node kinds.
 pub const ASSET: &str = "asset";

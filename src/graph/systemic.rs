@@ -5,7 +5,7 @@
 
 use crate::graph::clearing::{self, Clearing};
 use crate::graph::debtrank;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// The protocol network of a scenario at step 0, in USD at initial prices.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use rand::{Rng, RngExt};
 
 use crate::error::EngineError;
 use crate::market::{Pool, PriceHistory};
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// The market state of one path, plus its scratch buffers.
 pub struct Market {

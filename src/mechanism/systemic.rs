@@ -5,7 +5,7 @@
 use crate::graph::systemic::{ProtocolNetwork, clear_protocols};
 use crate::mechanism::lending::Lending;
 use crate::output::recorder::PathRecord;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// The protocol network of a scenario, built once, and the end-of-path
 /// metrics on it.

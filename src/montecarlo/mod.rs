@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::engine::{CandidateSearch, World};
 use crate::error::{EngineError, RunError};
 use crate::output::{PathRecord, PathSummary};
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// Paths simulated together before their rows are handed to the sink. Bounds
 /// memory: only one block's time series are ever held at once. Recorded

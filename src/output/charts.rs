@@ -15,7 +15,7 @@ use crate::error::OutputError;
 use crate::graph::collateral::CollateralGraph;
 use crate::montecarlo::metrics::{LossMetrics, quantile_sorted};
 use crate::output::recorder::{PathRecord, PathSummary};
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// Recorded paths that feed the time-series charts, at most.
 pub const CHART_PATHS: usize = 1000;

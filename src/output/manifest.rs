@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// `manifest.json`, also embedded in every Parquet file.
 #[derive(Debug, Clone, Serialize)]

@@ -11,9 +11,9 @@ use polars::prelude::*;
 use crate::error::OutputError;
 use crate::graph::collateral::CollateralGraph;
 use crate::output::recorder::PathSummary;
-pub use crate::output::table::index_values;
+pub use crate::output::table::{Names, index_values};
 use crate::output::table::{col, frame};
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// Key of the manifest in every Parquet file's key-value metadata.
 pub const MANIFEST_KEY: &str = "contagion.manifest";
@@ -101,43 +101,6 @@ pub fn write_frame(path: &Path, df: DataFrame, manifest_json: &str) -> Result<u6
     let mut w = TableWriter::create(path, &df, manifest_json)?;
     w.append(df)?;
     w.finish()
-}
-/// Names used to turn indices into strings.
-pub struct Names {
-    /// Asset symbols.
-    pub assets: Vec<String>,
-    /// Protocol names.
-    pub protocols: Vec<String>,
-    /// Liquidator names.
-    pub liquidators: Vec<String>,
-    /// Perp market names.
-    pub perps: Vec<String>,
-    /// Hedger names, then option vault names.
-    pub option_agents: Vec<String>,
-    /// How many of `option_agents` are hedgers.
-    pub hedgers: usize,
-    /// The kinds of option agent, by `greeks.parquet`'s `kind` index.
-    pub option_kinds: Vec<String>,
-}
-
-impl Names {
-    /// The names of a scenario.
-    pub fn of(sc: &Scenario) -> Self {
-        Names {
-            assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
-            protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
-            liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
-            perps: sc.perps.iter().map(|p| p.name.clone()).collect(),
-            option_agents: sc
-                .hedgers
-                .iter()
-                .map(|h| h.name.clone())
-                .chain(sc.option_vaults.iter().map(|v| v.name.clone()))
-                .collect(),
-            hedgers: sc.hedgers.len(),
-            option_kinds: vec!["hedger".into(), "vault".into()],
-        }
-    }
 }
 
 /// `graph_nodes.parquet`: the collateral graph's nodes at step 0.
@@ -334,7 +297,7 @@ pub fn book_frame(sc: &Scenario) -> DataFrame {
     let mut source = Vec::with_capacity(rows);
     for i in 0..b.len() {
         let spec = &sc.protocols[b.protocol[i] as usize];
-        let h = b.initial_hf(sc, i);
+        let h = b.initial_hf(sc.terms(), i);
         let range = b.coll_range(i);
         let single = range.len() == 1;
         for k in range {

@@ -4,9 +4,9 @@
 
 use crate::error::EngineError;
 use crate::market::MarketRows;
-use crate::mechanism::lending::{LiquidationRows, ProtocolRows};
-use crate::mechanism::options::GreekRows;
-use crate::mechanism::perp::PerpRows;
+use crate::mechanism::lending::table::{LiquidationRows, ProtocolRows};
+use crate::mechanism::options::table::GreekRows;
+use crate::mechanism::perp::table::PerpRows;
 
 /// The first non-finite value of `values` (rows keyed by `steps`), as the
 /// error that names it.

@@ -12,9 +12,8 @@
 
 use polars::prelude::*;
 
-use crate::output::parquet::Names;
 use crate::output::recorder::PathRecord;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// One declared column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +185,7 @@ macro_rules! step_table {
             /// The rows of a block of recorded paths as a frame: `path`,
             /// then the declared columns.
             pub fn frame(
-                names: &$crate::output::parquet::Names,
+                names: &$crate::output::table::Names,
                 records: &[$crate::output::recorder::PathRecord],
             ) -> polars::prelude::DataFrame {
                 use $crate::output::table::{col, gather, path_keys};
@@ -249,4 +248,42 @@ pub fn markdown() -> String {
         }
     }
     s
+}
+
+/// Names used to turn indices into strings.
+pub struct Names {
+    /// Asset symbols.
+    pub assets: Vec<String>,
+    /// Protocol names.
+    pub protocols: Vec<String>,
+    /// Liquidator names.
+    pub liquidators: Vec<String>,
+    /// Perp market names.
+    pub perps: Vec<String>,
+    /// Hedger names, then option vault names.
+    pub option_agents: Vec<String>,
+    /// How many of `option_agents` are hedgers.
+    pub hedgers: usize,
+    /// The kinds of option agent, by `greeks.parquet`'s `kind` index.
+    pub option_kinds: Vec<String>,
+}
+
+impl Names {
+    /// The names of a scenario.
+    pub fn of(sc: &Scenario) -> Self {
+        Names {
+            assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
+            protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
+            liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
+            perps: sc.perps.iter().map(|p| p.name.clone()).collect(),
+            option_agents: sc
+                .hedgers
+                .iter()
+                .map(|h| h.name.clone())
+                .chain(sc.option_vaults.iter().map(|v| v.name.clone()))
+                .collect(),
+            hedgers: sc.hedgers.len(),
+            option_kinds: vec!["hedger".into(), "vault".into()],
+        }
+    }
 }

@@ -1,24 +1,23 @@
 //! Scenarios: the TOML file (`raw`), its checked, typed form (`validated`) and
 //! the initial book of positions it describes (`book`).
 
-pub mod book;
+pub mod check;
 pub mod fields;
-mod lending;
 pub mod limits;
-mod market;
-pub mod options;
-pub mod perps;
+pub mod population;
 pub mod raw;
 pub mod validated;
 
-pub use book::Book;
-pub use options::{HedgerSpec, OptionLine, VaultSpec};
-pub use perps::{MarginModel, PerpBook, PerpSpec};
-pub use raw::{OracleSource, RawScenario};
-pub use validated::{
-    Asset, CollateralParams, Deleverage, Emode, LenderSpec, LendingSpec, LiquidatorSpec, LpToken,
-    Network, Oracle, Overrides, Peg, PoolSpec, RateModel, Scenario, SupplySpec,
+pub use crate::market::spec::{Asset, LpToken, Peg, PoolSpec};
+pub use crate::mechanism::lending::book::{Book, Terms, Unhealthy};
+pub use crate::mechanism::lending::spec::{
+    CollateralParams, Deleverage, Emode, LenderSpec, LendingSpec, LiquidatorSpec, Network, Oracle,
+    RateModel, SupplySpec,
 };
+pub use crate::mechanism::options::spec::{HedgerSpec, OptionLine, VaultSpec};
+pub use crate::mechanism::perp::spec::{MarginModel, PerpBook, PerpSpec};
+pub use raw::{OracleSource, RawScenario};
+pub use validated::{Overrides, Scenario};
 
 /// The default scenario, embedded so the binary runs it from any folder.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.toml");

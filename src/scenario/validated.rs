@@ -5,236 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ScenarioError;
-use crate::market::Process;
-use crate::scenario::book::Book;
-use crate::scenario::options::{HedgerSpec, VaultSpec, attach_perp_hedges, options_from_raw};
-use crate::scenario::perps::{PerpBook, PerpSpec, perps_from_raw};
-use crate::scenario::raw::{OracleSource, RawCapital, RawScenario, UnhealthyPolicy};
-
-/// A token with a price in USD.
-#[derive(Debug, Clone)]
-pub struct Asset {
-    /// Ticker.
-    pub symbol: String,
-    /// Initial price F₀ (USD).
-    pub initial_price: f64,
-    /// How F moves by itself.
-    pub process: Process,
-    /// For a receipt token: the lending protocol whose shares it is.
-    pub receipt_of: Option<usize>,
-    /// For a derivative token: its peg to an underlying.
-    pub peg: Option<Peg>,
-    /// For an LP token: its pool.
-    pub lp_of: Option<LpToken>,
-}
-
-/// An LP token: a share of a pool's reserves (docs/model.md §12).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LpToken {
-    /// Pool index.
-    pub pool: usize,
-    /// Shares outstanding at step 0: the pool's value ÷ the token's price.
-    pub supply: f64,
-}
-
-/// A derivative token's link to its underlying (docs/model.md §12):
-/// `F = ratio × F_underlying × e^δ`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Peg {
-    /// Underlying asset index.
-    pub to: usize,
-    /// Units of the underlying one token redeems for.
-    pub ratio: f64,
-    /// Per-step factor on δ: `0.5^(dt / half-life)`, 1 without reversion.
-    pub keep: f64,
-    /// δ at step 0: `ln(price / (ratio × F_underlying))`.
-    pub initial_discount: f64,
-}
-
-/// A constant-product pool, by asset index.
-#[derive(Debug, Clone)]
-pub struct PoolSpec {
-    /// Base asset index.
-    pub base: usize,
-    /// Quote asset index.
-    pub quote: usize,
-    /// Initial base reserve.
-    pub base_reserve: f64,
-    /// Swap fee φ.
-    pub fee: f64,
-    /// Impact persistence ρ in [0, 1].
-    pub impact_persistence: f64,
-}
-
-/// A protocol's oracle.
-#[derive(Debug, Clone, Copy)]
-pub struct Oracle {
-    /// Fundamental or pool.
-    pub source: OracleSource,
-    /// Lag in steps.
-    pub lag_steps: u32,
-}
-
-/// Risk parameters of one collateral asset in one protocol.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CollateralParams {
-    /// LT in (0, 1].
-    pub liquidation_threshold: f64,
-    /// LB ≥ 0.
-    pub liquidation_bonus: f64,
-    /// Max LTV in (0, LT].
-    pub max_ltv: f64,
-    /// Isolation mode debt ceiling, USD at initial prices.
-    pub debt_ceiling_usd: Option<f64>,
-}
-
-/// A correlated-asset mode (docs/model.md §12).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Emode {
-    /// Member assets, indexed by asset.
-    pub member: Vec<bool>,
-    /// The parameters its positions use.
-    pub params: CollateralParams,
-}
-
-/// Rate-driven deleveraging (docs/model.md §12).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Deleverage {
-    /// Annual borrow rate above which borrowers repay.
-    pub borrow_rate: f64,
-    /// Fraction of debt repaid per step.
-    pub repay: f64,
-}
-
-/// A lending market (docs/model.md §5).
-#[derive(Debug, Clone)]
-pub struct LendingSpec {
-    /// Name.
-    pub name: String,
-    /// Debt asset index.
-    pub debt_asset: usize,
-    /// Share of the debt repaid per liquidation.
-    pub close_factor: f64,
-    /// Below this HF the close factor is 1.
-    pub full_liquidation_hf: f64,
-    /// Price source.
-    pub oracle: Oracle,
-    /// Collateral parameters indexed by asset (None: not accepted).
-    pub collateral: Vec<Option<CollateralParams>>,
-    /// The supply side, if modelled.
-    pub supply: Option<SupplySpec>,
-    /// The e-mode category, if any.
-    pub emode: Option<Emode>,
-    /// Rate-driven deleveraging, if any.
-    pub deleverage: Option<Deleverage>,
-}
-
-impl LendingSpec {
-    /// The parameters a position holding `assets` uses for collateral `a`:
-    /// the e-mode ones when every asset it holds is in the category.
-    pub fn params_for(&self, a: usize, assets: &[usize]) -> Option<CollateralParams> {
-        let base = self.collateral[a]?;
-        match &self.emode {
-            Some(e) if assets.iter().all(|&b| e.member[b]) => Some(CollateralParams {
-                debt_ceiling_usd: base.debt_ceiling_usd,
-                ..e.params
-            }),
-            _ => Some(base),
-        }
-    }
-}
-
-/// A lending protocol's supply side at step 0 (units of its debt asset).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SupplySpec {
-    /// Deposited by suppliers; also the initial number of shares (share value 1).
-    pub deposits: f64,
-    /// The protocol's reserve fund.
-    pub reserve_fund: f64,
-    /// Initial utilisation, if the scenario gave it instead of deposits.
-    pub utilisation: Option<f64>,
-    /// Interest rate model, if interest accrues.
-    pub rate: Option<RateModel>,
-}
-
-/// A kinked utilisation rate model (docs/model.md §11): the annual borrow
-/// rate is `base + slope1·u/kink` up to the kink and
-/// `base + slope1 + slope2·(u − kink)/(1 − kink)` above it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateModel {
-    /// Rate at zero utilisation.
-    pub base: f64,
-    /// Slope below the kink (rate added at the kink).
-    pub slope1: f64,
-    /// Optimal utilisation in (0, 1).
-    pub kink: f64,
-    /// Slope above the kink (rate added from kink to full utilisation).
-    pub slope2: f64,
-    /// Share of interest paid into the reserve fund.
-    pub reserve_factor: f64,
-}
-
-impl RateModel {
-    /// Annual borrow rate at utilisation `u` (clamped to [0, 1]).
-    pub fn borrow_rate(&self, u: f64) -> f64 {
-        let u = u.clamp(0.0, 1.0);
-        if u <= self.kink {
-            self.base + self.slope1 * u / self.kink
-        } else {
-            self.base + self.slope1 + self.slope2 * (u - self.kink) / (1.0 - self.kink)
-        }
-    }
-}
-
-/// A liquidator agent.
-#[derive(Debug, Clone)]
-pub struct LiquidatorSpec {
-    /// Name.
-    pub name: String,
-    /// USD capital; `f64::INFINITY` for unlimited (flash loans).
-    pub capital: f64,
-    /// Smallest profit after gas it acts for.
-    pub min_profit: f64,
-}
-
-/// A lender agent (docs/model.md §11, "Runs").
-#[derive(Debug, Clone, PartialEq)]
-pub struct LenderSpec {
-    /// Name.
-    pub name: String,
-    /// Protocol index.
-    pub protocol: usize,
-    /// Shares held at step 0 (units).
-    pub shares: f64,
-    /// Fraction of remaining shares redeemed per step once triggered.
-    pub withdraw: f64,
-    /// Whether withdrawn units are sold into the debt asset's pool.
-    pub sell: bool,
-    /// Share-value drawdown trigger.
-    pub share_value_drawdown: Option<f64>,
-    /// Utilisation trigger.
-    pub utilisation: Option<f64>,
-    /// Peer protocol and its bad-debt trigger, USD.
-    pub peer_bad_debt: Option<(usize, f64)>,
-    /// Scripted start step.
-    pub at_step: Option<u32>,
-}
-
-/// Gas settings (docs/model.md §5 step 4).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Network {
-    /// Gas of one liquidation, USD.
-    pub gas_usd: f64,
-    /// Growth of gas per liquidation already executed in the step.
-    pub congestion: f64,
-}
-
-impl Network {
-    /// `gas = gas_usd · (1 + congestion · n)`.
-    pub fn gas(&self, executed_this_step: u32) -> f64 {
-        self.gas_usd * (1.0 + self.congestion * executed_this_step as f64)
-    }
-}
+use crate::market::spec::{Asset, LpToken, PoolSpec};
+use crate::mechanism::lending::book::Book;
+use crate::mechanism::lending::spec::*;
+use crate::mechanism::options::spec::{
+    HedgerSpec, VaultSpec, attach_perp_hedges, options_from_raw,
+};
+use crate::mechanism::perp::spec::{PerpBook, PerpSpec, perps_from_raw};
+use crate::scenario::check::*;
+use crate::scenario::raw::{RawCapital, RawScenario, UnhealthyPolicy};
 
 /// Command-line overrides applied before validation.
 #[derive(Debug, Clone, Default)]
@@ -296,18 +75,10 @@ pub struct Scenario {
     pub book: Book,
     /// Positions of the book as given that were below health factor 1 at
     /// step 0 (kept, or dropped, as `simulation.unhealthy_positions` says).
-    pub unhealthy: crate::scenario::book::Unhealthy,
+    pub unhealthy: crate::mechanism::lending::book::Unhealthy,
     /// The scenario as resolved (defaults and overrides applied).
     pub resolved: RawScenario,
 }
-
-/// The largest growth factor, as a log, interest may compound debt by over
-/// a run: e^600 ≈ 4e260 leaves room below f64::MAX (1.8e308) for a debt of
-/// up to `MAX_USD`.
-pub const MAX_LOG_GROWTH: f64 = 600.0;
-
-/// Hours in the model's year (365 days, markets open 24/7).
-pub const HOURS_PER_YEAR: f64 = 8760.0;
 
 /// Paths keep full time series up to this many by default.
 pub const DEFAULT_RECORD_PATHS: u32 = 1000;
@@ -404,15 +175,15 @@ impl Scenario {
             .unwrap_or(DEFAULT_RECORD_PATHS)
             .min(sim.paths);
 
-        let crate::scenario::market::MarketAssets {
+        let crate::market::spec::MarketAssets {
             mut assets,
             stochastic,
             cholesky,
-        } = crate::scenario::market::assets_from_raw(&raw)?;
+        } = crate::market::spec::assets_from_raw(&raw)?;
         let lookup =
-            |field: &str, symbol: &str| crate::scenario::market::asset_index(&raw, field, symbol);
-        let (pools, pool_of) = crate::scenario::market::pools_from_raw(&raw, &assets)?;
-        let protocols = crate::scenario::lending::protocols_from_raw(&raw, &assets)?;
+            |field: &str, symbol: &str| crate::market::spec::asset_index(&raw, field, symbol);
+        let (pools, pool_of) = crate::market::spec::pools_from_raw(&raw, &assets)?;
+        let protocols = crate::mechanism::lending::validate::protocols_from_raw(&raw, &assets)?;
 
         // Receipt tokens, now that protocols are known.
         let mut receipt_links = Vec::new();
@@ -621,10 +392,15 @@ impl Scenario {
             .as_ref()
             .map(|f| resolve(base_dir, f));
         scenario.book = match fixed_book {
-            Some(b) => b.with_params(&scenario)?,
-            None => Book::build(&scenario, file.as_deref())?,
+            Some(b) => b.with_params(scenario.terms())?,
+            None => Book::build(
+                scenario.terms(),
+                &scenario.resolved,
+                scenario.seed,
+                file.as_deref(),
+            )?,
         };
-        scenario.unhealthy = scenario.book.unhealthy(&scenario);
+        scenario.unhealthy = scenario.book.unhealthy(scenario.terms());
         if scenario.unhealthy.positions > 0 {
             let u = scenario.unhealthy;
             match scenario.resolved.simulation.unhealthy_positions {
@@ -640,7 +416,10 @@ impl Scenario {
                 }
                 UnhealthyPolicy::Drop => {
                     let sc = &scenario;
-                    let book = sc.book.without(sc, |i| sc.book.initial_hf(sc, i) < 1.0);
+                    let terms = sc.terms();
+                    let book = sc
+                        .book
+                        .without(terms, |i| sc.book.initial_hf(terms, i) < 1.0);
                     scenario.book = book;
                 }
             }
@@ -734,7 +513,7 @@ impl Scenario {
         let mut cut = self.clone();
         cut.protocols[p].collateral[a] = None;
         let book = &self.book;
-        cut.book = book.without(self, |i| {
+        cut.book = book.without(self.terms(), |i| {
             book.protocol[i] as usize == p
                 && book
                     .coll_range(i)
@@ -850,6 +629,14 @@ impl Scenario {
         Ok(out)
     }
 
+    /// The assets and protocols a book is built and valued against.
+    pub fn terms(&self) -> crate::mechanism::lending::book::Terms<'_> {
+        crate::mechanism::lending::book::Terms {
+            assets: &self.assets,
+            protocols: &self.protocols,
+        }
+    }
+
     /// Asset indices of the receipt tokens.
     pub fn receipts(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.assets
@@ -900,176 +687,6 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
         p.to_path_buf()
     } else {
         base.join(p)
-    }
-}
-
-/// Longest name or symbol, in characters.
-pub const MAX_NAME_LEN: usize = 64;
-
-/// Names and symbols end up in folder and file names, chart titles and
-/// error messages: 1 to 64 characters, ASCII letters and digits and
-/// `. _ - + @`, starting with a letter or digit. Names of one kind are unique.
-pub(crate) fn check_name(field: &str, name: &str) -> Result<(), ScenarioError> {
-    let shown: String = name
-        .chars()
-        .take(MAX_NAME_LEN)
-        .flat_map(char::escape_debug)
-        .collect();
-    let problem = if name.is_empty() {
-        Some("must not be empty".to_string())
-    } else if name.chars().count() > MAX_NAME_LEN {
-        Some(format!(
-            "`{shown}…` is longer than {MAX_NAME_LEN} characters"
-        ))
-    } else if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._-+@".contains(*c)))
-    {
-        Some(format!(
-            "`{shown}` contains {:?}; use letters, digits and . _ - + @",
-            c
-        ))
-    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        Some(format!("`{shown}` must start with a letter or a digit"))
-    } else {
-        None
-    };
-    match problem {
-        Some(p) => Err(ScenarioError::invalid(field, p)),
-        None => Ok(()),
-    }
-}
-
-/// Every name and symbol of a scenario, checked by `check_name`, and
-/// unique within its kind.
-pub(crate) fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
-    check_name("simulation.name", &raw.simulation.name)?;
-    let kinds: [(&str, Vec<&str>); 7] = [
-        (
-            "assets.symbol",
-            raw.assets.iter().map(|a| a.symbol.as_str()).collect(),
-        ),
-        (
-            "protocols.name",
-            raw.protocols.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "liquidators.name",
-            raw.liquidators.iter().map(|l| l.name.as_str()).collect(),
-        ),
-        (
-            "lenders.name",
-            raw.lenders.iter().map(|l| l.name.as_str()).collect(),
-        ),
-        (
-            "perps.name",
-            raw.perps.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "hedgers.name",
-            raw.hedgers.iter().map(|h| h.name.as_str()).collect(),
-        ),
-        (
-            "option_vaults.name",
-            raw.option_vaults.iter().map(|v| v.name.as_str()).collect(),
-        ),
-    ];
-    for (field, names) in &kinds {
-        for (i, n) in names.iter().enumerate() {
-            check_name(field, n)?;
-            // Folder and file names may meet on a case-insensitive disk.
-            if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
-                let kind = field.split('.').next().unwrap_or(field);
-                return Err(ScenarioError::invalid(
-                    format!("{kind}.{n}"),
-                    format!("`{n}` is listed twice (names are compared ignoring case)"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Check a finite number is at most `max`; `why` says where the bound
-/// comes from.
-pub(crate) fn at_most(field: &str, v: f64, max: f64, why: &str) -> Result<f64, ScenarioError> {
-    finite(field, v)?;
-    if v <= max {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v:e} is above {max:e} ({why})"),
-        ))
-    }
-}
-
-/// Highest price of one unit, USD: a million times bitcoin's peak, so no
-/// real token is refused while value arithmetic stays far from overflow.
-pub const MAX_PRICE: f64 = 1e12;
-
-/// Longest run, hours: a thousand years of steps.
-pub const MAX_HORIZON_HOURS: f64 = 1000.0 * HOURS_PER_YEAR;
-
-/// Check a number is finite.
-pub(crate) fn finite(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v} is not a finite number"),
-        ))
-    }
-}
-
-/// Check a number is finite and > 0.
-pub(crate) fn positive(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    finite(field, v)?;
-    if v > 0.0 {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v} must be positive"),
-        ))
-    }
-}
-
-/// Check a number is finite and ≥ 0.
-pub(crate) fn non_negative(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    finite(field, v)?;
-    if v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v} must not be negative"),
-        ))
-    }
-}
-
-pub(crate) fn unit_open_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    finite(field, v)?;
-    if v > 0.0 && v <= 1.0 {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v} is outside (0, 1]"),
-        ))
-    }
-}
-
-pub(crate) fn unit_closed(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    finite(field, v)?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(ScenarioError::invalid(
-            field,
-            format!("{v} is outside [0, 1]"),
-        ))
     }
 }
 

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use crate::error::OutputError;
 use crate::output::charts::{FONT, band, fmt_usd, padded, register_font, sanitize};
-use crate::sweep::exec::{METRICS, RunRow};
+use crate::sweep::merge::{METRICS, RunRow};
 use crate::sweep::spec::{Design, Sweep};
 
 type DynResult = Result<(), Box<dyn std::error::Error>>;

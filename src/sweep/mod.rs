@@ -5,7 +5,10 @@
 
 pub mod charts;
 pub mod exec;
+mod files;
+mod merge;
 pub mod recommend;
+mod slurm;
 pub mod spec;
 
 pub use exec::{SweepOptions, SweepReport, merge, run_sweep};

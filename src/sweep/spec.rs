@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
 use crate::montecarlo::seed::{PathRng, splitmix64};
+use crate::scenario::raw::RawScenario;
 use crate::scenario::raw::parse_error;
-use crate::scenario::{RawScenario, Scenario};
+use crate::scenario::validated::Scenario;
 
 /// How runs are chosen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,8 +186,7 @@ impl Sweep {
             field: field.to_string(),
             problem,
         };
-        crate::scenario::validated::check_name("sweep.name", &s.name)
-            .map_err(|e| e.in_file(&label))?;
+        crate::scenario::check::check_name("sweep.name", &s.name).map_err(|e| e.in_file(&label))?;
         if let Some(b) = s.budget_share_of_debt
             && !(b.is_finite() && b > 0.0)
         {
@@ -227,7 +227,7 @@ impl Sweep {
         }
         let runs = design(&raw).map_err(|(f, p)| bad(&f, p))?;
 
-        let overrides = crate::scenario::Overrides {
+        let overrides = crate::scenario::validated::Overrides {
             paths: s.paths,
             seed: s.seed,
         };

@@ -292,7 +292,7 @@ fn positions_below_one_at_the_start_are_reported_and_can_be_refused_or_dropped()
     );
     let kept = scenario(&text, &Default::default());
     assert_eq!(dropped.book.len() + 1, kept.book.len());
-    assert_eq!(dropped.book.unhealthy(&dropped).positions, 0);
+    assert_eq!(dropped.book.unhealthy(dropped.terms()).positions, 0);
 }
 
 #[test]

@@ -66,7 +66,7 @@ mod tests {
     //! share values other than 1, wiped-out issuers, debt asset prices other
     //! than 1, an issuer with no share left.
     use super::*;
-    use crate::scenario::{Overrides, Scenario};
+    use crate::scenario::validated::{Overrides, Scenario};
 
     /// lend-a lends USDC, lend-c lends ETH; lend-b lends USDC against both
     /// receipts. Its one position owes 500 USDC against 100 aUSDC (worth 100

@@ -13,8 +13,22 @@
 //! the positions a full scan finds.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
-use crate::scenario::Book;
+/// What the index reads of a book of positions (`Book` implements it):
+/// each position's protocol, debt and collateral entries.
+pub trait Positions {
+    /// Number of positions.
+    fn count(&self) -> usize;
+    /// Protocol of position `i`.
+    fn protocol(&self, i: usize) -> u32;
+    /// Debt of position `i`, units of its protocol's debt asset.
+    fn debt(&self, i: usize) -> f64;
+    /// The collateral entries of position `i`.
+    fn entries(&self, i: usize) -> Range<usize>;
+    /// Entry `k`: (asset, units, liquidation threshold).
+    fn entry(&self, k: usize) -> (u32, f64, f64);
+}
 
 /// Relative margin of the search threshold: the index proposes every
 /// position with `L > r·(1 − MARGIN)`, a superset of those with HF < 1
@@ -85,18 +99,18 @@ impl LiquidationIndex {
     /// Build the index of a book; `initial_prices` per asset and each
     /// protocol's debt asset give the step-0 health factors of
     /// multi-collateral positions.
-    pub fn build(book: &Book, initial_prices: &[f64], debt_assets: &[usize]) -> Self {
+    pub fn build(book: &impl Positions, initial_prices: &[f64], debt_assets: &[usize]) -> Self {
         let mut by_group: BTreeMap<(u32, u32), GroupMembers> = BTreeMap::new();
         let mut others = Vec::new();
-        let mut group_of = vec![u32::MAX; book.len()];
-        for i in 0..book.len() {
-            let range = book.coll_range(i);
+        let mut group_of = vec![u32::MAX; book.count()];
+        for i in 0..book.count() {
+            let range = book.entries(i);
             if range.len() == 1 {
-                let k = range.start;
+                let (asset, units, lt) = book.entry(range.start);
                 let entry = by_group
-                    .entry((book.protocol[i], book.coll_asset[k]))
-                    .or_insert((book.coll_lt[k], Vec::new()));
-                let l = liquidation_price(book.debt[i], book.coll_units[k], book.coll_lt[k]);
+                    .entry((book.protocol(i), asset))
+                    .or_insert((lt, Vec::new()));
+                let l = liquidation_price(book.debt(i), units, lt);
                 entry.1.push((l, i as u32));
             } else {
                 others.push(i as u32);
@@ -120,18 +134,17 @@ impl LiquidationIndex {
         for p in 0..debt_assets.len() {
             let mut members: Vec<(f64, u32)> = others
                 .iter()
-                .filter(|&&i| book.protocol[i as usize] as usize == p)
+                .filter(|&&i| book.protocol(i as usize) as usize == p)
                 .map(|&i| {
                     let i = i as usize;
                     let weighted: f64 = book
-                        .coll_range(i)
+                        .entries(i)
                         .map(|k| {
-                            book.coll_units[k]
-                                * initial_prices[book.coll_asset[k] as usize]
-                                * book.coll_lt[k]
+                            let (asset, units, lt) = book.entry(k);
+                            units * initial_prices[asset as usize] * lt
                         })
                         .sum();
-                    let debt = book.debt[i] * initial_prices[debt_assets[p]];
+                    let debt = book.debt(i) * initial_prices[debt_assets[p]];
                     let hf0 = if debt > 0.0 {
                         weighted / debt
                     } else {

@@ -1,6 +1,6 @@
 //! Liquidator choice (docs/model.md §5 step 5).
 
-use crate::scenario::LiquidatorSpec;
+use crate::mechanism::lending::spec::LiquidatorSpec;
 
 /// The first liquidator, in scenario order, whose capital covers the repay
 /// (`capital ≥ R·p_d`) and whose profit after gas `s·p_j − R·p_d − gas`

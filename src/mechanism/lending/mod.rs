@@ -9,14 +9,17 @@
 //! in `rules`; `index` finds the candidates of a round.
 
 mod balance;
+pub mod book;
 mod cascade;
 mod deleverage;
 pub mod index;
 pub mod liquidator;
 mod record;
 pub mod rules;
+pub mod spec;
 mod supply;
-mod table;
+pub mod table;
+pub(crate) mod validate;
 
 use std::collections::BTreeSet;
 
@@ -25,7 +28,8 @@ pub use supply::SupplyState;
 pub use table::{LiquidationRows, ProtocolRows};
 
 use crate::market::state::Market;
-use crate::scenario::{OracleSource, Scenario};
+use crate::scenario::raw::OracleSource;
+use crate::scenario::validated::Scenario;
 
 /// How the cascade finds positions below HF 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,25 +2,10 @@
 //! (docs/model.md §14). A short-gamma book sells the underlying as it falls
 //! and buys as it rises: its hedge trades amplify the move.
 
+use crate::derivatives::payoff;
 use crate::derivatives::surface::{AtmVol, Ewma};
-use crate::derivatives::{Greeks, greeks, payoff};
 use crate::market::Pool;
-use crate::scenario::HedgerSpec;
-
-/// Sensitivities of a whole book.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct BookGreeks {
-    /// Book value.
-    pub value: f64,
-    /// Options' delta (without the hedge).
-    pub delta: f64,
-    /// Gamma.
-    pub gamma: f64,
-    /// Vega.
-    pub vega: f64,
-    /// Theta (per year).
-    pub theta: f64,
-}
+use crate::mechanism::options::spec::{BookGreeks, HedgerSpec, book_greeks};
 
 /// One hedger on one path.
 #[derive(Debug, Clone, Default)]
@@ -36,31 +21,6 @@ pub struct HedgerState {
     initial_value: f64,
     /// Units traded this step (+ bought).
     pub trade: f64,
-}
-
-/// The Greeks of the unsettled lines at price `s` and time `hours`.
-pub fn book_greeks(
-    spec: &HedgerSpec,
-    settled: &[bool],
-    atm: f64,
-    s: f64,
-    hours: f64,
-) -> BookGreeks {
-    let mut b = BookGreeks::default();
-    for (o, &done) in spec.options.iter().zip(settled) {
-        if done {
-            continue;
-        }
-        let tau = (o.expiry_hours - hours) / 8760.0;
-        let vol = spec.surface.vol(atm, s, o.strike);
-        let g: Greeks = greeks(o.kind, s, o.strike, tau, vol, spec.rate, 0.0);
-        b.value += o.quantity * g.price;
-        b.delta += o.quantity * g.delta;
-        b.gamma += o.quantity * g.gamma;
-        b.vega += o.quantity * g.vega;
-        b.theta += o.quantity * g.theta;
-    }
-    b
 }
 
 impl HedgerState {
@@ -166,7 +126,7 @@ mod tests {
     use super::*;
     use crate::derivatives::Kind;
     use crate::derivatives::surface::VolSurface;
-    use crate::scenario::OptionLine;
+    use crate::mechanism::options::spec::OptionLine;
 
     /// A dealer short one put that expires at hour 1, hedged at step 0.
     fn short_put(band: f64) -> HedgerSpec {

@@ -5,7 +5,8 @@
 //! `greeks.parquet` at the end of the step.
 
 pub mod hedger;
-mod table;
+pub mod spec;
+pub mod table;
 pub mod vault;
 
 pub use table::GreekRows;
@@ -16,7 +17,7 @@ use vault::VaultState;
 use crate::market::state::Market;
 use crate::mechanism::perp::Perps;
 use crate::output::recorder::PathRecord;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// One path's hedgers and option vaults.
 pub struct Options<'a> {

@@ -6,7 +6,7 @@
 
 use crate::derivatives::surface::{AtmVol, Ewma};
 use crate::derivatives::{Kind, greeks, payoff, price};
-use crate::scenario::VaultSpec;
+use crate::mechanism::options::spec::VaultSpec;
 
 /// One vault on one path.
 #[derive(Debug, Clone, Default)]

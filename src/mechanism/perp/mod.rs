@@ -4,15 +4,16 @@
 //! cascade round (stage 4), funding after the cascade (stage 4b) and the
 //! record (stage 6). The vault hedges in the shared market's pools.
 
+pub mod spec;
 pub mod state;
-mod table;
+pub mod table;
 
 pub use state::{PerpState, RoundOutcome};
 pub use table::PerpRows;
 
 use crate::market::state::Market;
 use crate::output::recorder::PathRecord;
-use crate::scenario::Scenario;
+use crate::scenario::validated::Scenario;
 
 /// One path's perp markets, plus the per-market price scratch.
 pub struct Perps<'a> {

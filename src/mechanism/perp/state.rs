@@ -9,7 +9,7 @@
 
 use crate::derivatives::surface::Ewma;
 use crate::market::Pool;
-use crate::scenario::{MarginModel, PerpBook, PerpSpec};
+use crate::mechanism::perp::spec::{MarginModel, PerpBook, PerpSpec};
 
 /// What one liquidation round closed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -9,13 +9,36 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
-use rand::{Rng, RngExt};
-
 use crate::error::ScenarioError;
-use crate::mechanism::lending::index::LiquidationIndex;
+use crate::market::spec::Asset;
+use crate::mechanism::lending::index::{LiquidationIndex, Positions};
+use crate::mechanism::lending::spec::LendingSpec;
 use crate::montecarlo::seed::book_rng;
-use crate::scenario::raw::{RawHealthDist, RawSizeDist};
-use crate::scenario::validated::{Scenario, at_most, finite, non_negative, positive};
+use crate::scenario::check::{MAX_USD, non_negative};
+use crate::scenario::population::{check_health, check_size, draw_health, draw_size};
+use crate::scenario::raw::RawScenario;
+
+/// What a book is built and checked against: the scenario's assets and
+/// lending protocols, validated before it.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms<'a> {
+    /// Assets in scenario order.
+    pub assets: &'a [Asset],
+    /// Lending protocols in scenario order.
+    pub protocols: &'a [LendingSpec],
+}
+
+impl Terms<'_> {
+    /// Index of an asset by symbol.
+    pub fn asset_index(&self, symbol: &str) -> Option<usize> {
+        self.assets.iter().position(|a| a.symbol == symbol)
+    }
+
+    /// Index of a protocol by name.
+    pub fn protocol_index(&self, name: &str) -> Option<usize> {
+        self.protocols.iter().position(|p| p.name == name)
+    }
+}
 
 /// All positions at step 0, shared read-only by every path.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,7 +106,7 @@ impl Book {
 
     /// Health factor of position `i` at the scenario's initial prices (∞
     /// without debt).
-    pub fn initial_hf(&self, sc: &Scenario, i: usize) -> f64 {
+    pub fn initial_hf(&self, sc: Terms<'_>, i: usize) -> f64 {
         let spec = &sc.protocols[self.protocol[i] as usize];
         let debt = self.debt[i] * sc.assets[spec.debt_asset].initial_price;
         if debt <= 0.0 {
@@ -101,7 +124,7 @@ impl Book {
     }
 
     /// The positions below health factor 1 at step 0.
-    pub fn unhealthy(&self, sc: &Scenario) -> Unhealthy {
+    pub fn unhealthy(&self, sc: Terms<'_>) -> Unhealthy {
         let mut u = Unhealthy::default();
         for i in 0..self.len() {
             if self.initial_hf(sc, i) < 1.0 {
@@ -130,7 +153,7 @@ impl Book {
 
     /// The book without the positions `drop` selects (the others keep their
     /// ids and order; the index is rebuilt).
-    pub fn without(&self, sc: &Scenario, drop: impl Fn(usize) -> bool) -> Book {
+    pub fn without(&self, sc: Terms<'_>, drop: impl Fn(usize) -> bool) -> Book {
         let mut out = Book {
             coll_start: vec![0],
             over_ceiling: self.over_ceiling,
@@ -160,7 +183,7 @@ impl Book {
     /// e-mode), and the index is rebuilt. A sweep holds its base book fixed
     /// this way while the rules change. Errors if a protocol of `sc` no
     /// longer accepts an asset the book holds.
-    pub fn with_params(&self, sc: &Scenario) -> Result<Book, ScenarioError> {
+    pub fn with_params(&self, sc: Terms<'_>) -> Result<Book, ScenarioError> {
         let mut out = self.clone();
         for i in 0..self.len() {
             let p = self.protocol[i] as usize;
@@ -186,13 +209,16 @@ impl Book {
     }
 
     /// Build the book of a scenario whose other parts are already validated.
-    pub fn build(sc: &Scenario, file: Option<&Path>) -> Result<Book, ScenarioError> {
+    pub fn build(
+        sc: Terms<'_>,
+        raw: &RawScenario,
+        seed: u64,
+        file: Option<&Path>,
+    ) -> Result<Book, ScenarioError> {
         let mut book = Book {
             coll_start: vec![0],
             ..Book::default()
         };
-        let raw = &sc.resolved;
-
         for (i, p) in raw.positions.iter().enumerate() {
             let field = format!("positions[{i}]");
             let proto = sc.protocol_index(&p.protocol).ok_or_else(|| {
@@ -219,7 +245,7 @@ impl Book {
             book.push_snapshot(sc, path, rows)?;
         }
 
-        let mut rng = book_rng(sc.seed);
+        let mut rng = book_rng(seed);
         for (i, pop) in raw.populations.iter().enumerate() {
             let field = format!("populations[{i}]");
             let proto = sc.protocol_index(&pop.protocol).ok_or_else(|| {
@@ -290,7 +316,7 @@ impl Book {
     /// those admitted before it; a position that does not fit could not have
     /// borrowed and is left out (`over_ceiling` counts them), and later,
     /// smaller ones may still fit.
-    fn within_ceilings(self, sc: &Scenario) -> Book {
+    fn within_ceilings(self, sc: Terms<'_>) -> Book {
         let mut used = vec![0.0; sc.protocols.len() * sc.assets.len()];
         let mut over = vec![false; self.len()];
         for (i, o) in over.iter_mut().enumerate() {
@@ -318,7 +344,7 @@ impl Book {
     /// Append one position; entries are sorted into scenario asset order.
     fn push(
         &mut self,
-        sc: &Scenario,
+        sc: Terms<'_>,
         field: &str,
         proto: usize,
         debt: f64,
@@ -396,7 +422,7 @@ impl Book {
     /// appearance. Rows of one id must agree on protocol and debt.
     fn push_snapshot(
         &mut self,
-        sc: &Scenario,
+        sc: Terms<'_>,
         path: &Path,
         rows: Vec<BookRow>,
     ) -> Result<(), ScenarioError> {
@@ -462,14 +488,26 @@ impl Book {
     }
 }
 
-/// The most one amount of a scenario may be worth, USD: a thousand times
-/// the whole crypto market at its 2021 peak (about 3e12 USD, CoinGecko), so
-/// nothing real is refused, while sums of such amounts stay far from
-/// overflowing.
-pub const MAX_USD: f64 = 1e15;
+impl Positions for Book {
+    fn count(&self) -> usize {
+        self.protocol.len()
+    }
+    fn protocol(&self, i: usize) -> u32 {
+        self.protocol[i]
+    }
+    fn debt(&self, i: usize) -> f64 {
+        self.debt[i]
+    }
+    fn entries(&self, i: usize) -> Range<usize> {
+        self.coll_range(i)
+    }
+    fn entry(&self, k: usize) -> (u32, f64, f64) {
+        (self.coll_asset[k], self.coll_units[k], self.coll_lt[k])
+    }
+}
 
 /// The liquidation index of a book at the scenario's initial prices.
-fn index_of(book: &Book, sc: &Scenario) -> LiquidationIndex {
+fn index_of(book: &Book, sc: Terms<'_>) -> LiquidationIndex {
     let prices: Vec<f64> = sc.assets.iter().map(|a| a.initial_price).collect();
     let debt: Vec<usize> = sc.protocols.iter().map(|p| p.debt_asset).collect();
     LiquidationIndex::build(book, &prices, &debt)
@@ -564,104 +602,4 @@ fn read_book_parquet(path: &Path) -> Result<Vec<BookRow>, ScenarioError> {
             debt: debt[i],
         })
         .collect())
-}
-
-pub(crate) fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {
-    match *d {
-        RawSizeDist::Fixed { value } => {
-            positive(&format!("{field}.value"), value)?;
-            at_most(
-                &format!("{field}.value"),
-                value,
-                MAX_USD,
-                "USD in one position",
-            )
-            .map(drop)
-        }
-        RawSizeDist::Lognormal { median, sigma } => {
-            positive(&format!("{field}.median"), median)?;
-            at_most(
-                &format!("{field}.median"),
-                median,
-                MAX_USD,
-                "USD in one position",
-            )?;
-            non_negative(&format!("{field}.sigma"), sigma)?;
-            at_most(
-                &format!("{field}.sigma"),
-                sigma,
-                5.0,
-                "sizes spread over e^±25 at five sd",
-            )
-            .map(drop)
-        }
-        RawSizeDist::Pareto { scale, shape } => {
-            positive(&format!("{field}.scale"), scale)?;
-            at_most(
-                &format!("{field}.scale"),
-                scale,
-                MAX_USD,
-                "USD in one position",
-            )?;
-            positive(&format!("{field}.shape"), shape).map(drop)
-        }
-    }
-}
-
-/// Check a health-factor distribution; returns its lowest possible value.
-pub(crate) fn check_health(field: &str, d: &RawHealthDist) -> Result<f64, ScenarioError> {
-    match *d {
-        RawHealthDist::Fixed { value } => positive(&format!("{field}.value"), value),
-        RawHealthDist::Uniform { min, max } => {
-            positive(&format!("{field}.min"), min)?;
-            finite(&format!("{field}.max"), max)?;
-            if max < min {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.max"),
-                    format!("{max} is below min {min}"),
-                ));
-            }
-            Ok(min)
-        }
-        RawHealthDist::ShiftedLognormal { min, median, sigma } => {
-            positive(&format!("{field}.min"), min)?;
-            finite(&format!("{field}.median"), median)?;
-            if median <= min {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.median"),
-                    format!("{median} must be above min {min}"),
-                ));
-            }
-            non_negative(&format!("{field}.sigma"), sigma)?;
-            Ok(min)
-        }
-    }
-}
-
-fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    rng.sample(rand_distr::StandardNormal)
-}
-
-/// Draw a collateral value in USD.
-pub fn draw_size<R: Rng + ?Sized>(d: &RawSizeDist, rng: &mut R) -> f64 {
-    match *d {
-        RawSizeDist::Fixed { value } => value,
-        RawSizeDist::Lognormal { median, sigma } => median * (sigma * normal(rng)).exp(),
-        RawSizeDist::Pareto { scale, shape } => {
-            // Inversion with U in (0, 1]: X = x_m · U^(−1/α).
-            let u: f64 = 1.0 - rng.random::<f64>();
-            scale * u.powf(-1.0 / shape)
-        }
-    }
-}
-
-/// Draw an initial health factor.
-pub fn draw_health<R: Rng + ?Sized>(d: &RawHealthDist, rng: &mut R) -> f64 {
-    match *d {
-        RawHealthDist::Fixed { value } => value,
-        RawHealthDist::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
-        RawHealthDist::ShiftedLognormal { min, median, sigma } => {
-            min + (median - min) * (sigma * normal(rng)).exp()
-        }
-    }
 }

@@ -3,8 +3,65 @@
 
 use crate::error::ScenarioError;
 use crate::market::{Process, cholesky_psd};
+use crate::scenario::check::{
+    HOURS_PER_YEAR, MAX_LOG_GROWTH, MAX_PRICE, at_most, finite, non_negative, positive, unit_closed,
+};
 use crate::scenario::raw::{RawCorrelation, RawProcess, RawScenario};
-use crate::scenario::validated::*;
+
+/// A token with a price in USD.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// Ticker.
+    pub symbol: String,
+    /// Initial price F₀ (USD).
+    pub initial_price: f64,
+    /// How F moves by itself.
+    pub process: Process,
+    /// For a receipt token: the lending protocol whose shares it is.
+    pub receipt_of: Option<usize>,
+    /// For a derivative token: its peg to an underlying.
+    pub peg: Option<Peg>,
+    /// For an LP token: its pool.
+    pub lp_of: Option<LpToken>,
+}
+
+/// An LP token: a share of a pool's reserves (docs/model.md §12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LpToken {
+    /// Pool index.
+    pub pool: usize,
+    /// Shares outstanding at step 0: the pool's value ÷ the token's price.
+    pub supply: f64,
+}
+
+/// A derivative token's link to its underlying (docs/model.md §12):
+/// `F = ratio × F_underlying × e^δ`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peg {
+    /// Underlying asset index.
+    pub to: usize,
+    /// Units of the underlying one token redeems for.
+    pub ratio: f64,
+    /// Per-step factor on δ: `0.5^(dt / half-life)`, 1 without reversion.
+    pub keep: f64,
+    /// δ at step 0: `ln(price / (ratio × F_underlying))`.
+    pub initial_discount: f64,
+}
+
+/// A constant-product pool, by asset index.
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    /// Base asset index.
+    pub base: usize,
+    /// Quote asset index.
+    pub quote: usize,
+    /// Initial base reserve.
+    pub base_reserve: f64,
+    /// Swap fee φ.
+    pub fee: f64,
+    /// Impact persistence ρ in [0, 1].
+    pub impact_persistence: f64,
+}
 
 /// The index of the asset named `symbol`, or an error on `field`.
 pub(crate) fn asset_index(
@@ -305,7 +362,7 @@ pub(crate) fn pools_from_raw(
             at_most(
                 &format!("{field}.base_reserve"),
                 p.base_reserve * price,
-                crate::scenario::book::MAX_USD,
+                crate::scenario::check::MAX_USD,
                 "USD of reserve at the initial price",
             )?;
         }

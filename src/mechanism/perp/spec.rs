@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::ScenarioError;
+use crate::market::spec::Asset;
 use crate::montecarlo::seed::perp_rng;
-use crate::scenario::book::{draw_health, draw_size};
+use crate::scenario::check::{non_negative, positive, unit_open_closed};
+use crate::scenario::population::{draw_health, draw_size};
 use crate::scenario::raw::{RawMarginMode, RawMarginModel, RawScenario, RawSide};
-use crate::scenario::validated::{Asset, non_negative, positive, unit_open_closed};
 
 /// How a market sets its maintenance margin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,7 +169,7 @@ pub fn perps_from_raw(
                     lambda,
                     multiplier: {
                         positive(&format!("{mf}.multiplier"), *multiplier)?;
-                        crate::scenario::validated::at_most(
+                        crate::scenario::check::at_most(
                             &format!("{mf}.multiplier"),
                             *multiplier,
                             1000.0,
@@ -179,10 +180,10 @@ pub fn perps_from_raw(
                         / 8760.0,
                     initial_vol: {
                         non_negative(&format!("{mf}.initial_vol"), *initial_vol)?;
-                        crate::scenario::validated::at_most(
+                        crate::scenario::check::at_most(
                             &format!("{mf}.initial_vol"),
                             *initial_vol,
-                            crate::scenario::options::MAX_VOL,
+                            crate::scenario::check::MAX_VOL,
                             "annual volatility",
                         )?
                     },
@@ -295,9 +296,12 @@ pub fn perps_from_raw(
                 "must be at least 1",
             ));
         }
-        crate::scenario::book::check_size(&format!("{field}.notional_usd"), &pop.notional_usd)?;
+        crate::scenario::population::check_size(
+            &format!("{field}.notional_usd"),
+            &pop.notional_usd,
+        )?;
         let lev_min =
-            crate::scenario::book::check_health(&format!("{field}.leverage"), &pop.leverage)?;
+            crate::scenario::population::check_health(&format!("{field}.leverage"), &pop.leverage)?;
         if lev_min <= 0.0 {
             return Err(ScenarioError::invalid(
                 format!("{field}.leverage"),
@@ -311,12 +315,12 @@ pub fn perps_from_raw(
         let k = markets.len() as f64;
         for _ in 0..pop.count {
             let notional = draw_size(&pop.notional_usd, &mut rng);
-            if notional.is_nan() || notional > crate::scenario::book::MAX_USD {
+            if notional.is_nan() || notional > crate::scenario::check::MAX_USD {
                 return Err(ScenarioError::invalid(
                     format!("{field}.notional_usd"),
                     format!(
                         "drew an account of {notional:e} USD, more than {:e}: the distribution's tail is too heavy",
-                        crate::scenario::book::MAX_USD
+                        crate::scenario::check::MAX_USD
                     ),
                 ));
             }

@@ -2,10 +2,11 @@
 //! §11, §12): debt asset, collateral parameters, oracle, liquidation
 //! rule, supply side, e-mode, isolation, deleveraging.
 
+use super::spec::*;
 use crate::error::ScenarioError;
-use crate::scenario::market::asset_index;
+use crate::market::spec::{Asset, asset_index};
+use crate::scenario::check::*;
 use crate::scenario::raw::RawScenario;
-use crate::scenario::validated::*;
 
 /// The lending protocols of a scenario (receipt tokens and LP tokens are
 /// resolved afterwards, once protocols and pools are known).
@@ -92,7 +93,7 @@ pub(crate) fn protocols_from_raw(
                 at_most(
                     &format!("{sf}.reserve_fund"),
                     reserve_fund * debt_price,
-                    crate::scenario::book::MAX_USD,
+                    crate::scenario::check::MAX_USD,
                     "USD at the initial price",
                 )?;
                 let rate = match &sup.rate {
@@ -144,7 +145,7 @@ pub(crate) fn protocols_from_raw(
                             at_most(
                                 &format!("{sf}.deposits"),
                                 d * debt_price,
-                                crate::scenario::book::MAX_USD,
+                                crate::scenario::check::MAX_USD,
                                 "USD at the initial price",
                             )?;
                             d

@@ -1,14 +1,12 @@
 //! Option books of hedgers and option vaults, validated (docs/model.md §14).
 
-use crate::derivatives::Kind;
 use crate::derivatives::surface::{AtmVol, VolSurface};
+use crate::derivatives::{Greeks, Kind, greeks};
 use crate::error::ScenarioError;
+use crate::market::spec::Asset;
+use crate::scenario::check::MAX_VOL;
+use crate::scenario::check::{finite, non_negative, positive, unit_open_closed};
 use crate::scenario::raw::{RawAtm, RawScenario, RawSurface, RawVaultStrategy};
-use crate::scenario::validated::{Asset, finite, non_negative, positive, unit_open_closed};
-
-/// Highest annual volatility an option surface or margin model may use
-/// (2,000%: crypto's worst realised volatility is a fraction of it).
-pub const MAX_VOL: f64 = 20.0;
 
 /// One option line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,7 +67,7 @@ fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
     let atm = match &s.atm {
         RawAtm::Fixed(v) => AtmVol::Fixed({
             positive(&format!("{field}.atm"), *v)?;
-            crate::scenario::validated::at_most(
+            crate::scenario::check::at_most(
                 &format!("{field}.atm"),
                 *v,
                 MAX_VOL,
@@ -94,7 +92,7 @@ fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
                 lambda,
                 initial: {
                     positive(&format!("{field}.initial"), initial)?;
-                    crate::scenario::validated::at_most(
+                    crate::scenario::check::at_most(
                         &format!("{field}.initial"),
                         initial,
                         MAX_VOL,
@@ -112,14 +110,14 @@ fn surface(field: &str, s: &RawSurface) -> Result<VolSurface, ScenarioError> {
     };
     Ok(VolSurface {
         atm,
-        skew: crate::scenario::validated::at_most(
+        skew: crate::scenario::check::at_most(
             &format!("{field}.skew"),
             s.skew.abs(),
             MAX_VOL,
             "volatility per unit of log-moneyness",
         )
         .map(|_| s.skew)?,
-        smile: crate::scenario::validated::at_most(
+        smile: crate::scenario::check::at_most(
             &format!("{field}.smile"),
             s.smile.abs(),
             MAX_VOL,
@@ -168,20 +166,20 @@ pub fn options_from_raw(
                 kind: o.kind,
                 strike: {
                     positive(&format!("{of}.strike"), o.strike)?;
-                    crate::scenario::validated::at_most(
+                    crate::scenario::check::at_most(
                         &format!("{of}.strike"),
                         o.strike,
-                        crate::scenario::validated::MAX_PRICE,
+                        crate::scenario::check::MAX_PRICE,
                         "USD per unit",
                     )?
                 },
                 expiry_hours: positive(&format!("{of}.expiry_hours"), o.expiry_hours)?,
                 quantity: {
                     finite(&format!("{of}.quantity"), o.quantity)?;
-                    crate::scenario::validated::at_most(
+                    crate::scenario::check::at_most(
                         &format!("{of}.quantity"),
                         o.quantity.abs() * o.strike,
-                        crate::scenario::book::MAX_USD,
+                        crate::scenario::check::MAX_USD,
                         "USD of notional at the strike",
                     )?;
                     o.quantity
@@ -227,10 +225,10 @@ pub fn options_from_raw(
                 let price = assets[asset_of(&format!("{field}.asset"), &v.asset)?]
                     .initial_price
                     .max(1.0);
-                crate::scenario::validated::at_most(
+                crate::scenario::check::at_most(
                     &format!("{field}.deposits"),
                     v.deposits * price,
-                    crate::scenario::book::MAX_USD,
+                    crate::scenario::check::MAX_USD,
                     "USD of deposits at the initial price",
                 )?;
                 v.deposits
@@ -250,8 +248,8 @@ pub fn options_from_raw(
 pub fn attach_perp_hedges(
     raw: &RawScenario,
     assets: &[Asset],
-    perps: &[crate::scenario::PerpSpec],
-    book: &mut crate::scenario::PerpBook,
+    perps: &[crate::mechanism::perp::spec::PerpSpec],
+    book: &mut crate::mechanism::perp::spec::PerpBook,
     hedgers: &mut [HedgerSpec],
 ) -> Result<(), ScenarioError> {
     for (h, r) in hedgers.iter_mut().zip(&raw.hedgers) {
@@ -275,14 +273,7 @@ pub fn attach_perp_hedges(
         let margin = positive(&format!("{field}.margin"), hedge.margin)?;
         let s0 = assets[h.asset].initial_price;
         let settled = vec![false; h.options.len()];
-        let delta = crate::mechanism::options::hedger::book_greeks(
-            h,
-            &settled,
-            h.surface.initial_atm(),
-            s0,
-            0.0,
-        )
-        .delta;
+        let delta = book_greeks(h, &settled, h.surface.initial_atm(), s0, 0.0).delta;
         let size = -delta;
         let im = perps[m].initial_margin * size.abs() * s0;
         if margin < im {
@@ -298,4 +289,44 @@ pub fn attach_perp_hedges(
         h.perp = Some((m, position));
     }
     Ok(())
+}
+
+/// Sensitivities of a whole book.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BookGreeks {
+    /// Book value.
+    pub value: f64,
+    /// Options' delta (without the hedge).
+    pub delta: f64,
+    /// Gamma.
+    pub gamma: f64,
+    /// Vega.
+    pub vega: f64,
+    /// Theta (per year).
+    pub theta: f64,
+}
+
+/// The Greeks of the unsettled lines at price `s` and time `hours`.
+pub fn book_greeks(
+    spec: &HedgerSpec,
+    settled: &[bool],
+    atm: f64,
+    s: f64,
+    hours: f64,
+) -> BookGreeks {
+    let mut b = BookGreeks::default();
+    for (o, &done) in spec.options.iter().zip(settled) {
+        if done {
+            continue;
+        }
+        let tau = (o.expiry_hours - hours) / 8760.0;
+        let vol = spec.surface.vol(atm, s, o.strike);
+        let g: Greeks = greeks(o.kind, s, o.strike, tau, vol, spec.rate, 0.0);
+        b.value += o.quantity * g.price;
+        b.delta += o.quantity * g.delta;
+        b.gamma += o.quantity * g.gamma;
+        b.vega += o.quantity * g.vega;
+        b.theta += o.quantity * g.theta;
+    }
+    b
 }
