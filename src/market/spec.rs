@@ -6,7 +6,7 @@ use crate::market::{Process, cholesky_psd};
 use crate::scenario::check::{
     HOURS_PER_YEAR, MAX_LOG_GROWTH, MAX_PRICE, at_most, finite, non_negative, positive, unit_closed,
 };
-use crate::scenario::raw::{RawCorrelation, RawProcess, RawScenario};
+use crate::scenario::raw::{RawAsset, RawCorrelation, RawProcess, RawScenario, RawSimulation};
 
 /// A token with a price in USD.
 #[derive(Debug, Clone)]
@@ -86,179 +86,229 @@ pub(crate) struct MarketAssets {
 }
 
 /// The assets of a scenario, the stochastic ones among them and the
-/// Cholesky factor of their correlation.
+/// Cholesky factor of their correlation. Every price is known here: given,
+/// at a peg, or a receipt token's issuer's debt asset's (share value 1).
 pub(crate) fn assets_from_raw(raw: &RawScenario) -> Result<MarketAssets, ScenarioError> {
-    let sim = &raw.simulation;
-    let years = sim.dt_hours * sim.steps as f64 / HOURS_PER_YEAR;
-    // Assets.
     if raw.assets.is_empty() {
         return Err(ScenarioError::invalid(
             "assets",
             "at least one asset is needed",
         ));
     }
-    let mut assets = Vec::with_capacity(raw.assets.len());
-    for a in &raw.assets {
+    let mut prices = Vec::with_capacity(raw.assets.len());
+    let mut processes = Vec::with_capacity(raw.assets.len());
+    for (i, a) in raw.assets.iter().enumerate() {
         let field = format!("assets.{}", a.symbol);
         if a.symbol.trim().is_empty() {
             return Err(ScenarioError::invalid("assets.symbol", "must not be empty"));
         }
-        if assets.iter().any(|b: &Asset| b.symbol == a.symbol) {
+        if raw.assets[..i].iter().any(|b| b.symbol == a.symbol) {
             return Err(ScenarioError::invalid(field, "symbol is listed twice"));
         }
-        if a.lp_of.is_some() {
-            if a.receipt_of.is_some() || a.peg.is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.lp_of"),
-                    "an LP token cannot also be a receipt token or have a peg",
-                ));
-            }
+        prices.push(given_price(&field, a)?);
+        processes.push(process_from_raw(&field, a, &raw.simulation)?);
+    }
+    let pegs = pegs_from_raw(raw, &mut prices)?;
+    let receipt_of = receipts_from_raw(raw, &mut prices)?;
+    let assets: Vec<Asset> = raw
+        .assets
+        .iter()
+        .zip(processes)
+        .enumerate()
+        .map(|(a, (r, process))| Asset {
+            symbol: r.symbol.clone(),
+            initial_price: prices[a].expect("given, at the peg or the issuer's: resolved above"),
+            process,
+            receipt_of: receipt_of[a],
+            peg: pegs[a],
+            lp_of: None,
+        })
+        .collect();
+    let stochastic: Vec<usize> = (0..assets.len())
+        .filter(|&i| assets[i].process.is_stochastic())
+        .collect();
+    let cholesky = correlation(raw.correlation.as_ref(), &assets, &stochastic)?;
+    Ok(MarketAssets {
+        assets,
+        stochastic,
+        cholesky,
+    })
+}
+
+/// An asset's kind checked (LP token, pegged or receipt token: one at
+/// most, none with a process of its own) and its price as given: `None`
+/// for a pegged token without one (it starts at the peg) and for a receipt
+/// token (its issuer's).
+fn given_price(field: &str, a: &RawAsset) -> Result<Option<f64>, ScenarioError> {
+    if a.lp_of.is_some() {
+        if a.receipt_of.is_some() || a.peg.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.lp_of"),
+                "an LP token cannot also be a receipt token or have a peg",
+            ));
+        }
+        if !matches!(a.process, RawProcess::Fixed) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.process"),
+                "an LP token is priced off its pool; remove its process",
+            ));
+        }
+    }
+    if a.peg.is_some() {
+        if a.receipt_of.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.peg"),
+                "a receipt token follows its issuer; it cannot also have a peg",
+            ));
+        }
+        if !matches!(a.process, RawProcess::Fixed) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.process"),
+                "a pegged token moves with its underlying and its discount; remove its process",
+            ));
+        }
+    }
+    let price = match (&a.receipt_of, a.price) {
+        (Some(_), Some(_)) => {
+            return Err(ScenarioError::invalid(
+                format!("{field}.price"),
+                "a receipt token's price follows its issuer's share value; remove it",
+            ));
+        }
+        (Some(_), None) => {
             if !matches!(a.process, RawProcess::Fixed) {
                 return Err(ScenarioError::invalid(
                     format!("{field}.process"),
-                    "an LP token is priced off its pool; remove its process",
+                    "a receipt token has no price process of its own",
                 ));
             }
+            None // its issuer's, in `receipts_from_raw`
         }
-        if a.peg.is_some() {
-            if a.receipt_of.is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.peg"),
-                    "a receipt token follows its issuer; it cannot also have a peg",
-                ));
-            }
-            if !matches!(a.process, RawProcess::Fixed) {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.process"),
-                    "a pegged token moves with its underlying and its discount; remove its process",
-                ));
-            }
+        (None, Some(p)) => {
+            positive(&format!("{field}.price"), p)?;
+            Some(at_most(
+                &format!("{field}.price"),
+                p,
+                MAX_PRICE,
+                "USD per unit",
+            )?)
         }
-        let initial_price = match (&a.receipt_of, a.price) {
-            (Some(_), Some(_)) => {
+        (None, None) if a.peg.is_some() => None, // at the peg, in `pegs_from_raw`
+        (None, None) => {
+            return Err(ScenarioError::invalid(
+                format!("{field}.price"),
+                "is missing",
+            ));
+        }
+    };
+    Ok(price)
+}
+
+/// An asset's price process, checked so its price stays finite over the
+/// run.
+fn process_from_raw(
+    field: &str,
+    a: &RawAsset,
+    sim: &RawSimulation,
+) -> Result<Process, ScenarioError> {
+    let years = sim.dt_hours * sim.steps as f64 / HOURS_PER_YEAR;
+    // How far a price's log may travel over the run: drift, Itô
+    // term, ten standard deviations of diffusion and the jumps'
+    // mean move and compensator. Past MAX_LOG_GROWTH the price could
+    // leave f64's range.
+    let budget = |drift: f64,
+                  vol: f64,
+                  jumps: Option<(f64, f64, f64)>|
+     -> Result<(), ScenarioError> {
+        let mut terms = vec![
+            ("drift", drift.abs() * years),
+            ("vol", 0.5 * vol * vol * years + 10.0 * vol * years.sqrt()),
+        ];
+        if let Some((lambda, m, sd)) = jumps {
+            let kappa = (m + 0.5 * sd * sd).exp() - 1.0;
+            terms.push((
+                "jump_intensity",
+                lambda * years * (m.abs() + sd).max(kappa.abs()),
+            ));
+        }
+        let total: f64 = terms.iter().map(|t| t.1).sum();
+        if total.is_nan() || total > MAX_LOG_GROWTH {
+            let worst = terms
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or("vol", |t| t.0);
+            return Err(ScenarioError::invalid(
+                format!("{field}.process.{worst}"),
+                format!(
+                    "the price's log could move by {total:.3e} over the run's {years:.3} years; at most {MAX_LOG_GROWTH} keeps prices finite"
+                ),
+            ));
+        }
+        Ok(())
+    };
+    Ok(match a.process {
+        RawProcess::Fixed => Process::Fixed,
+        RawProcess::Gbm { drift, vol } => {
+            finite(&format!("{field}.process.drift"), drift)?;
+            non_negative(&format!("{field}.process.vol"), vol)?;
+            budget(drift, vol, None)?;
+            Process::Gbm { drift, vol }
+        }
+        RawProcess::Merton {
+            drift,
+            vol,
+            jump_intensity,
+            jump_mean,
+            jump_std,
+        } => {
+            finite(&format!("{field}.process.drift"), drift)?;
+            non_negative(&format!("{field}.process.vol"), vol)?;
+            non_negative(&format!("{field}.process.jump_intensity"), jump_intensity)?;
+            let per_step = jump_intensity * sim.dt_hours / HOURS_PER_YEAR;
+            if per_step > crate::market::process::MAX_JUMPS_PER_STEP {
                 return Err(ScenarioError::invalid(
-                    format!("{field}.price"),
-                    "a receipt token's price follows its issuer's share value; remove it",
-                ));
-            }
-            (Some(_), None) => {
-                if !matches!(a.process, RawProcess::Fixed) {
-                    return Err(ScenarioError::invalid(
-                        format!("{field}.process"),
-                        "a receipt token has no price process of its own",
-                    ));
-                }
-                f64::NAN // set once its issuer is known
-            }
-            (None, Some(p)) => {
-                positive(&format!("{field}.price"), p)?;
-                at_most(&format!("{field}.price"), p, MAX_PRICE, "USD per unit")?
-            }
-            (None, None) if a.peg.is_some() => f64::NAN, // at the peg, below
-            (None, None) => {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.price"),
-                    "is missing",
-                ));
-            }
-        };
-        // How far a price's log may travel over the run: drift, Itô
-        // term, ten standard deviations of diffusion and the jumps'
-        // mean move and compensator. Past MAX_LOG_GROWTH the price could
-        // leave f64's range.
-        let budget = |drift: f64,
-                      vol: f64,
-                      jumps: Option<(f64, f64, f64)>|
-         -> Result<(), ScenarioError> {
-            let mut terms = vec![
-                ("drift", drift.abs() * years),
-                ("vol", 0.5 * vol * vol * years + 10.0 * vol * years.sqrt()),
-            ];
-            if let Some((lambda, m, sd)) = jumps {
-                let kappa = (m + 0.5 * sd * sd).exp() - 1.0;
-                terms.push((
-                    "jump_intensity",
-                    lambda * years * (m.abs() + sd).max(kappa.abs()),
-                ));
-            }
-            let total: f64 = terms.iter().map(|t| t.1).sum();
-            if total.is_nan() || total > MAX_LOG_GROWTH {
-                let worst = terms
-                    .iter()
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .map_or("vol", |t| t.0);
-                return Err(ScenarioError::invalid(
-                    format!("{field}.process.{worst}"),
+                    format!("{field}.process.jump_intensity"),
                     format!(
-                        "the price's log could move by {total:.3e} over the run's {years:.3} years; at most {MAX_LOG_GROWTH} keeps prices finite"
+                        "{jump_intensity} a year is {per_step:e} jumps a step; at most {:e} are supported",
+                        crate::market::process::MAX_JUMPS_PER_STEP
                     ),
                 ));
             }
-            Ok(())
-        };
-        let process = match a.process {
-            RawProcess::Fixed => Process::Fixed,
-            RawProcess::Gbm { drift, vol } => {
-                finite(&format!("{field}.process.drift"), drift)?;
-                non_negative(&format!("{field}.process.vol"), vol)?;
-                budget(drift, vol, None)?;
-                Process::Gbm { drift, vol }
-            }
-            RawProcess::Merton {
+            finite(&format!("{field}.process.jump_mean"), jump_mean)?;
+            non_negative(&format!("{field}.process.jump_std"), jump_std)?;
+            at_most(
+                &format!("{field}.process.jump_std"),
+                jump_std,
+                5.0,
+                "a one-sd jump of e^5",
+            )?;
+            at_most(
+                &format!("{field}.process.jump_mean"),
+                jump_mean.abs(),
+                5.0,
+                "a mean jump of e^±5",
+            )?;
+            budget(drift, vol, Some((jump_intensity, jump_mean, jump_std)))?;
+            Process::Merton {
                 drift,
                 vol,
                 jump_intensity,
                 jump_mean,
                 jump_std,
-            } => {
-                finite(&format!("{field}.process.drift"), drift)?;
-                non_negative(&format!("{field}.process.vol"), vol)?;
-                non_negative(&format!("{field}.process.jump_intensity"), jump_intensity)?;
-                let per_step = jump_intensity * sim.dt_hours / HOURS_PER_YEAR;
-                if per_step > crate::market::process::MAX_JUMPS_PER_STEP {
-                    return Err(ScenarioError::invalid(
-                        format!("{field}.process.jump_intensity"),
-                        format!(
-                            "{jump_intensity} a year is {per_step:e} jumps a step; at most {:e} are supported",
-                            crate::market::process::MAX_JUMPS_PER_STEP
-                        ),
-                    ));
-                }
-                finite(&format!("{field}.process.jump_mean"), jump_mean)?;
-                non_negative(&format!("{field}.process.jump_std"), jump_std)?;
-                at_most(
-                    &format!("{field}.process.jump_std"),
-                    jump_std,
-                    5.0,
-                    "a one-sd jump of e^5",
-                )?;
-                at_most(
-                    &format!("{field}.process.jump_mean"),
-                    jump_mean.abs(),
-                    5.0,
-                    "a mean jump of e^±5",
-                )?;
-                budget(drift, vol, Some((jump_intensity, jump_mean, jump_std)))?;
-                Process::Merton {
-                    drift,
-                    vol,
-                    jump_intensity,
-                    jump_mean,
-                    jump_std,
-                }
             }
-        };
-        assets.push(Asset {
-            symbol: a.symbol.clone(),
-            initial_price,
-            process,
-            receipt_of: None,
-            peg: None,
-            lp_of: None,
-        });
-    }
+        }
+    })
+}
+
+/// Each pegged token's peg; a pegged token given no price starts at the
+/// peg (its price is filled in `prices`).
+fn pegs_from_raw(
+    raw: &RawScenario,
+    prices: &mut [Option<f64>],
+) -> Result<Vec<Option<Peg>>, ScenarioError> {
+    let sim = &raw.simulation;
     let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
-    let mut pegs = Vec::new();
+    let mut pegs = vec![None; raw.assets.len()];
     for (a, raw_asset) in raw.assets.iter().enumerate() {
         let Some(peg) = &raw_asset.peg else { continue };
         let field = format!("assets.{}.peg", raw_asset.symbol);
@@ -279,10 +329,12 @@ pub(crate) fn assets_from_raw(raw: &RawScenario) -> Result<MarketAssets, Scenari
                 ),
             ));
         }
+        // Not derived, so its price was given (`given_price`).
+        let under = prices[to].expect("a priced asset's price is given");
         let ratio = positive(&format!("{field}.ratio"), peg.ratio)?;
         at_most(
             &format!("{field}.ratio"),
-            ratio * assets[to].initial_price,
+            ratio * under,
             MAX_PRICE,
             "USD per unit at the peg",
         )?;
@@ -293,38 +345,50 @@ pub(crate) fn assets_from_raw(raw: &RawScenario) -> Result<MarketAssets, Scenari
                 0.5f64.powf(sim.dt_hours / h)
             }
         };
-        let at_peg = ratio * assets[to].initial_price;
-        let price = if assets[a].initial_price.is_nan() {
-            at_peg
-        } else {
-            assets[a].initial_price
+        let at_peg = ratio * under;
+        let price = prices[a].unwrap_or(at_peg);
+        pegs[a] = Some(Peg {
+            to,
+            ratio,
+            keep,
+            initial_discount: (price / at_peg).ln(),
+        });
+        prices[a] = Some(price);
+    }
+    Ok(pegs)
+}
+
+/// Each receipt token's issuer (a protocol index), and its price at step 0:
+/// a share is worth one unit of what the issuer lends (filled in `prices`).
+fn receipts_from_raw(
+    raw: &RawScenario,
+    prices: &mut [Option<f64>],
+) -> Result<Vec<Option<usize>>, ScenarioError> {
+    let mut receipt_of = vec![None; raw.assets.len()];
+    for (a, asset) in raw.assets.iter().enumerate() {
+        let Some(issuer) = &asset.receipt_of else {
+            continue;
         };
-        pegs.push((
-            a,
-            Peg {
-                to,
-                ratio,
-                keep,
-                initial_discount: (price / at_peg).ln(),
-            },
-            price,
-        ));
+        let field = format!("assets.{}.receipt_of", asset.symbol);
+        let p = raw
+            .protocols
+            .iter()
+            .position(|q| &q.name == issuer)
+            .ok_or_else(|| {
+                ScenarioError::invalid(&field, format!("unknown protocol `{issuer}`"))
+            })?;
+        let debt = &raw.protocols[p].debt_asset;
+        let underlying = asset_index(raw, &format!("protocols.{issuer}.debt_asset"), debt)?;
+        if raw.assets[underlying].receipt_of.is_some() {
+            return Err(ScenarioError::invalid(
+                field,
+                "the issuer lends a receipt token itself: receipts of receipts are not supported",
+            ));
+        }
+        receipt_of[a] = Some(p);
+        prices[a] = prices[underlying];
     }
-    for (a, peg, price) in pegs {
-        assets[a].peg = Some(peg);
-        assets[a].initial_price = price;
-    }
-
-    let stochastic: Vec<usize> = (0..assets.len())
-        .filter(|&i| assets[i].process.is_stochastic())
-        .collect();
-    let cholesky = correlation(raw.correlation.as_ref(), &assets, &stochastic)?;
-
-    Ok(MarketAssets {
-        assets,
-        stochastic,
-        cholesky,
-    })
+    Ok(receipt_of)
 }
 
 /// The pools of a scenario, and each asset's pool.
@@ -356,8 +420,7 @@ pub(crate) fn pools_from_raw(
         let base_price = assets
             .iter()
             .find(|a| a.symbol == p.base)
-            .map(|a| a.initial_price)
-            .filter(|x| x.is_finite());
+            .map(|a| a.initial_price);
         if let Some(price) = base_price {
             at_most(
                 &format!("{field}.base_reserve"),
@@ -385,6 +448,107 @@ pub(crate) fn pools_from_raw(
     }
 
     Ok((pools, pool_of))
+}
+
+/// Each LP token's pool and supply, now that pools are known; LP and
+/// receipt tokens are not pooled themselves.
+pub(crate) fn lp_tokens_from_raw(
+    raw: &RawScenario,
+    assets: &mut [Asset],
+    pools: &[PoolSpec],
+) -> Result<(), ScenarioError> {
+    for (a, raw_asset) in raw.assets.iter().enumerate() {
+        let Some(name) = &raw_asset.lp_of else {
+            continue;
+        };
+        let field = format!("assets.{}.lp_of", raw_asset.symbol);
+        let pool = (0..pools.len())
+            .find(|&i| {
+                format!(
+                    "{}/{}",
+                    raw.assets[pools[i].base].symbol, raw.assets[pools[i].quote].symbol
+                ) == *name
+            })
+            .ok_or_else(|| {
+                ScenarioError::invalid(
+                    &field,
+                    format!("no pool `{name}` (pools are named BASE/QUOTE)"),
+                )
+            })?;
+        let p = &pools[pool];
+        // Pools start at the fundamental ratio: both legs are worth the same.
+        let value = 2.0 * p.base_reserve * assets[p.base].initial_price;
+        assets[a].lp_of = Some(LpToken {
+            pool,
+            supply: value / assets[a].initial_price,
+        });
+    }
+    for pool in pools {
+        for a in [pool.base, pool.quote] {
+            if raw.assets[a].lp_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("pools.{}", assets[pool.base].symbol),
+                    format!(
+                        "`{}` is an LP token: LP tokens are not pooled",
+                        assets[a].symbol
+                    ),
+                ));
+            }
+            if raw.assets[a].receipt_of.is_some() {
+                return Err(ScenarioError::invalid(
+                    format!("pools.{}", assets[pool.base].symbol),
+                    format!(
+                        "`{}` is a receipt token: receipts are redeemed at their issuer, not pooled",
+                        assets[a].symbol
+                    ),
+                ));
+            }
+        }
+    }
+
+    Ok(())
+}
+
+/// Scripted shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
+pub(crate) fn shocks_from_raw(raw: &RawScenario) -> Result<Vec<Vec<(usize, f64)>>, ScenarioError> {
+    let sim = &raw.simulation;
+    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let mut shocks = vec![Vec::new(); sim.steps as usize + 1];
+    for (i, s) in raw.shocks.iter().enumerate() {
+        let field = format!("shocks[{i}]");
+        let a = lookup(&format!("{field}.asset"), &s.asset)?;
+        if s.step == 0 || s.step > sim.steps {
+            return Err(ScenarioError::invalid(
+                format!("{field}.step"),
+                format!("{} is outside 1..={}", s.step, sim.steps),
+            ));
+        }
+        if raw.assets[a].receipt_of.is_some() || raw.assets[a].lp_of.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.asset"),
+                format!(
+                    "`{}` is a receipt or LP token: its price follows its issuer or pool",
+                    s.asset
+                ),
+            ));
+        }
+        finite(&format!("{field}.return"), s.ret)?;
+        at_most(
+            &format!("{field}.return"),
+            s.ret,
+            1000.0,
+            "a thousandfold rise in one step",
+        )?;
+        if s.ret <= -1.0 {
+            return Err(ScenarioError::invalid(
+                format!("{field}.return"),
+                "must be above -1",
+            ));
+        }
+        shocks[s.step as usize].push((a, s.ret.ln_1p()));
+    }
+
+    Ok(shocks)
 }
 
 fn correlation(

@@ -5,15 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ScenarioError;
-use crate::market::spec::{Asset, LpToken, PoolSpec};
-use crate::mechanism::lending::book::Book;
+use crate::market::spec::{Asset, PoolSpec};
+use crate::mechanism::lending::book::{Book, Terms, Unhealthy};
 use crate::mechanism::lending::spec::*;
+use crate::mechanism::lending::validate as lending;
 use crate::mechanism::options::spec::{
     HedgerSpec, VaultSpec, attach_perp_hedges, options_from_raw,
 };
 use crate::mechanism::perp::spec::{PerpBook, PerpSpec, perps_from_raw};
 use crate::scenario::check::*;
-use crate::scenario::raw::{RawCapital, RawScenario, UnhealthyPolicy};
+use crate::scenario::raw::{RawScenario, UnhealthyPolicy};
 
 /// Command-line overrides applied before validation.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +76,7 @@ pub struct Scenario {
     pub book: Book,
     /// Positions of the book as given that were below health factor 1 at
     /// step 0 (kept, or dropped, as `simulation.unhealthy_positions` says).
-    pub unhealthy: crate::mechanism::lending::book::Unhealthy,
+    pub unhealthy: Unhealthy,
     /// The scenario as resolved (defaults and overrides applied).
     pub resolved: RawScenario,
 }
@@ -180,186 +181,30 @@ impl Scenario {
             stochastic,
             cholesky,
         } = crate::market::spec::assets_from_raw(&raw)?;
-        let lookup =
-            |field: &str, symbol: &str| crate::market::spec::asset_index(&raw, field, symbol);
         let (pools, pool_of) = crate::market::spec::pools_from_raw(&raw, &assets)?;
-        let protocols = crate::mechanism::lending::validate::protocols_from_raw(&raw, &assets)?;
-
-        // Receipt tokens, now that protocols are known.
-        let mut receipt_links = Vec::new();
-        for (a, raw_asset) in raw.assets.iter().enumerate() {
-            let Some(issuer) = &raw_asset.receipt_of else {
-                continue;
-            };
-            let field = format!("assets.{}.receipt_of", raw_asset.symbol);
-            let p = protocols
-                .iter()
-                .position(|q| &q.name == issuer)
-                .ok_or_else(|| {
-                    ScenarioError::invalid(&field, format!("unknown protocol `{issuer}`"))
-                })?;
-            if protocols[p].supply.is_none() {
-                return Err(ScenarioError::invalid(
-                    field,
-                    format!("protocol `{issuer}` has no supply side (add `supply = {{ ... }}`)"),
-                ));
-            }
-            if protocols[p].collateral[a].is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("protocols.{issuer}.collateral.{}", raw_asset.symbol),
-                    "a protocol cannot accept its own receipt token",
-                ));
-            }
-            let underlying = protocols[p].debt_asset;
-            if raw.assets[underlying].receipt_of.is_some() {
-                return Err(ScenarioError::invalid(
-                    field,
-                    "the issuer lends a receipt token itself: receipts of receipts are not supported",
-                ));
-            }
-            receipt_links.push((a, p, underlying));
-        }
-        for p in &protocols {
-            if raw.assets[p.debt_asset].receipt_of.is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("protocols.{}.debt_asset", p.name),
-                    "a receipt token cannot be borrowed",
-                ));
-            }
-        }
-        // LP tokens, now that pools are known.
-        for (a, raw_asset) in raw.assets.iter().enumerate() {
-            let Some(name) = &raw_asset.lp_of else {
-                continue;
-            };
-            let field = format!("assets.{}.lp_of", raw_asset.symbol);
-            let pool = (0..pools.len())
-                .find(|&i| {
-                    format!(
-                        "{}/{}",
-                        raw.assets[pools[i].base].symbol, raw.assets[pools[i].quote].symbol
-                    ) == *name
-                })
-                .ok_or_else(|| {
-                    ScenarioError::invalid(
-                        &field,
-                        format!("no pool `{name}` (pools are named BASE/QUOTE)"),
-                    )
-                })?;
-            let p = &pools[pool];
-            // Pools start at the fundamental ratio: both legs are worth the same.
-            let value = 2.0 * p.base_reserve * assets[p.base].initial_price;
-            assets[a].lp_of = Some(LpToken {
-                pool,
-                supply: value / assets[a].initial_price,
-            });
-        }
-        for (i, p) in raw.protocols.iter().enumerate() {
-            if raw.assets[protocols[i].debt_asset].lp_of.is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("protocols.{}.debt_asset", p.name),
-                    "an LP token cannot be borrowed",
-                ));
-            }
-        }
-        for pool in &pools {
-            for a in [pool.base, pool.quote] {
-                if raw.assets[a].lp_of.is_some() {
-                    return Err(ScenarioError::invalid(
-                        format!("pools.{}", assets[pool.base].symbol),
-                        format!(
-                            "`{}` is an LP token: LP tokens are not pooled",
-                            assets[a].symbol
-                        ),
-                    ));
-                }
-                if raw.assets[a].receipt_of.is_some() {
-                    return Err(ScenarioError::invalid(
-                        format!("pools.{}", assets[pool.base].symbol),
-                        format!(
-                            "`{}` is a receipt token: receipts are redeemed at their issuer, not pooled",
-                            assets[a].symbol
-                        ),
-                    ));
-                }
-            }
-        }
-
-        // Liquidators.
-        let mut liquidators: Vec<LiquidatorSpec> = Vec::new();
-        for l in &raw.liquidators {
-            let field = format!("liquidators.{}", l.name);
-            if liquidators.iter().any(|m| m.name == l.name) {
-                return Err(ScenarioError::invalid(field, "name is listed twice"));
-            }
-            let capital = match &l.capital {
-                RawCapital::Usd(v) => non_negative(&format!("{field}.capital"), *v)?,
-                RawCapital::Word(w) if w == "unlimited" => f64::INFINITY,
-                RawCapital::Word(w) => {
-                    return Err(ScenarioError::invalid(
-                        format!("{field}.capital"),
-                        format!("`{w}` is neither a number nor \"unlimited\""),
-                    ));
-                }
-            };
-            liquidators.push(LiquidatorSpec {
-                name: l.name.clone(),
-                capital,
-                min_profit: finite(&format!("{field}.min_profit"), l.min_profit)?,
-            });
-        }
-
-        let network = Network {
-            gas_usd: non_negative("network.gas_usd", raw.network.gas_usd)?,
-            congestion: non_negative("network.congestion", raw.network.congestion)?,
-        };
-
-        // Shocks.
-        let mut shocks = vec![Vec::new(); sim.steps as usize + 1];
-        for (i, s) in raw.shocks.iter().enumerate() {
-            let field = format!("shocks[{i}]");
-            let a = lookup(&format!("{field}.asset"), &s.asset)?;
-            if s.step == 0 || s.step > sim.steps {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.step"),
-                    format!("{} is outside 1..={}", s.step, sim.steps),
-                ));
-            }
-            if raw.assets[a].receipt_of.is_some() || raw.assets[a].lp_of.is_some() {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.asset"),
-                    format!(
-                        "`{}` is a receipt or LP token: its price follows its issuer or pool",
-                        s.asset
-                    ),
-                ));
-            }
-            finite(&format!("{field}.return"), s.ret)?;
-            at_most(
-                &format!("{field}.return"),
-                s.ret,
-                1000.0,
-                "a thousandfold rise in one step",
-            )?;
-            if s.ret <= -1.0 {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.return"),
-                    "must be above -1",
-                ));
-            }
-            shocks[s.step as usize].push((a, s.ret.ln_1p()));
-        }
-
-        for (a, p, underlying) in receipt_links {
-            assets[a].receipt_of = Some(p);
-            assets[a].initial_price = assets[underlying].initial_price;
-        }
-
-        let (perps, perp_book) = perps_from_raw(&raw, &assets, &pool_of, sim.seed)?;
+        crate::market::spec::lp_tokens_from_raw(&raw, &mut assets, &pools)?;
+        let shocks = crate::market::spec::shocks_from_raw(&raw)?;
+        let draft = lending::protocols_from_raw(&raw, &assets)?;
+        lending::check_tokens(&raw, &assets, &draft)?;
+        let liquidators = lending::liquidators_from_raw(&raw)?;
+        let network = lending::network_from_raw(&raw)?;
+        let (perps, mut perp_book) = perps_from_raw(&raw, &assets, &pool_of, sim.seed)?;
         let (mut hedgers, option_vaults) = options_from_raw(&raw, &assets, &pool_of)?;
-        let mut perp_book = perp_book;
         attach_perp_hedges(&raw, &assets, &perps, &mut perp_book, &mut hedgers)?;
-        let mut scenario = Scenario {
+
+        let terms = Terms {
+            assets: &assets,
+            protocols: &draft.specs,
+        };
+        let file = raw.positions_file.as_ref().map(|f| resolve(base_dir, f));
+        let book = match fixed_book {
+            Some(b) => b.with_params(terms)?,
+            None => Book::build(terms, &raw, sim.seed, file.as_deref())?,
+        };
+        let (book, unhealthy) = apply_unhealthy_policy(book, terms, sim.unhealthy_positions)?;
+        let protocols = lending::fund(draft, &assets, &book)?;
+        let lenders = lending::lenders_from_raw(&raw, &protocols, &assets, &pool_of, &book)?;
+        Ok(Scenario {
             hedgers,
             option_vaults,
             perps,
@@ -379,116 +224,13 @@ impl Scenario {
             pool_of,
             protocols,
             liquidators,
-            lenders: Vec::new(),
+            lenders,
             network,
             shocks,
-            book: Book::default(),
-            unhealthy: Default::default(),
+            book,
+            unhealthy,
             resolved: raw,
-        };
-        let file = scenario
-            .resolved
-            .positions_file
-            .as_ref()
-            .map(|f| resolve(base_dir, f));
-        scenario.book = match fixed_book {
-            Some(b) => b.with_params(scenario.terms())?,
-            None => Book::build(
-                scenario.terms(),
-                &scenario.resolved,
-                scenario.seed,
-                file.as_deref(),
-            )?,
-        };
-        scenario.unhealthy = scenario.book.unhealthy(scenario.terms());
-        if scenario.unhealthy.positions > 0 {
-            let u = scenario.unhealthy;
-            match scenario.resolved.simulation.unhealthy_positions {
-                UnhealthyPolicy::Keep => {}
-                UnhealthyPolicy::Refuse => {
-                    return Err(ScenarioError::invalid(
-                        "simulation.unhealthy_positions",
-                        format!(
-                            "{} positions ({:.0} USD of debt) are below health factor 1 at step 0; set \"keep\" to simulate them or \"drop\" to leave them out",
-                            u.positions, u.debt_usd
-                        ),
-                    ));
-                }
-                UnhealthyPolicy::Drop => {
-                    let sc = &scenario;
-                    let terms = sc.terms();
-                    let book = sc
-                        .book
-                        .without(terms, |i| sc.book.initial_hf(terms, i) < 1.0);
-                    scenario.book = book;
-                }
-            }
-        }
-        scenario.resolve_deposits()?;
-        scenario.lenders = scenario.lenders_from_raw()?;
-        Ok(scenario)
-    }
-
-    /// Fill in deposits given as a utilisation, and check that every supply
-    /// side starts with non-negative cash (deposits ≥ the book's debt).
-    fn resolve_deposits(&mut self) -> Result<(), ScenarioError> {
-        let mut debt = vec![0.0; self.protocols.len()];
-        for (i, &d) in self.book.debt.iter().enumerate() {
-            debt[self.book.protocol[i] as usize] += d;
-        }
-        // Receipt units held as collateral are shares of the issuer.
-        let mut held = vec![0.0; self.assets.len()];
-        for (k, &a) in self.book.coll_asset.iter().enumerate() {
-            held[a as usize] += self.book.coll_units[k];
-        }
-        for (p, spec) in self.protocols.iter_mut().enumerate() {
-            let Some(supply) = spec.supply.as_mut() else {
-                continue;
-            };
-            if let Some(u) = supply.utilisation {
-                if debt[p] <= 0.0 {
-                    return Err(ScenarioError::invalid(
-                        format!("protocols.{}.supply.utilisation", spec.name),
-                        "the book has no debt in this protocol: give `deposits` instead",
-                    ));
-                }
-                supply.deposits = debt[p] / u;
-            } else if supply.deposits < debt[p] {
-                return Err(ScenarioError::invalid(
-                    format!("protocols.{}.supply.deposits", spec.name),
-                    format!(
-                        "{} is below the book's debt {} (cash would be negative)",
-                        supply.deposits, debt[p]
-                    ),
-                ));
-            }
-        }
-        for (a, asset) in self.assets.iter().enumerate() {
-            if let Some(lp) = asset.lp_of
-                && held[a] >= lp.supply
-            {
-                return Err(ScenarioError::invalid(
-                    format!("assets.{}.price", asset.symbol),
-                    format!(
-                        "positions hold {} units of `{}` but the pool's value at this price makes only {} (passive LPs must keep some)",
-                        held[a], asset.symbol, lp.supply
-                    ),
-                ));
-            }
-            if let Some(p) = asset.receipt_of {
-                let deposits = self.protocols[p].supply.expect("checked").deposits;
-                if held[a] > deposits * (1.0 + 1e-12) {
-                    return Err(ScenarioError::invalid(
-                        format!("protocols.{}.supply", self.protocols[p].name),
-                        format!(
-                            "positions hold {} units of `{}` but its deposits (shares) are only {deposits}",
-                            held[a], asset.symbol
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        })
     }
 
     /// The counterfactual world in which `protocol` does not accept `asset`
@@ -520,113 +262,6 @@ impl Scenario {
                     .any(|k| book.coll_asset[k] as usize == a && book.coll_units[k] > 0.0)
         });
         Ok(cut)
-    }
-
-    /// Validate `[[lenders]]` once deposits are known: their shares plus the
-    /// receipt units the book holds cannot exceed a protocol's shares.
-    fn lenders_from_raw(&self) -> Result<Vec<LenderSpec>, ScenarioError> {
-        let mut held = vec![0.0; self.protocols.len()];
-        for (k, &a) in self.book.coll_asset.iter().enumerate() {
-            if let Some(p) = self.assets[a as usize].receipt_of {
-                held[p] += self.book.coll_units[k];
-            }
-        }
-        let mut out: Vec<LenderSpec> = Vec::new();
-        for l in &self.resolved.lenders {
-            let field = format!("lenders.{}", l.name);
-            if out.iter().any(|m| m.name == l.name) {
-                return Err(ScenarioError::invalid(field, "name is listed twice"));
-            }
-            let p = self.protocol_index(&l.protocol).ok_or_else(|| {
-                ScenarioError::invalid(
-                    format!("{field}.protocol"),
-                    format!("unknown protocol `{}`", l.protocol),
-                )
-            })?;
-            let Some(supply) = self.protocols[p].supply else {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.protocol"),
-                    format!("`{}` has no supply side to withdraw from", l.protocol),
-                ));
-            };
-            unit_open_closed(&format!("{field}.share"), l.share)?;
-            if l.sell && self.pool_of[self.protocols[p].debt_asset].is_none() {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.sell"),
-                    format!(
-                        "`{}` has no pool to sell into",
-                        self.assets[self.protocols[p].debt_asset].symbol
-                    ),
-                ));
-            }
-            unit_open_closed(&format!("{field}.withdraw"), l.withdraw)?;
-            let shares = l.share * supply.deposits;
-            held[p] += shares;
-            if held[p] > supply.deposits * (1.0 + 1e-12) {
-                return Err(ScenarioError::invalid(
-                    format!("{field}.share"),
-                    format!(
-                        "lenders and receipt collateral would hold {} of `{}`'s {} shares",
-                        held[p], l.protocol, supply.deposits
-                    ),
-                ));
-            }
-            let t = &l.trigger;
-            let tf = format!("{field}.trigger");
-            let drawdown = match t.share_value_drawdown {
-                Some(d) => Some(unit_open_closed(&format!("{tf}.share_value_drawdown"), d)?),
-                None => None,
-            };
-            let utilisation = match t.utilisation {
-                Some(u) => Some(unit_open_closed(&format!("{tf}.utilisation"), u)?),
-                None => None,
-            };
-            let peer_bad_debt = match (&t.peer, t.peer_bad_debt_usd) {
-                (None, None) => None,
-                (Some(peer), Some(usd)) => {
-                    let q = self.protocol_index(peer).ok_or_else(|| {
-                        ScenarioError::invalid(
-                            format!("{tf}.peer"),
-                            format!("unknown protocol `{peer}`"),
-                        )
-                    })?;
-                    Some((q, positive(&format!("{tf}.peer_bad_debt_usd"), usd)?))
-                }
-                _ => {
-                    return Err(ScenarioError::invalid(
-                        tf,
-                        "`peer` and `peer_bad_debt_usd` go together",
-                    ));
-                }
-            };
-            if let Some(step) = t.at_step
-                && (step == 0 || step > self.steps)
-            {
-                return Err(ScenarioError::invalid(
-                    format!("{tf}.at_step"),
-                    format!("{step} is outside 1..={}", self.steps),
-                ));
-            }
-            if drawdown.is_none()
-                && utilisation.is_none()
-                && peer_bad_debt.is_none()
-                && t.at_step.is_none()
-            {
-                return Err(ScenarioError::invalid(tf, "names no signal"));
-            }
-            out.push(LenderSpec {
-                name: l.name.clone(),
-                protocol: p,
-                shares,
-                withdraw: l.withdraw,
-                sell: l.sell,
-                share_value_drawdown: drawdown,
-                utilisation,
-                peer_bad_debt,
-                at_step: t.at_step,
-            });
-        }
-        Ok(out)
     }
 
     /// The assets and protocols a book is built and valued against.
@@ -678,6 +313,33 @@ impl Scenario {
     /// Whether step `t` of a recorded path is written.
     pub fn records_step(&self, step: u32) -> bool {
         step.is_multiple_of(self.record_every)
+    }
+}
+
+/// The book under `simulation.unhealthy_positions`: positions below health
+/// factor 1 at step 0 kept, refused, or dropped; and what they were.
+fn apply_unhealthy_policy(
+    book: Book,
+    terms: Terms<'_>,
+    policy: UnhealthyPolicy,
+) -> Result<(Book, Unhealthy), ScenarioError> {
+    let u = book.unhealthy(terms);
+    if u.positions == 0 {
+        return Ok((book, u));
+    }
+    match policy {
+        UnhealthyPolicy::Keep => Ok((book, u)),
+        UnhealthyPolicy::Refuse => Err(ScenarioError::invalid(
+            "simulation.unhealthy_positions",
+            format!(
+                "{} positions ({:.0} USD of debt) are below health factor 1 at step 0; set \"keep\" to simulate them or \"drop\" to leave them out",
+                u.positions, u.debt_usd
+            ),
+        )),
+        UnhealthyPolicy::Drop => {
+            let kept = book.without(terms, |i| book.initial_hf(terms, i) < 1.0);
+            Ok((kept, u))
+        }
     }
 }
 

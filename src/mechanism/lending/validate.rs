@@ -5,16 +5,49 @@
 use super::spec::*;
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, asset_index};
+use crate::mechanism::lending::book::Book;
 use crate::scenario::check::*;
-use crate::scenario::raw::RawScenario;
+use crate::scenario::raw::{RawCapital, RawProtocol, RawScenario};
 
-/// The lending protocols of a scenario (receipt tokens and LP tokens are
-/// resolved afterwards, once protocols and pools are known).
+/// A scenario's lending protocols validated up to their funding: each
+/// spec's `supply` is attached by `fund` once the book is built (a
+/// utilisation is of the book's debt).
+pub(crate) struct Draft {
+    /// The protocols, `supply` still `None`.
+    pub specs: Vec<LendingSpec>,
+    /// Each protocol's supply side as given.
+    supply: Vec<Option<SupplyTerms>>,
+}
+
+impl Draft {
+    /// Whether protocol `p` has a supply side.
+    pub fn has_supply(&self, p: usize) -> bool {
+        self.supply[p].is_some()
+    }
+}
+
+/// A supply side as given.
+#[derive(Debug, Clone, Copy)]
+struct SupplyTerms {
+    funding: Funding,
+    reserve_fund: f64,
+    rate: Option<RateModel>,
+}
+
+/// How a supply side's deposits are given.
+#[derive(Debug, Clone, Copy)]
+enum Funding {
+    /// Units of the debt asset.
+    Deposits(f64),
+    /// A utilisation of the book's debt at step 0.
+    Utilisation(f64),
+}
+
+/// The lending protocols of a scenario, up to their funding (`fund`).
 pub(crate) fn protocols_from_raw(
     raw: &RawScenario,
     assets: &[Asset],
-) -> Result<Vec<LendingSpec>, ScenarioError> {
-    let sim = &raw.simulation;
+) -> Result<Draft, ScenarioError> {
     let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
     // Protocols.
     if raw.protocols.is_empty()
@@ -28,6 +61,7 @@ pub(crate) fn protocols_from_raw(
         ));
     }
     let mut protocols: Vec<LendingSpec> = Vec::new();
+    let mut supplies = Vec::new();
     for p in &raw.protocols {
         let field = format!("protocols.{}", p.name);
         if p.name.trim().is_empty() {
@@ -51,193 +85,14 @@ pub(crate) fn protocols_from_raw(
                 "accepts no collateral",
             ));
         }
-        let mut collateral = vec![None; assets.len()];
-        for c in &p.collateral {
-            let cf = format!("{field}.collateral.{}", c.asset);
-            let a = lookup(&format!("{cf}.asset"), &c.asset)?;
-            if collateral[a].is_some() {
-                return Err(ScenarioError::invalid(cf, "listed twice"));
-            }
-            unit_open_closed(
-                &format!("{cf}.liquidation_threshold"),
-                c.liquidation_threshold,
-            )?;
-            non_negative(&format!("{cf}.liquidation_bonus"), c.liquidation_bonus)?;
-            unit_open_closed(&format!("{cf}.max_ltv"), c.max_ltv)?;
-            if c.max_ltv > c.liquidation_threshold {
-                return Err(ScenarioError::invalid(
-                    format!("{cf}.max_ltv"),
-                    format!(
-                        "{} is above the liquidation threshold {}",
-                        c.max_ltv, c.liquidation_threshold
-                    ),
-                ));
-            }
-            let debt_ceiling_usd = match c.debt_ceiling_usd {
-                Some(v) => Some(non_negative(&format!("{cf}.debt_ceiling_usd"), v)?),
-                None => None,
-            };
-            collateral[a] = Some(CollateralParams {
-                liquidation_threshold: c.liquidation_threshold,
-                liquidation_bonus: c.liquidation_bonus,
-                max_ltv: c.max_ltv,
-                debt_ceiling_usd,
-            });
-        }
-        let supply = match &p.supply {
-            None => None,
-            Some(sup) => {
-                let sf = format!("{field}.supply");
-                let reserve_fund = non_negative(&format!("{sf}.reserve_fund"), sup.reserve_fund)?;
-                let debt_price = assets[debt_asset].initial_price;
-                at_most(
-                    &format!("{sf}.reserve_fund"),
-                    reserve_fund * debt_price,
-                    crate::scenario::check::MAX_USD,
-                    "USD at the initial price",
-                )?;
-                let rate = match &sup.rate {
-                    None => None,
-                    Some(r) => {
-                        let rf = format!("{sf}.rate");
-                        let kink = finite(&format!("{rf}.kink"), r.kink)?;
-                        if !(kink > 0.0 && kink < 1.0) {
-                            return Err(ScenarioError::invalid(
-                                format!("{rf}.kink"),
-                                format!("{kink} is outside (0, 1)"),
-                            ));
-                        }
-                        let reserve_factor =
-                            non_negative(&format!("{rf}.reserve_factor"), r.reserve_factor)?;
-                        if reserve_factor >= 1.0 {
-                            return Err(ScenarioError::invalid(
-                                format!("{rf}.reserve_factor"),
-                                format!("{reserve_factor} is outside [0, 1)"),
-                            ));
-                        }
-                        let m = RateModel {
-                            base: non_negative(&format!("{rf}.base"), r.base)?,
-                            slope1: non_negative(&format!("{rf}.slope1"), r.slope1)?,
-                            kink,
-                            slope2: non_negative(&format!("{rf}.slope2"), r.slope2)?,
-                            reserve_factor,
-                        };
-                        // Debt grows by e^(rate·years): past e^MAX_GROWTH
-                        // it would leave f64's range.
-                        let years = sim.steps as f64 * sim.dt_hours / HOURS_PER_YEAR;
-                        let top = m.base + m.slope1 + m.slope2;
-                        if top * years > MAX_LOG_GROWTH {
-                            return Err(ScenarioError::invalid(
-                                format!("{rf}.slope2"),
-                                format!(
-                                    "the rate at full utilisation, {top} a year, would grow debt by e^{:.0} over the run's {years:.3} years; at most e^{MAX_LOG_GROWTH} fits in a number",
-                                    top * years
-                                ),
-                            ));
-                        }
-                        Some(m)
-                    }
-                };
-                match (sup.deposits, sup.utilisation) {
-                    (Some(d), None) => Some(SupplySpec {
-                        deposits: {
-                            positive(&format!("{sf}.deposits"), d)?;
-                            at_most(
-                                &format!("{sf}.deposits"),
-                                d * debt_price,
-                                crate::scenario::check::MAX_USD,
-                                "USD at the initial price",
-                            )?;
-                            d
-                        },
-                        reserve_fund,
-                        utilisation: None,
-                        rate,
-                    }),
-                    (None, Some(u)) => Some(SupplySpec {
-                        deposits: f64::NAN, // from the book's debt, below
-                        reserve_fund,
-                        utilisation: Some(unit_open_closed(&format!("{sf}.utilisation"), u)?),
-                        rate,
-                    }),
-                    _ => {
-                        return Err(ScenarioError::invalid(
-                            sf,
-                            "give exactly one of `deposits` and `utilisation`",
-                        ));
-                    }
-                }
-            }
-        };
-        let emode = match &p.emode {
-            None => None,
-            Some(e) => {
-                let ef = format!("{field}.emode");
-                let mut member = vec![false; assets.len()];
-                for symbol in &e.assets {
-                    let a = lookup(&format!("{ef}.assets"), symbol)?;
-                    if a != debt_asset && collateral[a].is_none() {
-                        return Err(ScenarioError::invalid(
-                            format!("{ef}.assets"),
-                            format!("`{symbol}` is neither the debt asset nor accepted collateral"),
-                        ));
-                    }
-                    member[a] = true;
-                }
-                if !member[debt_asset] {
-                    return Err(ScenarioError::invalid(
-                        format!("{ef}.assets"),
-                        format!(
-                            "must include the debt asset `{}` (e-mode groups assets correlated with it)",
-                            p.debt_asset
-                        ),
-                    ));
-                }
-                let lt = unit_open_closed(
-                    &format!("{ef}.liquidation_threshold"),
-                    e.liquidation_threshold,
-                )?;
-                let ltv = unit_open_closed(&format!("{ef}.max_ltv"), e.max_ltv)?;
-                if ltv > lt {
-                    return Err(ScenarioError::invalid(
-                        format!("{ef}.max_ltv"),
-                        format!("{ltv} is above the liquidation threshold {lt}"),
-                    ));
-                }
-                Some(Emode {
-                    member,
-                    params: CollateralParams {
-                        liquidation_threshold: lt,
-                        liquidation_bonus: non_negative(
-                            &format!("{ef}.liquidation_bonus"),
-                            e.liquidation_bonus,
-                        )?,
-                        max_ltv: ltv,
-                        debt_ceiling_usd: None,
-                    },
-                })
-            }
-        };
-        let deleverage = match &p.deleverage {
-            None => None,
-            Some(d) => {
-                let df = format!("{field}.deleverage");
-                if supply.is_none_or(|s| s.rate.is_none()) {
-                    return Err(ScenarioError::invalid(
-                        df,
-                        "needs a rate model (`supply = { ..., rate = { ... } }`): borrowers react to the borrow rate",
-                    ));
-                }
-                Some(Deleverage {
-                    borrow_rate: non_negative(&format!("{df}.borrow_rate"), d.borrow_rate)?,
-                    repay: unit_open_closed(&format!("{df}.repay"), d.repay)?,
-                })
-            }
-        };
+        let collateral = collateral_from_raw(raw, &field, p, assets.len())?;
+        let supply = supply_from_raw(raw, &field, p, assets[debt_asset].initial_price)?;
+        let emode = emode_from_raw(raw, &field, p, debt_asset, &collateral)?;
+        let deleverage = deleverage_from_raw(&field, p, supply.as_ref())?;
         protocols.push(LendingSpec {
             emode,
             deleverage,
-            supply,
+            supply: None,
             name: p.name.clone(),
             debt_asset,
             close_factor: p.close_factor,
@@ -248,7 +103,514 @@ pub(crate) fn protocols_from_raw(
             },
             collateral,
         });
+        supplies.push(supply);
+    }
+    Ok(Draft {
+        specs: protocols,
+        supply: supplies,
+    })
+}
+
+/// A protocol's collateral parameters, by asset.
+fn collateral_from_raw(
+    raw: &RawScenario,
+    field: &str,
+    p: &RawProtocol,
+    n_assets: usize,
+) -> Result<Vec<Option<CollateralParams>>, ScenarioError> {
+    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let mut collateral = vec![None; n_assets];
+    for c in &p.collateral {
+        let cf = format!("{field}.collateral.{}", c.asset);
+        let a = lookup(&format!("{cf}.asset"), &c.asset)?;
+        if collateral[a].is_some() {
+            return Err(ScenarioError::invalid(cf, "listed twice"));
+        }
+        unit_open_closed(
+            &format!("{cf}.liquidation_threshold"),
+            c.liquidation_threshold,
+        )?;
+        non_negative(&format!("{cf}.liquidation_bonus"), c.liquidation_bonus)?;
+        unit_open_closed(&format!("{cf}.max_ltv"), c.max_ltv)?;
+        if c.max_ltv > c.liquidation_threshold {
+            return Err(ScenarioError::invalid(
+                format!("{cf}.max_ltv"),
+                format!(
+                    "{} is above the liquidation threshold {}",
+                    c.max_ltv, c.liquidation_threshold
+                ),
+            ));
+        }
+        let debt_ceiling_usd = match c.debt_ceiling_usd {
+            Some(v) => Some(non_negative(&format!("{cf}.debt_ceiling_usd"), v)?),
+            None => None,
+        };
+        collateral[a] = Some(CollateralParams {
+            liquidation_threshold: c.liquidation_threshold,
+            liquidation_bonus: c.liquidation_bonus,
+            max_ltv: c.max_ltv,
+            debt_ceiling_usd,
+        });
+    }
+    Ok(collateral)
+}
+
+/// A protocol's supply side as given: deposits or a utilisation (of the
+/// book's debt, known once the book is built: see `fund`).
+fn supply_from_raw(
+    raw: &RawScenario,
+    field: &str,
+    p: &RawProtocol,
+    debt_price: f64,
+) -> Result<Option<SupplyTerms>, ScenarioError> {
+    let sim = &raw.simulation;
+    Ok(match &p.supply {
+        None => None,
+        Some(sup) => {
+            let sf = format!("{field}.supply");
+            let reserve_fund = non_negative(&format!("{sf}.reserve_fund"), sup.reserve_fund)?;
+            at_most(
+                &format!("{sf}.reserve_fund"),
+                reserve_fund * debt_price,
+                crate::scenario::check::MAX_USD,
+                "USD at the initial price",
+            )?;
+            let rate = match &sup.rate {
+                None => None,
+                Some(r) => {
+                    let rf = format!("{sf}.rate");
+                    let kink = finite(&format!("{rf}.kink"), r.kink)?;
+                    if !(kink > 0.0 && kink < 1.0) {
+                        return Err(ScenarioError::invalid(
+                            format!("{rf}.kink"),
+                            format!("{kink} is outside (0, 1)"),
+                        ));
+                    }
+                    let reserve_factor =
+                        non_negative(&format!("{rf}.reserve_factor"), r.reserve_factor)?;
+                    if reserve_factor >= 1.0 {
+                        return Err(ScenarioError::invalid(
+                            format!("{rf}.reserve_factor"),
+                            format!("{reserve_factor} is outside [0, 1)"),
+                        ));
+                    }
+                    let m = RateModel {
+                        base: non_negative(&format!("{rf}.base"), r.base)?,
+                        slope1: non_negative(&format!("{rf}.slope1"), r.slope1)?,
+                        kink,
+                        slope2: non_negative(&format!("{rf}.slope2"), r.slope2)?,
+                        reserve_factor,
+                    };
+                    // Debt grows by e^(rate·years): past e^MAX_GROWTH
+                    // it would leave f64's range.
+                    let years = sim.steps as f64 * sim.dt_hours / HOURS_PER_YEAR;
+                    let top = m.base + m.slope1 + m.slope2;
+                    if top * years > MAX_LOG_GROWTH {
+                        return Err(ScenarioError::invalid(
+                            format!("{rf}.slope2"),
+                            format!(
+                                "the rate at full utilisation, {top} a year, would grow debt by e^{:.0} over the run's {years:.3} years; at most e^{MAX_LOG_GROWTH} fits in a number",
+                                top * years
+                            ),
+                        ));
+                    }
+                    Some(m)
+                }
+            };
+            let funding = match (sup.deposits, sup.utilisation) {
+                (Some(d), None) => Funding::Deposits({
+                    positive(&format!("{sf}.deposits"), d)?;
+                    at_most(
+                        &format!("{sf}.deposits"),
+                        d * debt_price,
+                        crate::scenario::check::MAX_USD,
+                        "USD at the initial price",
+                    )?;
+                    d
+                }),
+                (None, Some(u)) => {
+                    Funding::Utilisation(unit_open_closed(&format!("{sf}.utilisation"), u)?)
+                }
+                _ => {
+                    return Err(ScenarioError::invalid(
+                        sf,
+                        "give exactly one of `deposits` and `utilisation`",
+                    ));
+                }
+            };
+            Some(SupplyTerms {
+                funding,
+                reserve_fund,
+                rate,
+            })
+        }
+    })
+}
+
+/// A protocol's e-mode, if it has one.
+fn emode_from_raw(
+    raw: &RawScenario,
+    field: &str,
+    p: &RawProtocol,
+    debt_asset: usize,
+    collateral: &[Option<CollateralParams>],
+) -> Result<Option<Emode>, ScenarioError> {
+    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    Ok(match &p.emode {
+        None => None,
+        Some(e) => {
+            let ef = format!("{field}.emode");
+            let mut member = vec![false; collateral.len()];
+            for symbol in &e.assets {
+                let a = lookup(&format!("{ef}.assets"), symbol)?;
+                if a != debt_asset && collateral[a].is_none() {
+                    return Err(ScenarioError::invalid(
+                        format!("{ef}.assets"),
+                        format!("`{symbol}` is neither the debt asset nor accepted collateral"),
+                    ));
+                }
+                member[a] = true;
+            }
+            if !member[debt_asset] {
+                return Err(ScenarioError::invalid(
+                    format!("{ef}.assets"),
+                    format!(
+                        "must include the debt asset `{}` (e-mode groups assets correlated with it)",
+                        p.debt_asset
+                    ),
+                ));
+            }
+            let lt = unit_open_closed(
+                &format!("{ef}.liquidation_threshold"),
+                e.liquidation_threshold,
+            )?;
+            let ltv = unit_open_closed(&format!("{ef}.max_ltv"), e.max_ltv)?;
+            if ltv > lt {
+                return Err(ScenarioError::invalid(
+                    format!("{ef}.max_ltv"),
+                    format!("{ltv} is above the liquidation threshold {lt}"),
+                ));
+            }
+            Some(Emode {
+                member,
+                params: CollateralParams {
+                    liquidation_threshold: lt,
+                    liquidation_bonus: non_negative(
+                        &format!("{ef}.liquidation_bonus"),
+                        e.liquidation_bonus,
+                    )?,
+                    max_ltv: ltv,
+                    debt_ceiling_usd: None,
+                },
+            })
+        }
+    })
+}
+
+/// A protocol's rate-driven deleveraging, if it has one (it needs a rate
+/// model).
+fn deleverage_from_raw(
+    field: &str,
+    p: &RawProtocol,
+    supply: Option<&SupplyTerms>,
+) -> Result<Option<Deleverage>, ScenarioError> {
+    Ok(match &p.deleverage {
+        None => None,
+        Some(d) => {
+            let df = format!("{field}.deleverage");
+            if supply.is_none_or(|s| s.rate.is_none()) {
+                return Err(ScenarioError::invalid(
+                    df,
+                    "needs a rate model (`supply = { ..., rate = { ... } }`): borrowers react to the borrow rate",
+                ));
+            }
+            Some(Deleverage {
+                borrow_rate: non_negative(&format!("{df}.borrow_rate"), d.borrow_rate)?,
+                repay: unit_open_closed(&format!("{df}.repay"), d.repay)?,
+            })
+        }
+    })
+}
+
+/// Receipt and LP tokens where protocols meet them: an issuer has a supply
+/// side and does not take its own receipts; neither kind can be borrowed.
+pub(crate) fn check_tokens(
+    raw: &RawScenario,
+    assets: &[Asset],
+    draft: &Draft,
+) -> Result<(), ScenarioError> {
+    for (a, raw_asset) in raw.assets.iter().enumerate() {
+        let Some(issuer) = &raw_asset.receipt_of else {
+            continue;
+        };
+        let field = format!("assets.{}.receipt_of", raw_asset.symbol);
+        let p = assets[a]
+            .receipt_of
+            .expect("a receipt token's issuer is resolved with its price");
+        if !draft.has_supply(p) {
+            return Err(ScenarioError::invalid(
+                field,
+                format!("protocol `{issuer}` has no supply side (add `supply = {{ ... }}`)"),
+            ));
+        }
+        if draft.specs[p].collateral[a].is_some() {
+            return Err(ScenarioError::invalid(
+                format!("protocols.{issuer}.collateral.{}", raw_asset.symbol),
+                "a protocol cannot accept its own receipt token",
+            ));
+        }
+    }
+    for p in &draft.specs {
+        if raw.assets[p.debt_asset].receipt_of.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("protocols.{}.debt_asset", p.name),
+                "a receipt token cannot be borrowed",
+            ));
+        }
+    }
+    for (i, p) in raw.protocols.iter().enumerate() {
+        if raw.assets[draft.specs[i].debt_asset].lp_of.is_some() {
+            return Err(ScenarioError::invalid(
+                format!("protocols.{}.debt_asset", p.name),
+                "an LP token cannot be borrowed",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The liquidators, in priority order.
+pub(crate) fn liquidators_from_raw(
+    raw: &RawScenario,
+) -> Result<Vec<LiquidatorSpec>, ScenarioError> {
+    let mut liquidators: Vec<LiquidatorSpec> = Vec::new();
+    for l in &raw.liquidators {
+        let field = format!("liquidators.{}", l.name);
+        if liquidators.iter().any(|m| m.name == l.name) {
+            return Err(ScenarioError::invalid(field, "name is listed twice"));
+        }
+        let capital = match &l.capital {
+            RawCapital::Usd(v) => non_negative(&format!("{field}.capital"), *v)?,
+            RawCapital::Word(w) if w == "unlimited" => f64::INFINITY,
+            RawCapital::Word(w) => {
+                return Err(ScenarioError::invalid(
+                    format!("{field}.capital"),
+                    format!("`{w}` is neither a number nor \"unlimited\""),
+                ));
+            }
+        };
+        liquidators.push(LiquidatorSpec {
+            name: l.name.clone(),
+            capital,
+            min_profit: finite(&format!("{field}.min_profit"), l.min_profit)?,
+        });
     }
 
+    Ok(liquidators)
+}
+
+/// Gas.
+pub(crate) fn network_from_raw(raw: &RawScenario) -> Result<Network, ScenarioError> {
+    Ok(Network {
+        gas_usd: non_negative("network.gas_usd", raw.network.gas_usd)?,
+        congestion: non_negative("network.congestion", raw.network.congestion)?,
+    })
+}
+
+/// The protocols with their supply sides: deposits given, or a utilisation
+/// of the book's debt; every supply side starts with non-negative cash
+/// (deposits ≥ the book's debt), and positions hold no more receipt or LP
+/// tokens than exist.
+pub(crate) fn fund(
+    draft: Draft,
+    assets: &[Asset],
+    book: &Book,
+) -> Result<Vec<LendingSpec>, ScenarioError> {
+    let Draft {
+        specs: mut protocols,
+        supply,
+    } = draft;
+    let mut debt = vec![0.0; protocols.len()];
+    for (i, &d) in book.debt.iter().enumerate() {
+        debt[book.protocol[i] as usize] += d;
+    }
+    // Receipt units held as collateral are shares of the issuer.
+    let mut held = vec![0.0; assets.len()];
+    for (k, &a) in book.coll_asset.iter().enumerate() {
+        held[a as usize] += book.coll_units[k];
+    }
+    for ((p, spec), terms) in protocols.iter_mut().enumerate().zip(supply) {
+        let Some(terms) = terms else {
+            continue;
+        };
+        let (deposits, utilisation) = match terms.funding {
+            Funding::Utilisation(u) => {
+                if debt[p] <= 0.0 {
+                    return Err(ScenarioError::invalid(
+                        format!("protocols.{}.supply.utilisation", spec.name),
+                        "the book has no debt in this protocol: give `deposits` instead",
+                    ));
+                }
+                (debt[p] / u, Some(u))
+            }
+            Funding::Deposits(d) => {
+                if d < debt[p] {
+                    return Err(ScenarioError::invalid(
+                        format!("protocols.{}.supply.deposits", spec.name),
+                        format!(
+                            "{d} is below the book's debt {} (cash would be negative)",
+                            debt[p]
+                        ),
+                    ));
+                }
+                (d, None)
+            }
+        };
+        spec.supply = Some(SupplySpec {
+            deposits,
+            reserve_fund: terms.reserve_fund,
+            utilisation,
+            rate: terms.rate,
+        });
+    }
+    for (a, asset) in assets.iter().enumerate() {
+        if let Some(lp) = asset.lp_of
+            && held[a] >= lp.supply
+        {
+            return Err(ScenarioError::invalid(
+                format!("assets.{}.price", asset.symbol),
+                format!(
+                    "positions hold {} units of `{}` but the pool's value at this price makes only {} (passive LPs must keep some)",
+                    held[a], asset.symbol, lp.supply
+                ),
+            ));
+        }
+        if let Some(p) = asset.receipt_of {
+            let deposits = protocols[p].supply.expect("checked").deposits;
+            if held[a] > deposits * (1.0 + 1e-12) {
+                return Err(ScenarioError::invalid(
+                    format!("protocols.{}.supply", protocols[p].name),
+                    format!(
+                        "positions hold {} units of `{}` but its deposits (shares) are only {deposits}",
+                        held[a], asset.symbol
+                    ),
+                ));
+            }
+        }
+    }
     Ok(protocols)
+}
+
+/// Validate `[[lenders]]` once deposits are known: their shares plus the
+/// receipt units the book holds cannot exceed a protocol's shares.
+pub(crate) fn lenders_from_raw(
+    raw: &RawScenario,
+    protocols: &[LendingSpec],
+    assets: &[Asset],
+    pool_of: &[Option<usize>],
+    book: &Book,
+) -> Result<Vec<LenderSpec>, ScenarioError> {
+    let protocol_index = |name: &str| protocols.iter().position(|p| p.name == name);
+    let mut held = vec![0.0; protocols.len()];
+    for (k, &a) in book.coll_asset.iter().enumerate() {
+        if let Some(p) = assets[a as usize].receipt_of {
+            held[p] += book.coll_units[k];
+        }
+    }
+    let mut out: Vec<LenderSpec> = Vec::new();
+    for l in &raw.lenders {
+        let field = format!("lenders.{}", l.name);
+        if out.iter().any(|m| m.name == l.name) {
+            return Err(ScenarioError::invalid(field, "name is listed twice"));
+        }
+        let p = protocol_index(&l.protocol).ok_or_else(|| {
+            ScenarioError::invalid(
+                format!("{field}.protocol"),
+                format!("unknown protocol `{}`", l.protocol),
+            )
+        })?;
+        let Some(supply) = protocols[p].supply else {
+            return Err(ScenarioError::invalid(
+                format!("{field}.protocol"),
+                format!("`{}` has no supply side to withdraw from", l.protocol),
+            ));
+        };
+        unit_open_closed(&format!("{field}.share"), l.share)?;
+        if l.sell && pool_of[protocols[p].debt_asset].is_none() {
+            return Err(ScenarioError::invalid(
+                format!("{field}.sell"),
+                format!(
+                    "`{}` has no pool to sell into",
+                    assets[protocols[p].debt_asset].symbol
+                ),
+            ));
+        }
+        unit_open_closed(&format!("{field}.withdraw"), l.withdraw)?;
+        let shares = l.share * supply.deposits;
+        held[p] += shares;
+        if held[p] > supply.deposits * (1.0 + 1e-12) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.share"),
+                format!(
+                    "lenders and receipt collateral would hold {} of `{}`'s {} shares",
+                    held[p], l.protocol, supply.deposits
+                ),
+            ));
+        }
+        let t = &l.trigger;
+        let tf = format!("{field}.trigger");
+        let drawdown = match t.share_value_drawdown {
+            Some(d) => Some(unit_open_closed(&format!("{tf}.share_value_drawdown"), d)?),
+            None => None,
+        };
+        let utilisation = match t.utilisation {
+            Some(u) => Some(unit_open_closed(&format!("{tf}.utilisation"), u)?),
+            None => None,
+        };
+        let peer_bad_debt = match (&t.peer, t.peer_bad_debt_usd) {
+            (None, None) => None,
+            (Some(peer), Some(usd)) => {
+                let q = protocol_index(peer).ok_or_else(|| {
+                    ScenarioError::invalid(
+                        format!("{tf}.peer"),
+                        format!("unknown protocol `{peer}`"),
+                    )
+                })?;
+                Some((q, positive(&format!("{tf}.peer_bad_debt_usd"), usd)?))
+            }
+            _ => {
+                return Err(ScenarioError::invalid(
+                    tf,
+                    "`peer` and `peer_bad_debt_usd` go together",
+                ));
+            }
+        };
+        if let Some(step) = t.at_step
+            && (step == 0 || step > raw.simulation.steps)
+        {
+            return Err(ScenarioError::invalid(
+                format!("{tf}.at_step"),
+                format!("{step} is outside 1..={}", raw.simulation.steps),
+            ));
+        }
+        if drawdown.is_none()
+            && utilisation.is_none()
+            && peer_bad_debt.is_none()
+            && t.at_step.is_none()
+        {
+            return Err(ScenarioError::invalid(tf, "names no signal"));
+        }
+        out.push(LenderSpec {
+            name: l.name.clone(),
+            protocol: p,
+            shares,
+            withdraw: l.withdraw,
+            sell: l.sell,
+            share_value_drawdown: drawdown,
+            utilisation,
+            peer_bad_debt,
+            at_step: t.at_step,
+        });
+    }
+    Ok(out)
 }
