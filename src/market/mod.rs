@@ -4,6 +4,7 @@
 pub mod oracle;
 pub mod pool;
 pub mod process;
+pub mod raw;
 pub mod spec;
 pub mod state;
 pub mod table;

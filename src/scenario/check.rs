@@ -3,7 +3,6 @@
 //! the limits that keep value arithmetic far from overflow.
 
 use crate::error::ScenarioError;
-use crate::scenario::raw::RawScenario;
 
 /// Hours in the model's year (365 days, markets open 24/7).
 pub const HOURS_PER_YEAR: f64 = 8760.0;
@@ -58,56 +57,6 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<(), ScenarioError> {
         Some(p) => Err(ScenarioError::invalid(field, p)),
         None => Ok(()),
     }
-}
-
-/// Every name and symbol of a scenario, checked by `check_name`, and
-/// unique within its kind.
-pub(crate) fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
-    check_name("simulation.name", &raw.simulation.name)?;
-    let kinds: [(&str, Vec<&str>); 7] = [
-        (
-            "assets.symbol",
-            raw.assets.iter().map(|a| a.symbol.as_str()).collect(),
-        ),
-        (
-            "protocols.name",
-            raw.protocols.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "liquidators.name",
-            raw.liquidators.iter().map(|l| l.name.as_str()).collect(),
-        ),
-        (
-            "lenders.name",
-            raw.lenders.iter().map(|l| l.name.as_str()).collect(),
-        ),
-        (
-            "perps.name",
-            raw.perps.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "hedgers.name",
-            raw.hedgers.iter().map(|h| h.name.as_str()).collect(),
-        ),
-        (
-            "option_vaults.name",
-            raw.option_vaults.iter().map(|v| v.name.as_str()).collect(),
-        ),
-    ];
-    for (field, names) in &kinds {
-        for (i, n) in names.iter().enumerate() {
-            check_name(field, n)?;
-            // Folder and file names may meet on a case-insensitive disk.
-            if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
-                let kind = field.split('.').next().unwrap_or(field);
-                return Err(ScenarioError::invalid(
-                    format!("{kind}.{n}"),
-                    format!("`{n}` is listed twice (names are compared ignoring case)"),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Check a finite number is at most `max`; `why` says where the bound

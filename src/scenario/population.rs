@@ -3,10 +3,62 @@
 //! `[[perp_populations]]` share, checked and sampled.
 
 use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
 use crate::scenario::check::{MAX_USD, at_most, finite, non_negative, positive};
-use crate::scenario::raw::{RawHealthDist, RawSizeDist};
+
+/// Position size distributions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawSizeDist {
+    /// Every position the same size.
+    Fixed {
+        /// Size.
+        value: f64,
+    },
+    /// ln X ~ N(ln median, sigma²).
+    Lognormal {
+        /// Median size.
+        median: f64,
+        /// Std of ln X.
+        sigma: f64,
+    },
+    /// Pareto with minimum `scale` and tail index `shape` (whales).
+    Pareto {
+        /// Minimum size x_m.
+        scale: f64,
+        /// Tail index α.
+        shape: f64,
+    },
+}
+
+/// Initial health-factor distributions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawHealthDist {
+    /// Every position the same HF.
+    Fixed {
+        /// HF.
+        value: f64,
+    },
+    /// Uniform on [min, max].
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// HF = min + X, ln X ~ N(ln(median − min), sigma²): skewed, most mass near min.
+    ShiftedLognormal {
+        /// Lowest HF.
+        min: f64,
+        /// Median HF.
+        median: f64,
+        /// Std of ln(HF − min).
+        sigma: f64,
+    },
+}
 
 /// Check a size distribution's parameters.
 pub(crate) fn check_size(field: &str, d: &RawSizeDist) -> Result<(), ScenarioError> {

@@ -14,6 +14,7 @@ mod cascade;
 mod deleverage;
 pub mod index;
 pub mod liquidator;
+pub mod raw;
 mod record;
 pub mod rules;
 pub mod spec;

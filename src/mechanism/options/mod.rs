@@ -5,6 +5,7 @@
 //! `greeks.parquet` at the end of the step.
 
 pub mod hedger;
+pub mod raw;
 pub mod spec;
 pub mod table;
 pub mod vault;
