@@ -466,7 +466,6 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         writers.push((t, w));
     }
     let mut charts = ChartData::new(sc);
-    let (n_assets, n_protocols) = (sc.assets.len(), sc.protocols.len());
 
     let bar = if opts.progress {
         let passes = if cut_world.is_some() { 2 } else { 1 };
@@ -505,7 +504,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
                 // One path at a time, each freed once its rows are framed.
                 for record in block.into_iter().filter(|r| r.recorded) {
                     let one = std::slice::from_ref(&record);
-                    charts.add(one, n_assets, n_protocols);
+                    charts.add(one);
                     for (t, w) in writers.iter_mut() {
                         w.append((t.frame)(&names, one))?;
                     }

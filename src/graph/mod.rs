@@ -3,6 +3,7 @@
 //! DebtRank (`debtrank`), and both applied to a scenario's protocols
 //! (`systemic`).
 
+pub mod chart;
 pub mod clearing;
 pub mod collateral;
 pub mod debtrank;

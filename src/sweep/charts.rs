@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::OutputError;
-use crate::output::charts::{FONT, band, fmt_usd, padded, register_font, sanitize};
+use crate::output::charts::draw::{FONT, band, fmt_usd, padded, register_font, sanitize};
 use crate::sweep::merge::{METRICS, RunRow};
 use crate::sweep::spec::{Design, Sweep};
 

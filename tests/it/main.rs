@@ -2,6 +2,7 @@
 //! `contagion` binary or the library on small scenarios and read the Parquet
 //! back with polars.
 
+mod architecture;
 mod bad_input;
 mod cli;
 mod common;

@@ -11,6 +11,7 @@
 mod balance;
 pub mod book;
 mod cascade;
+pub mod charts;
 mod deleverage;
 pub mod index;
 pub mod liquidator;

@@ -4,6 +4,7 @@
 //! Both act in stage 3d, before the cascade, and are recorded in
 //! `greeks.parquet` at the end of the step.
 
+pub mod charts;
 pub mod hedger;
 pub mod raw;
 pub mod spec;

@@ -4,6 +4,7 @@
 //! cascade round (stage 4), funding after the cascade (stage 4b) and the
 //! record (stage 6). The vault hedges in the shared market's pools.
 
+pub mod charts;
 pub mod raw;
 pub mod spec;
 pub mod state;
