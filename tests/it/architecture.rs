@@ -34,10 +34,12 @@ fn module_of(root: &Path, file: &Path) -> Vec<String> {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(
-        parts.last().map(String::as_str),
-        Some("mod" | "lib" | "main")
-    ) {
+    // The binary's root is a crate of its own: keep it apart from the
+    // library's.
+    if parts == ["main"] {
+        return vec!["main (binary)".to_string()];
+    }
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
         parts.pop();
     }
     parts

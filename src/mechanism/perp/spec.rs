@@ -10,7 +10,7 @@ use crate::market::spec::Asset;
 use crate::montecarlo::seed::perp_rng;
 use crate::scenario::check::{non_negative, positive, unit_open_closed};
 use crate::scenario::population::{draw_health, draw_size};
-use crate::scenario::raw::{RawMarginMode, RawMarginModel, RawScenario, RawSide};
+use crate::scenario::raw::{RawMarginMode, RawMarginModel, RawPerp, RawScenario, RawSide};
 
 /// How a market sets its maintenance margin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,107 +123,138 @@ pub fn perps_from_raw(
         if specs.iter().any(|q| q.name == p.name) {
             return Err(ScenarioError::invalid(field, "name is listed twice"));
         }
-        let asset = assets
-            .iter()
-            .position(|a| a.symbol == p.asset)
-            .ok_or_else(|| {
-                ScenarioError::invalid(
-                    format!("{field}.asset"),
-                    format!("unknown asset `{}`", p.asset),
-                )
-            })?;
-        let pool = pool_of[asset].ok_or_else(|| {
+        specs.push(market_from_raw(p, assets, pool_of)?);
+    }
+    let price = |m: usize| assets[specs[m].asset].initial_price;
+    let mut book = PerpBook::default();
+    explicit_accounts(raw, &specs, price, &mut book)?;
+    population_accounts(raw, &specs, price, seed, &mut book)?;
+    if book.start.is_empty() {
+        book.start.push(0);
+    }
+    Ok((specs, book))
+}
+
+/// The index of the market named `name`, or an error on `field`.
+fn market_of(specs: &[PerpSpec], field: &str, name: &str) -> Result<usize, ScenarioError> {
+    specs
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| ScenarioError::invalid(field, format!("unknown perp `{name}`")))
+}
+
+/// One `[[perps]]` market.
+fn market_from_raw(
+    p: &RawPerp,
+    assets: &[Asset],
+    pool_of: &[Option<usize>],
+) -> Result<PerpSpec, ScenarioError> {
+    let field = format!("perps.{}", p.name);
+    let asset = assets
+        .iter()
+        .position(|a| a.symbol == p.asset)
+        .ok_or_else(|| {
             ScenarioError::invalid(
                 format!("{field}.asset"),
-                format!(
-                    "`{}` has no pool: a perp needs one for its mark price and its trades",
-                    p.asset
-                ),
+                format!("unknown asset `{}`", p.asset),
             )
         })?;
-        let im = unit_open_closed(&format!("{field}.initial_margin"), p.initial_margin)?;
-        let mm = unit_open_closed(&format!("{field}.maintenance_margin"), p.maintenance_margin)?;
-        if mm >= im {
-            return Err(ScenarioError::invalid(
-                format!("{field}.maintenance_margin"),
-                format!("{mm} must be below the initial margin {im}"),
-            ));
-        }
-        let margin = match &p.margin {
-            RawMarginModel::Static => MarginModel::Static,
-            RawMarginModel::Ewma {
-                lambda,
-                multiplier,
-                horizon_hours,
-                initial_vol,
-            } => {
-                let mf = format!("{field}.margin");
-                let lambda = unit_open_closed(&format!("{mf}.lambda"), *lambda)?;
-                if lambda >= 1.0 {
-                    return Err(ScenarioError::invalid(
-                        format!("{mf}.lambda"),
-                        format!("{lambda} is outside (0, 1)"),
-                    ));
-                }
-                MarginModel::Ewma {
-                    lambda,
-                    multiplier: {
-                        positive(&format!("{mf}.multiplier"), *multiplier)?;
-                        crate::scenario::check::at_most(
-                            &format!("{mf}.multiplier"),
-                            *multiplier,
-                            1000.0,
-                            "standard deviations of margin",
-                        )?
-                    },
-                    horizon_years: positive(&format!("{mf}.horizon_hours"), *horizon_hours)?
-                        / 8760.0,
-                    initial_vol: {
-                        non_negative(&format!("{mf}.initial_vol"), *initial_vol)?;
-                        crate::scenario::check::at_most(
-                            &format!("{mf}.initial_vol"),
-                            *initial_vol,
-                            crate::scenario::check::MAX_VOL,
-                            "annual volatility",
-                        )?
-                    },
-                }
-            }
-        };
-        specs.push(PerpSpec {
-            name: p.name.clone(),
-            asset,
-            pool,
-            initial_margin: im,
-            maintenance_margin: mm,
-            taker_fee: fraction(&format!("{field}.taker_fee"), p.taker_fee)?,
-            liquidation_fee: fraction(&format!("{field}.liquidation_fee"), p.liquidation_fee)?,
-            insurance_fund: non_negative(&format!("{field}.insurance_fund"), p.insurance_fund)?,
-            funding_clamp: non_negative(&format!("{field}.funding.clamp"), p.funding.clamp)?,
-            funding_period_hours: positive(
-                &format!("{field}.funding.period_hours"),
-                p.funding.period_hours,
-            )?,
-            index_lag_steps: p.index_lag_steps,
-            margin,
-        });
+    let pool = pool_of[asset].ok_or_else(|| {
+        ScenarioError::invalid(
+            format!("{field}.asset"),
+            format!(
+                "`{}` has no pool: a perp needs one for its mark price and its trades",
+                p.asset
+            ),
+        )
+    })?;
+    let im = unit_open_closed(&format!("{field}.initial_margin"), p.initial_margin)?;
+    let mm = unit_open_closed(&format!("{field}.maintenance_margin"), p.maintenance_margin)?;
+    if mm >= im {
+        return Err(ScenarioError::invalid(
+            format!("{field}.maintenance_margin"),
+            format!("{mm} must be below the initial margin {im}"),
+        ));
     }
-    let market_of = |field: &str, name: &str| -> Result<usize, ScenarioError> {
-        specs
-            .iter()
-            .position(|s| s.name == name)
-            .ok_or_else(|| ScenarioError::invalid(field, format!("unknown perp `{name}`")))
-    };
-    let price = |m: usize| assets[specs[m].asset].initial_price;
+    let margin = margin_model_from_raw(&field, &p.margin)?;
+    Ok(PerpSpec {
+        name: p.name.clone(),
+        asset,
+        pool,
+        initial_margin: im,
+        maintenance_margin: mm,
+        taker_fee: fraction(&format!("{field}.taker_fee"), p.taker_fee)?,
+        liquidation_fee: fraction(&format!("{field}.liquidation_fee"), p.liquidation_fee)?,
+        insurance_fund: non_negative(&format!("{field}.insurance_fund"), p.insurance_fund)?,
+        funding_clamp: non_negative(&format!("{field}.funding.clamp"), p.funding.clamp)?,
+        funding_period_hours: positive(
+            &format!("{field}.funding.period_hours"),
+            p.funding.period_hours,
+        )?,
+        index_lag_steps: p.index_lag_steps,
+        margin,
+    })
+}
 
-    let mut book = PerpBook::default();
+/// A market's margin model.
+fn margin_model_from_raw(field: &str, m: &RawMarginModel) -> Result<MarginModel, ScenarioError> {
+    Ok(match m {
+        RawMarginModel::Static => MarginModel::Static,
+        RawMarginModel::Ewma {
+            lambda,
+            multiplier,
+            horizon_hours,
+            initial_vol,
+        } => {
+            let mf = format!("{field}.margin");
+            let lambda = unit_open_closed(&format!("{mf}.lambda"), *lambda)?;
+            if lambda >= 1.0 {
+                return Err(ScenarioError::invalid(
+                    format!("{mf}.lambda"),
+                    format!("{lambda} is outside (0, 1)"),
+                ));
+            }
+            MarginModel::Ewma {
+                lambda,
+                multiplier: {
+                    positive(&format!("{mf}.multiplier"), *multiplier)?;
+                    crate::scenario::check::at_most(
+                        &format!("{mf}.multiplier"),
+                        *multiplier,
+                        1000.0,
+                        "standard deviations of margin",
+                    )?
+                },
+                horizon_years: positive(&format!("{mf}.horizon_hours"), *horizon_hours)? / 8760.0,
+                initial_vol: {
+                    non_negative(&format!("{mf}.initial_vol"), *initial_vol)?;
+                    crate::scenario::check::at_most(
+                        &format!("{mf}.initial_vol"),
+                        *initial_vol,
+                        crate::scenario::check::MAX_VOL,
+                        "annual volatility",
+                    )?
+                },
+            }
+        }
+    })
+}
+
+/// The accounts of `[[perp_positions]]`, grouped by account in order of
+/// first appearance; each must hold its initial margin.
+fn explicit_accounts(
+    raw: &RawScenario,
+    specs: &[PerpSpec],
+    price: impl Fn(usize) -> f64,
+    book: &mut PerpBook,
+) -> Result<(), ScenarioError> {
     // Explicit positions, grouped by account in order of first appearance.
     let mut order: Vec<Option<String>> = Vec::new();
     let mut named: BTreeMap<String, (f64, Vec<(usize, f64)>)> = BTreeMap::new();
     let mut lone: Vec<(f64, Vec<(usize, f64)>)> = Vec::new();
     for (i, p) in raw.perp_positions.iter().enumerate() {
         let field = format!("perp_positions[{i}]");
-        let m = market_of(&format!("{field}.perp"), &p.perp)?;
+        let m = market_of(specs, &format!("{field}.perp"), &p.perp)?;
         let size = positive(&format!("{field}.size"), p.size)?;
         let margin = positive(&format!("{field}.margin"), p.margin)?;
         let entry = (m, side_sign(p.side) * size);
@@ -270,6 +301,17 @@ pub fn perps_from_raw(
         book.push_account(margin, &positions);
     }
 
+    Ok(())
+}
+
+/// The accounts `[[perp_populations]]` draw from the scenario seed.
+fn population_accounts(
+    raw: &RawScenario,
+    specs: &[PerpSpec],
+    price: impl Fn(usize) -> f64,
+    seed: u64,
+    book: &mut PerpBook,
+) -> Result<(), ScenarioError> {
     let mut rng = perp_rng(seed);
     for (i, pop) in raw.perp_populations.iter().enumerate() {
         let field = format!("perp_populations[{i}]");
@@ -281,7 +323,7 @@ pub fn perps_from_raw(
         }
         let mut markets = Vec::new();
         for name in &pop.perps {
-            let m = market_of(&format!("{field}.perps"), name)?;
+            let m = market_of(specs, &format!("{field}.perps"), name)?;
             if markets.contains(&m) {
                 return Err(ScenarioError::invalid(
                     format!("{field}.perps"),
@@ -350,10 +392,7 @@ pub fn perps_from_raw(
             }
         }
     }
-    if book.start.is_empty() {
-        book.start.push(0);
-    }
-    Ok((specs, book))
+    Ok(())
 }
 
 fn fraction(field: &str, v: f64) -> Result<f64, ScenarioError> {
