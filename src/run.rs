@@ -2,7 +2,7 @@
 //! Parquet, then write the paths table, summary, charts and manifest, and
 //! move the finished folder into place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -442,16 +442,7 @@ fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Se
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     // The counterfactual world is input too: check it before writing anything.
-    let cut_world = if opts.cuts.is_empty() {
-        None
-    } else {
-        let mut w = sc.clone();
-        for (protocol, asset) in &opts.cuts {
-            w = w.with_cut(protocol, asset)?;
-        }
-        w.record_paths = 0;
-        Some(w)
-    };
+    let cut_world = cut_world(sc, &opts.cuts)?;
     let folder = RunFolder::prepare(&opts.out, opts.force)?;
     let dir = folder.path().to_path_buf();
     let mut manifest = Manifest::new(sc);
@@ -467,35 +458,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     }
     let mut charts = ChartData::new(sc);
 
-    let bar = if opts.progress {
-        let passes = if cut_world.is_some() { 2 } else { 1 };
-        let bar = ProgressBar::with_draw_target(
-            Some(passes * sc.paths as u64),
-            ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} paths ({per_sec}, ETA {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(sc.name.clone());
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-
+    let passes = if cut_world.is_some() { 2 } else { 1 };
+    let bar = progress_bar(sc, opts.progress, passes);
     // One worker pool for both passes (rayon's global pool without --threads).
-    let pool = match opts.threads {
-        Some(t) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .map_err(|e| RunError::Threads(e.to_string()))?,
-        ),
-        None => None,
-    };
+    let pool = thread_pool(opts.threads)?;
     let work = || {
         run_paths(
             sc,
@@ -527,68 +493,21 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     for (_, w) in writers {
         parquet_bytes += w.finish()?;
     }
-    parquet_bytes += write_frame(&dir.join("paths.parquet"), paths_frame(&summaries), &meta)?;
-    if !sc.protocols.is_empty() {
-        parquet_bytes += write_frame(
-            &dir.join("path_protocols.parquet"),
-            path_protocols_frame(&names, &summaries),
-            &meta,
-        )?;
-    }
-    if !sc.perps.is_empty() {
-        parquet_bytes += write_frame(
-            &dir.join("path_perps.parquet"),
-            path_perps_frame(&names, &summaries),
-            &meta,
-        )?;
-    }
-    if !sc.book.is_empty() {
-        parquet_bytes += write_frame(&dir.join("book.parquet"), book_frame(sc), &meta)?;
-    }
     let graph = CollateralGraph::build(sc);
-    parquet_bytes += write_frame(
-        &dir.join("graph_nodes.parquet"),
-        graph_nodes_frame(&graph),
-        &meta,
-    )?;
-    parquet_bytes += write_frame(
-        &dir.join("graph_edges.parquet"),
-        graph_edges_frame(&graph),
-        &meta,
-    )?;
-    if let Some(cut) = &attribution {
-        parquet_bytes += write_frame(
-            &dir.join("attribution.parquet"),
-            attribution_frame(&names, &summaries, cut),
-            &meta,
-        )?;
-    }
+    let end = EndOfRun {
+        dir: &dir,
+        meta: &meta,
+        names: &names,
+        summaries: &summaries,
+        attribution: attribution.as_deref(),
+    };
+    parquet_bytes += end.write_tables(sc, &graph)?;
     let mut summary = Summary::of(sc, &summaries);
     if let Some(cut) = &attribution {
         summary.attribution = Some(Attribution::of(sc, &opts.cuts, &summaries, cut));
     }
     write_json(&dir.join("summary.json"), &summary)?;
-    let protocol_losses: Vec<ProtocolLoss> = summary
-        .protocols
-        .iter()
-        .map(|p| ProtocolLoss {
-            name: p.protocol.clone(),
-            initial_debt: p.initial_debt_usd,
-            bad_debt: p.bad_debt,
-        })
-        .collect();
-    draw_all(
-        &dir.join("charts"),
-        &charts,
-        &summaries,
-        &summary.bad_debt,
-        &protocol_losses,
-    )?;
-    draw_graph(
-        &dir.join("charts/collateral_graph.png"),
-        &graph,
-        &charts.mean_loss_ratio(),
-    )?;
+    end.draw_charts(&charts, &summary, &graph)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     manifest.wall_seconds = Some(wall_seconds);
     write_json(&dir.join("manifest.json"), &manifest)?;
@@ -599,4 +518,135 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         wall_seconds,
         parquet_bytes,
     })
+}
+
+/// The counterfactual world of `--cut` (no recorded paths), if any.
+fn cut_world(sc: &Scenario, cuts: &[(String, String)]) -> Result<Option<Scenario>, RunError> {
+    if cuts.is_empty() {
+        return Ok(None);
+    }
+    let mut w = sc.clone();
+    for (protocol, asset) in cuts {
+        w = w.with_cut(protocol, asset)?;
+    }
+    w.record_paths = 0;
+    Ok(Some(w))
+}
+
+/// A progress bar over `passes` passes of the scenario's paths, on stderr
+/// (hidden unless `show`).
+fn progress_bar(sc: &Scenario, show: bool, passes: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar =
+        ProgressBar::with_draw_target(Some(passes * sc.paths as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} paths ({per_sec}, ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(sc.name.clone());
+    bar
+}
+
+/// A pool of `threads` workers, or none (rayon's global pool).
+fn thread_pool(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>, RunError> {
+    threads
+        .map(|t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| RunError::Threads(e.to_string()))
+        })
+        .transpose()
+}
+
+/// What a run writes once every path is done.
+struct EndOfRun<'a> {
+    dir: &'a Path,
+    meta: &'a str,
+    names: &'a Names,
+    summaries: &'a [PathSummary],
+    attribution: Option<&'a [PathSummary]>,
+}
+
+impl EndOfRun<'_> {
+    /// The per-path tables, the book and the collateral graph; returns the
+    /// bytes written.
+    fn write_tables(&self, sc: &Scenario, graph: &CollateralGraph) -> Result<u64, RunError> {
+        let mut parquet_bytes = 0;
+        parquet_bytes += write_frame(
+            &self.dir.join("paths.parquet"),
+            paths_frame(self.summaries),
+            self.meta,
+        )?;
+        if !sc.protocols.is_empty() {
+            parquet_bytes += write_frame(
+                &self.dir.join("path_protocols.parquet"),
+                path_protocols_frame(self.names, self.summaries),
+                self.meta,
+            )?;
+        }
+        if !sc.perps.is_empty() {
+            parquet_bytes += write_frame(
+                &self.dir.join("path_perps.parquet"),
+                path_perps_frame(self.names, self.summaries),
+                self.meta,
+            )?;
+        }
+        if !sc.book.is_empty() {
+            parquet_bytes +=
+                write_frame(&self.dir.join("book.parquet"), book_frame(sc), self.meta)?;
+        }
+        parquet_bytes += write_frame(
+            &self.dir.join("graph_nodes.parquet"),
+            graph_nodes_frame(graph),
+            self.meta,
+        )?;
+        parquet_bytes += write_frame(
+            &self.dir.join("graph_edges.parquet"),
+            graph_edges_frame(graph),
+            self.meta,
+        )?;
+        if let Some(cut) = self.attribution {
+            parquet_bytes += write_frame(
+                &self.dir.join("attribution.parquet"),
+                attribution_frame(self.names, self.summaries, cut),
+                self.meta,
+            )?;
+        }
+        Ok(parquet_bytes)
+    }
+
+    /// The charts, and the collateral graph shaded by each protocol's losses.
+    fn draw_charts(
+        &self,
+        charts: &ChartData,
+        summary: &Summary,
+        graph: &CollateralGraph,
+    ) -> Result<(), RunError> {
+        let protocol_losses: Vec<ProtocolLoss> = summary
+            .protocols
+            .iter()
+            .map(|p| ProtocolLoss {
+                name: p.protocol.clone(),
+                initial_debt: p.initial_debt_usd,
+                bad_debt: p.bad_debt,
+            })
+            .collect();
+        draw_all(
+            &self.dir.join("charts"),
+            charts,
+            self.summaries,
+            &summary.bad_debt,
+            &protocol_losses,
+        )?;
+        draw_graph(
+            &self.dir.join("charts/collateral_graph.png"),
+            graph,
+            &charts.mean_loss_ratio(),
+        )?;
+        Ok(())
+    }
 }
