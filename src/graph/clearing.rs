@@ -84,6 +84,8 @@ pub fn clear_with_tolerance(
     external: &[f64],
     tolerance: &[f64],
 ) -> Result<Clearing, ClearingError> {
+    // Long: input checks, then the fictitious-default algorithm as one
+    // loop, step for step as Eisenberg and Noe (2001) give it.
     let n = external.len();
     for (i, row) in liabilities.iter().enumerate() {
         if liabilities.len() != n || row.len() != n {

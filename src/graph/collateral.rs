@@ -62,60 +62,11 @@ impl CollateralGraph {
     /// Build the graph of a validated scenario.
     pub fn build(sc: &Scenario) -> Self {
         let n_assets = sc.assets.len();
-        let n_proto = sc.protocols.len();
         let price = |a: usize| sc.assets[a].initial_price;
-        let book = &sc.book;
-        // Collateral units per (protocol, asset) and debt per protocol.
-        let mut units = vec![0.0; n_proto * n_assets];
-        let mut debt = vec![0.0; n_proto];
-        for i in 0..book.len() {
-            let p = book.protocol[i] as usize;
-            debt[p] += book.debt[i];
-            for k in book.coll_range(i) {
-                units[p * n_assets + book.coll_asset[k] as usize] += book.coll_units[k];
-            }
-        }
         let mut asset_value = vec![0.0; n_assets];
         let mut collateral_value = vec![0.0; n_assets];
         let mut edges = Vec::new();
-        let mut protocol_value = vec![0.0; n_proto];
-        for (p, spec) in sc.protocols.iter().enumerate() {
-            for a in 0..n_assets {
-                let u = units[p * n_assets + a];
-                if u > 0.0 {
-                    let v = u * price(a);
-                    asset_value[a] += v;
-                    collateral_value[a] += v;
-                    protocol_value[p] += v;
-                    edges.push(Edge {
-                        source: sc.assets[a].symbol.clone(),
-                        target: spec.name.clone(),
-                        kind: "collateral",
-                        weight_usd: v,
-                    });
-                }
-            }
-            edges.push(Edge {
-                source: spec.name.clone(),
-                target: sc.assets[spec.debt_asset].symbol.clone(),
-                kind: "lends",
-                weight_usd: debt[p] * price(spec.debt_asset),
-            });
-            if let Some(s) = spec.supply {
-                let cash = s.deposits + s.reserve_fund - debt[p];
-                protocol_value[p] += cash * price(spec.debt_asset);
-                for (a, issuer) in sc.receipts() {
-                    if issuer == p {
-                        edges.push(Edge {
-                            source: spec.name.clone(),
-                            target: sc.assets[a].symbol.clone(),
-                            kind: "issues",
-                            weight_usd: s.deposits * price(spec.debt_asset),
-                        });
-                    }
-                }
-            }
-        }
+        let protocol_value = lending_part(sc, &mut asset_value, &mut collateral_value, &mut edges);
         let mut nodes = Vec::new();
         let mut pool_nodes = Vec::new();
         for (i, pool) in sc.pools.iter().enumerate() {
@@ -174,24 +125,93 @@ impl CollateralGraph {
                 value_usd: protocol_value[p],
             });
         }
-        // Perp markets hang on their underlying (weight: open interest).
-        let mut oi = vec![0.0; sc.perps.len()];
-        for (k, &m) in sc.perp_book.market.iter().enumerate() {
-            oi[m as usize] += sc.perp_book.size[k].abs() * price(sc.perps[m as usize].asset);
-        }
-        for (m, spec) in sc.perps.iter().enumerate() {
-            edges.push(Edge {
-                source: sc.assets[spec.asset].symbol.clone(),
-                target: spec.name.clone(),
-                kind: "underlying",
-                weight_usd: oi[m],
-            });
-            nodes.push(Node {
-                name: spec.name.clone(),
-                kind: PERP,
-                value_usd: oi[m],
-            });
-        }
+        perp_part(sc, &mut nodes, &mut edges);
         CollateralGraph { nodes, edges }
+    }
+}
+
+/// The lending protocols' edges (collateral, loans, receipts issued); adds
+/// their collateral to `asset_value` and `collateral_value` and returns each
+/// protocol's value (collateral plus cash).
+fn lending_part(
+    sc: &Scenario,
+    asset_value: &mut [f64],
+    collateral_value: &mut [f64],
+    edges: &mut Vec<Edge>,
+) -> Vec<f64> {
+    let n_assets = sc.assets.len();
+    let n_proto = sc.protocols.len();
+    let price = |a: usize| sc.assets[a].initial_price;
+    let book = &sc.book;
+    // Collateral units per (protocol, asset) and debt per protocol.
+    let mut units = vec![0.0; n_proto * n_assets];
+    let mut debt = vec![0.0; n_proto];
+    for i in 0..book.len() {
+        let p = book.protocol[i] as usize;
+        debt[p] += book.debt[i];
+        for k in book.coll_range(i) {
+            units[p * n_assets + book.coll_asset[k] as usize] += book.coll_units[k];
+        }
+    }
+    let mut protocol_value = vec![0.0; n_proto];
+    for (p, spec) in sc.protocols.iter().enumerate() {
+        for a in 0..n_assets {
+            let u = units[p * n_assets + a];
+            if u > 0.0 {
+                let v = u * price(a);
+                asset_value[a] += v;
+                collateral_value[a] += v;
+                protocol_value[p] += v;
+                edges.push(Edge {
+                    source: sc.assets[a].symbol.clone(),
+                    target: spec.name.clone(),
+                    kind: "collateral",
+                    weight_usd: v,
+                });
+            }
+        }
+        edges.push(Edge {
+            source: spec.name.clone(),
+            target: sc.assets[spec.debt_asset].symbol.clone(),
+            kind: "lends",
+            weight_usd: debt[p] * price(spec.debt_asset),
+        });
+        if let Some(s) = spec.supply {
+            let cash = s.deposits + s.reserve_fund - debt[p];
+            protocol_value[p] += cash * price(spec.debt_asset);
+            for (a, issuer) in sc.receipts() {
+                if issuer == p {
+                    edges.push(Edge {
+                        source: spec.name.clone(),
+                        target: sc.assets[a].symbol.clone(),
+                        kind: "issues",
+                        weight_usd: s.deposits * price(spec.debt_asset),
+                    });
+                }
+            }
+        }
+    }
+    protocol_value
+}
+
+/// Perp markets hang on their underlying (weight: open interest).
+fn perp_part(sc: &Scenario, nodes: &mut Vec<Node>, edges: &mut Vec<Edge>) {
+    let price = |a: usize| sc.assets[a].initial_price;
+    let mut oi = vec![0.0; sc.perps.len()];
+    for (k, &m) in sc.perp_book.market.iter().enumerate() {
+        oi[m as usize] += sc.perp_book.size[k].abs() * price(sc.perps[m as usize].asset);
+    }
+    for (m, spec) in sc.perps.iter().enumerate() {
+        edges.push(Edge {
+            source: sc.assets[spec.asset].symbol.clone(),
+            target: spec.name.clone(),
+            kind: "underlying",
+            weight_usd: oi[m],
+        });
+        nodes.push(Node {
+            name: spec.name.clone(),
+            kind: PERP,
+            value_usd: oi[m],
+        });
     }
 }

@@ -78,7 +78,7 @@ pub(super) fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunEr
         }
     }
     let sc = sw.scenario(run)?;
-    let debt: f64 = crate::run::initial_debts(&sc).iter().sum();
+    let debt: f64 = crate::output::summary::initial_debts(&sc).iter().sum();
     // The bootstrap of metric m draws from stream m of the sweep's seed,
     // the same in every run: like the paths, the runs' intervals differ by
     // the setting, not by the resampling noise.

@@ -4,9 +4,11 @@
 //! can be sharded across processes or Slurm array tasks and resumed.
 
 pub mod charts;
+mod design;
 pub mod exec;
 mod files;
 mod merge;
+mod raw;
 pub mod recommend;
 mod slurm;
 pub mod spec;

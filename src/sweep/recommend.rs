@@ -341,51 +341,8 @@ pub fn recommend(
                 }
             }
         }
-        let order = params.as_ref().expect("set above").clone();
-        let cols: Vec<(Vec<String>, Vec<Option<f64>>)> =
-            order.iter().map(|f| parameter(&df, f)).collect();
-        let m = column(&df, dir, &budget.metric)?;
-        let debt = column(&df, dir, "initial_debt_usd")?;
-        let has = |c: &str| df.column(c).is_ok();
-        let (lo_name, hi_name) = (
-            format!("{}_lo", budget.metric),
-            format!("{}_hi", budget.metric),
-        );
-        let bounds = if has(&lo_name) && has(&hi_name) {
-            Some((column(&df, dir, &lo_name)?, column(&df, dir, &hi_name)?))
-        } else {
-            None
-        };
-        let tail_metric = budget.metric.ends_with("_var99") || budget.metric.ends_with("_es99");
-        if tail_metric && has("tail_paths_99") {
-            let tail = column(&df, dir, "tail_paths_99")?;
-            let paths = column(&df, dir, "paths")?;
-            if let Some(k) = tail.iter().position(|&t| t < MIN_TAIL_PATHS as f64) {
-                warnings.push(format!(
-                    "{}: {} rests on the worst {} of {} paths of each run; read it with its 95% interval, or run at least {} paths",
-                    dir.display(),
-                    budget.metric,
-                    tail[k],
-                    paths[k],
-                    100 * MIN_TAIL_PATHS
-                ));
-            }
-        }
-        for k in 0..df.height() {
-            let limit = budget.limit(debt[k]);
-            lines.push(Line {
-                params: cols.iter().map(|c| c.0[k].clone()).collect(),
-                numbers: cols.iter().map(|c| c.1[k]).collect(),
-                sweep: dir.clone(),
-                metric: m[k],
-                interval: bounds.as_ref().map(|(lo, hi)| Interval {
-                    lo: lo[k],
-                    hi: hi[k],
-                }),
-                limit,
-                pass: m[k] <= limit,
-            });
-        }
+        let order = params.as_ref().expect("set above");
+        lines.extend(judge_sweep(dir, &df, order, budget, &mut warnings)?);
     }
     let parameters = params.unwrap_or_default();
     lines.sort_by(|a, b| cmp_params(a, b).then(a.sweep.cmp(&b.sweep)));
@@ -428,63 +385,22 @@ pub fn recommend(
         None if n >= 1 && (0..n).all(|a| (0..n).all(|b| determined_by(&lines, a, b))) => Some(0),
         None => None,
     };
-    let mut answers = Vec::new();
-    if let Some(fi) = field_index {
-        if lines.iter().any(|l| l.numbers[fi].is_none()) {
-            return Err(ScenarioError::invalid(
-                "--field",
-                format!(
-                    "`{}` is not numeric: there is no most permissive value",
-                    parameters[fi]
-                ),
-            )
-            .into());
-        }
-        let tied: Vec<usize> = (0..n)
-            .filter(|&b| b != fi && determined_by(&lines, fi, b))
-            .collect();
-        let free: Vec<usize> = (0..n).filter(|&b| b != fi && !tied.contains(&b)).collect();
-        // Groups by the free parameters, in table order.
-        let mut groups: Vec<Vec<String>> = Vec::new();
-        let mut members: BTreeMap<Vec<String>, Vec<&Line>> = BTreeMap::new();
-        for l in &lines {
-            let key: Vec<String> = free.iter().map(|&b| l.params[b].clone()).collect();
-            if !members.contains_key(&key) {
-                groups.push(key.clone());
+    let answers = match field_index {
+        Some(fi) => {
+            if lines.iter().any(|l| l.numbers[fi].is_none()) {
+                return Err(ScenarioError::invalid(
+                    "--field",
+                    format!(
+                        "`{}` is not numeric: there is no most permissive value",
+                        parameters[fi]
+                    ),
+                )
+                .into());
             }
-            members.entry(key).or_default().push(l);
+            answers_for(&lines, &parameters, fi, permissive, within)
         }
-        for key in groups {
-            let best = members[&key]
-                .iter()
-                .copied()
-                .filter(|l| within(&l.params))
-                .reduce(|a, b| {
-                    let (x, y) = (
-                        a.numbers[fi].expect("numeric"),
-                        b.numbers[fi].expect("numeric"),
-                    );
-                    let b_better = match permissive {
-                        Permissive::High => y > x,
-                        Permissive::Low => y < x,
-                    };
-                    if b_better { b } else { a }
-                });
-            answers.push(Answer {
-                at: free
-                    .iter()
-                    .zip(&key)
-                    .map(|(&b, v)| (parameters[b].clone(), v.clone()))
-                    .collect(),
-                value: best.and_then(|l| l.numbers[fi]),
-                with: best.map_or(Vec::new(), |l| {
-                    tied.iter()
-                        .map(|&b| (parameters[b].clone(), l.params[b].clone()))
-                        .collect()
-                }),
-            });
-        }
-    }
+        None => Vec::new(),
+    };
     let combinations = combos.len();
     drop(combos);
     Ok(Recommendation {
@@ -496,4 +412,120 @@ pub fn recommend(
         lines,
         warnings,
     })
+}
+
+/// Every run of sweep `dir` (its runs table `df`) judged against the
+/// budget; a warning when the metric is a tail figure resting on too few
+/// paths.
+fn judge_sweep(
+    dir: &Path,
+    df: &DataFrame,
+    order: &[String],
+    budget: &Budget,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Line>, RunError> {
+    let mut lines = Vec::new();
+    let cols: Vec<(Vec<String>, Vec<Option<f64>>)> =
+        order.iter().map(|f| parameter(df, f)).collect();
+    let m = column(df, dir, &budget.metric)?;
+    let debt = column(df, dir, "initial_debt_usd")?;
+    let has = |c: &str| df.column(c).is_ok();
+    let (lo_name, hi_name) = (
+        format!("{}_lo", budget.metric),
+        format!("{}_hi", budget.metric),
+    );
+    let bounds = if has(&lo_name) && has(&hi_name) {
+        Some((column(df, dir, &lo_name)?, column(df, dir, &hi_name)?))
+    } else {
+        None
+    };
+    let tail_metric = budget.metric.ends_with("_var99") || budget.metric.ends_with("_es99");
+    if tail_metric && has("tail_paths_99") {
+        let tail = column(df, dir, "tail_paths_99")?;
+        let paths = column(df, dir, "paths")?;
+        if let Some(k) = tail.iter().position(|&t| t < MIN_TAIL_PATHS as f64) {
+            warnings.push(format!(
+                "{}: {} rests on the worst {} of {} paths of each run; read it with its 95% interval, or run at least {} paths",
+                dir.display(),
+                budget.metric,
+                tail[k],
+                paths[k],
+                100 * MIN_TAIL_PATHS
+            ));
+        }
+    }
+    for k in 0..df.height() {
+        let limit = budget.limit(debt[k]);
+        lines.push(Line {
+            params: cols.iter().map(|c| c.0[k].clone()).collect(),
+            numbers: cols.iter().map(|c| c.1[k]).collect(),
+            sweep: dir.to_path_buf(),
+            metric: m[k],
+            interval: bounds.as_ref().map(|(lo, hi)| Interval {
+                lo: lo[k],
+                hi: hi[k],
+            }),
+            limit,
+            pass: m[k] <= limit,
+        });
+    }
+    Ok(lines)
+}
+
+/// Per group of the free parameters, the most permissive value of
+/// parameter `fi` within budget, and the parameters tied to it.
+fn answers_for(
+    lines: &[Line],
+    parameters: &[String],
+    fi: usize,
+    permissive: Permissive,
+    within: impl Fn(&[String]) -> bool,
+) -> Vec<Answer> {
+    let n = parameters.len();
+    let mut answers = Vec::new();
+    let tied: Vec<usize> = (0..n)
+        .filter(|&b| b != fi && determined_by(lines, fi, b))
+        .collect();
+    let free: Vec<usize> = (0..n).filter(|&b| b != fi && !tied.contains(&b)).collect();
+    // Groups by the free parameters, in table order.
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut members: BTreeMap<Vec<String>, Vec<&Line>> = BTreeMap::new();
+    for l in lines {
+        let key: Vec<String> = free.iter().map(|&b| l.params[b].clone()).collect();
+        if !members.contains_key(&key) {
+            groups.push(key.clone());
+        }
+        members.entry(key).or_default().push(l);
+    }
+    for key in groups {
+        let best = members[&key]
+            .iter()
+            .copied()
+            .filter(|l| within(&l.params))
+            .reduce(|a, b| {
+                let (x, y) = (
+                    a.numbers[fi].expect("numeric"),
+                    b.numbers[fi].expect("numeric"),
+                );
+                let b_better = match permissive {
+                    Permissive::High => y > x,
+                    Permissive::Low => y < x,
+                };
+                if b_better { b } else { a }
+            });
+        answers.push(Answer {
+            at: free
+                .iter()
+                .zip(&key)
+                .map(|(&b, v)| (parameters[b].clone(), v.clone()))
+                .collect(),
+            value: best.and_then(|l| l.numbers[fi]),
+            with: best.map_or(Vec::new(), |l| {
+                tied.iter()
+                    .map(|&b| (parameters[b].clone(), l.params[b].clone()))
+                    .collect()
+            }),
+        });
+    }
+    answers
 }

@@ -292,6 +292,9 @@ impl PerpState {
         marks: &[f64],
         pools: &mut [Pool],
     ) -> u32 {
+        // Long: one closure's waterfall (penalty, fee, what is left; a
+        // deficit through the fund, ADL, then the vault) in the order of
+        // docs/model.md §15, which each step reads the state the last left.
         let range = book.positions(a);
         let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
         let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
