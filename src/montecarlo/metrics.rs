@@ -115,6 +115,15 @@ pub fn loss_metrics(values: &[f64]) -> LossMetrics {
 mod tests {
     use super::*;
 
+    /// One path, or paths all at 0, have no spread (not 0/0).
+    #[test]
+    fn one_value_or_all_zeros_have_no_spread() {
+        assert_eq!(loss_metrics(&[5.0]).std, 0.0);
+        assert_eq!(loss_metrics(&[0.0; 4]).std, 0.0);
+        let two = loss_metrics(&[1.0, 3.0]);
+        assert!((two.std - 2f64.sqrt()).abs() < 1e-12, "{}", two.std);
+    }
+
     #[test]
     fn quantiles_match_numpy_linear() {
         // numpy.quantile([1, 2, 3, 4, 10], [0.5, 0.95, 0.99]) = [3.0, 8.8, 9.76]
