@@ -10,8 +10,10 @@ use crate::scenario::raw::RawScenario;
 const FALLBACK_AVAILABLE: u64 = 8 << 30;
 
 /// Bytes of one path's summary row kept until the end of a run (the row and
-/// its per-protocol vectors, plus the copies the summary statistics sort).
-const SUMMARY_BYTES: u64 = 320;
+/// its per-protocol vectors, the copies the summary statistics sort, and
+/// `paths.parquet`'s columns while it is written): about 430 measured by
+/// tests/memory.rs, with room for a vector's growth.
+const SUMMARY_BYTES: u64 = 560;
 
 /// Bytes of one recorded step per asset, protocol, perp and option agent in
 /// a recorded path's row buffers (the widest tables' columns).
@@ -19,6 +21,10 @@ const ROW_BYTES_ASSET: u64 = 24;
 const ROW_BYTES_PROTOCOL: u64 = 200;
 const ROW_BYTES_PERP: u64 = 120;
 const ROW_BYTES_AGENT: u64 = 110;
+
+/// Bytes every step holds whether recorded or not (its scripted shocks and
+/// the engine's per-step bookkeeping): about 57 measured by tests/memory.rs.
+const STEP_BYTES: u64 = 64;
 
 /// Bytes of one position in the book and in one world's state (units, debt,
 /// index entries, liquidation keys, contagion share).
@@ -95,14 +101,17 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
         + protocols * ROW_BYTES_PROTOCOL
         + perps * ROW_BYTES_PERP
         + agents * ROW_BYTES_AGENT;
+    // Each worker's recorded path holds its rows in buffers that grow by
+    // doubling (up to twice the rows), and a finished path's frame copies
+    // its rows once more while it is written.
     let rows = if record_paths > 0 {
         recorded_steps
             .saturating_mul(row)
-            .saturating_mul(threads.min(record_paths))
+            .saturating_mul(2 * threads.min(record_paths) + 1)
     } else {
         0
     };
-    let shocks = (steps + 1).saturating_mul(24);
+    let fixed = (steps + 1).saturating_mul(STEP_BYTES);
     let lag = max_lag(raw).map_or(0, |l| l.0 as u64);
     let positions = (raw.positions.len() + raw.perp_positions.len()) as u64
         + raw.populations.iter().map(|p| p.count as u64).sum::<u64>()
@@ -114,7 +123,7 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
     MemoryEstimate {
         book: positions.saturating_mul(POSITION_BYTES * (1 + threads)),
         per_path,
-        per_step: charts.saturating_add(rows).saturating_add(shocks),
+        per_step: charts.saturating_add(rows).saturating_add(fixed),
         history: (lag + 1)
             .saturating_mul(assets * 16)
             .saturating_mul(threads),

@@ -1,0 +1,209 @@
+//! The memory estimate that refuses oversized runs before they allocate
+//! (`scenario::limits`), checked against what runs really hold: this test
+//! binary counts every heap allocation, so each case measures the peak heap
+//! of validating and running a scenario. One case per term of the estimate,
+//! each sized so that term dominates. The estimate must not fall short of
+//! the peak (a run it lets through must fit), and the dominant term must not
+//! overstate the peak by more than `SLACK` (or it refuses runs that fit).
+//!
+//! The cases run one after another in one test: the counter is the
+//! process's.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use contagion::scenario::limits::{MemoryEstimate, estimate};
+use contagion::scenario::raw::RawScenario;
+use contagion::{Overrides, RunOptions, Scenario};
+
+struct Counting;
+
+static NOW: AtomicU64 = AtomicU64::new(0);
+static PEAK: AtomicU64 = AtomicU64::new(0);
+
+fn grew(by: u64) {
+    let now = NOW.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size() as u64);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        NOW.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let old = layout.size() as u64;
+            let new = new_size as u64;
+            if new >= old {
+                grew(new - old);
+            } else {
+                NOW.fetch_sub(old - new, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// Worker threads of every case (the estimate's `threads`).
+const THREADS: usize = 2;
+
+/// How far the dominant term may overstate the measured peak.
+const SLACK: f64 = 3.0;
+
+/// Peak heap above the starting level while validating and running `text`
+/// into a temporary folder; and the estimate of it.
+fn measure(text: &str) -> (u64, MemoryEstimate) {
+    let raw = RawScenario::from_toml_str(text, "case").unwrap();
+    let est = estimate(&raw, THREADS as u64);
+    let dir = tempfile::tempdir().unwrap();
+    let base = NOW.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    {
+        let sc = Scenario::from_toml(text, "case", dir.path(), &Overrides::default()).unwrap();
+        let opts = RunOptions {
+            out: dir.path().join("run"),
+            force: false,
+            threads: Some(THREADS),
+            progress: false,
+            search: Default::default(),
+            cuts: Vec::new(),
+        };
+        contagion::run(&sc, &opts).unwrap();
+    }
+    (PEAK.load(Ordering::Relaxed) - base, est)
+}
+
+/// A lending market on ETH with `extra` appended.
+fn scenario(simulation: &str, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+name = "memory"
+{simulation}
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+process = {{ kind = "gbm", drift = 0.0, vol = 0.8 }}
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 100000.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+oracle = {{ source = "pool", lag_steps = 0 }}
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+{extra}"#
+    )
+}
+
+fn population(count: u32) -> String {
+    format!(
+        r#"
+[[populations]]
+protocol = "lend"
+collateral_asset = "ETH"
+count = {count}
+size_usd = {{ dist = "lognormal", median = 10000.0, sigma = 1.0 }}
+health_factor = {{ dist = "uniform", min = 1.2, max = 3.0 }}
+"#
+    )
+}
+
+/// The term of the estimate a case is sized to exercise.
+type Term = fn(&MemoryEstimate) -> u64;
+
+#[test]
+fn the_memory_estimate_bounds_each_term_of_what_a_run_holds() {
+    let cases: Vec<(&str, String, Term)> = vec![
+        (
+            "book",
+            scenario(
+                "steps = 2\npaths = 2\nrecord_paths = 0",
+                &population(300_000),
+            ),
+            |e| e.book,
+        ),
+        (
+            "per path",
+            scenario(
+                "steps = 1\npaths = 400000\nrecord_paths = 0",
+                &population(10),
+            ),
+            |e| e.per_path,
+        ),
+        (
+            "steps, none recorded",
+            scenario(
+                "steps = 200000\npaths = 2\nrecord_paths = 0",
+                &population(10),
+            ),
+            |e| e.per_step,
+        ),
+        (
+            "per step",
+            scenario(
+                "steps = 100000\npaths = 2\nrecord_paths = 2",
+                &population(10),
+            ),
+            |e| e.per_step,
+        ),
+    ];
+    // One-time set-up (thread pools, the chart font, lazy statics) is
+    // not the run's: a small run first.
+    measure(&scenario("steps = 2\npaths = 2", &population(10)));
+    let mut report = Vec::new();
+    for (name, text, term) in &cases {
+        let (peak, est) = measure(text);
+        let t = term(&est);
+        report.push(format!(
+            "{name}: peak {peak} B; estimate {} B, of which this term {t} B ({est:?})",
+            est.total()
+        ));
+        eprintln!("{}", report.last().unwrap());
+        assert!(
+            est.total() >= peak,
+            "{name}: the estimate {} falls short of the peak {peak}",
+            est.total()
+        );
+        assert!(
+            (t as f64) <= SLACK * peak as f64,
+            "{name}: the term {t} overstates the peak {peak} more than {SLACK}×"
+        );
+        assert!(
+            2 * t >= est.total(),
+            "{name}: the case is meant to be dominated by this term: {est:?}"
+        );
+    }
+}
