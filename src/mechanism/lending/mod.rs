@@ -320,11 +320,13 @@ impl<'a> Lending<'a> {
     }
 
     /// What position i owes now, in units of its debt asset.
+    #[inline]
     pub fn owed(&self, i: usize) -> f64 {
         self.debt[i] * self.debt_index[self.sc.book.protocol[i] as usize]
     }
 
     /// Health factor of position i at the current oracle prices.
+    #[inline]
     fn health_factor(&self, i: usize) -> f64 {
         let book = &self.sc.book;
         let p = book.protocol[i] as usize;

@@ -3,6 +3,7 @@
 //! (`cascade.rs`) applies them in the order the model gives.
 
 /// `HF = Σ_j c_j·p_j·LT_j / (d·p_d)`; ∞ when there is no debt.
+#[inline]
 pub fn health_factor(weighted_collateral_usd: f64, debt_usd: f64) -> f64 {
     if debt_usd > 0.0 {
         weighted_collateral_usd / debt_usd
@@ -12,6 +13,7 @@ pub fn health_factor(weighted_collateral_usd: f64, debt_usd: f64) -> f64 {
 }
 
 /// Step 1: the close factor is 1 below `full_liquidation_hf`, else `close_factor`.
+#[inline]
 pub fn close_factor(hf: f64, close_factor: f64, full_liquidation_hf: f64) -> f64 {
     if hf < full_liquidation_hf {
         1.0
@@ -33,6 +35,7 @@ pub struct Seizure {
 
 /// Step 3: `s = R·p_d·(1 + LB)/p_j`; if s exceeds the collateral c_j, seize
 /// all of it and repay only `R = c_j·p_j / ((1 + LB)·p_d)`.
+#[inline]
 pub fn seizure(repay: f64, p_debt: f64, p_coll: f64, bonus: f64, available: f64) -> Seizure {
     let seize = repay * p_debt * (1.0 + bonus) / p_coll;
     if seize > available {
@@ -52,6 +55,7 @@ pub fn seizure(repay: f64, p_debt: f64, p_coll: f64, bonus: f64, available: f64)
 
 /// Step 2: the entry with the largest value `c_j·p_j`; ties go to the first
 /// (entries are in scenario asset order). None if every value is zero.
+#[inline]
 pub fn largest_collateral(values: impl Iterator<Item = f64>) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (k, v) in values.enumerate() {
