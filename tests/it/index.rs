@@ -287,3 +287,105 @@ fn the_shipped_scenarios_agree_under_both_searches() {
         }
     }
 }
+
+/// Tokens priced below one USD, held together: a position's health at
+/// step 0 weighs units × price × threshold, and the index prunes
+/// multi-collateral positions by it, so a slip that divided by the price
+/// would overstate these positions' health (a token at 0.2 counts 25×
+/// too much) and skip them. And a position with neither debt nor
+/// collateral, whose liquidation price is 0, not 0/0, sits in a group
+/// beside a liquidatable one. Both searches must find the same
+/// liquidations, and the multi-collateral positions must be among them.
+#[test]
+fn cheap_tokens_and_empty_positions_do_not_hide_candidates() {
+    let mut text = String::from(
+        r#"
+[simulation]
+name = "cheap"
+steps = 3
+paths = 2
+
+[[assets]]
+symbol = "A"
+price = 0.2
+
+[[assets]]
+symbol = "B"
+price = 0.5
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "A"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[protocols.collateral]]
+asset = "B"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 0.0
+collateral = { A = 0.0 }
+
+[[positions]]
+protocol = "lend"
+debt = 7000.0
+collateral = { A = 50000.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 2
+asset = "A"
+return = -0.4
+"#,
+    );
+    // Collateral worth 0.8·(50,000·0.2 + 20,000·0.5) = 16,000 at step 0.
+    for k in 0..4 {
+        let debt = 16_000.0 / (1.05 + 0.05 * k as f64);
+        text += &format!(
+            "\n[[positions]]\nprotocol = \"lend\"\ndebt = {debt}\ncollateral = {{ A = 50000.0, B = 20000.0 }}\n"
+        );
+    }
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, search) in [
+        ("indexed", CandidateSearch::Indexed),
+        ("scan", CandidateSearch::FullScan),
+    ] {
+        let opts = RunOptions {
+            out: dir.path().join(name),
+            force: false,
+            threads: Some(1),
+            progress: false,
+            search,
+            cuts: Vec::new(),
+        };
+        contagion::run(&sc, &opts).unwrap();
+    }
+    for t in ["protocols", "liquidations", "paths"] {
+        let a = read(&dir.path().join(format!("indexed/{t}.parquet")));
+        let b = read(&dir.path().join(format!("scan/{t}.parquet")));
+        assert!(same_frame(&a, &b), "{t} differs between the searches");
+    }
+    // A falls 40%: the multi-collateral positions' collateral drops from
+    // 16,000 to 12,800 against debts of 15,238 down to 13,333, all below
+    // HF 1; the single one (8,000 × 0.6 = 4,800 of A against 7,000) too.
+    let liq = read(&dir.path().join("indexed/liquidations.parquet"));
+    let ids: std::collections::BTreeSet<i64> = i64s(&liq, "position").into_iter().collect();
+    assert_eq!(ids, (1..=5).collect(), "the liquidated positions: {ids:?}");
+}
