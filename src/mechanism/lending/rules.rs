@@ -108,6 +108,19 @@ mod tests {
         assert!((s.seize * 2000.0 - s.repay * 1.05).abs() < 1e-9);
     }
 
+    /// The cap applies when s *exceeds* the collateral (docs/model.md §5
+    /// step 3): a seizure of exactly all of it is not capped, so a full
+    /// close repays the debt as asked.
+    #[test]
+    fn a_seizure_of_exactly_the_collateral_is_not_capped() {
+        // 1,000 USDC at 1 for ETH at 2,000 with a 5% bonus: 0.525 ETH.
+        let s = seizure(1000.0, 1.0, 2000.0, 0.05, 0.525);
+        assert_eq!(s.seize, 0.525);
+        assert!(!s.capped);
+        assert_eq!(s.repay, 1000.0);
+        assert!(seizure(1000.0, 1.0, 2000.0, 0.05, 0.524).capped);
+    }
+
     #[test]
     fn largest_collateral_breaks_ties_by_order() {
         assert_eq!(largest_collateral([3.0, 5.0, 5.0].into_iter()), Some(1));
