@@ -42,7 +42,8 @@ impl TableWriter {
         empty: &DataFrame,
         manifest_json: &str,
     ) -> Result<Self, OutputError> {
-        let file = File::create(path).map_err(|e| OutputError::io(path, e))?;
+        let file =
+            crate::output::run_folder::create_file(path).map_err(|e| OutputError::io(path, e))?;
         let writer = ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(

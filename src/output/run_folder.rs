@@ -51,6 +51,15 @@ pub fn register_temporary(path: &Path) {
     temporaries().push(path.to_path_buf());
 }
 
+/// Create (or truncate) a file while no signal is being handled: a
+/// signal's cleanup holds the list of temporaries until the process exits,
+/// so a file is either created before it (and removed by it, if it is a
+/// registered temporary or inside one) or never.
+pub fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let _cleanup_not_running = temporaries();
+    std::fs::File::create(path)
+}
+
 /// Forget a temporary path (renamed into place or removed).
 pub fn unregister_temporary(path: &Path) {
     let mut t = temporaries();

@@ -121,7 +121,9 @@ impl Drop for Temporaries {
 pub(super) fn write_atomic(path: &Path, text: &str) -> Result<(), OutputError> {
     let tmp = temporary(path);
     register_temporary(&tmp);
-    if let Err(e) = std::fs::write(&tmp, text) {
+    let written = crate::output::run_folder::create_file(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         unregister_temporary(&tmp);
         return Err(OutputError::io(&tmp, e));
