@@ -141,6 +141,32 @@ health_factor = {{ dist = "uniform", min = 1.2, max = 3.0 }}
     )
 }
 
+/// Three perp markets and four hedgers over 20,000 steps, both paths
+/// recorded: their rows (`perps.parquet`, `greeks.parquet`) dominate.
+fn agents_and_perps() -> String {
+    let mut t = String::from(
+        "[simulation]\nname = \"agents\"\nsteps = 20000\npaths = 2\nrecord_paths = 2\n\n\
+         [[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n",
+    );
+    for (a, price) in [("ETH", 2000.0), ("BTC", 40000.0), ("SOL", 100.0)] {
+        t += &format!(
+            "\n[[assets]]\nsymbol = \"{a}\"\nprice = {price}\nprocess = {{ kind = \"gbm\", vol = 0.5 }}\n\n\
+             [[pools]]\nbase = \"{a}\"\nquote = \"USDC\"\nbase_reserve = 100000.0\n\n\
+             [[perps]]\nname = \"{a}-perp\"\nasset = \"{a}\"\ninitial_margin = 0.1\n\
+             maintenance_margin = 0.05\nfunding = {{ clamp = 0.01, period_hours = 8.0 }}\n\n\
+             [[perp_positions]]\nperp = \"{a}-perp\"\nside = \"long\"\nsize = 1.0\nmargin = {m}\n",
+            m = price
+        );
+    }
+    for k in 0..4 {
+        t += &format!(
+            "\n[[hedgers]]\nname = \"dealer-{k}\"\nasset = \"ETH\"\nsurface = {{ atm = 0.7 }}\nband = 1.0\n\
+             options = [{{ kind = \"put\", strike = 1800.0, expiry_hours = 100000.0, quantity = -10.0 }}]\n"
+        );
+    }
+    t
+}
+
 /// The term of the estimate a case is sized to exercise.
 type Term = fn(&MemoryEstimate) -> u64;
 
@@ -169,6 +195,11 @@ fn the_memory_estimate_bounds_each_term_of_what_a_run_holds() {
                 "steps = 200000\npaths = 2\nrecord_paths = 0",
                 &population(10),
             ),
+            |e| e.per_step,
+        ),
+        (
+            "per step, with perps and option agents",
+            agents_and_perps(),
             |e| e.per_step,
         ),
         (

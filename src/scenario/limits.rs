@@ -16,11 +16,12 @@ const FALLBACK_AVAILABLE: u64 = 8 << 30;
 const SUMMARY_BYTES: u64 = 560;
 
 /// Bytes of one recorded step per asset, protocol, perp and option agent in
-/// a recorded path's row buffers (the widest tables' columns).
+/// a recorded path's row buffers (the widest tables' columns: a greeks row
+/// is 124 bytes, four of its columns optional).
 const ROW_BYTES_ASSET: u64 = 24;
 const ROW_BYTES_PROTOCOL: u64 = 200;
-const ROW_BYTES_PERP: u64 = 120;
-const ROW_BYTES_AGENT: u64 = 110;
+const ROW_BYTES_PERP: u64 = 140;
+const ROW_BYTES_AGENT: u64 = 130;
 
 /// Bytes every step holds whether recorded or not (its scripted shocks and
 /// the engine's per-step bookkeeping): about 57 measured by tests/memory.rs.
