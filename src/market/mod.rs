@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod oracle;
 pub mod pool;
+pub mod pool_spec;
 pub mod process;
 pub mod raw;
 pub mod spec;

@@ -181,8 +181,8 @@ impl Scenario {
             stochastic,
             cholesky,
         } = crate::market::spec::assets_from_raw(&raw)?;
-        let (pools, pool_of) = crate::market::spec::pools_from_raw(&raw, &assets)?;
-        crate::market::spec::lp_tokens_from_raw(&raw, &mut assets, &pools)?;
+        let (pools, pool_of) = crate::market::pool_spec::pools_from_raw(&raw, &assets)?;
+        crate::market::pool_spec::lp_tokens_from_raw(&raw, &mut assets, &pools)?;
         let shocks = crate::market::spec::shocks_from_raw(&raw)?;
         let draft = lending::protocols_from_raw(&raw, &assets)?;
         lending::check_tokens(&raw, &assets, &draft)?;
@@ -202,8 +202,10 @@ impl Scenario {
             None => Book::build(terms, &raw, sim.seed, file.as_deref())?,
         };
         let (book, unhealthy) = apply_unhealthy_policy(book, terms, sim.unhealthy_positions)?;
-        let protocols = lending::fund(draft, &assets, &book)?;
-        let lenders = lending::lenders_from_raw(&raw, &protocols, &assets, &pool_of, &book)?;
+        let protocols = crate::mechanism::lending::funding::fund(draft, &assets, &book)?;
+        let lenders = crate::mechanism::lending::funding::lenders_from_raw(
+            &raw, &protocols, &assets, &pool_of, &book,
+        )?;
         Ok(Scenario {
             hedgers,
             option_vaults,

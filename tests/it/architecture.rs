@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Longest source file, lines ("about 600").
-const MAX_FILE_LINES: usize = 640;
+/// Longest source file, lines.
+const MAX_FILE_LINES: usize = 600;
 /// Longest function, lines, unless its body opens with a `// Long:` line.
 const MAX_FN_LINES: usize = 120;
 
