@@ -96,8 +96,8 @@ proptest! {
         let mut world = World::new(&sc);
         for p in 0..2 {
             let rec = world.run_path(p).expect("no NaN");
-            prop_assert!(world.lending.debt.iter().all(|&d| d >= 0.0));
-            prop_assert!(world.lending.coll_units.iter().all(|&c| c >= 0.0));
+            prop_assert!(world.lending.debts().iter().all(|&d| d >= 0.0));
+            prop_assert!(world.lending.collateral_units().iter().all(|&c| c >= 0.0));
             prop_assert!(world.market.pools.iter().all(|p| p.x > 0.0 && p.y > 0.0));
             prop_assert!(rec.summary.bad_debt >= 0.0);
             prop_assert!((0.0..=1.0).contains(&rec.summary.max_drawdown));

@@ -103,9 +103,16 @@ impl Lending<'_> {
                 self.push_if_liquidatable(i, out);
             }
         }
-        // Multi-collateral positions: the bound HF ≥ HF₀·m (index.rs) skips
-        // all but a prefix; those liquidated on this path are checked as is.
-        for mg in &index.multi {
+        self.multi_candidates(|i| self.push_if_liquidatable(i, out));
+    }
+
+    /// The multi-collateral positions that can be below HF 1 at the current
+    /// oracle prices: the bound HF ≥ HF₀·m (index.rs) skips all but a
+    /// prefix of each protocol's; those liquidated on this path are visited
+    /// as they are. Each is visited once.
+    pub(super) fn multi_candidates(&self, mut visit: impl FnMut(u32)) {
+        let n = self.n_assets;
+        for mg in &self.sc.book.index.multi {
             let p = mg.protocol as usize;
             let px = &self.oracle[p * n..(p + 1) * n];
             let spec = &self.sc.protocols[p];
@@ -124,12 +131,12 @@ impl Lending<'_> {
                     break;
                 }
                 if !self.dirty[i as usize] {
-                    self.push_if_liquidatable(i, out);
+                    visit(i);
                 }
             }
         }
         for &i in &self.dirty_multi {
-            self.push_if_liquidatable(i, out);
+            visit(i);
         }
     }
 
@@ -223,16 +230,18 @@ impl Lending<'_> {
         let old_key = self.dirty_key(i);
         self.mark_dirty(i);
         // Scaled balance: repaying everything leaves exactly nothing.
-        self.debt[i] = if cf == 1.0 && !seizure.capped {
+        let debt = if cf == 1.0 && !seizure.capped {
             0.0
         } else {
             self.debt[i] - seizure.repay / self.debt_index[p]
         };
-        self.coll_units[k] = if seizure.capped {
+        self.set_debt(i, debt);
+        let units = if seizure.capped {
             0.0
         } else {
             self.coll_units[k] - seizure.seize
         };
+        self.set_units(i, k, units);
         self.capital[l] -= repaid_value;
         if spec.supply.is_some() {
             self.supply[p].cash += seizure.repay;
@@ -329,7 +338,7 @@ impl Lending<'_> {
             }
             self.supply[p].borrowed -= left;
         }
-        self.debt[i] = 0.0;
+        self.set_debt(i, 0.0);
         left * p_debt
     }
 

@@ -51,12 +51,13 @@ impl Lending<'_> {
                 let repaid = (proceeds / market.fundamental[spec.debt_asset]).min(owed);
                 let old_key = self.dirty_key(i);
                 self.mark_dirty(i);
-                self.coll_units[k] -= units;
-                self.debt[i] = if repaid >= owed {
+                self.set_units(i, k, self.coll_units[k] - units);
+                let debt = if repaid >= owed {
                     0.0
                 } else {
                     self.debt[i] - repaid / self.debt_index[p]
                 };
+                self.set_debt(i, debt);
                 self.rekey(i, old_key);
                 if spec.supply.is_some() {
                     self.supply[p].cash += repaid;

@@ -23,6 +23,7 @@ mod snapshot;
 pub mod spec;
 mod supply;
 pub mod table;
+mod totals;
 pub(crate) mod validate;
 
 use std::collections::BTreeSet;
@@ -53,10 +54,13 @@ pub struct Lending<'a> {
     sc: &'a Scenario,
     n_assets: usize,
     /// Scaled debt of each position: it owes `debt[i] · debt_index[p]`
-    /// (as Aave does).
-    pub debt: Vec<f64>,
-    /// Units of each collateral entry (see `Book::coll_range`).
-    pub coll_units: Vec<f64>,
+    /// (as Aave does). Written only through `set_debt`.
+    debt: Vec<f64>,
+    /// Units of each collateral entry (see `Book::coll_range`). Written
+    /// only through `set_units`.
+    coll_units: Vec<f64>,
+    /// Exact running sums of `debt` and `coll_units` per protocol.
+    totals: totals::Totals,
     /// Capital of each liquidator, USD.
     pub capital: Vec<f64>,
     /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
@@ -125,6 +129,13 @@ impl<'a> Lending<'a> {
             n_assets,
             debt: sc.book.debt.clone(),
             coll_units: sc.book.coll_units.clone(),
+            totals: totals::Totals::of(
+                &sc.book,
+                n_proto,
+                n_assets,
+                &sc.book.debt,
+                &sc.book.coll_units,
+            ),
             capital: vec![0.0; sc.liquidators.len()],
             oracle: vec![0.0; n_proto * n_assets],
             candidates: Vec::new(),
@@ -199,16 +210,19 @@ impl<'a> Lending<'a> {
         let sc = self.sc;
         // Only liquidations change a position: restore just those.
         let book = &sc.book;
-        for &i in &self.dirty_ids {
+        let dirty = std::mem::take(&mut self.dirty_ids);
+        for &i in &dirty {
             let i = i as usize;
-            self.debt[i] = book.debt[i];
-            let r = book.coll_range(i);
-            self.coll_units[r.clone()].copy_from_slice(&book.coll_units[r]);
+            self.set_debt(i, book.debt[i]);
+            for k in book.coll_range(i) {
+                self.set_units(i, k, book.coll_units[k]);
+            }
             self.dirty[i] = false;
             if let Some(share) = self.first_share.get_mut(i) {
                 *share = f64::NAN;
             }
         }
+        self.dirty_ids = dirty;
         self.dirty_ids.clear();
         self.dirty_multi.clear();
         self.frontier.fill(0);
@@ -319,6 +333,35 @@ impl<'a> Lending<'a> {
         } else {
             units * market.fundamental[asset]
         }
+    }
+
+    /// Scaled debt of each position (what position i owes is this times
+    /// its protocol's debt index).
+    pub fn debts(&self) -> &[f64] {
+        &self.debt
+    }
+
+    /// Units of each collateral entry (`Book::coll_range`).
+    pub fn collateral_units(&self) -> &[f64] {
+        &self.coll_units
+    }
+
+    /// Set position i's scaled debt, keeping its protocol's total.
+    #[inline]
+    fn set_debt(&mut self, i: usize, value: f64) {
+        let p = self.sc.book.protocol[i] as usize;
+        self.totals.change_debt(p, self.debt[i], value);
+        self.debt[i] = value;
+    }
+
+    /// Set collateral entry k (of position i) to `value` units, keeping
+    /// its protocol's total of the asset.
+    #[inline]
+    fn set_units(&mut self, i: usize, k: usize, value: f64) {
+        let p = self.sc.book.protocol[i] as usize;
+        let a = self.sc.book.coll_asset[k] as usize;
+        self.totals.change_units(p, a, self.coll_units[k], value);
+        self.coll_units[k] = value;
     }
 
     /// What position i owes now, in units of its debt asset.

@@ -1,6 +1,7 @@
 //! What the lending mechanism records at the end of a step
 //! (`protocols.parquet`, docs/model.md §8) and its end-of-path figures.
 
+use super::totals::Totals;
 use super::{CandidateSearch, Lending, index};
 use crate::engine::CascadeOutcome;
 use crate::output::recorder::PathRecord;
@@ -24,25 +25,21 @@ impl Lending<'_> {
         for (p, peak) in self.peak_share_value.iter_mut().enumerate() {
             *peak = peak.max(self.supply[p].share_value());
         }
-        if last && !write {
-            let per_protocol = self.insolvent_debt();
-            rec.summary.insolvent_debt = per_protocol.iter().sum();
-            rec.summary.protocol_insolvent.clone_from(&per_protocol);
-            self.last_insolvent = per_protocol;
+        if !last && !write {
+            return;
+        }
+        let insolvent = self.insolvent_debt();
+        if last {
+            rec.summary.insolvent_debt = insolvent.iter().sum();
+            rec.summary.protocol_insolvent.clone_from(&insolvent);
+            self.last_insolvent.clone_from(&insolvent);
         }
         if !write {
             return;
         }
-        let values = self.value_book();
-        if last {
-            rec.summary.insolvent_debt = values.iter().map(|v| v.2).sum();
-            self.last_insolvent = values.iter().map(|v| v.2).collect();
-            rec.summary
-                .protocol_insolvent
-                .clone_from(&self.last_insolvent);
-        }
+        let stocks = self.stocks();
         let r = &mut rec.protocols;
-        for (p, &(collateral, debt, insolvent)) in values.iter().enumerate() {
+        for (p, (&(collateral, debt), &insolvent)) in stocks.iter().zip(&insolvent).enumerate() {
             r.step.push(t);
             r.protocol.push(p as u32);
             r.collateral_value.push(collateral);
@@ -76,15 +73,47 @@ impl Lending<'_> {
         }
     }
 
+    /// (collateral value, debt value) of each protocol at the current
+    /// oracle prices (docs/model.md §8, "How stocks are summed"): from the
+    /// running totals, or, under the full scan, from totals recomputed by a
+    /// pass over the book, which gives the same bits.
+    fn stocks(&mut self) -> Vec<(f64, f64)> {
+        let sc = self.sc;
+        let n = self.n_assets;
+        let mut full;
+        let totals = if self.search == CandidateSearch::FullScan {
+            full = Totals::of(
+                &sc.book,
+                sc.protocols.len(),
+                n,
+                &self.debt,
+                &self.coll_units,
+            );
+            &mut full
+        } else {
+            &mut self.totals
+        };
+        (0..sc.protocols.len())
+            .map(|p| {
+                let px = &self.oracle[p * n..(p + 1) * n];
+                let collateral = totals.collateral_value(p, px);
+                let debt = totals.debt(p) * self.debt_index[p] * px[sc.protocols[p].debt_asset];
+                (collateral, debt)
+            })
+            .collect()
+    }
+
     /// Insolvent debt of all protocols at the current oracle prices, equal to
-    /// the bits to the sum `value_book` gives, without a full pass when the
-    /// index is used: the insolvent single-collateral positions (`c·p_a <
-    /// d·p_d ⟺ L·LT > p_a/p_d`) come from the index, and their shortfalls
-    /// are added per protocol in id order (a full pass adds exact zeros for
-    /// the others, which changes no sum).
+    /// the bits to the sum a full pass gives (`insolvent_by_scan`), without
+    /// one when the index is used: the insolvent single-collateral positions
+    /// (`c·p_a < d·p_d ⟺ L·LT > p_a/p_d`) come from the index, the
+    /// multi-collateral ones from the prefix the HF₀·m bound leaves (an
+    /// insolvent position has HF below its largest threshold, so below 1),
+    /// and their shortfalls are added per protocol in id order (a full pass
+    /// adds exact zeros for the others, which changes no sum).
     pub fn insolvent_debt(&mut self) -> Vec<f64> {
         if self.search == CandidateSearch::FullScan {
-            return self.value_book().iter().map(|v| v.2).collect();
+            return self.insolvent_by_scan();
         }
         let index = &self.sc.book.index;
         let n = self.n_assets;
@@ -108,7 +137,7 @@ impl Lending<'_> {
                 ids.push((0.0, i));
             }
         }
-        ids.extend(index.others.iter().map(|&i| (0.0, i)));
+        self.multi_candidates(|i| ids.push((0.0, i)));
         ids.sort_unstable_by_key(|c| c.1);
         let mut per_protocol = vec![0.0; self.sc.protocols.len()];
         for &(_, i) in &ids {
@@ -136,16 +165,13 @@ impl Lending<'_> {
         )
     }
 
-    /// (collateral value, debt value, insolvent debt) of each protocol at the
-    /// current oracle prices: a full pass over the book.
-    pub(super) fn value_book(&self) -> Vec<(f64, f64, f64)> {
-        let mut out = vec![(0.0, 0.0, 0.0); self.sc.protocols.len()];
+    /// Insolvent debt of each protocol at the current oracle prices: a full
+    /// pass over the book, in id order.
+    fn insolvent_by_scan(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.sc.protocols.len()];
         for i in 0..self.sc.book.len() {
             let (p, collateral, debt) = self.position_value(i);
-            let o = &mut out[p];
-            o.0 += collateral;
-            o.1 += debt;
-            o.2 += (debt - collateral).max(0.0);
+            out[p] += (debt - collateral).max(0.0);
         }
         out
     }

@@ -8,9 +8,10 @@ crate::step_table! {
         "step" step: u32 as index,
         /// Protocol name.
         "protocol" protocol: u32 as name(protocols),
-        /// Σ c·p over positions, at the protocol's oracle prices.
+        /// Σ_a p_a·U_a: each collateral asset's oracle price times the units
+        /// the protocol's positions hold (summed exactly, model §8).
         "collateral_value" collateral_value: f64 as value,
-        /// Σ d·p_d.
+        /// Σ d·p_d: the scaled debt (summed exactly) × debt index × p_d.
         "debt_value" debt_value: f64 as value,
         /// Liquidations executed in the step.
         "liquidations" liquidations: u32 as count,
