@@ -172,6 +172,10 @@ pub enum RunError {
     /// The worker thread pool could not be built.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    /// The thread writing the recorded paths stopped before the simulation
+    /// ended (its own error is reported instead; this one is never shown).
+    #[error("the output writer stopped")]
+    WriterStopped,
 }
 
 impl RunError {

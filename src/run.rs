@@ -12,7 +12,6 @@ use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::graph::collateral::CollateralGraph;
 use crate::montecarlo::run_paths;
-use crate::output::PathSummary;
 use crate::output::charts::{ChartData, ProtocolLoss, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
@@ -24,7 +23,8 @@ pub use crate::output::summary::{
     Attribution, Headline, PerpMarketOutcomes, PerpSummary, ProtocolAttribution, ProtocolOutcomes,
     Summary, Systemic, SystemicProtocol, TailCi, UnhealthyAtStart, initial_debts,
 };
-use crate::output::table::step_tables;
+use crate::output::table::{StepTable, step_tables};
+use crate::output::{PathRecord, PathSummary};
 use crate::scenario::validated::Scenario;
 
 /// How to run.
@@ -89,31 +89,43 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         let w = TableWriter::create(&dir.join(t.file()), &(t.frame)(&names, &[]), &meta)?;
         writers.push((t, w));
     }
-    let mut charts = ChartData::new(sc);
 
     let passes = if cut_world.is_some() { 2 } else { 1 };
     let bar = progress_bar(sc, opts.progress, passes);
     // One worker pool for both passes (rayon's global pool without --threads).
     let pool = thread_pool(opts.threads)?;
-    let work = || {
-        run_paths(
-            sc,
-            opts.search,
-            |block| {
-                // One path at a time, each freed once its rows are framed.
-                for record in block.into_iter().filter(|r| r.recorded) {
-                    let one = std::slice::from_ref(&record);
-                    charts.add(one);
-                    for (t, w) in writers.iter_mut() {
-                        w.append((t.frame)(&names, one))?;
+    let (summaries, charts, mut parquet_bytes) = std::thread::scope(|scope| {
+        // The recorded paths' rows are written on a thread of their own
+        // while the next block of paths is simulated. The hand-over waits
+        // for the writer, so at most two blocks are held at once.
+        let (blocks, received) = std::sync::mpsc::sync_channel::<Vec<PathRecord>>(0);
+        let writer = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn_scoped(scope, || write_blocks(sc, received, writers, &names))
+            .map_err(|e| RunError::Threads(e.to_string()))?;
+        let work = || {
+            run_paths(
+                sc,
+                opts.search,
+                |block| {
+                    let recorded: Vec<PathRecord> =
+                        block.into_iter().filter(|r| r.recorded).collect();
+                    if recorded.is_empty() {
+                        return Ok(());
                     }
-                }
-                Ok(())
-            },
-            |n| bar.inc(n),
-        )
-    };
-    let summaries = in_pool(pool.as_ref(), work)?;
+                    // A closed channel means the writer failed: its error is
+                    // the one reported below.
+                    blocks.send(recorded).map_err(|_| RunError::WriterStopped)
+                },
+                |n| bar.inc(n),
+            )
+        };
+        let simulated = in_pool(pool.as_ref(), work);
+        drop(blocks);
+        let written = writer.join().expect("the writer thread does not panic");
+        let (charts, bytes) = written?;
+        Ok::<_, RunError>((simulated?, charts, bytes))
+    })?;
     let attribution = match &cut_world {
         None => None,
         Some(w) => Some(in_pool(pool.as_ref(), || {
@@ -122,10 +134,6 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     };
     bar.finish_and_clear();
 
-    let mut parquet_bytes = 0;
-    for (_, w) in writers {
-        parquet_bytes += w.finish()?;
-    }
     let graph = CollateralGraph::build(sc);
     let end = EndOfRun {
         dir: &dir,
@@ -151,6 +159,33 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         wall_seconds,
         parquet_bytes,
     })
+}
+
+/// Write the blocks of recorded paths `received` (in path order) to the
+/// per-step tables' `writers`, one path at a time (each freed once its rows
+/// are framed), and gather the charts' series. Returns the chart data and
+/// the bytes of Parquet written once every table is finished.
+fn write_blocks(
+    sc: &Scenario,
+    received: std::sync::mpsc::Receiver<Vec<PathRecord>>,
+    mut writers: Vec<(StepTable, TableWriter)>,
+    names: &Names,
+) -> Result<(ChartData, u64), RunError> {
+    let mut charts = ChartData::new(sc);
+    for block in received {
+        for record in block {
+            let one = std::slice::from_ref(&record);
+            charts.add(one);
+            for (t, w) in writers.iter_mut() {
+                w.append((t.frame)(names, one))?;
+            }
+        }
+    }
+    let mut bytes = 0;
+    for (_, w) in writers {
+        bytes += w.finish()?;
+    }
+    Ok((charts, bytes))
 }
 
 /// The counterfactual world of `--cut` (no recorded paths), if any.

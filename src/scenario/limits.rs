@@ -103,12 +103,13 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
         + perps * ROW_BYTES_PERP
         + agents * ROW_BYTES_AGENT;
     // Each worker's recorded path holds its rows in buffers that grow by
-    // doubling (up to twice the rows), and a finished path's frame copies
-    // its rows once more while it is written.
+    // doubling (up to twice the rows); the block before it is held by the
+    // writer thread (`run::write_blocks`) while it is written, and a
+    // finished path's frame copies its rows once more.
     let rows = if record_paths > 0 {
         recorded_steps
             .saturating_mul(row)
-            .saturating_mul(2 * threads.min(record_paths) + 1)
+            .saturating_mul(4 * threads.min(record_paths) + 1)
     } else {
         0
     };
