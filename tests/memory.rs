@@ -167,6 +167,49 @@ fn agents_and_perps() -> String {
     t
 }
 
+/// Thirty assets read by an oracle 150,000 steps late: the price history
+/// each worker keeps for it dominates.
+fn lagged_history() -> String {
+    let mut t = String::from(
+        "[simulation]\nname = \"lagged\"\nsteps = 150000\npaths = 2\nrecord_paths = 0\n\n\
+         [[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n\n\
+         [[protocols]]\nname = \"lend\"\nkind = \"lending\"\ndebt_asset = \"USDC\"\n\
+         oracle = { source = \"fundamental\", lag_steps = 150000 }\n",
+    );
+    for k in 0..30 {
+        t += &format!(
+            "\n[[assets]]\nsymbol = \"A{k}\"\nprice = 10.0\nprocess = {{ kind = \"gbm\", vol = 0.5 }}\n\n\
+             [[protocols.collateral]]\nasset = \"A{k}\"\nliquidation_threshold = 0.8\n\
+             liquidation_bonus = 0.05\nmax_ltv = 0.7\n"
+        );
+    }
+    t + "\n[[positions]]\nprotocol = \"lend\"\ndebt = 10.0\ncollateral = { A0 = 10.0 }\n"
+}
+
+/// 100,000 perp accounts, each in three markets: the book dominates.
+fn perp_book() -> String {
+    let mut t = String::from(
+        "[simulation]\nname = \"perp-book\"\nsteps = 2\npaths = 2\nrecord_paths = 0\n\n\
+         [[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n",
+    );
+    let mut names = Vec::new();
+    for (a, price) in [("ETH", 2000.0), ("BTC", 40000.0), ("SOL", 100.0)] {
+        t += &format!(
+            "\n[[assets]]\nsymbol = \"{a}\"\nprice = {price}\nprocess = {{ kind = \"gbm\", vol = 0.5 }}\n\n\
+             [[pools]]\nbase = \"{a}\"\nquote = \"USDC\"\nbase_reserve = 100000.0\n\n\
+             [[perps]]\nname = \"{a}-perp\"\nasset = \"{a}\"\ninitial_margin = 0.1\n\
+             maintenance_margin = 0.05\n"
+        );
+        names.push(format!("\"{a}-perp\""));
+    }
+    t + &format!(
+        "\n[[perp_populations]]\nperps = [{}]\nsides = [\"long\", \"short\", \"long\"]\ncount = 100000\n\
+         notional_usd = {{ dist = \"lognormal\", median = 20000.0, sigma = 1.0 }}\n\
+         leverage = {{ dist = \"uniform\", min = 2.0, max = 5.0 }}\nmargin_mode = \"cross\"\n",
+        names.join(", ")
+    )
+}
+
 /// The term of the estimate a case is sized to exercise.
 type Term = fn(&MemoryEstimate) -> u64;
 
@@ -197,6 +240,8 @@ fn the_memory_estimate_bounds_each_term_of_what_a_run_holds() {
             ),
             |e| e.per_step,
         ),
+        ("price history", lagged_history(), |e| e.history),
+        ("perp accounts", perp_book(), |e| e.book),
         (
             "per step, with perps and option agents",
             agents_and_perps(),

@@ -31,6 +31,10 @@ const STEP_BYTES: u64 = 64;
 /// index entries, liquidation keys, contagion share).
 const POSITION_BYTES: u64 = 200;
 
+/// Bytes of one perp position (an account in one market) in the book and
+/// in one world's state: about 26 measured by tests/memory.rs.
+const PERP_POSITION_BYTES: u64 = 40;
+
 /// Paths whose time series feed the charts, at most (`output::charts`).
 const CHART_PATHS: u64 = 1000;
 
@@ -77,12 +81,18 @@ fn max_lag(raw: &RawScenario) -> Option<(u32, String)> {
     oracles.chain(perps).max_by_key(|l| l.0)
 }
 
+/// Steps a recorded path keeps out of `steps` (and step 0): 0, e, 2e, …
+/// for `record_every` = e (`Scenario::records_step`).
+pub fn recorded_steps(steps: u64, record_every: u32) -> u64 {
+    steps / record_every.max(1) as u64 + 1
+}
+
 /// Estimate the memory a run of `raw` holds at its peak.
 pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
     let sim = &raw.simulation;
     let paths = sim.paths as u64;
     let steps = sim.steps as u64;
-    let recorded_steps = steps / sim.record_every.max(1) as u64 + 1;
+    let recorded_steps = recorded_steps(steps, sim.record_every);
     let record_paths = sim.record_paths.map_or(CHART_PATHS, u64::from).min(paths);
     let (assets, protocols, perps) = (
         raw.assets.len() as u64,
@@ -115,15 +125,19 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
     };
     let fixed = (steps + 1).saturating_mul(STEP_BYTES);
     let lag = max_lag(raw).map_or(0, |l| l.0 as u64);
-    let positions = (raw.positions.len() + raw.perp_positions.len()) as u64
-        + raw.populations.iter().map(|p| p.count as u64).sum::<u64>()
+    let positions =
+        raw.positions.len() as u64 + raw.populations.iter().map(|p| p.count as u64).sum::<u64>();
+    let perp_positions = raw.perp_positions.len() as u64
         + raw
             .perp_populations
             .iter()
             .map(|p| p.count as u64 * p.perps.len().max(1) as u64)
             .sum::<u64>();
     MemoryEstimate {
-        book: positions.saturating_mul(POSITION_BYTES * (1 + threads)),
+        book: positions
+            .saturating_mul(POSITION_BYTES)
+            .saturating_add(perp_positions.saturating_mul(PERP_POSITION_BYTES))
+            .saturating_mul(1 + threads),
         per_path,
         per_step: charts.saturating_add(rows).saturating_add(fixed),
         history: (lag + 1)
@@ -135,8 +149,12 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
 /// Memory this machine has available, bytes (`MemAvailable` of
 /// `/proc/meminfo`; 8 GiB where that cannot be read).
 pub fn available_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
+    available_in(std::fs::read_to_string("/proc/meminfo").ok().as_deref())
+}
+
+/// `MemAvailable` of a `/proc/meminfo` text in bytes, or 8 GiB without one.
+fn available_in(meminfo: Option<&str>) -> u64 {
+    meminfo
         .and_then(|text| {
             text.lines()
                 .find(|l| l.starts_with("MemAvailable:"))
@@ -225,6 +243,58 @@ max_ltv = 0.75
         RawScenario::from_toml_str(&text, "t.toml").unwrap()
     }
 
+    /// The estimate's count of recorded steps is the engine's: the steps
+    /// `Scenario::records_step` keeps, step 0 included.
+    #[test]
+    fn recorded_steps_are_the_steps_the_engine_records() {
+        let mut checked = 0;
+        for (steps, every) in [
+            (10, 1),
+            (10, 3),
+            (10, 5),
+            (10, 10),
+            (10, 11),
+            (1, 1),
+            (0, 4),
+        ] {
+            let text = format!(
+                "[simulation]\nname = \"t\"\nsteps = {steps}\npaths = 1\nrecord_every = {every}\n\n\
+                 [[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n\n\
+                 [[assets]]\nsymbol = \"ETH\"\nprice = 2000.0\n\n\
+                 [[protocols]]\nname = \"lend\"\nkind = \"lending\"\ndebt_asset = \"USDC\"\n\n\
+                 [[protocols.collateral]]\nasset = \"ETH\"\nliquidation_threshold = 0.8\n\
+                 liquidation_bonus = 0.05\nmax_ltv = 0.7\n"
+            );
+            let Ok(sc) = crate::scenario::validated::Scenario::from_toml(
+                &text,
+                "t.toml",
+                std::path::Path::new("."),
+                &Default::default(),
+            ) else {
+                continue;
+            };
+            let kept = (0..=sc.steps).filter(|&t| sc.records_step(t)).count() as u64;
+            assert_eq!(
+                recorded_steps(steps, every),
+                kept,
+                "steps {steps}, every {every}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 6, "only {checked} scenarios were valid");
+    }
+
+    /// Without `/proc/meminfo` (or with a text that does not say), 8 GiB
+    /// are assumed; a `MemAvailable` line is read in kB.
+    #[test]
+    fn available_memory_reads_mem_available_or_assumes_8_gib() {
+        assert_eq!(available_in(None), 8 * 1024 * 1024 * 1024);
+        assert_eq!(available_in(Some("MemTotal: 9 kB\n")), 8 << 30);
+        let text = "MemTotal:       24000000 kB\nMemFree: 1 kB\nMemAvailable:   2048 kB\n";
+        assert_eq!(available_in(Some(text)), 2048 * 1024);
+        assert!(available_memory() > 0);
+    }
+
     #[test]
     fn a_small_run_fits_and_a_huge_one_names_its_field() {
         assert!(check(&raw(""), 1 << 30).is_ok());
@@ -257,6 +327,17 @@ max_ltv = 0.75
         assert_eq!(e.field(), Some("protocols.lend.oracle.lag_steps"), "{e}");
         r.protocols[0].oracle.lag_steps = 10;
         assert!(check(&r, 1 << 30).is_ok());
+    }
+
+    /// A run that needs exactly what is available is let through; a byte
+    /// less is refused.
+    #[test]
+    fn a_run_fits_in_exactly_its_estimate() {
+        let r = raw("");
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let need = estimate(&r, threads).total();
+        assert!(check(&r, need).is_ok());
+        assert!(check(&r, need - 1).is_err());
     }
 
     #[test]
