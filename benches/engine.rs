@@ -258,6 +258,57 @@ fn main() {
         );
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    if filter.is_empty() || "recorded".contains(&filter) {
+        recorded_paths_cost(&dir);
+    }
     normal_draws();
     println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
+}
+
+/// Fastest of three full runs (CLI-equivalent: Parquet, charts, summary) of
+/// `text`, seconds.
+fn full_run_seconds(text: &str, name: &str, dir: &Path, paths: Option<u32>) -> f64 {
+    let sc = Scenario::from_toml(text, name, dir, &Overrides { paths, seed: None }).unwrap();
+    let tmp = std::env::temp_dir().join(format!("contagion-bench-{}-{name}", std::process::id()));
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let opts = RunOptions {
+            out: tmp.clone(),
+            force: true,
+            threads: None,
+            progress: false,
+            search: Default::default(),
+            cuts: Vec::new(),
+        };
+        let started = std::time::Instant::now();
+        contagion::run(&sc, &opts).unwrap();
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    best
+}
+
+/// What recording costs (issue 12): the default scenario with every path
+/// recorded against one recorded, and the calm 10⁶-position book over
+/// 1,000 paths with 10 recorded.
+fn recorded_paths_cost(bench_dir: &Path) {
+    let root = bench_dir.parent().unwrap();
+    let default = std::fs::read_to_string(root.join("default.toml")).unwrap();
+    let with = |n: u32| {
+        default.replace(
+            "record_every = 1 ",
+            &format!("record_paths = {n}\nrecord_every = 1 "),
+        )
+    };
+    let all = full_run_seconds(&with(1000), "default-all", root, None);
+    let one = full_run_seconds(&with(1), "default-one", root, None);
+    println!(
+        "\ndefault scenario, 1,000 paths: all recorded {all:.2} s, one recorded {one:.2} s: {:.1}×",
+        all / one
+    );
+    let calm = std::fs::read_to_string(bench_dir.join("calm-1e6.toml"))
+        .unwrap()
+        .replace("record_paths = 0", "record_paths = 10");
+    let calm = full_run_seconds(&calm, "calm-1e6", bench_dir, Some(1000));
+    println!("calm 10⁶ positions, 1,000 paths, 10 recorded: {calm:.2} s");
 }
