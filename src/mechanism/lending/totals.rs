@@ -19,7 +19,8 @@ use super::book::Book;
 pub(super) struct Totals {
     n_assets: usize,
     units: Vec<XsumSmall>,
-    /// Whether any position of the protocol has held the asset.
+    /// Whether the book holds the asset as the protocol's collateral
+    /// (positions change their entries, never add one).
     held: Vec<bool>,
     debt: Vec<XsumSmall>,
 }
@@ -72,12 +73,11 @@ impl Totals {
             let pa = p * self.n_assets + a;
             self.units[pa].add(-old);
             self.units[pa].add(new);
-            self.held[pa] = true;
         }
     }
 
     /// Protocol `p`'s units of asset `a`, rounded once (an empty sum is
-    /// +0), or `None` if no position of `p` has ever held `a`.
+    /// +0), or `None` if the book holds none of `a` in `p`.
     pub(super) fn units(&mut self, p: usize, a: usize) -> Option<f64> {
         let pa = p * self.n_assets + a;
         self.held[pa].then(|| self.units[pa].sum() + 0.0)
@@ -114,24 +114,29 @@ mod tests {
         let mut t = Totals {
             n_assets: 2,
             units: (0..2).map(|_| XsumSmall::new()).collect(),
-            held: vec![false; 2],
-            debt: (0..1).map(|_| XsumSmall::new()).collect(),
+            held: vec![true, true],
+            debt: (0..2).map(|_| XsumSmall::new()).collect(),
         };
         t.change_units(0, 1, 0.0, 1e17);
         t.change_units(0, 1, 0.0, 0.1);
         t.change_units(0, 1, 0.0, 0.2);
         t.change_units(0, 1, 1e17, 0.0);
         assert_eq!(t.units(0, 1).unwrap().to_bits(), (0.1_f64 + 0.2).to_bits());
-        assert_eq!(t.units(0, 0), None);
-        t.change_units(0, 0, 2.0, 2.0);
-        assert_eq!(t.units(0, 0), None, "no change, nothing held");
+        assert_eq!(t.units(0, 0).unwrap().to_bits(), 0.0_f64.to_bits());
         t.change_units(0, 0, 2.0, 0.0);
         t.change_units(0, 0, 0.0, 2.0);
         assert_eq!(t.units(0, 0).unwrap().to_bits(), 0.0_f64.to_bits());
+        t.held[0] = false;
+        assert_eq!(t.units(0, 0), None, "not held");
         // 0 units of asset 0 at 4, 0.1 + 0.2 of asset 1 at 2.
         assert_eq!(t.collateral_value(0, &[4.0, 2.0]), 2.0 * (0.1 + 0.2));
         t.change_debt(0, 0.0, 5.0);
         t.change_debt(0, 5.0, 0.0);
         assert_eq!(t.debt(0).to_bits(), 0.0_f64.to_bits());
+        assert_eq!(
+            t.debt(1).to_bits(),
+            0.0_f64.to_bits(),
+            "nothing added is +0"
+        );
     }
 }
