@@ -57,6 +57,8 @@ impl<'a> World<'a> {
     /// Choose how candidates are found (results are identical either way).
     pub fn set_search(&mut self, search: CandidateSearch) {
         self.lending.set_search(search);
+        self.perps
+            .set_full_scan(search == CandidateSearch::FullScan);
     }
 
     /// Start collecting per-stage wall time (benchmarks only).

@@ -285,6 +285,14 @@ fn the_shipped_scenarios_agree_under_both_searches() {
             assert!(a.height() > 0, "{name}/{t} is empty");
             assert!(same_frame(&a, &b), "{name}/{t} differs");
         }
+        // Perps' recorded totals (open interest) are running sums too.
+        let perps = dir.path().join(format!("{name}-i/perps.parquet"));
+        if perps.exists() {
+            let a = read(&perps);
+            let b = read(&dir.path().join(format!("{name}-s/perps.parquet")));
+            assert!(a.height() > 0, "{name}/perps is empty");
+            assert!(same_frame(&a, &b), "{name}/perps differs");
+        }
     }
 }
 

@@ -343,6 +343,18 @@ fn hedging_through_a_perp_moves_the_pool_as_hedging_in_it_does() {
         vault.iter().all(|&v| v > 0.0),
         "the vault holds the dealers' opposite"
     );
+    // The dealers are the only traders: the open interest is their short,
+    // which is what the vault holds long; nobody is long.
+    let (short, long) = (f64s(&p, "oi_short"), f64s(&p, "oi_long"));
+    for k in 0..vault.len() {
+        assert!(
+            close(short[k], vault[k]),
+            "row {k}: {} against {}",
+            short[k],
+            vault[k]
+        );
+        assert_eq!(long[k], 0.0, "row {k}");
+    }
 }
 
 /// Hedgers trade at most half the pool's base reserve either way (§14).

@@ -4,13 +4,11 @@
 //! instead of a pass over the book (docs/model.md §8, "How stocks are
 //! summed").
 //!
-//! The sums are exact (a superaccumulator, rounded once when read): adding
-//! a position's new balance and removing its old one leaves exactly the sum
-//! a fresh pass over the book gives, whatever the order of the changes. So
-//! the totals kept along a path and the totals recomputed from scratch (the
-//! full valuation `--full-scan` uses) are the same bits.
+//! The sums are exact (`mechanism::exact`), so the totals kept along a path
+//! and the totals recomputed from scratch (the full valuation `--full-scan`
+//! uses) are the same bits.
 
-use xsum::{Xsum, XsumSmall};
+use crate::mechanism::exact::ExactSum;
 
 use super::book::Book;
 
@@ -18,11 +16,11 @@ use super::book::Book;
 /// (`p·n_assets + a`) and scaled debt.
 pub(super) struct Totals {
     n_assets: usize,
-    units: Vec<XsumSmall>,
+    units: Vec<ExactSum>,
     /// Whether the book holds the asset as the protocol's collateral
     /// (positions change their entries, never add one).
     held: Vec<bool>,
-    debt: Vec<XsumSmall>,
+    debt: Vec<ExactSum>,
 }
 
 impl Totals {
@@ -38,10 +36,10 @@ impl Totals {
         let mut t = Totals {
             n_assets,
             units: (0..n_protocols * n_assets)
-                .map(|_| XsumSmall::new())
+                .map(|_| ExactSum::default())
                 .collect(),
             held: vec![false; n_protocols * n_assets],
-            debt: (0..n_protocols).map(|_| XsumSmall::new()).collect(),
+            debt: (0..n_protocols).map(|_| ExactSum::default()).collect(),
         };
         for (i, &d) in debt.iter().enumerate() {
             let p = book.protocol[i] as usize;
@@ -58,29 +56,21 @@ impl Totals {
     /// A position of protocol `p` goes from `old` to `new` scaled debt.
     #[inline]
     pub(super) fn change_debt(&mut self, p: usize, old: f64, new: f64) {
-        if old != new {
-            let sum = &mut self.debt[p];
-            sum.add(-old);
-            sum.add(new);
-        }
+        self.debt[p].change(old, new);
     }
 
     /// A collateral entry of asset `a` in protocol `p` goes from `old` to
     /// `new` units.
     #[inline]
     pub(super) fn change_units(&mut self, p: usize, a: usize, old: f64, new: f64) {
-        if old != new {
-            let pa = p * self.n_assets + a;
-            self.units[pa].add(-old);
-            self.units[pa].add(new);
-        }
+        self.units[p * self.n_assets + a].change(old, new);
     }
 
     /// Protocol `p`'s units of asset `a`, rounded once (an empty sum is
     /// +0), or `None` if the book holds none of `a` in `p`.
     pub(super) fn units(&mut self, p: usize, a: usize) -> Option<f64> {
         let pa = p * self.n_assets + a;
-        self.held[pa].then(|| self.units[pa].sum() + 0.0)
+        self.held[pa].then(|| self.units[pa].value())
     }
 
     /// Protocol `p`'s collateral at prices `px` (per asset): Σ_a p_a·U_a in
@@ -97,7 +87,7 @@ impl Totals {
 
     /// Protocol `p`'s scaled debt, rounded once (an empty sum is +0).
     pub(super) fn debt(&mut self, p: usize) -> f64 {
-        self.debt[p].sum() + 0.0
+        self.debt[p].value()
     }
 }
 
@@ -113,9 +103,9 @@ mod tests {
     fn changes_leave_the_exact_sum_of_what_is_held() {
         let mut t = Totals {
             n_assets: 2,
-            units: (0..2).map(|_| XsumSmall::new()).collect(),
+            units: (0..2).map(|_| ExactSum::default()).collect(),
             held: vec![true, true],
-            debt: (0..2).map(|_| XsumSmall::new()).collect(),
+            debt: (0..2).map(|_| ExactSum::default()).collect(),
         };
         t.change_units(0, 1, 0.0, 1e17);
         t.change_units(0, 1, 0.0, 0.1);

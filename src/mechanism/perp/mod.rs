@@ -5,6 +5,7 @@
 //! record (stage 6). The vault hedges in the shared market's pools.
 
 pub mod charts;
+mod open_interest;
 pub mod raw;
 pub mod spec;
 pub mod state;
@@ -30,6 +31,9 @@ pub struct Perps<'a> {
     /// Each market's index this step and the step before.
     index: Vec<f64>,
     index_prev: Vec<f64>,
+    /// Recompute recorded totals by a pass over every position (the
+    /// reference `--full-scan` runs) instead of the running sums.
+    scan: bool,
 }
 
 impl<'a> Perps<'a> {
@@ -44,7 +48,13 @@ impl<'a> Perps<'a> {
             ret: vec![0.0; n],
             index: vec![0.0; n],
             index_prev: vec![0.0; n],
+            scan: false,
         }
+    }
+
+    /// Recompute recorded totals from every position (`--full-scan`).
+    pub fn set_full_scan(&mut self, scan: bool) {
+        self.scan = scan;
     }
 
     /// Back to the book's accounts at the market's initial marks.
@@ -180,7 +190,6 @@ impl<'a> Perps<'a> {
         }
         let last = t == sc.steps;
         self.fill_prices(market);
-        let marks = &self.mark;
         let p = &self.state;
         rec.summary.perp_adl_events += p.step_adl.iter().sum::<u32>();
         rec.summary.perp_fund_drawn += p.step_fund_drawn.iter().sum::<f64>();
@@ -198,7 +207,8 @@ impl<'a> Perps<'a> {
         if !write {
             return;
         }
-        let oi = p.open_interest(&sc.perp_book, sc.perps.len());
+        let oi = self.state.open_interest(&sc.perp_book, self.scan);
+        let (marks, p) = (&self.mark, &self.state);
         let r = &mut rec.perps;
         for m in 0..sc.perps.len() {
             r.step.push(t);

@@ -9,6 +9,7 @@
 
 use crate::derivatives::surface::Ewma;
 use crate::market::Pool;
+use crate::mechanism::exact::ExactSum;
 use crate::mechanism::perp::spec::{MarginModel, PerpBook, PerpSpec};
 
 /// What one liquidation round closed.
@@ -22,10 +23,14 @@ pub struct RoundOutcome {
 }
 
 /// Per-path state of every perp market and account.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct PerpState {
-    /// Signed size of each position (0 once closed).
+    /// Signed size of each position (0 once closed). Written only through
+    /// `set_size`, which keeps the open interest.
     pub size: Vec<f64>,
+    /// Per market, exact running sums of the long sizes and of the short
+    /// sizes (as positive units): the open interest.
+    pub(super) oi: Vec<[ExactSum; 2]>,
     /// Cumulative PnL of each position (variation margin and funding), USD.
     pub pnl: Vec<f64>,
     /// Margin (equity) of each account, USD.
@@ -76,6 +81,7 @@ impl PerpState {
     pub fn reset(&mut self, specs: &[PerpSpec], book: &PerpBook, marks: &[f64]) {
         let n = specs.len();
         self.size.clone_from(&book.size);
+        self.oi = Self::open_interest_sums(book, &self.size, n);
         self.pnl.clear();
         self.pnl.resize(book.size.len(), 0.0);
         self.margin.clone_from(&book.margin);
@@ -206,6 +212,12 @@ impl PerpState {
                 self.pnl[i] += d;
             }
         }
+        self.settle_vault(marks);
+    }
+
+    /// The vault's variation margin to `marks`, which become the last
+    /// settled marks (every position is settled to them first).
+    fn settle_vault(&mut self, marks: &[f64]) {
         for (m, cash) in self.vault_cash.iter_mut().enumerate() {
             *cash += self.vault_size[m] * (marks[m] - self.last_mark[m]);
         }
@@ -248,18 +260,31 @@ impl PerpState {
     ) -> RoundOutcome {
         let mut marks = std::mem::take(&mut self.marks);
         Self::fill_marks(specs, pools, quote_usd, &mut marks);
-        self.mark_to_market(book, &marks);
         let mut order = std::mem::take(&mut self.order);
         order.clear();
+        // One pass settles every open position to the marks and sums each
+        // account's requirement: the same sums in the same order as
+        // `mark_to_market` then `requirement` (an account's positions are
+        // contiguous, accounts in order).
         for a in 0..book.accounts() {
             if !self.open[a] {
                 continue;
             }
-            let req = self.requirement(book, a, &marks);
+            let mut req = 0.0;
+            for i in book.positions(a) {
+                let m = book.market[i] as usize;
+                if self.size[i] != 0.0 {
+                    let d = self.size[i] * (marks[m] - self.last_mark[m]);
+                    self.margin[a] += d;
+                    self.pnl[i] += d;
+                }
+                req += self.size[i].abs() * marks[m] * self.mmr[m];
+            }
             if req > 0.0 && self.margin[a] < req {
                 order.push((self.margin[a] / req, a as u32));
             }
         }
+        self.settle_vault(&marks);
         order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         self.adl_queue.clear();
         self.adl_queue.resize(2 * specs.len(), None);
@@ -385,7 +410,7 @@ impl PerpState {
                     // The give-up came out of the matched units' profit;
                     // the units left open keep theirs.
                     self.pnl[j] *= 1.0 - frac;
-                    self.size[j] -= self.size[j].signum() * z;
+                    self.set_size(book, j, self.size[j] - self.size[j].signum() * z);
                     s_rem -= s_rem.signum() * z;
                     owed -= pay;
                     self.step_adl[m] += 1;
@@ -398,7 +423,7 @@ impl PerpState {
             // The vault absorbs the rest and takes over what ADL did not match.
             self.vault_cash[m] -= owed;
             self.vault_bad_debt[m] += owed;
-            self.size[i] = 0.0;
+            self.set_size(book, i, 0.0);
             if s_rem != 0.0 {
                 self.vault_size[m] += s_rem;
                 // Took over a long: hedge by selling the underlying; a
@@ -436,26 +461,12 @@ impl PerpState {
         self.marks = marks;
         self.margin[a] -= fee;
         self.fees[m] += fee;
-        self.size[i] += delta;
+        self.set_size(book, i, self.size[i] + delta);
         self.vault_size[m] -= delta;
         // The vault took the other side: it trades the underlying the
         // agent's way to stay hedged (at most half the pool).
         pools[specs[m].pool].trade_base(delta);
         true
-    }
-
-    /// Open interest per market: (Σ long sizes, Σ short sizes) of traders.
-    pub fn open_interest(&self, book: &PerpBook, markets: usize) -> Vec<(f64, f64)> {
-        let mut oi = vec![(0.0, 0.0); markets];
-        for (i, &s) in self.size.iter().enumerate() {
-            let m = book.market[i] as usize;
-            if s > 0.0 {
-                oi[m].0 += s;
-            } else {
-                oi[m].1 -= s;
-            }
-        }
-        oi
     }
 }
 
