@@ -241,5 +241,31 @@ mod tests {
         assert!(debtrank(&w, &[1.0], &[1.0, 1.0]).is_err());
         assert!(debtrank(&w, &[1.0, 0.0], &[0.0, 0.0]).is_err());
         assert!(debtrank(&[vec![0.0, 2.0], vec![0.0, 0.0]], &[1.0, 0.0], &[1.0, 1.0]).is_err());
+        // Two rows, one of them short: not an n × n matrix.
+        assert!(debtrank(&[vec![0.0, 0.5], vec![0.0]], &[1.0, 0.0], &[1.0, 1.0]).is_err());
+        // Values must be finite and non-negative, not just one of the two.
+        for bad in [-1.0, f64::INFINITY] {
+            let e = debtrank(&w, &[1.0, 0.0], &[1.0, bad]).unwrap_err();
+            assert!(e.to_string().contains("value[1]"), "{e}");
+        }
+    }
+
+    /// Only lending to another node is an impact: a node's claim on itself
+    /// is none, and a node without capital is wiped out only by what it
+    /// lent, not by every node it did not lend to.
+    #[test]
+    fn no_exposure_and_self_exposure_have_no_impact() {
+        // B (1) has no capital and lent 10 to A (0) and 5 to itself; C (2)
+        // lent nothing.
+        let exposure = vec![
+            vec![0.0, 0.0, 0.0],
+            vec![10.0, 5.0, 0.0],
+            vec![0.0, 0.0, 0.0],
+        ];
+        let w = impact_matrix(&exposure, &[10.0, 0.0, 0.0]);
+        assert_eq!(w[0][1], 1.0, "B is wiped out by A's default");
+        assert_eq!(w[1][1], 0.0, "no impact on itself");
+        assert_eq!(w[2][1], 0.0, "B lent nothing to C");
+        assert_eq!(w[0][2], 0.0, "C lent nothing to A");
     }
 }

@@ -305,6 +305,97 @@ mod tests {
         assert!(!c.defaulted(0));
     }
 
+    /// B's borrowers pledged receipts of two issuers: A (0) pays half its
+    /// claims, C (1) pays in full. Each pledge has face 40 against 30 owed.
+    /// The node of A's receipts gets 20 and pays B 20; the node of C's gets
+    /// 40 and pays 30. B (claims 100; cash 40 and those 60 of loans) pays
+    /// 40 + 20 + 30 = 90. Suppliers are short 50 at A and 10 at B.
+    #[test]
+    fn each_issuer_pays_its_own_borrower_node() {
+        let mut b = sheets(&[100.0, 100.0, 100.0], &[50.0, 100.0, 100.0]);
+        b.pledged[2][0] = 40.0;
+        b.secured[2][0] = 30.0;
+        b.pledged[2][1] = 40.0;
+        b.secured[2][1] = 30.0;
+        let c = clear_protocols(&b);
+        let want = [50.0, 100.0, 90.0];
+        for (p, w) in want.iter().enumerate() {
+            assert!(
+                (c.clearing.payments[p] - w).abs() < 1e-9,
+                "{:?}",
+                c.clearing.payments
+            );
+        }
+        assert!((c.shortfall() - 60.0).abs() < 1e-9);
+        assert!(c.defaulted(0) && !c.defaulted(1) && c.defaulted(2));
+    }
+
+    /// Capital and exposures are USD at initial prices: a market lending
+    /// ETH (2,000) with 10 ETH deposited and 1 in reserve has 22,000 of
+    /// capital; 0.5 of its receipt tokens (one ETH each at step 0) pledged
+    /// in a USDC market are an exposure of 1,000.
+    #[test]
+    fn the_network_is_valued_at_initial_prices() {
+        let text = r#"
+[simulation]
+name = "net"
+steps = 1
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "aETH"
+receipt_of = "eth-market"
+
+[[protocols]]
+name = "eth-market"
+kind = "lending"
+debt_asset = "ETH"
+supply = { deposits = 10.0, reserve_fund = 1.0 }
+
+[[protocols.collateral]]
+asset = "USDC"
+liquidation_threshold = 0.9
+liquidation_bonus = 0.05
+max_ltv = 0.85
+
+[[protocols]]
+name = "usdc-market"
+kind = "lending"
+debt_asset = "USDC"
+supply = { deposits = 5000.0 }
+
+[[protocols.collateral]]
+asset = "aETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "usdc-market"
+debt = 500.0
+collateral = { aETH = 0.5 }
+"#;
+        let sc = Scenario::from_toml(
+            text,
+            "net.toml",
+            std::path::Path::new("."),
+            &Default::default(),
+        )
+        .unwrap();
+        let net = ProtocolNetwork::build(&sc);
+        assert_eq!(net.capital, [22_000.0, 5_000.0]);
+        assert_eq!(net.exposure[1][0], 1_000.0);
+        assert_eq!(net.exposure[0][1], 0.0);
+    }
+
     /// A pays 90%: the pledged 40 are worth 36, more than the 30 owed, so
     /// the borrowers' equity absorbs A's loss and B is untouched.
     #[test]
