@@ -4,6 +4,9 @@ use serde::Serialize;
 
 use crate::scenario::validated::Scenario;
 
+/// The git commit of this build (`build.rs`).
+pub const GIT_COMMIT: &str = env!("CONTAGION_GIT_COMMIT");
+
 /// `manifest.json`, also embedded in every Parquet file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -11,6 +14,9 @@ pub struct Manifest {
     pub tool: &'static str,
     /// Crate version.
     pub version: &'static str,
+    /// The git commit the binary was built from (`-dirty` with local
+    /// changes, `unknown` outside a git checkout).
+    pub git_commit: &'static str,
     /// Scenario name.
     pub scenario_name: String,
     /// Master seed.
@@ -48,6 +54,7 @@ impl Manifest {
         Manifest {
             tool: "contagion",
             version: env!("CARGO_PKG_VERSION"),
+            git_commit: GIT_COMMIT,
             scenario_name: sc.name.clone(),
             seed: sc.seed,
             paths: sc.paths,

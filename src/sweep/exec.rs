@@ -53,6 +53,9 @@ pub struct SweepReport {
 struct SweepManifest {
     tool: String,
     version: String,
+    /// The build's git commit (`output::manifest::GIT_COMMIT`).
+    #[serde(default)]
+    git_commit: String,
     name: String,
     hash: String,
     seed: u64,
@@ -129,6 +132,7 @@ fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> St
     serde_json::json!({
         "tool": "contagion",
         "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": crate::output::manifest::GIT_COMMIT,
         "sweep": { "name": sw.raw.sweep.name, "hash": sw.hash, "seed": sw.base.seed },
         "run": run.id,
         "params": params_json(sw, run),
@@ -229,6 +233,7 @@ pub fn prepare(sw: &Sweep, opts: &SweepOptions) -> Result<(), RunError> {
     let m = SweepManifest {
         tool: "contagion".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: crate::output::manifest::GIT_COMMIT.into(),
         name: sw.raw.sweep.name.clone(),
         hash: sw.hash.clone(),
         seed: sw.base.seed,

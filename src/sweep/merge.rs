@@ -175,6 +175,7 @@ pub fn write_runs(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
     let meta = serde_json::json!({
         "tool": "contagion",
         "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": crate::output::manifest::GIT_COMMIT,
         "sweep": { "name": sw.raw.sweep.name, "hash": sw.hash, "seed": sw.base.seed },
     })
     .to_string();

@@ -8,6 +8,27 @@ use contagion::{Overrides, RunOptions, RunReport, Scenario};
 use polars::prelude::*;
 
 /// The built binary.
+/// Check a manifest's `git_commit` against the checkout the tests run in:
+/// the commit `git rev-parse HEAD` gives (with `-dirty` if tracked files
+/// differ from it), or `unknown` where git cannot say.
+pub fn assert_build_commit(got: &serde_json::Value) {
+    let got = got.as_str().expect("git_commit is a string");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(sha) => assert!(
+            got == sha || got == format!("{sha}-dirty"),
+            "git_commit {got}, but the checkout is at {sha}"
+        ),
+        None => assert_eq!(got, "unknown"),
+    }
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_contagion"))
 }

@@ -158,6 +158,7 @@ fn parquet_files_carry_the_manifest_and_rows_are_ordered_by_path_then_step() {
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     for key in [
         "version",
+        "git_commit",
         "scenario_name",
         "scenario",
         "seed",
@@ -169,6 +170,7 @@ fn parquet_files_carry_the_manifest_and_rows_are_ordered_by_path_then_step() {
         assert!(manifest.get(key).is_some(), "manifest.json lacks {key}");
     }
     assert_eq!(manifest["scenario"]["simulation"]["paths"], 12);
+    assert_build_commit(&manifest["git_commit"]);
     for t in ["market", "protocols", "liquidations", "paths"] {
         let mut reader = ParquetReader::new(File::open(out.join(format!("{t}.parquet"))).unwrap());
         let meta = reader.get_metadata().unwrap();
@@ -184,6 +186,7 @@ fn parquet_files_carry_the_manifest_and_rows_are_ordered_by_path_then_step() {
         let embedded: serde_json::Value = serde_json::from_str(&value).unwrap();
         assert_eq!(embedded["scenario"], manifest["scenario"]);
         assert_eq!(embedded["seed"], 5);
+        assert_eq!(embedded["git_commit"], manifest["git_commit"]);
     }
     // Long format, keys first, ordered by path then step.
     let market = read(&out.join("market.parquet"));

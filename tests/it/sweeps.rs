@@ -576,6 +576,7 @@ fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
         serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
     let hash = sweep["hash"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 16);
+    assert_build_commit(&sweep["git_commit"]);
     let mut checked = 0;
     for (rel, _) in files(&out) {
         if !rel.ends_with(".parquet") {
@@ -593,6 +594,7 @@ fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
         assert_eq!(m["sweep"]["hash"], hash.as_str(), "{rel}");
         assert_eq!(m["sweep"]["seed"], 5, "{rel}");
         assert_eq!(m["version"], env!("CARGO_PKG_VERSION"), "{rel}");
+        assert_eq!(m["git_commit"], sweep["git_commit"], "{rel}");
         if rel.starts_with("paths/run-00003") {
             assert_eq!(
                 m["params"]["protocols.lend.collateral.ETH.liquidation_bonus"],
