@@ -64,6 +64,22 @@ enum Command {
     /// Exits 0 when something is within budget, 1 when nothing is, 2 on bad
     /// input.
     Recommend(RecommendArgs),
+    /// Print the JSON Schema of scenario files (or of sweep files), for
+    /// editors and validators. The repository keeps a copy in schema/.
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum, default_value = "scenario")]
+        kind: SchemaFile,
+    },
+}
+
+/// `contagion schema`'s argument.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SchemaFile {
+    /// Scenario files.
+    Scenario,
+    /// Sweep files.
+    Sweep,
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +219,17 @@ fn main() -> ExitCode {
         }) => ok(validate(&scenario, export_book.as_deref(), force)),
         Some(Command::Sweep(args)) => ok(sweep(args)),
         Some(Command::Recommend(args)) => recommend(args),
+        Some(Command::Schema { kind }) => {
+            use contagion::scenario::schema::{SchemaKind, schema_json};
+            print!(
+                "{}",
+                schema_json(match kind {
+                    SchemaFile::Scenario => SchemaKind::Scenario,
+                    SchemaFile::Sweep => SchemaKind::Sweep,
+                })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     contagion::output::run_folder::wait_if_signalled();
     match result {

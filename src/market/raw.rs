@@ -9,7 +9,7 @@ fn default_fee() -> f64 {
 }
 
 /// `[[assets]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAsset {
     /// Ticker, unique.
@@ -36,7 +36,7 @@ pub struct RawAsset {
 }
 
 /// `peg = { to = "ETH", ratio = 1.0, reversion_half_life_hours = 24 }`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPeg {
     /// The underlying asset.
@@ -51,7 +51,7 @@ pub struct RawPeg {
 }
 
 /// A price process (docs/model.md §2).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawProcess {
     /// Never moves by itself.
@@ -82,7 +82,7 @@ pub enum RawProcess {
 }
 
 /// `[correlation]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCorrelation {
     /// The stochastic assets the matrix covers, in matrix order.
@@ -92,7 +92,7 @@ pub struct RawCorrelation {
 }
 
 /// `[[pools]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
     /// Asset sold into the pool by liquidators.
@@ -110,7 +110,7 @@ pub struct RawPool {
 }
 
 /// `[[shocks]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawShock {
     /// Step at which the shock applies (1..=steps).

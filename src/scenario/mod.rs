@@ -6,6 +6,7 @@ pub mod fields;
 pub mod limits;
 pub mod population;
 pub mod raw;
+pub mod schema;
 pub mod validated;
 
 pub use crate::market::spec::{Asset, LpToken, Peg, PoolSpec};

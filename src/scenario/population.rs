@@ -9,7 +9,7 @@ use crate::error::ScenarioError;
 use crate::scenario::check::{MAX_USD, at_most, finite, non_negative, positive};
 
 /// Position size distributions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawSizeDist {
     /// Every position the same size.
@@ -34,7 +34,7 @@ pub enum RawSizeDist {
 }
 
 /// Initial health-factor distributions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawHealthDist {
     /// Every position the same HF.

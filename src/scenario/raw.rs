@@ -18,7 +18,7 @@ pub use crate::mechanism::perp::raw::*;
 pub use crate::scenario::population::{RawHealthDist, RawSizeDist};
 
 /// A whole scenario file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// A book snapshot (CSV or Parquet), relative to the scenario file.
@@ -73,7 +73,7 @@ pub struct RawScenario {
 }
 
 /// `[simulation]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSimulation {
     /// Scenario name; also the default output folder name.
@@ -105,7 +105,9 @@ pub struct RawSimulation {
 }
 
 /// What to do with positions already below health factor 1 at step 0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnhealthyPolicy {
     /// Simulate them (a real snapshot can hold such positions).

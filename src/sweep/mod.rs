@@ -8,7 +8,7 @@ mod design;
 pub mod exec;
 mod files;
 mod merge;
-mod raw;
+pub mod raw;
 pub mod recommend;
 mod slurm;
 pub mod spec;

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// How runs are chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Design {
     /// Every combination of the axes' values (zipped axes move together).
@@ -17,7 +19,9 @@ pub enum Design {
 }
 
 /// Whether runs share the base scenario's book.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BookMode {
     /// The base scenario's positions (units and debt) in every run, under
@@ -29,7 +33,7 @@ pub enum BookMode {
 }
 
 /// `[sweep]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweep {
     /// Name; also the default output folder (`output/sweeps/<name>`).
@@ -73,13 +77,14 @@ fn default_record_paths() -> u32 {
 }
 
 /// `[[axes]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAxis {
     /// Dotted path of a scenario field, as error messages name it.
     pub field: String,
     /// Explicit values (grid; random and LHS pick among them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub values: Option<Vec<toml::Value>>,
     /// Lower bound (random, LHS, or a grid with `steps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,7 +101,7 @@ pub struct RawAxis {
 }
 
 /// A whole sweep file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSweepFile {
     /// `[sweep]`.

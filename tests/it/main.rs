@@ -23,6 +23,7 @@ mod properties;
 mod rules;
 mod runs;
 mod scenario_claims;
+mod schema;
 mod seeding;
 mod statistics;
 mod sweeps;

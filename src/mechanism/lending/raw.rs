@@ -14,7 +14,7 @@ fn default_close_factor() -> f64 {
 }
 
 /// `[network]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     /// Base gas cost of one liquidation, USD.
@@ -26,7 +26,7 @@ pub struct RawNetwork {
 }
 
 /// `[[protocols]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProtocol {
     /// Unique name.
@@ -60,7 +60,7 @@ pub struct RawProtocol {
 /// `emode = { assets = [...], liquidation_threshold, liquidation_bonus, max_ltv }`:
 /// a position whose collateral assets all belong to `assets` (which must
 /// hold the debt asset) uses these parameters instead of the per-asset ones.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEmode {
     /// The category's assets (the debt asset and correlated collateral).
@@ -74,7 +74,7 @@ pub struct RawEmode {
 }
 
 /// `deleverage = { borrow_rate = 0.2, repay = 0.25 }`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeleverage {
     /// Annual borrow rate above which borrowers deleverage.
@@ -85,7 +85,7 @@ pub struct RawDeleverage {
 
 /// `supply = { ... }` of a lending protocol: exactly one of `deposits` and
 /// `utilisation` fixes what suppliers deposited.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSupply {
     /// Deposits in units of the debt asset.
@@ -103,7 +103,7 @@ pub struct RawSupply {
 }
 
 /// A kinked utilisation rate model, annual rates (Aave / Compound style).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRate {
     /// Borrow rate at zero utilisation.
@@ -121,7 +121,7 @@ pub struct RawRate {
 }
 
 /// Protocol kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RawProtocolKind {
     /// An Aave-like lending market.
@@ -129,7 +129,7 @@ pub enum RawProtocolKind {
 }
 
 /// Oracle settings of a protocol.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOracle {
     /// `fundamental` or `pool`.
@@ -141,7 +141,9 @@ pub struct RawOracle {
 }
 
 /// Where an oracle reads its price.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OracleSource {
     /// The asset's fundamental price F.
@@ -152,7 +154,7 @@ pub enum OracleSource {
 }
 
 /// `[[protocols.collateral]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCollateral {
     /// Collateral asset.
@@ -170,7 +172,7 @@ pub struct RawCollateral {
 }
 
 /// `[[positions]]`: one explicit account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPosition {
     /// Protocol name.
@@ -182,7 +184,7 @@ pub struct RawPosition {
 }
 
 /// `[[populations]]`: a generated book.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPopulation {
     /// Protocol name.
@@ -198,7 +200,7 @@ pub struct RawPopulation {
 }
 
 /// `[[liquidators]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLiquidator {
     /// Unique name.
@@ -211,7 +213,7 @@ pub struct RawLiquidator {
 }
 
 /// Liquidator capital: a number or the word `unlimited`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RawCapital {
     /// USD.
@@ -221,7 +223,7 @@ pub enum RawCapital {
 }
 
 /// `[[lenders]]`: a holder of a protocol's shares that runs on a signal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLender {
     /// Unique name.
@@ -242,7 +244,7 @@ pub struct RawLender {
 }
 
 /// Signals a lender watches; it runs once any of them fires.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrigger {
     /// Share value below its running peak by at least this fraction.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A volatility surface: `atm` is a number, or `"ewma"` with `lambda` and
 /// `initial` (docs/model.md §14).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSurface {
     /// ATM volatility (annual), or the word `ewma`.
@@ -32,7 +32,7 @@ fn default_vol_floor() -> f64 {
 }
 
 /// ATM volatility: a number or `"ewma"`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RawAtm {
     /// Annual volatility.
@@ -42,7 +42,7 @@ pub enum RawAtm {
 }
 
 /// One option line of a hedger's book.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOption {
     /// `call` or `put`.
@@ -57,7 +57,7 @@ pub struct RawOption {
 
 /// `[[hedgers]]`: a market maker's option book on one asset, delta-hedged
 /// in that asset's pool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHedger {
     /// Unique name.
@@ -79,7 +79,7 @@ pub struct RawHedger {
 }
 
 /// `hedge = { perp = "eth-perp", margin = 1000000.0 }`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerpHedge {
     /// The perp market (on the hedger's asset).
@@ -89,7 +89,7 @@ pub struct RawPerpHedge {
 }
 
 /// What an option vault sells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawVaultStrategy {
     /// Holds the underlying, sells calls on it.
@@ -99,7 +99,7 @@ pub enum RawVaultStrategy {
 }
 
 /// `[[option_vaults]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptionVault {
     /// Unique name.

@@ -8,7 +8,7 @@ use crate::scenario::population::{RawHealthDist, RawSizeDist};
 
 /// `[[perps]]`: a perpetual futures market on an asset with a pool. Its
 /// backstop vault is the counterparty of every trader and hedges in the pool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerp {
     /// Unique name.
@@ -40,7 +40,7 @@ pub struct RawPerp {
 }
 
 /// Funding parameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFunding {
     /// Largest funding rate per period, as a fraction.
@@ -59,7 +59,7 @@ impl Default for RawFunding {
 }
 
 /// How a perp sets its maintenance margin.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum RawMarginModel {
     /// Always `maintenance_margin`.
@@ -79,7 +79,7 @@ pub enum RawMarginModel {
 }
 
 /// `[[perp_positions]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerpPosition {
     /// Market name.
@@ -97,7 +97,7 @@ pub struct RawPerpPosition {
 }
 
 /// A position's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RawSide {
     /// Gains when the price rises.
@@ -108,7 +108,7 @@ pub enum RawSide {
 
 /// `[[perp_populations]]`: accounts each holding one position per listed
 /// market.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPerpPopulation {
     /// Markets, one position in each.
@@ -128,7 +128,9 @@ pub struct RawPerpPopulation {
 }
 
 /// Cross or isolated margin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RawMarginMode {
     /// One margin per account.
