@@ -291,6 +291,18 @@ mod tests {
         assert_eq!(c.defaulted, [true, true, false]);
         assert!(close(&c.equity, &[0.0, 0.0, 7.0]));
         assert!((c.shortfall() - 9.0).abs() < 1e-12);
+        // A defaults in the first round, B in the second; the third finds
+        // no new default and stops.
+        assert_eq!(c.rounds, 3);
+    }
+
+    /// A closed group of defaulters that owes only itself and has no
+    /// outside assets: `I − Πᵀ` is singular and any payment clears; the
+    /// guard gives 0 (module doc), not 0/0.
+    #[test]
+    fn a_closed_group_without_assets_pays_zero_not_nan() {
+        let x = solve(vec![vec![1.0, -1.0], vec![-1.0, 1.0]], vec![0.0, 0.0]);
+        assert_eq!(x, [0.0, 0.0]);
     }
 
     #[test]
