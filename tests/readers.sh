@@ -40,4 +40,9 @@ while IFS= read -r line; do
     n=$((n + 1))
 done < <(grep -hE '^(contagion|cargo run --release --) recommend output/' README.md docs/sweeps.md)
 [ "$n" -ge 2 ] || { echo "readers test: found $n recommend commands in the documents" >&2; exit 1; }
+# The example notebook, executed cell by cell (nbclient) on the same folders.
+echo "== examples/run-and-sweep.ipynb"
+(cd "$WORK" && CONTAGION_FIGURE="$WORK/bad_debt_var99.png" \
+    python3 "$ROOT/tests/notebook.py" "$ROOT/examples/run-and-sweep.ipynb" "$WORK/executed.ipynb")
+[ -s "$WORK/bad_debt_var99.png" ] || { echo "readers test: the notebook drew no chart" >&2; exit 1; }
 echo "== readers test: passed"
