@@ -60,5 +60,6 @@ mod tests {
         z.add(-5.0);
         z.add(5.0);
         assert_eq!(z.value().to_bits(), 0.0_f64.to_bits());
+        assert_eq!(format!("{z:?}"), "ExactSum");
     }
 }

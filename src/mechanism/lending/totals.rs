@@ -95,36 +95,34 @@ impl Totals {
 mod tests {
     use super::*;
 
-    /// The sums are exact: a large balance added and removed leaves the
-    /// small ones' sum to the last bit (a plain running f64 sum would lose
-    /// 0.1 + 0.2 below 1e17's spacing of 16), and cancelling everything
-    /// leaves +0, not −0.
+    /// Two protocols of two assets: each (protocol, asset) sum is its own,
+    /// an asset the book does not hold is skipped, and a protocol's
+    /// collateral is Σ p_a·U_a over what it holds. (Exactness itself is
+    /// `mechanism::exact`'s test.)
     #[test]
-    fn changes_leave_the_exact_sum_of_what_is_held() {
+    fn each_protocol_and_asset_keeps_its_own_sum() {
         let mut t = Totals {
             n_assets: 2,
-            units: (0..2).map(|_| ExactSum::default()).collect(),
-            held: vec![true, true],
+            units: (0..4).map(|_| ExactSum::default()).collect(),
+            held: vec![true, true, false, true],
             debt: (0..2).map(|_| ExactSum::default()).collect(),
         };
-        t.change_units(0, 1, 0.0, 1e17);
         t.change_units(0, 1, 0.0, 0.1);
         t.change_units(0, 1, 0.0, 0.2);
-        t.change_units(0, 1, 1e17, 0.0);
-        assert_eq!(t.units(0, 1).unwrap().to_bits(), (0.1_f64 + 0.2).to_bits());
-        assert_eq!(t.units(0, 0).unwrap().to_bits(), 0.0_f64.to_bits());
-        t.change_units(0, 0, 2.0, 0.0);
-        t.change_units(0, 0, 0.0, 2.0);
-        assert_eq!(t.units(0, 0).unwrap().to_bits(), 0.0_f64.to_bits());
-        t.held[0] = false;
-        assert_eq!(t.units(0, 0), None, "not held");
-        // 0 units of asset 0 at 4, 0.1 + 0.2 of asset 1 at 2.
+        t.change_units(1, 1, 0.0, 3.0);
+        t.change_units(1, 1, 3.0, 2.5);
+        assert_eq!(t.units(0, 1), Some(0.1 + 0.2));
+        assert_eq!(t.units(1, 1), Some(2.5));
+        assert_eq!(t.units(0, 0).map(f64::to_bits), Some(0.0_f64.to_bits()));
+        assert_eq!(t.units(1, 0), None, "protocol 1 holds no asset 0");
+        // Protocol 0: 0 of asset 0 at 4 and 0.1 + 0.2 of asset 1 at 2;
+        // protocol 1: 2.5 of asset 1 at 2.
         assert_eq!(t.collateral_value(0, &[4.0, 2.0]), 2.0 * (0.1 + 0.2));
-        t.change_debt(0, 0.0, 5.0);
-        t.change_debt(0, 5.0, 0.0);
-        assert_eq!(t.debt(0).to_bits(), 0.0_f64.to_bits());
+        assert_eq!(t.collateral_value(1, &[4.0, 2.0]), 5.0);
+        t.change_debt(1, 0.0, 7.0);
+        assert_eq!(t.debt(1), 7.0);
         assert_eq!(
-            t.debt(1).to_bits(),
+            t.debt(0).to_bits(),
             0.0_f64.to_bits(),
             "nothing added is +0"
         );
