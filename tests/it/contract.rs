@@ -395,3 +395,64 @@ fn per_step_files_have_the_declared_columns_and_types() {
         "every declared table was checked"
     );
 }
+
+/// The paths table covers every path, recorded or not (docs/model.md §8):
+/// insolvent debt at the last step is worked out for the paths that keep no
+/// time series too. One position, 10 ETH against 15,000 USDC; ETH halves at
+/// step 1 and nobody liquidates, so every path ends 15,000 − 10·1,000 =
+/// 5,000 short, and only path 0 is recorded.
+#[test]
+fn unrecorded_paths_report_their_insolvent_debt() {
+    let text = r#"
+[simulation]
+name = "insolvent"
+steps = 3
+paths = 3
+record_paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 15000.0
+collateral = { ETH = 10.0 }
+
+[[shocks]]
+step = 1
+asset = "ETH"
+return = -0.5
+"#;
+    let sc = scenario(text, &Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_into(&sc, dir.path(), "run", Some(1));
+    let paths = read(&dir.path().join("run/paths.parquet"));
+    let insolvent = f64s(&paths, "insolvent_debt");
+    assert_eq!(insolvent.len(), 3);
+    for (p, v) in insolvent.iter().enumerate() {
+        assert!((v - 5000.0).abs() < 1e-6, "path {p}: {v}");
+    }
+    let by_protocol = read(&dir.path().join("run/path_protocols.parquet"));
+    assert!(
+        f64s(&by_protocol, "insolvent_debt")
+            .iter()
+            .all(|v| (v - 5000.0).abs() < 1e-6)
+    );
+    assert!((report.summary.insolvent_debt.mean - 5000.0).abs() < 1e-6);
+}
