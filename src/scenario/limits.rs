@@ -292,7 +292,6 @@ max_ltv = 0.75
         assert_eq!(available_in(Some("MemTotal: 9 kB\n")), 8 << 30);
         let text = "MemTotal:       24000000 kB\nMemFree: 1 kB\nMemAvailable:   2048 kB\n";
         assert_eq!(available_in(Some(text)), 2048 * 1024);
-        assert!(available_memory() > 0);
     }
 
     #[test]

@@ -201,18 +201,32 @@ impl PerpState {
         // what its position (−Σ trader sizes) earns, so the flows sum to zero.
     }
 
-    /// Variation margin: settle every position and the vault to `marks`.
+    /// Variation margin: settle every position of the open accounts and
+    /// the vault to `marks`.
     pub fn mark_to_market(&mut self, book: &PerpBook, marks: &[f64]) {
-        for i in 0..self.size.len() {
+        for a in 0..book.accounts() {
+            if self.open[a] {
+                self.settle_account(book, a, marks);
+            }
+        }
+        self.settle_vault(marks);
+    }
+
+    /// Settle open account `a`'s positions to `marks` (in position order)
+    /// and return its maintenance requirement there.
+    #[inline]
+    fn settle_account(&mut self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
+        let mut req = 0.0;
+        for i in book.positions(a) {
             let m = book.market[i] as usize;
-            let a = book.account[i] as usize;
-            if self.size[i] != 0.0 && self.open[a] {
+            if self.size[i] != 0.0 {
                 let d = self.size[i] * (marks[m] - self.last_mark[m]);
                 self.margin[a] += d;
                 self.pnl[i] += d;
             }
+            req += self.size[i].abs() * marks[m] * self.mmr[m];
         }
-        self.settle_vault(marks);
+        req
     }
 
     /// The vault's variation margin to `marks`, which become the last
@@ -222,16 +236,6 @@ impl PerpState {
             *cash += self.vault_size[m] * (marks[m] - self.last_mark[m]);
         }
         self.last_mark.copy_from_slice(marks);
-    }
-
-    /// Maintenance requirement of account `a` at `marks`.
-    pub fn requirement(&self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
-        book.positions(a)
-            .map(|i| {
-                let m = book.market[i] as usize;
-                self.size[i].abs() * marks[m] * self.mmr[m]
-            })
-            .sum()
     }
 
     /// Each market's mark: its pool's spot times the USD price of the
@@ -262,24 +266,13 @@ impl PerpState {
         Self::fill_marks(specs, pools, quote_usd, &mut marks);
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        // One pass settles every open position to the marks and sums each
-        // account's requirement: the same sums in the same order as
-        // `mark_to_market` then `requirement` (an account's positions are
-        // contiguous, accounts in order).
+        // One pass settles every open account and finds those below their
+        // requirement.
         for a in 0..book.accounts() {
             if !self.open[a] {
                 continue;
             }
-            let mut req = 0.0;
-            for i in book.positions(a) {
-                let m = book.market[i] as usize;
-                if self.size[i] != 0.0 {
-                    let d = self.size[i] * (marks[m] - self.last_mark[m]);
-                    self.margin[a] += d;
-                    self.pnl[i] += d;
-                }
-                req += self.size[i].abs() * marks[m] * self.mmr[m];
-            }
+            let req = self.settle_account(book, a, &marks);
             if req > 0.0 && self.margin[a] < req {
                 order.push((self.margin[a] / req, a as u32));
             }
