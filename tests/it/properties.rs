@@ -96,6 +96,9 @@ proptest! {
         let mut world = World::new(&sc);
         for p in 0..2 {
             let rec = world.run_path(p).expect("no NaN");
+            // Every position and collateral entry is there, none negative.
+            prop_assert_eq!(world.lending.debts().len(), sc.book.len());
+            prop_assert_eq!(world.lending.collateral_units().len(), sc.book.coll_units.len());
             prop_assert!(world.lending.debts().iter().all(|&d| d >= 0.0));
             prop_assert!(world.lending.collateral_units().iter().all(|&c| c >= 0.0));
             prop_assert!(world.market.pools.iter().all(|p| p.x > 0.0 && p.y > 0.0));
