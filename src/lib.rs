@@ -23,6 +23,7 @@ pub mod market;
 pub mod mechanism;
 pub mod montecarlo;
 pub mod output;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -12,7 +12,7 @@ use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::graph::collateral::CollateralGraph;
 use crate::montecarlo::run_paths;
-use crate::output::charts::{ChartData, ProtocolLoss, draw_all, draw_graph};
+use crate::output::charts::{Canvas, ChartData, Figure, ProtocolLoss, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
@@ -148,10 +148,13 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
         summary.attribution = Some(Attribution::of(sc, &opts.cuts, &summaries, cut));
     }
     write_json(&dir.join("summary.json"), &summary)?;
-    end.draw_charts(&charts, &summary, &graph)?;
+    let figures = end.draw_charts(&charts, &summary, &graph)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     manifest.wall_seconds = Some(wall_seconds);
     write_json(&dir.join("manifest.json"), &manifest)?;
+    let page = crate::report::run_report(sc, &summary, &manifest, &figures);
+    let report = dir.join("report.html");
+    std::fs::write(&report, page).map_err(|e| OutputError::io(&report, e))?;
     let out = folder.commit()?;
     Ok(RunReport {
         out,
@@ -287,13 +290,14 @@ impl EndOfRun<'_> {
         Ok(parquet_bytes)
     }
 
-    /// The charts, and the collateral graph shaded by each protocol's losses.
+    /// The charts, and the collateral graph shaded by each protocol's
+    /// losses; returns them as SVG for the report.
     fn draw_charts(
         &self,
         charts: &ChartData,
         summary: &Summary,
         graph: &CollateralGraph,
-    ) -> Result<(), RunError> {
+    ) -> Result<Vec<Figure>, RunError> {
         let protocol_losses: Vec<ProtocolLoss> = summary
             .protocols
             .iter()
@@ -303,18 +307,19 @@ impl EndOfRun<'_> {
                 bad_debt: p.bad_debt,
             })
             .collect();
+        let dir = self.dir.join("charts");
+        let mut canvas = Canvas::new(&dir)?.keep_svg();
         draw_all(
-            &self.dir.join("charts"),
+            &mut canvas,
             charts,
             self.summaries,
             &summary.bad_debt,
             &protocol_losses,
         )?;
-        draw_graph(
-            &self.dir.join("charts/collateral_graph.png"),
-            graph,
-            &charts.mean_loss_ratio(),
-        )?;
-        Ok(())
+        let loss_ratio = charts.mean_loss_ratio();
+        canvas.emit("collateral_graph.png", |t| {
+            draw_graph(t, graph, &loss_ratio)
+        })?;
+        Ok(canvas.figures)
     }
 }

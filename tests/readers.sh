@@ -45,4 +45,9 @@ echo "== examples/run-and-sweep.ipynb"
 (cd "$WORK" && CONTAGION_FIGURE="$WORK/bad_debt_var99.png" \
     python3 "$ROOT/tests/notebook.py" "$ROOT/examples/run-and-sweep.ipynb" "$WORK/executed.ipynb")
 [ -s "$WORK/bad_debt_var99.png" ] || { echo "readers test: the notebook drew no chart" >&2; exit 1; }
+# The run's and the sweep's report.html in headless Chromium: no console
+# errors, every chart drawn; screenshots kept in target/report-screenshots.
+echo "== report.html in Chromium"
+python3 "$ROOT/tests/browser.py" "$ROOT/target/report-screenshots" \
+    "$WORK/output/default" "$WORK/output/sweeps/liquidation-threshold"
 echo "== readers test: passed"

@@ -1,29 +1,36 @@
 //! The collateral graph at step 0 as a picture (`collateral_graph.png`).
 
-use std::path::Path;
-
 use plotters::prelude::*;
 
-use crate::error::OutputError;
 use crate::graph::collateral::CollateralGraph;
-use crate::output::charts::draw::{DynResult, FONT, fmt_usd, register_font};
+use crate::output::charts::draw::{Area, DynResult, FONT, Target, fmt_usd, render};
+
+/// The picture's width and height, pixels.
+const SIZE: (i32, i32) = (1100, 700);
 
 /// Draw the collateral graph: assets, pools and protocols in three columns;
 /// node area by value, edge width by exposure, protocols shaded by
 /// `loss_ratio` (mean bad debt ÷ initial debt).
-pub fn draw_graph(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Result<(), OutputError> {
-    register_font();
-    draw_graph_inner(path, g, loss_ratio).map_err(|e| OutputError::Chart {
-        path: path.to_path_buf(),
-        message: e.to_string().replace('\n', " "),
-    })
+pub fn draw_graph(target: Target<'_>, g: &CollateralGraph, loss_ratio: &[f64]) -> DynResult {
+    render!(
+        target,
+        (SIZE.0 as u32, SIZE.1 as u32),
+        graph_on,
+        g,
+        loss_ratio
+    )
 }
 
-fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> DynResult {
+fn graph_on<DB: DrawingBackend>(
+    root: &Area<DB>,
+    g: &CollateralGraph,
+    loss_ratio: &[f64],
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     use crate::graph::collateral::{ASSET, PERP, POOL, PROTOCOL};
-    let (w, h) = (1100i32, 700i32);
-    let root = BitMapBackend::new(path, (w as u32, h as u32)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let h = SIZE.1;
     root.draw(&Text::new(
         "Collateral graph at step 0",
         (20, 15),
@@ -60,14 +67,6 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
         .map(|e| e.weight_usd)
         .fold(0.0, f64::max)
         .max(1e-9);
-    let edge_colour = |kind: &str| match kind {
-        "collateral" => RGBColor(110, 110, 110),
-        "lends" => RGBColor(31, 119, 180),
-        "issues" => RGBColor(255, 127, 14),
-        "pegged_to" => RGBColor(148, 103, 189),
-        "underlying" => RGBColor(214, 39, 40),
-        _ => RGBColor(44, 160, 44),
-    };
     for e in &g.edges {
         let (Some(&a), Some(&b)) = (pos.get(&e.source), pos.get(&e.target)) else {
             continue;
@@ -109,6 +108,27 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
             (FONT, 15).into_font().color(&BLACK),
         ))?;
     }
+    legend(root, g)
+}
+
+/// The colour of an edge of kind `kind`.
+fn edge_colour(kind: &str) -> RGBColor {
+    match kind {
+        "collateral" => RGBColor(110, 110, 110),
+        "lends" => RGBColor(31, 119, 180),
+        "issues" => RGBColor(255, 127, 14),
+        "pegged_to" => RGBColor(148, 103, 189),
+        "underlying" => RGBColor(214, 39, 40),
+        _ => RGBColor(44, 160, 44),
+    }
+}
+
+/// The legend of the kinds of edge the graph has, along the bottom.
+fn legend<DB: DrawingBackend>(root: &Area<DB>, g: &CollateralGraph) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
+    let h = SIZE.1;
     let legend = [
         ("collateral", "accepts as collateral"),
         ("lends", "lends"),
@@ -135,6 +155,5 @@ fn draw_graph_inner(path: &Path, g: &CollateralGraph, loss_ratio: &[f64]) -> Dyn
             (FONT, 15).into_font().color(&BLACK),
         ))?;
     }
-    root.present()?;
     Ok(())
 }

@@ -118,6 +118,9 @@ pub struct ProtocolOutcomes {
     pub liquidated_value: LossMetrics,
     /// Liquidations per path.
     pub liquidations: LossMetrics,
+    /// 95% bootstrap intervals of its bad debt's VaR99 and ES99 (as
+    /// `tail_ci`, from stream 16 + its index).
+    pub bad_debt_tail_ci: TailIntervals,
 }
 
 /// One perp market's metrics over paths in `summary.json`.
@@ -133,6 +136,9 @@ pub struct PerpMarketOutcomes {
     pub fund_drawn: LossMetrics,
     /// Deficits the vault absorbed per path, USD.
     pub vault_bad_debt: LossMetrics,
+    /// 95% bootstrap intervals of the vault's deficit's VaR99 and ES99 (as
+    /// `tail_ci`, from stream 2³² + its index).
+    pub vault_bad_debt_tail_ci: TailIntervals,
 }
 
 /// Perp metrics over paths in `summary.json`.
@@ -280,7 +286,7 @@ impl Summary {
     /// The summary of a run's paths.
     pub fn of(sc: &Scenario, rows: &[PathSummary]) -> Self {
         let m = |f: fn(&PathSummary) -> f64| loss_metrics(&rows.iter().map(f).collect::<Vec<_>>());
-        let ci = |stream: u64, f: fn(&PathSummary) -> f64| {
+        let ci = |stream: u64, f: &dyn Fn(&PathSummary) -> f64| {
             tail_intervals(
                 &rows.iter().map(f).collect::<Vec<_>>(),
                 0.99,
@@ -288,9 +294,9 @@ impl Summary {
             )
         };
         let tail_ci = TailCi {
-            bad_debt: ci(0, |s| s.bad_debt),
-            insolvent_debt: ci(1, |s| s.insolvent_debt),
-            liquidated_value: ci(2, |s| s.liquidated_value),
+            bad_debt: ci(0, &|s| s.bad_debt),
+            insolvent_debt: ci(1, &|s| s.insolvent_debt),
+            liquidated_value: ci(2, &|s| s.liquidated_value),
         };
         let bad_debt = m(|s| s.bad_debt);
         let insolvent_debt = m(|s| s.insolvent_debt);
@@ -336,6 +342,7 @@ impl Summary {
                         insolvent_debt: over(&|s| s.protocol_insolvent[p]),
                         liquidated_value: over(&|s| s.protocol_liquidated[p]),
                         liquidations: over(&|s| s.protocol_liquidations[p] as f64),
+                        bad_debt_tail_ci: ci(16 + p as u64, &|s| s.protocol_bad_debt[p]),
                     }
                 })
                 .collect(),
@@ -355,6 +362,9 @@ impl Summary {
                             adl_events: over(&|s| s.perp_markets[k].adl_events as f64),
                             fund_drawn: over(&|s| s.perp_markets[k].fund_drawn),
                             vault_bad_debt: over(&|s| s.perp_markets[k].vault_bad_debt),
+                            vault_bad_debt_tail_ci: ci((1 << 32) + k as u64, &|s| {
+                                s.perp_markets[k].vault_bad_debt
+                            }),
                         }
                     })
                     .collect(),

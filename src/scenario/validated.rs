@@ -79,6 +79,32 @@ pub struct Scenario {
     pub unhealthy: Unhealthy,
     /// The scenario as resolved (defaults and overrides applied).
     pub resolved: RawScenario,
+    /// The comment block at the top of its file (what it shows, where its
+    /// numbers come from), without the `#` marks; empty when built from
+    /// anything but TOML text.
+    pub notes: String,
+}
+
+/// The comment lines at the top of a scenario's TOML text, `#` and one
+/// space removed, up to the first line that is not a comment; the
+/// `#:schema` directive is left out.
+pub fn leading_comments(text: &str) -> String {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("#:schema") {
+            continue;
+        }
+        match t.strip_prefix('#') {
+            Some(rest) => lines.push(rest.strip_prefix(' ').unwrap_or(rest)),
+            None if t.is_empty() && lines.is_empty() => continue,
+            None => break,
+        }
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
 }
 
 /// Paths keep full time series up to this many by default.
@@ -110,7 +136,9 @@ impl Scenario {
         if let Some(s) = overrides.seed {
             raw.simulation.seed = s;
         }
-        Self::from_raw(raw, base_dir).map_err(|e| e.in_file(label))
+        let mut sc = Self::from_raw(raw, base_dir).map_err(|e| e.in_file(label))?;
+        sc.notes = leading_comments(text);
+        Ok(sc)
     }
 
     /// Validate a parsed scenario.
@@ -232,6 +260,7 @@ impl Scenario {
             book,
             unhealthy,
             resolved: raw,
+            notes: String::new(),
         })
     }
 

@@ -7,11 +7,11 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::OutputError;
-use crate::output::charts::draw::{FONT, band, fmt_usd, padded, register_font, sanitize};
+use crate::output::charts::draw::{
+    Area, Canvas, DynResult, FONT, Figure, Target, band, fmt_usd, padded, render, sanitize,
+};
 use crate::sweep::merge::{METRICS, RunRow};
 use crate::sweep::spec::{Design, Sweep};
-
-type DynResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The metrics charted, as (index in METRICS, label).
 const CHARTED: [(usize, &str); 4] = [
@@ -30,15 +30,10 @@ fn num(v: &toml::Value) -> Option<f64> {
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
 }
 
-/// Draw every sweep chart into `dir`.
-pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> {
-    register_font();
-    std::fs::create_dir_all(dir).map_err(|e| OutputError::io(dir, e))?;
+/// Draw every sweep chart into `dir`; returns them as SVG for the report.
+pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<Vec<Figure>, OutputError> {
+    let mut canvas = Canvas::new(dir)?.keep_svg();
     let fields = sw.fields();
-    let err = |path: &Path, e: Box<dyn std::error::Error>| OutputError::Chart {
-        path: path.to_path_buf(),
-        message: e.to_string().replace('\n', " "),
-    };
     for (i, field) in fields.iter().enumerate() {
         // Zipped axes move together: one chart, for the first of them.
         let zip = &sw.raw.axes[i].zip;
@@ -61,12 +56,24 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> 
                 .fold(f64::INFINITY, f64::min)
         });
         for &(m, label) in &CHARTED {
-            let path = dir.join(format!("{}_vs_{i}_{}.png", METRICS[m], short(field)));
+            let file = format!("{}_vs_{i}_{}.png", METRICS[m], short(field));
             let budget = budget
                 .filter(|_| m != 4)
                 .map(|b| (b, sw.raw.sweep.budget_share_of_debt.unwrap_or(0.0)));
-            metric_chart(&path, field, label, &xs, rows, m, line, budget)
-                .map_err(|e| err(&path, e))?;
+            canvas.emit(&file, |t: Target<'_>| {
+                render!(
+                    t,
+                    (1000, 600),
+                    metric_chart,
+                    field,
+                    label,
+                    &xs,
+                    rows,
+                    m,
+                    line,
+                    budget
+                )
+            })?;
         }
     }
     let grid2 = sw.raw.sweep.design == Design::Grid
@@ -77,15 +84,16 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<(), OutputError> 
             .iter()
             .all(|r| num(&r.values[0]).is_some() && num(&r.values[1]).is_some());
     if grid2 {
-        let path = dir.join("heatmap_bad_debt_mean.png");
-        heatmap(&path, sw, rows).map_err(|e| err(&path, e))?;
+        canvas.emit("heatmap_bad_debt_mean.png", |t: Target<'_>| {
+            render!(t, (1000, 800), heatmap, sw, rows)
+        })?;
     }
-    Ok(())
+    Ok(canvas.figures)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn metric_chart(
-    path: &Path,
+fn metric_chart<DB: DrawingBackend>(
+    root: &Area<DB>,
     field: &str,
     label: &str,
     xs: &[f64],
@@ -93,7 +101,10 @@ fn metric_chart(
     m: usize,
     line: bool,
     budget: Option<(f64, f64)>,
-) -> DynResult {
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let mut pts: Vec<(f64, [f64; 6])> = xs
         .iter()
         .copied()
@@ -110,9 +121,7 @@ fn metric_chart(
         .fold(f64::NEG_INFINITY, f64::max);
     // Headroom for the legend above the data.
     let hi = hi + 0.35 * (hi - lo).abs();
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(format!("{label} against {}", short(field)), (FONT, 24))
         .margin(16)
         .x_label_area_size(50)
@@ -193,11 +202,13 @@ fn metric_chart(
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
-    root.present()?;
     Ok(())
 }
 
-fn heatmap(path: &Path, sw: &Sweep, rows: &[RunRow]) -> DynResult {
+fn heatmap<DB: DrawingBackend>(root: &Area<DB>, sw: &Sweep, rows: &[RunRow]) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let mut xs: Vec<f64> = sw.runs.iter().filter_map(|r| num(&r.values[0])).collect();
     let mut ys: Vec<f64> = sw.runs.iter().filter_map(|r| num(&r.values[1])).collect();
     for v in [&mut xs, &mut ys] {
@@ -207,10 +218,8 @@ fn heatmap(path: &Path, sw: &Sweep, rows: &[RunRow]) -> DynResult {
     let values: Vec<f64> = rows.iter().map(|r| r.metrics[0][0]).collect();
     let vmax = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let fields = sw.fields();
-    let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
-    root.fill(&WHITE)?;
     let (nx, ny) = (xs.len() as f64, ys.len() as f64);
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption("mean bad debt (USD)", (FONT, 24))
         .margin(16)
         .x_label_area_size(60)
@@ -271,6 +280,5 @@ fn heatmap(path: &Path, sw: &Sweep, rows: &[RunRow]) -> DynResult {
             style,
         )))?;
     }
-    root.present()?;
     Ok(())
 }

@@ -153,9 +153,10 @@ pub fn all_tables() -> Vec<&'static str> {
 
 /// What a sweep writes at the top of its folder besides the tables: all
 /// that `--force` removes.
-const SWEEP_ENTRIES: [&str; 8] = [
+const SWEEP_ENTRIES: [&str; 9] = [
     "sweep.json",
     "runs.parquet",
+    "report.html",
     "units",
     "charts",
     "logs",
@@ -430,6 +431,8 @@ pub fn list(sw: &Sweep) -> String {
 /// naming the first missing unit, when the sweep is not complete.
 pub fn merge(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
     let rows = write_runs(sw, out)?;
-    crate::sweep::charts::draw(sw, &rows, &out.join("charts"))?;
+    let figures = crate::sweep::charts::draw(sw, &rows, &out.join("charts"))?;
+    let page = crate::report::sweep_report(sw, out, &rows, &figures)?;
+    write_atomic(&out.join("report.html"), &page)?;
     Ok(rows)
 }

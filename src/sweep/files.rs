@@ -157,7 +157,7 @@ pub(super) fn as_f64(v: &toml::Value) -> Option<f64> {
     v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
 }
 
-pub(super) fn as_text(v: &toml::Value) -> String {
+pub(crate) fn as_text(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),

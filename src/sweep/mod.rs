@@ -6,8 +6,8 @@
 pub mod charts;
 mod design;
 pub mod exec;
-mod files;
-mod merge;
+pub(crate) mod files;
+pub(crate) mod merge;
 pub mod raw;
 pub mod recommend;
 mod slurm;

@@ -38,6 +38,8 @@ pub struct Sweep {
     pub hash: String,
     /// The base scenario (with the sweep's paths and seed).
     pub base: Scenario,
+    /// The comment block at the top of the sweep file.
+    pub notes: String,
 }
 
 /// FNV-1a, 64 bits.
@@ -137,6 +139,7 @@ impl Sweep {
             runs,
             hash: format!("{h:016x}"),
             base,
+            notes: crate::scenario::validated::leading_comments(&text),
         };
         // Every run must be a valid scenario before anything is written.
         for r in &sweep.runs {

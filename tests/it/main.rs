@@ -20,6 +20,7 @@ mod options;
 mod oracle;
 mod perps;
 mod properties;
+mod report;
 mod rules;
 mod runs;
 mod scenario_claims;

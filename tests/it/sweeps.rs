@@ -990,3 +990,70 @@ fn recommend_needs_no_field_for_zipped_axes() {
         "{said}"
     );
 }
+
+/// Issue 16: a sweep's `report.html` shows every chart it drew, one row
+/// per run, and a recommendation table whose verdicts are those of
+/// `runs.parquet` against the sweep's budget.
+#[test]
+fn a_sweeps_report_holds_its_charts_runs_and_the_budgets_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    // VaR99 is 23–27% of the debt in these runs: 0.25 splits them.
+    let share = 0.25;
+    let text = lt(&[(
+        "record_paths = 3",
+        &format!("record_paths = 3\nbudget_share_of_debt = {share}"),
+    )]);
+    let f = setup(dir.path(), &format!("# A sweep's own note.\n{text}"));
+    sweep_cli(
+        dir.path(),
+        &["sweep", f.to_str().unwrap(), "--out", "s", "--quiet"],
+    );
+    let out = dir.path().join("s");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    crate::report::assert_self_contained(&html);
+    let mut shown = crate::report::figures(&html);
+    shown.sort();
+    assert_eq!(shown, crate::report::chart_files(&out));
+    assert!(
+        shown.iter().any(|f| f.contains("bad_debt_vs_0")),
+        "{shown:?}"
+    );
+    assert!(html.contains("A sweep&#39;s own note."));
+
+    // One row per run in the runs table.
+    let runs_table = &html[html.find("<table id=\"runs\">").unwrap()..];
+    let runs_table = &runs_table[..runs_table.find("</table>").unwrap()];
+    assert_eq!(runs_table.matches("<tr><td>0000").count(), 4);
+
+    // The verdicts: VaR99 of bad debt ≤ share × initial debt, per run.
+    let runs = read(&out.join("runs.parquet"));
+    let var99 = f64s(&runs, "bad_debt_var99");
+    let debt = f64s(&runs, "initial_debt_usd");
+    let lt_values = f64s(&runs, "protocols.lend.collateral.ETH.liquidation_threshold");
+    let table = &html[html.find("<table id=\"recommend\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let (mut seen, mut passed) = (0, 0);
+    for row in table.split("<tr>").skip(2) {
+        let cells: Vec<&str> = row
+            .split("<td>")
+            .skip(1)
+            .map(|c| c.split("</td>").next().unwrap())
+            .collect();
+        let lt: f64 = cells[0].parse().unwrap();
+        let k = lt_values.iter().position(|&v| v == lt).unwrap();
+        let within = var99[k] <= share * debt[k];
+        assert_eq!(
+            cells[cells.len() - 1],
+            if within { "yes" } else { "no" },
+            "{lt}"
+        );
+        seen += 1;
+        passed += within as usize;
+    }
+    assert_eq!(seen, 4);
+    // The budget splits the runs, so both verdicts are checked.
+    assert!(
+        0 < passed && passed < 4,
+        "{passed} of 4 within: move the budget"
+    );
+}

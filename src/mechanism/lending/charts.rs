@@ -2,14 +2,12 @@
 //! protocol's losses side by side, liquidated value over time, and the
 //! depth of the cascades.
 
-use std::path::Path;
-
 use plotters::prelude::*;
 
 use crate::error::OutputError;
 use crate::montecarlo::metrics::LossMetrics;
 use crate::output::charts::draw::{
-    Canvas, DynResult, FONT, TimeAxis, axis_value, band, fmt_usd, quantiles,
+    Area, Canvas, DynResult, FONT, Target, TimeAxis, axis_value, band, fmt_usd, quantiles, render,
 };
 use crate::output::recorder::{PathRecord, PathSummary};
 
@@ -84,12 +82,23 @@ impl LendingSeries {
         if self.losses.is_empty() {
             return Ok(());
         }
-        canvas.emit("bad_debt.png", |p| {
-            bad_debt_chart(p, summaries, bad_debt, protocols)
+        canvas.emit("bad_debt.png", |t: Target<'_>| {
+            render!(
+                t,
+                (1000, 1000),
+                bad_debt_chart,
+                summaries,
+                bad_debt,
+                protocols
+            )
         })?;
         if axis.paths > 0 {
-            canvas.emit("liquidated_value.png", |p| liquidated_chart(p, axis, self))?;
-            canvas.emit("cascade_depth.png", |p| depth_chart(p, self))?;
+            canvas.emit("liquidated_value.png", |t: Target<'_>| {
+                render!(t, (1000, 600), liquidated_chart, axis, self)
+            })?;
+            canvas.emit("cascade_depth.png", |t: Target<'_>| {
+                render!(t, (1000, 600), depth_chart, self)
+            })?;
         }
         Ok(())
     }
@@ -111,20 +120,21 @@ pub struct ProtocolLoss {
 /// otherwise make P(bad debt > 0) look alarming).
 pub const MATERIAL_SHARE: f64 = 0.001;
 
-fn bad_debt_chart(
-    path: &Path,
+fn bad_debt_chart<DB: DrawingBackend>(
+    root: &Area<DB>,
     summaries: &[PathSummary],
     m: &LossMetrics,
     protocols: &[ProtocolLoss],
-) -> DynResult {
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let values: Vec<f64> = summaries.iter().map(|s| axis_value(s.bad_debt)).collect();
     let max = values.iter().copied().fold(0.0, f64::max);
     let debt: f64 = protocols.iter().map(|p| p.initial_debt).sum();
     let material = MATERIAL_SHARE * debt;
     let share =
         values.iter().filter(|&&v| v > material).count() as f64 / values.len().max(1) as f64;
-    let root = BitMapBackend::new(path, (1000, 1000)).into_drawing_area();
-    root.fill(&WHITE)?;
     let (top_area, bottom_area) = root.split_vertically(560);
     let title = format!(
         "Bad debt over {} paths: P(> {:.1}% of debt = {}) = {:.1}%, P(> 0) = {:.1}%",
@@ -193,16 +203,15 @@ fn bad_debt_chart(
         .border_style(BLACK)
         .draw()?;
     protocol_panel(&bottom_area, protocols)?;
-    root.present()?;
     Ok(())
 }
 
 /// Protocols side by side: mean, VaR95 and VaR99 of each one's bad debt as
 /// a share of its own initial debt.
-fn protocol_panel(
-    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-    protocols: &[ProtocolLoss],
-) -> DynResult {
+fn protocol_panel<DB: DrawingBackend>(area: &Area<DB>, protocols: &[ProtocolLoss]) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let pct = |v: f64, debt: f64| axis_value(if debt > 0.0 { 100.0 * v / debt } else { 0.0 });
     let bars: Vec<[f64; 3]> = protocols
         .iter()
@@ -268,7 +277,14 @@ fn protocol_panel(
     Ok(())
 }
 
-fn liquidated_chart(path: &Path, axis: &TimeAxis, data: &LendingSeries) -> DynResult {
+fn liquidated_chart<DB: DrawingBackend>(
+    root: &Area<DB>,
+    axis: &TimeAxis,
+    data: &LendingSeries,
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let xs = axis.hours();
     let mut mean = Vec::with_capacity(xs.len());
     let mut lo = Vec::with_capacity(xs.len());
@@ -280,9 +296,7 @@ fn liquidated_chart(path: &Path, axis: &TimeAxis, data: &LendingSeries) -> DynRe
         mean.push(v.iter().sum::<f64>() / v.len().max(1) as f64);
     }
     let top = axis_value(hi.iter().chain(&mean).copied().fold(0.0, f64::max)).max(1.0);
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
                 "Liquidated collateral value per step over {} paths",
@@ -327,19 +341,19 @@ fn liquidated_chart(path: &Path, axis: &TimeAxis, data: &LendingSeries) -> DynRe
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
-    root.present()?;
     Ok(())
 }
 
-fn depth_chart(path: &Path, data: &LendingSeries) -> DynResult {
+fn depth_chart<DB: DrawingBackend>(root: &Area<DB>, data: &LendingSeries) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let total: u64 = data.depth.iter().sum();
     let quiet = data.depth.first().copied().unwrap_or(0);
     let deep = &data.depth.get(1..).unwrap_or(&[]);
     let max_rounds = deep.len().max(1);
     let top = deep.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
                 "Cascade depth: steps by liquidation rounds ({} of {} path-steps had none)",
@@ -373,6 +387,5 @@ fn depth_chart(path: &Path, data: &LendingSeries) -> DynResult {
             (FONT, 22).into_font().color(&BLACK),
         ))?;
     }
-    root.present()?;
     Ok(())
 }

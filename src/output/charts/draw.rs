@@ -54,13 +54,63 @@ impl TimeAxis {
     }
 }
 
-/// Where charts are drawn: a folder, the names used so far, and the files
-/// written.
+/// Where one chart is drawn: its PNG file, or an SVG document in memory
+/// (the run's and the sweep's `report.html` inline the charts as SVG).
+pub enum Target<'a> {
+    /// A PNG file.
+    Png(&'a Path),
+    /// An SVG document, appended to the string.
+    Svg(&'a mut String),
+}
+
+/// `render!(target, (width, height), draw, args…)`: a white drawing area
+/// of that size on the target's backend, `draw(&area, args…)` on it, and
+/// the result presented. A macro, not a function, because `draw` is
+/// generic over the backend and a closure cannot be.
+macro_rules! render {
+    ($target:expr, $size:expr, $draw:path $(, $arg:expr)* $(,)?) => {{
+        use plotters::prelude::IntoDrawingArea as _;
+        match $target {
+            $crate::output::charts::draw::Target::Png(path) => {
+                let root = plotters::prelude::BitMapBackend::new(path, $size).into_drawing_area();
+                root.fill(&plotters::prelude::WHITE)?;
+                $draw(&root $(, $arg)*)?;
+                root.present()?;
+            }
+            $crate::output::charts::draw::Target::Svg(text) => {
+                let root = plotters::prelude::SVGBackend::with_string(text, $size).into_drawing_area();
+                root.fill(&plotters::prelude::WHITE)?;
+                $draw(&root $(, $arg)*)?;
+                root.present()?;
+            }
+        }
+        Ok(())
+    }};
+}
+pub(crate) use render;
+
+/// A drawing area on any backend: what every chart draws on.
+pub(crate) type Area<DB> = DrawingArea<DB, plotters::coord::Shift>;
+
+/// One chart as drawn for the report: its PNG's file name and its SVG.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// The PNG's file name, e.g. `bad_debt.png`.
+    pub file: String,
+    /// The same chart as an SVG document.
+    pub svg: String,
+}
+
+/// Where charts are drawn: a folder, the names used so far, the files
+/// written and, when kept, each chart's SVG for the report.
 pub struct Canvas<'a> {
     dir: &'a Path,
     files: FileNames,
     /// Files written, in order.
     pub written: Vec<PathBuf>,
+    /// Each chart as SVG, in order (with `keep_svg`).
+    pub figures: Vec<Figure>,
+    keep_svg: bool,
 }
 
 impl<'a> Canvas<'a> {
@@ -72,7 +122,15 @@ impl<'a> Canvas<'a> {
             dir,
             files: FileNames::default(),
             written: Vec::new(),
+            figures: Vec::new(),
+            keep_svg: false,
         })
+    }
+
+    /// Also draw every chart as SVG into `figures`.
+    pub fn keep_svg(mut self) -> Self {
+        self.keep_svg = true;
+        self
     }
 
     /// `<prefix>_<name>.png`, unique among this canvas's files.
@@ -80,17 +138,27 @@ impl<'a> Canvas<'a> {
         self.files.unique(prefix, name)
     }
 
-    /// Draw file `name` with `draw`; an error names the file.
+    /// Draw file `name` with `draw` (and its SVG, when kept); an error
+    /// names the file.
     pub fn emit(
         &mut self,
         name: &str,
-        draw: impl FnOnce(&Path) -> DynResult,
+        draw: impl Fn(Target<'_>) -> DynResult,
     ) -> Result<(), OutputError> {
         let path = self.dir.join(name);
-        draw(&path).map_err(|e| OutputError::Chart {
+        let fail = |e: Box<dyn Error>| OutputError::Chart {
             path: path.clone(),
             message: e.to_string().replace('\n', " "),
-        })?;
+        };
+        draw(Target::Png(&path)).map_err(fail)?;
+        if self.keep_svg {
+            let mut svg = String::new();
+            draw(Target::Svg(&mut svg)).map_err(fail)?;
+            self.figures.push(Figure {
+                file: name.to_string(),
+                svg,
+            });
+        }
         self.written.push(path);
         Ok(())
     }
@@ -202,45 +270,52 @@ pub(crate) fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
 }
 
 pub(crate) fn fan_chart(
-    path: &Path,
+    target: Target<'_>,
     title: &str,
     y_desc: &str,
     axis: &TimeAxis,
     series: &[Vec<f64>],
 ) -> DynResult {
-    let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    fan_on(&root, title, y_desc, axis, series)?;
-    root.present()?;
-    Ok(())
+    render!(target, (1000, 600), fan_on, title, y_desc, axis, series)
 }
 
-/// Fans one above the other in one PNG.
+/// Fans one above the other in one chart.
 pub(crate) fn stacked_fans(
-    path: &Path,
+    target: Target<'_>,
     axis: &TimeAxis,
     panels: &[(String, &str, &Vec<Vec<f64>>)],
 ) -> DynResult {
     let height = 500 * panels.len() as u32;
-    let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
-    root.fill(&WHITE)?;
+    render!(target, (1000, height), stack_on, axis, panels)
+}
+
+fn stack_on<DB: DrawingBackend>(
+    root: &Area<DB>,
+    axis: &TimeAxis,
+    panels: &[(String, &str, &Vec<Vec<f64>>)],
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let areas = root.split_evenly((panels.len(), 1));
     for (area, (title, y, series)) in areas.iter().zip(panels) {
         fan_on(area, title, y, axis, series)?;
     }
-    root.present()?;
     Ok(())
 }
 
 /// A fan (median, 25–75% and 5–95% bands over paths) of `series` (per
 /// recorded step, the values over paths) on `root`.
-pub(crate) fn fan_on(
-    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+pub(crate) fn fan_on<DB: DrawingBackend>(
+    root: &Area<DB>,
     title: &str,
     y_desc: &str,
     axis: &TimeAxis,
     series: &[Vec<f64>],
-) -> DynResult {
+) -> DynResult
+where
+    DB::ErrorType: 'static,
+{
     let xs = axis.hours();
     let qs = [0.05, 0.25, 0.5, 0.75, 0.95];
     let per_step: Vec<Vec<f64>> = series.iter().map(|v| quantiles(v, &qs)).collect();

@@ -10,8 +10,6 @@
 
 pub mod draw;
 
-use std::path::{Path, PathBuf};
-
 pub use crate::graph::chart::draw_graph;
 pub use crate::mechanism::lending::charts::{MATERIAL_SHARE, ProtocolLoss};
 pub use draw::fmt_usd;
@@ -24,7 +22,8 @@ use crate::mechanism::perp::charts::PerpCharts;
 use crate::montecarlo::metrics::LossMetrics;
 use crate::output::recorder::{PathRecord, PathSummary};
 use crate::scenario::validated::Scenario;
-use draw::{Canvas, TimeAxis};
+use draw::TimeAxis;
+pub use draw::{Canvas, Figure};
 
 /// Recorded paths that feed the time-series charts, at most.
 pub const CHART_PATHS: usize = 1000;
@@ -77,25 +76,24 @@ impl ChartData {
     }
 }
 
-/// Draw every chart into `dir`; returns the files written.
+/// Draw every chart on `canvas`.
 pub fn draw_all(
-    dir: &Path,
+    canvas: &mut Canvas<'_>,
     data: &ChartData,
     summaries: &[PathSummary],
     bad_debt: &LossMetrics,
     protocols: &[ProtocolLoss],
-) -> Result<Vec<PathBuf>, OutputError> {
-    let mut canvas = Canvas::new(dir)?;
+) -> Result<(), OutputError> {
     let axis = &data.axis;
     // Time series need recorded paths (`record_paths = 0` records none).
     if axis.paths > 0 {
-        data.market.draw(axis, &mut canvas)?;
-        data.options.draw(axis, &mut canvas)?;
-        data.perps.draw(axis, &mut canvas)?;
+        data.market.draw(axis, canvas)?;
+        data.options.draw(axis, canvas)?;
+        data.perps.draw(axis, canvas)?;
     }
     data.lending
-        .draw(axis, &mut canvas, summaries, bad_debt, protocols)?;
-    Ok(canvas.written)
+        .draw(axis, canvas, summaries, bad_debt, protocols)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,7 +190,12 @@ max_ltv = 0.7
                 initial_debt: 1e6,
                 bad_debt: m,
             }];
-            let r = draw_all(dir.path(), &d, &rows, &m, &protocols).map(|w| w.len());
+            // Both backends: the PNG files and the report's SVG.
+            let r = Canvas::new(dir.path()).and_then(|c| {
+                let mut c = c.keep_svg();
+                draw_all(&mut c, &d, &rows, &m, &protocols)?;
+                Ok(c.figures.len())
+            });
             let _ = tx.send(r.map_err(|e| e.to_string()));
         });
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
@@ -239,8 +242,14 @@ max_ltv = 0.7
             initial_debt: 1e6,
             bad_debt: m,
         }];
-        let written = draw_all(dir.path(), &d, &rows, &m, &protocols).unwrap();
-        let names: Vec<String> = written
+        let mut canvas = Canvas::new(dir.path()).unwrap();
+        draw_all(&mut canvas, &d, &rows, &m, &protocols).unwrap();
+        assert!(
+            canvas.figures.is_empty(),
+            "SVG is drawn only when asked for"
+        );
+        let names: Vec<String> = canvas
+            .written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
