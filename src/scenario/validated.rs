@@ -456,6 +456,14 @@ mod tests {
     }
 
     #[test]
+    fn the_notes_are_the_leading_comment_block() {
+        let text = "#:schema ../schema/scenario.json\n\n# Title\n#\n#   indented\n#no space\n\n[simulation] # not a note\n# nor this\n";
+        assert_eq!(leading_comments(text), "Title\n\n  indented\nno space");
+        assert_eq!(leading_comments("[simulation]\n# late\n"), "");
+        assert_eq!(leading_comments("# one\n#\n#\n"), "one");
+    }
+
+    #[test]
     fn gas_grows_with_the_liquidations_already_executed() {
         let n = Network {
             gas_usd: 20.0,
