@@ -721,3 +721,142 @@ fn adl_counts_funding_in_a_positions_profit() {
         assert!(close(l, 22_000.0), "{l}");
     }
 }
+
+/// ADL give-up when the cap binds twice on one position (§15): "each
+/// matched unit gives up D′/|size| of its profit (at most its profit) …
+/// the units left open keep their profit". Two cross accounts `x1`
+/// (margin 99 + 1) and `x2` (149 + 1) are each long 10 ALT and 10 BET; the
+/// short `s` holds 20 ALT. ALT falls 10% to 90 and BET 60% to 40 at step
+/// 1: `x1` is at 100 − 100 − 600 = −600 and `x2` at −550, and each one's
+/// ALT share of its deficit (by notional, 900 of 1,300) is 415.38 and
+/// 380.77. `s` is up 200 (10 a unit). `x1` is liquidated first: its 10 ALT
+/// units meet 10 of `s`'s, which give up their whole profit, 100 (at most
+/// their profit); `s` keeps 100 on the 10 units left. `x2`'s 10 units meet
+/// those and take the other 100. So `s` ends where it started, at 1,000
+/// (plus 200, less 200), and ALT's vault absorbs 415.38 − 100 + 380.77 −
+/// 100 = 596.15. Had the first give-up not come out of the profit, the
+/// second match would have taken up to 200 from `s`.
+#[test]
+fn a_position_deleveraged_twice_gives_up_at_most_its_profit() {
+    let text = r#"
+[simulation]
+name = "twice"
+steps = 2
+paths = 1
+
+[[assets]]
+symbol = "ALT"
+price = 100.0
+
+[[assets]]
+symbol = "BET"
+price = 100.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ALT"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+
+[[pools]]
+base = "BET"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+
+[[perps]]
+name = "alt-perp"
+asset = "ALT"
+initial_margin = 0.02
+maintenance_margin = 0.01
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perps]]
+name = "bet-perp"
+asset = "BET"
+initial_margin = 0.02
+maintenance_margin = 0.01
+liquidation_fee = 0.0
+insurance_fund = 0.0
+funding = { clamp = 0.0, period_hours = 8.0 }
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "short"
+size = 20.0
+margin = 1000.0
+account = "s"
+
+[[perp_positions]]
+perp = "bet-perp"
+side = "short"
+size = 20.0
+margin = 5000.0
+account = "t"
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "long"
+size = 10.0
+margin = 99.0
+account = "x1"
+
+[[perp_positions]]
+perp = "bet-perp"
+side = "long"
+size = 10.0
+margin = 1.0
+account = "x1"
+
+[[perp_positions]]
+perp = "alt-perp"
+side = "long"
+size = 10.0
+margin = 149.0
+account = "x2"
+
+[[perp_positions]]
+perp = "bet-perp"
+side = "long"
+size = 10.0
+margin = 1.0
+account = "x2"
+
+[[shocks]]
+step = 1
+asset = "ALT"
+return = -0.1
+
+[[shocks]]
+step = 1
+asset = "BET"
+return = -0.6
+"#;
+    let sc = scenario(text, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut ledger = Vec::new();
+    let rec = world
+        .run_path_with(0, |w, _| ledger.push(w.perp_ledger()))
+        .unwrap();
+    let alt = &rec.summary.perp_markets[0];
+    assert_eq!(alt.liquidations, 2);
+    assert_eq!(alt.adl_events, 2, "s is deleveraged twice");
+    assert_eq!(alt.fund_drawn, 0.0);
+    let expected = 600.0 * 900.0 / 1300.0 - 100.0 + 550.0 * 900.0 / 1300.0 - 100.0;
+    assert!(
+        (alt.vault_bad_debt - expected).abs() < 1e-6,
+        "ALT's vault absorbs {} (expected {expected})",
+        alt.vault_bad_debt
+    );
+    // `s` is closed out: all of its 20 units were matched.
+    assert_eq!(rec.perps.oi_short.iter().step_by(2).last(), Some(&0.0));
+    for (k, l) in ledger.iter().enumerate() {
+        assert!(close(*l, ledger[0]), "step {k}: ledger {l}");
+    }
+}
