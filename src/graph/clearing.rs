@@ -204,22 +204,27 @@ pub fn clear_with_tolerance(
 }
 
 /// Solve a·x = b by Gaussian elimination with partial pivoting. The systems
-/// here are `I − Πᵀ` restricted to defaulters: Π is substochastic, so they
-/// are non-singular unless a closed group of defaulters owes only itself and
-/// has no outside assets, in which case any payment in [0, p̄] clears and the
-/// pivot guard returns 0 for it.
+/// here are `I − Πᵀ` restricted to defaulters. They are singular only if a
+/// closed group of defaulters owes nothing outside the group, and fictitious
+/// default never marks such a group as defaulting in full: with outside
+/// assets, all of it defaulting would need the group to pay out more than it
+/// holds; without, the greatest clearing vector scales the group's payments
+/// up until one member pays in full. Should one appear all the same, any
+/// payment in [0, p̄] clears it and it is given 0: a column with no pivot
+/// is skipped without swapping rows, so the other unknowns keep their
+/// equations.
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     let m = b.len();
     for col in 0..m {
         let pivot = (col..m)
             .max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))
             .expect("non-empty");
+        if a[pivot][col].abs() < 1e-300 {
+            continue;
+        }
         a.swap(col, pivot);
         b.swap(col, pivot);
         let p = a[col][col];
-        if p.abs() < 1e-300 {
-            continue;
-        }
         for r in col + 1..m {
             let f = a[r][col] / p;
             if f != 0.0 {
@@ -246,6 +251,31 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A closed pair owing only each other with nothing outside (unknowns
+    /// 0 and 1: any equal payments clear) beside a defaulter with 5 of
+    /// assets (unknown 2). Swapping a row into a column without a pivot
+    /// moved unknown 2's equation under a zero diagonal and returned 0 for
+    /// it; the pair's free payments are given 0.
+    #[test]
+    fn a_singular_group_does_not_take_another_unknowns_equation() {
+        let a = vec![
+            vec![1.0, -1.0, 0.0],
+            vec![-1.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        assert_eq!(solve(a, vec![0.0, 0.0, 5.0]), [0.0, 0.0, 5.0]);
+        // A regular system is solved exactly: x = (1, 2, 3).
+        let a = vec![
+            vec![0.0, 2.0, 1.0],
+            vec![1.0, 0.0, 0.0],
+            vec![-0.5, 0.0, 2.0],
+        ];
+        let x = solve(a, vec![7.0, 1.0, 5.5]);
+        for (got, want) in x.iter().zip([1.0, 2.0, 3.0]) {
+            assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+    }
 
     /// The three-bank ring of the `default_clearing` example in the R
     /// package systemicrisk (Gandy & Veraart; CRAN documentation): external
