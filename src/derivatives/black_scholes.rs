@@ -69,7 +69,8 @@ pub fn price(kind: Kind, s: f64, k: f64, tau: f64, sigma: f64, r: f64, q: f64) -
 
 /// Price and Greeks. At or after expiry (τ ≤ 0) the option is worth its
 /// intrinsic value, with delta 1 (or −1) in the money, 0 out of it, and
-/// every other Greek 0; with σ = 0 the same holds for the forward.
+/// every other Greek 0; with σ = 0 the same holds for the forward. At the
+/// money exactly, delta is half (the limit of N(±d₁) as σ√τ → 0).
 pub fn greeks(kind: Kind, s: f64, k: f64, tau: f64, sigma: f64, r: f64, q: f64) -> Greeks {
     let sign = match kind {
         Kind::Call => 1.0,
@@ -79,11 +80,17 @@ pub fn greeks(kind: Kind, s: f64, k: f64, tau: f64, sigma: f64, r: f64, q: f64) 
         let t = tau.max(0.0);
         let fwd_s = s * (-q * t).exp();
         let disc_k = k * (-r * t).exp();
-        let intrinsic = (sign * (fwd_s - disc_k)).max(0.0);
-        let itm = sign * (fwd_s - disc_k) > 0.0;
+        let moneyness = sign * (fwd_s - disc_k);
+        let held = if moneyness > 0.0 {
+            1.0
+        } else if moneyness == 0.0 {
+            0.5
+        } else {
+            0.0
+        };
         return Greeks {
-            price: intrinsic,
-            delta: if itm { sign * (-q * t).exp() } else { 0.0 },
+            price: moneyness.max(0.0),
+            delta: held * sign * (-q * t).exp(),
             ..Greeks::default()
         };
     }
@@ -190,6 +197,42 @@ mod tests {
             assert!(rel(g.vanna, vanna), "{kind:?} vanna {} vs {vanna}", g.vanna);
             assert!(rel(g.volga, volga), "{kind:?} volga {} vs {volga}", g.volga);
         }
+    }
+
+    /// σ = 0 before expiry: the discounted forward's payoff, checked
+    /// against the Black–Scholes formula itself at σ = 1e-7 (a limit the
+    /// degenerate branch must meet), with r and q apart so that spot,
+    /// forward and discounting can be told apart.
+    #[test]
+    fn zero_volatility_is_the_limit_of_small_volatility() {
+        let (t, r, q) = (1.0, 0.05, 0.02);
+        for kind in [CALL, PUT] {
+            for (s, k) in [(100.0, 90.0), (100.0, 110.0), (100.0, 97.0), (100.0, 103.5)] {
+                let g = greeks(kind, s, k, t, 0.0, r, q);
+                let near = greeks(kind, s, k, t, 1e-7, r, q);
+                assert!(
+                    (g.price - near.price).abs() < 1e-6,
+                    "{kind:?} {k}: {g:?} {near:?}"
+                );
+                assert!(
+                    (g.delta - near.delta).abs() < 1e-9,
+                    "{kind:?} {k}: {g:?} {near:?}"
+                );
+            }
+            // At the money forward exactly (r = q, S = K, so the two sides
+            // are the same float): delta is half e^{−qτ}, as the formula
+            // gives for any small σ there.
+            let g = greeks(kind, 100.0, 100.0, t, 0.0, q, q);
+            let near = greeks(kind, 100.0, 100.0, t, 1e-9, q, q);
+            assert!(
+                (g.delta - near.delta).abs() < 1e-6,
+                "{kind:?}: {g:?} {near:?}"
+            );
+            assert!(g.price.abs() < 1e-9);
+        }
+        // At expiry, at the strike: half a unit.
+        assert_eq!(greeks(CALL, 100.0, 100.0, 0.0, 0.5, r, q).delta, 0.5);
+        assert_eq!(greeks(PUT, 100.0, 100.0, 0.0, 0.5, r, q).delta, -0.5);
     }
 
     #[test]
