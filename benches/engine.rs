@@ -115,6 +115,10 @@ fn main() {
         }
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench");
+    if filter == "spill" {
+        spill_memory(&dir, paths_override.unwrap_or(8));
+        return;
+    }
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -263,6 +267,47 @@ fn main() {
     }
     normal_draws();
     println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
+}
+
+/// Peak memory of a crash on 10⁶ positions with every path recorded (issue
+/// 12, target 4: under 500 MiB whatever the number of recorded paths, as
+/// recorded paths move their liquidation rows to disk as they grow). Run
+/// alone (`cargo bench --bench engine -- spill [--paths N]`): the peak is
+/// this process's.
+fn spill_memory(bench_dir: &Path, paths: u32) {
+    let text = std::fs::read_to_string(bench_dir.join("crash-1e6.toml"))
+        .unwrap()
+        .replace("record_paths = 0", &format!("record_paths = {paths}"));
+    let sc = Scenario::from_toml(
+        &text,
+        "crash-1e6",
+        bench_dir,
+        &Overrides {
+            paths: Some(paths),
+            seed: None,
+        },
+    )
+    .unwrap();
+    let tmp = std::env::temp_dir().join(format!("contagion-bench-spill-{}", std::process::id()));
+    let report = contagion::run(
+        &sc,
+        &RunOptions {
+            out: tmp.clone(),
+            force: true,
+            threads: None,
+            progress: false,
+            search: Default::default(),
+            cuts: Vec::new(),
+        },
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!(
+        "crash 10⁶ positions, {paths} paths, all recorded: {:.1} s, {:.0} MB of Parquet, peak RSS {:.0} MiB (target < 500 MiB)",
+        report.wall_seconds,
+        report.parquet_bytes as f64 / 1e6,
+        peak_rss_mib()
+    );
 }
 
 /// Fastest of three full runs (CLI-equivalent: Parquet, charts, summary) of

@@ -109,6 +109,10 @@ pub enum EngineError {
         /// The offending value.
         value: f64,
     },
+    /// A recorded path's liquidation rows could not be moved to disk
+    /// (`output::spill`).
+    #[error("{0}")]
+    Spill(OutputError),
 }
 
 /// A failure while writing a run folder.

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError};
 use crate::graph::collateral::CollateralGraph;
+use crate::mechanism::lending::LiquidationRows;
 use crate::montecarlo::run_paths;
 use crate::output::charts::{Canvas, ChartData, Figure, ProtocolLoss, draw_all, draw_graph};
 use crate::output::manifest::Manifest;
@@ -19,6 +20,7 @@ use crate::output::parquet::{
     path_perps_frame, path_protocols_frame, paths_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
+use crate::output::spill::{Spill, take_spilled};
 pub use crate::output::summary::{
     Attribution, Headline, PerpMarketOutcomes, PerpSummary, ProtocolAttribution, ProtocolOutcomes,
     Summary, Systemic, SystemicProtocol, TailCi, UnhealthyAtStart, initial_debts,
@@ -94,6 +96,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let bar = progress_bar(sc, opts.progress, passes);
     // One worker pool for both passes (rayon's global pool without --threads).
     let pool = thread_pool(opts.threads)?;
+    // Recorded paths' liquidation rows go to disk as they grow, and come
+    // back in order in the writer.
+    let spill = std::sync::Arc::new(Spill::new(sc, &dir));
     let (summaries, charts, mut parquet_bytes) = std::thread::scope(|scope| {
         // The recorded paths' rows are written on a thread of their own
         // while the next block of paths is simulated. The hand-over waits
@@ -107,6 +112,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
             run_paths(
                 sc,
                 opts.search,
+                Some(spill.clone()),
                 |block| {
                     let recorded: Vec<PathRecord> =
                         block.into_iter().filter(|r| r.recorded).collect();
@@ -129,7 +135,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<RunReport, RunError> {
     let attribution = match &cut_world {
         None => None,
         Some(w) => Some(in_pool(pool.as_ref(), || {
-            run_paths(w, opts.search, |_| Ok(()), |n| bar.inc(n))
+            run_paths(w, opts.search, None, |_| Ok(()), |n| bar.inc(n))
         })?),
     };
     bar.finish_and_clear();
@@ -180,6 +186,11 @@ fn write_blocks(
             let one = std::slice::from_ref(&record);
             charts.add(one);
             for (t, w) in writers.iter_mut() {
+                if t.name == LiquidationRows::TABLE.name {
+                    for file in &record.spilled {
+                        w.append(take_spilled(file)?)?;
+                    }
+                }
                 w.append((t.frame)(names, one))?;
             }
         }

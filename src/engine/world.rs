@@ -12,6 +12,7 @@ use crate::mechanism::perp::Perps;
 use crate::mechanism::systemic::Systemic;
 use crate::montecarlo::seed::path_rng;
 use crate::output::recorder::{PathRecord, PathSummary};
+use crate::output::spill::Spill;
 use crate::scenario::validated::Scenario;
 
 /// How a step's cascade ended.
@@ -38,6 +39,7 @@ pub struct World<'a> {
     /// DebtRank and clearing at the end of a path.
     systemic: Systemic,
     laps: Laps,
+    spill: Option<std::sync::Arc<Spill>>,
 }
 
 impl<'a> World<'a> {
@@ -51,7 +53,14 @@ impl<'a> World<'a> {
             options: Options::new(sc),
             systemic: Systemic::new(sc),
             laps: Laps::default(),
+            spill: None,
         }
+    }
+
+    /// Move recorded paths' liquidation rows to disk as they grow
+    /// (`output::spill`); `None` keeps them in memory.
+    pub fn set_spill(&mut self, spill: Option<std::sync::Arc<Spill>>) {
+        self.spill = spill;
     }
 
     /// Choose how candidates are found (results are identical either way).
@@ -159,6 +168,9 @@ impl<'a> World<'a> {
         self.laps.start();
         for t in 1..=sc.steps {
             self.step(t, &mut rng, &mut rec)?;
+            if let Some(spill) = &self.spill {
+                spill.after_step(&mut rec)?;
+            }
             after_step(self, t);
         }
         self.systemic.end_of_path(sc, &self.lending, &mut rec);

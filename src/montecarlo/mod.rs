@@ -5,12 +5,13 @@ pub mod bootstrap;
 pub mod metrics;
 pub mod seed;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::engine::{CandidateSearch, World};
 use crate::error::{EngineError, RunError};
+use crate::output::spill::Spill;
 use crate::output::{PathRecord, PathSummary};
 use crate::scenario::validated::Scenario;
 
@@ -39,11 +40,13 @@ impl Drop for Lease<'_, '_> {
 /// Run every path of `sc` in parallel on the current rayon pool. Blocks of
 /// paths are handed to `sink` (which owns and frees them) in path order as
 /// they complete; `progress` is
-/// called with the number of paths just finished. Returns the summary row of
-/// every path, in path order.
+/// called with the number of paths just finished. With `spill`, recorded
+/// paths move their liquidation rows to disk as they grow (the records
+/// name the files). Returns the summary row of every path, in path order.
 pub fn run_paths<S, P>(
     sc: &Scenario,
     search: CandidateSearch,
+    spill: Option<Arc<Spill>>,
     sink: S,
     progress: P,
 ) -> Result<Vec<PathSummary>, RunError>
@@ -51,7 +54,7 @@ where
     S: FnMut(Vec<PathRecord>) -> Result<(), RunError>,
     P: Fn(u64) + Sync,
 {
-    run_path_range(sc, 0..sc.paths, search, sink, progress)
+    run_path_range(sc, 0..sc.paths, search, spill, sink, progress)
 }
 
 /// `run_paths` over the paths in `range` only (path p is the same whatever
@@ -60,6 +63,7 @@ pub fn run_path_range<S, P>(
     sc: &Scenario,
     range: std::ops::Range<u32>,
     search: CandidateSearch,
+    spill: Option<Arc<Spill>>,
     mut sink: S,
     progress: P,
 ) -> Result<Vec<PathSummary>, RunError>
@@ -85,6 +89,7 @@ where
                     let world = pool.lock().expect("pool lock").pop().unwrap_or_else(|| {
                         let mut w = World::new(sc);
                         w.set_search(search);
+                        w.set_spill(spill.clone());
                         w
                     });
                     Lease {

@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod parquet;
 pub mod recorder;
 pub mod run_folder;
+pub mod spill;
 pub mod summary;
 pub mod table;
 

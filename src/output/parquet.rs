@@ -19,7 +19,7 @@ use crate::scenario::validated::Scenario;
 pub const MANIFEST_KEY: &str = "contagion.manifest";
 
 /// Rows gathered before a row group is written.
-pub const ROW_GROUP_ROWS: usize = 1 << 18;
+pub const ROW_GROUP_ROWS: usize = 1 << 17;
 
 /// A Parquet file being written in row groups.
 pub struct TableWriter {

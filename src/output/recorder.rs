@@ -121,6 +121,9 @@ pub struct PathRecord {
     pub greeks: GreekRows,
     /// The summary row.
     pub summary: PathSummary,
+    /// Files holding this path's earlier liquidation rows, in order, when
+    /// it spilled them (`output::spill`); `liquidations` holds the rest.
+    pub spilled: Vec<std::path::PathBuf>,
 }
 
 impl PathRecord {

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError, ScenarioError};
+use crate::mechanism::lending::LiquidationRows;
 use crate::montecarlo::run_path_range;
 use crate::output::parquet::{Names, TableWriter, paths_frame, write_frame};
+use crate::output::spill::{Spill, take_spilled};
 use crate::output::table::step_tables;
 use crate::scenario::validated::Scenario;
 use crate::sweep::files::*;
@@ -299,14 +301,23 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
             &meta,
         )?);
     }
+    // Recorded paths' liquidation rows go to disk as they grow (removed
+    // if the unit fails).
+    let spill = std::sync::Arc::new(Spill::new(sc, out));
     let summaries = run_path_range(
         sc,
         range,
         CandidateSearch::Indexed,
+        Some(spill.clone()),
         |block| {
             for record in block.into_iter().filter(|r| r.recorded) {
                 let one = std::slice::from_ref(&record);
-                for (w, (_, f)) in writers.iter_mut().zip(&framers) {
+                for (w, (t, f)) in writers.iter_mut().zip(&framers) {
+                    if *t == LiquidationRows::TABLE.name {
+                        for file in &record.spilled {
+                            w.append(tags.apply(take_spilled(file)?))?;
+                        }
+                    }
                     w.append(tags.apply(f(&names, one)))?;
                 }
             }

@@ -26,6 +26,7 @@ mod runs;
 mod scenario_claims;
 mod schema;
 mod seeding;
+mod spill;
 mod statistics;
 mod sweeps;
 mod systemic;
