@@ -172,7 +172,18 @@ mod tests {
     /// and vega for the second-order ones).
     #[test]
     fn greeks_match_finite_differences() {
-        let (s, k, t, v, r, q) = (2500.0, 2700.0, 30.0 / 365.0, 0.75, 0.05, 0.02);
+        // A month on a volatile asset, and two years with a large yield and
+        // rate (where e^{−qτ} and e^{−rτ} are far from 1, so a Greek that
+        // drops or inverts one of them is told apart).
+        for (s, k, t, v, r, q) in [
+            (2500.0, 2700.0, 30.0 / 365.0, 0.75, 0.05, 0.02),
+            (100.0, 90.0, 2.0, 0.3, 0.1, 0.4),
+        ] {
+            finite_differences_at(s, k, t, v, r, q);
+        }
+    }
+
+    fn finite_differences_at(s: f64, k: f64, t: f64, v: f64, r: f64, q: f64) {
         for kind in [CALL, PUT] {
             let g = greeks(kind, s, k, t, v, r, q);
             let f = |s: f64, t: f64, v: f64, r: f64| price(kind, s, k, t, v, r, q);
