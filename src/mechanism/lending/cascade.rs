@@ -87,17 +87,10 @@ impl Lending<'_> {
             let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
             // Keys are scaled liquidation prices: L = key · debt index.
             let threshold = ratio * (1.0 - index::MARGIN) / self.debt_index[p];
-            let mut j = self.frontier[g];
-            while j < group.order.len() && self.dirty[group.order[j] as usize] {
-                j += 1;
-            }
-            self.frontier[g] = j;
+            let mut j = next_clean(&mut self.skip[g], 0);
             while j < group.key.len() && group.key[j] > threshold {
-                let i = group.order[j];
-                if !self.dirty[i as usize] {
-                    self.push_if_liquidatable(i, out);
-                }
-                j += 1;
+                self.push_if_liquidatable(group.order[j], out);
+                j = next_clean(&mut self.skip[g], j + 1);
             }
             for &(_, i) in self.dirty_sets[g].range((index::key_bits(threshold), 0)..) {
                 self.push_if_liquidatable(i, out);
@@ -386,9 +379,28 @@ impl Lending<'_> {
         if !self.dirty[i] {
             self.dirty[i] = true;
             self.dirty_ids.push(i as u32);
-            if self.sc.book.index.group_of[i] == u32::MAX {
+            let g = self.sc.book.index.group_of[i];
+            if g == u32::MAX {
                 self.dirty_multi.push(i as u32);
+            } else {
+                let r = self.sc.book.index.rank[i];
+                self.skip[g as usize][r as usize] = r + 1;
             }
         }
     }
+}
+
+/// The first clean entry at or after `j` of a group whose `skip` links
+/// each dirty entry to one further on (`j` itself when it is clean; the
+/// group's length when none is). Halves the path it follows, so a walk
+/// over a group costs about its clean entries, however many dirty entries
+/// lie between them (a crash leaves runs of liquidated positions that the
+/// rounds after would otherwise step over one by one).
+pub(super) fn next_clean(skip: &mut [u32], mut j: usize) -> usize {
+    while skip[j] as usize != j {
+        let next = skip[skip[j] as usize];
+        skip[j] = next;
+        j = next as usize;
+    }
+    j
 }

@@ -61,6 +61,8 @@ pub struct LiquidationIndex {
     pub groups: Vec<Group>,
     /// Group of each position (`u32::MAX`: multi-collateral).
     pub group_of: Vec<u32>,
+    /// Each single-collateral position's place in its group's `order`.
+    pub rank: Vec<u32>,
     /// Multi-collateral positions (and any with no collateral entry).
     pub others: Vec<u32>,
     /// Multi-collateral positions per protocol, by health factor at step 0.
@@ -103,6 +105,7 @@ impl LiquidationIndex {
         let mut by_group: BTreeMap<(u32, u32), GroupMembers> = BTreeMap::new();
         let mut others = Vec::new();
         let mut group_of = vec![u32::MAX; book.count()];
+        let mut rank = vec![u32::MAX; book.count()];
         for i in 0..book.count() {
             let range = book.entries(i);
             if range.len() == 1 {
@@ -119,8 +122,9 @@ impl LiquidationIndex {
         let mut groups = Vec::with_capacity(by_group.len());
         for ((protocol, asset), (lt, mut members)) in by_group {
             members.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            for &(_, id) in &members {
+            for (r, &(_, id)) in members.iter().enumerate() {
                 group_of[id as usize] = groups.len() as u32;
+                rank[id as usize] = r as u32;
             }
             groups.push(Group {
                 protocol,
@@ -166,6 +170,7 @@ impl LiquidationIndex {
         LiquidationIndex {
             groups,
             group_of,
+            rank,
             others,
             multi,
         }

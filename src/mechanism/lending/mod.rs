@@ -85,8 +85,10 @@ pub struct Lending<'a> {
     dirty_ids: Vec<u32>,
     /// The dirty positions that are outside the single-collateral groups.
     dirty_multi: Vec<u32>,
-    /// Per index group: every entry of `order[..frontier]` is dirty.
-    frontier: Vec<usize>,
+    /// Per index group, over `order` and one past its end: `skip[j] = j`
+    /// for a clean entry, and for a dirty one an entry further on, so that
+    /// following it reaches the next clean entry (`next_clean`).
+    skip: Vec<Vec<u32>>,
     /// Per index group: dirty positions with debt, keyed by current L.
     dirty_sets: Vec<BTreeSet<(u64, u32)>>,
     /// Supply side per protocol (units of its debt asset; unused without one).
@@ -155,7 +157,13 @@ impl<'a> Lending<'a> {
             },
             dirty_ids: Vec::new(),
             dirty_multi: Vec::new(),
-            frontier: vec![0; groups],
+            skip: sc
+                .book
+                .index
+                .groups
+                .iter()
+                .map(|g| (0..=g.order.len() as u32).collect())
+                .collect(),
             dirty_sets: vec![BTreeSet::new(); groups],
             supply: Vec::new(),
             initial_supply: Self::initial_supply(sc),
@@ -218,6 +226,11 @@ impl<'a> Lending<'a> {
                 self.set_units(i, k, book.coll_units[k]);
             }
             self.dirty[i] = false;
+            let g = book.index.group_of[i];
+            if g != u32::MAX {
+                let r = book.index.rank[i];
+                self.skip[g as usize][r as usize] = r;
+            }
             if let Some(share) = self.first_share.get_mut(i) {
                 *share = f64::NAN;
             }
@@ -225,7 +238,6 @@ impl<'a> Lending<'a> {
         self.dirty_ids = dirty;
         self.dirty_ids.clear();
         self.dirty_multi.clear();
-        self.frontier.fill(0);
         for set in &mut self.dirty_sets {
             set.clear();
         }

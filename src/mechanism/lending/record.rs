@@ -125,13 +125,10 @@ impl Lending<'_> {
             let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
             // L·LT > r  ⟺  L > r / LT; the margin keeps it a superset.
             let threshold = ratio / group.lt * (1.0 - index::MARGIN) / self.debt_index[p];
-            let mut j = self.frontier[g];
+            let mut j = super::cascade::next_clean(&mut self.skip[g], 0);
             while j < group.key.len() && group.key[j] > threshold {
-                let i = group.order[j];
-                if !self.dirty[i as usize] {
-                    ids.push((0.0, i));
-                }
-                j += 1;
+                ids.push((0.0, group.order[j]));
+                j = super::cascade::next_clean(&mut self.skip[g], j + 1);
             }
             for &(_, i) in self.dirty_sets[g].range((index::key_bits(threshold), 0)..) {
                 ids.push((0.0, i));
