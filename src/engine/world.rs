@@ -8,6 +8,7 @@ use crate::error::EngineError;
 use crate::market::state::Market;
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
+use crate::mechanism::oracle::Oracles;
 use crate::mechanism::perp::Perps;
 use crate::mechanism::systemic::Systemic;
 use crate::montecarlo::seed::path_rng;
@@ -36,6 +37,8 @@ pub struct World<'a> {
     pub perps: Perps<'a>,
     /// Hedgers and option vaults.
     pub options: Options<'a>,
+    /// Push feeds: the oracles with state.
+    pub oracles: Oracles<'a>,
     /// DebtRank and clearing at the end of a path.
     systemic: Systemic,
     laps: Laps,
@@ -51,6 +54,7 @@ impl<'a> World<'a> {
             lending: Lending::new(sc),
             perps: Perps::new(sc),
             options: Options::new(sc),
+            oracles: Oracles::new(sc),
             systemic: Systemic::new(sc),
             laps: Laps::default(),
             spill: None,
@@ -114,7 +118,8 @@ impl<'a> World<'a> {
     fn read_oracles(&mut self, t: u32) {
         self.refresh_derived();
         self.market.fill_pool_usd(self.sc);
-        self.lending.read_oracles(t, &self.market);
+        self.lending
+            .read_oracles(t, &self.market, &mut self.oracles);
     }
 
     /// Stage 1: exogenous moves and shocks, then derived prices.
@@ -132,6 +137,7 @@ impl<'a> World<'a> {
         // Lagged oracles read step 0 until step k: it must be this path's.
         self.market.fill_pool_usd(self.sc);
         self.market.push_history(0);
+        self.oracles.reset(&self.market);
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -254,6 +260,7 @@ impl<'a> World<'a> {
         s.capped_steps += outcome.capped as u32;
         self.perps.finish_step(t, write, &self.market, rec);
         if write {
+            self.oracles.record(t, rec);
             self.options.record(t, &self.market, &self.perps, rec);
             let m = &mut rec.market;
             for a in 0..sc.assets.len() {

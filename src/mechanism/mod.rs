@@ -7,5 +7,6 @@
 pub mod exact;
 pub mod lending;
 pub mod options;
+pub mod oracle;
 pub mod perp;
 pub mod systemic;

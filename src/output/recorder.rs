@@ -6,6 +6,7 @@ use crate::error::EngineError;
 use crate::market::MarketRows;
 use crate::mechanism::lending::table::{LiquidationRows, ProtocolRows};
 use crate::mechanism::options::table::GreekRows;
+use crate::mechanism::oracle::table::OracleRows;
 use crate::mechanism::perp::table::PerpRows;
 
 /// The first non-finite value of `values` (rows keyed by `steps`), as the
@@ -119,6 +120,8 @@ pub struct PathRecord {
     pub perps: PerpRows,
     /// Option agents' rows.
     pub greeks: GreekRows,
+    /// Push feeds' rows.
+    pub oracles: OracleRows,
     /// The summary row.
     pub summary: PathSummary,
     /// Files holding this path's earlier liquidation rows, in order, when
@@ -136,6 +139,7 @@ impl PathRecord {
         self.liquidations.check_finite(path)?;
         self.perps.check_finite(path)?;
         self.greeks.check_finite(path)?;
+        self.oracles.check_finite(path)?;
         self.summary.check_finite()
     }
 }

@@ -50,10 +50,11 @@ impl StepTable {
 }
 
 /// Every per-step table, in the order runs and sweeps write them.
-pub fn step_tables() -> [StepTable; 5] {
+pub fn step_tables() -> [StepTable; 6] {
     use crate::market::MarketRows;
     use crate::mechanism::lending::{LiquidationRows, ProtocolRows};
     use crate::mechanism::options::GreekRows;
+    use crate::mechanism::oracle::table::OracleRows;
     use crate::mechanism::perp::PerpRows;
     [
         MarketRows::TABLE,
@@ -61,6 +62,7 @@ pub fn step_tables() -> [StepTable; 5] {
         LiquidationRows::TABLE,
         PerpRows::TABLE,
         GreekRows::TABLE,
+        OracleRows::TABLE,
     ]
 }
 

@@ -135,3 +135,140 @@ fn a_lagged_oracle_values_step_zero_at_initial_prices_on_every_path() {
         assert_eq!(p.insolvent_debt[0], 0.0);
     }
 }
+
+/// A LUNA-like collapse under a push feed with a floor (docs/model.md §4;
+/// May 2022: the LUNA feed stopped at its minimum answer while LUNA traded
+/// far below, and lenders kept lending against it). LUNA falls to 0.5 at
+/// step 1 and to 0.05 at step 2; the feed's `min_answer` is 0.1. A
+/// position of 1,000 LUNA (LT 0.8) owing 300 USDC has HF 1.33 at 0.5 and
+/// 0.13 at 0.05. With the feed, the report of 0.05 is refused: the answer
+/// stays 0.5, its age grows an hour a step, nothing is liquidated and the
+/// protocol sees no insolvent debt. The same market with a direct oracle
+/// liquidates the position at step 2.
+#[test]
+fn a_push_feed_freezes_at_its_last_answer_in_range() {
+    let text = |oracle: &str| {
+        format!(
+            r#"
+[simulation]
+name = "floor"
+steps = 5
+paths = 1
+
+[[assets]]
+symbol = "LUNA"
+price = 1.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "venus"
+kind = "lending"
+debt_asset = "USDC"
+oracle = {oracle}
+
+[[protocols.collateral]]
+asset = "LUNA"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.1
+max_ltv = 0.75
+
+[[positions]]
+protocol = "venus"
+debt = 300.0
+collateral = {{ LUNA = 1000.0 }}
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+[[shocks]]
+step = 1
+asset = "LUNA"
+return = -0.5
+
+[[shocks]]
+step = 2
+asset = "LUNA"
+return = -0.9
+"#
+        )
+    };
+    let push = r#"{ kind = "push", deviation = 0.01, heartbeat_hours = 1.0, assets = { LUNA = { min_answer = 0.1 } } }"#;
+    let sc = scenario(&text(push), &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "push", Some(1));
+    let o = read(&dir.path().join("push/oracles.parquet"));
+    let luna: Vec<usize> = strs(&o, "asset")
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a == "LUNA")
+        .map(|(k, _)| k)
+        .collect();
+    let of = |c: &str| -> Vec<f64> {
+        let v = f64s(&o, c);
+        luna.iter().map(|&k| v[k]).collect()
+    };
+    assert_eq!(of("oracle_price"), [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    let source = of("source_price");
+    assert!((source[2] - 0.05).abs() < 1e-12, "{source:?}");
+    assert_eq!(of("staleness_hours"), [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
+    let paths = read(&dir.path().join("push/paths.parquet"));
+    assert_eq!(u32s(&paths, "liquidations"), [0]);
+    assert_eq!(f64s(&paths, "insolvent_debt"), [0.0]);
+
+    let direct = scenario(
+        &text(r#"{ source = "fundamental" }"#),
+        &Overrides::default(),
+    );
+    run_into(&direct, dir.path(), "direct", Some(1));
+    assert!(!dir.path().join("direct/oracles.parquet").exists());
+    let paths = read(&dir.path().join("direct/paths.parquet"));
+    assert!(u32s(&paths, "liquidations")[0] > 0);
+}
+
+/// Push feed settings are checked before anything runs, each error naming
+/// its field.
+#[test]
+fn push_feed_settings_are_validated() {
+    let with = |oracle: &str| edit(SMALL, &[Edit::Set("protocols.lend.oracle", val(oracle))]);
+    let cases = [
+        (
+            r#"{ source = "pool", deviation = 0.01 }"#,
+            "protocols.lend.oracle.deviation",
+            "kind = \"push\"",
+        ),
+        (
+            r#"{ kind = "push", deviation = -0.1 }"#,
+            "protocols.lend.oracle.deviation",
+            "≥ 0",
+        ),
+        (
+            r#"{ kind = "push", heartbeat_hours = 0.0 }"#,
+            "protocols.lend.oracle.heartbeat_hours",
+            "positive",
+        ),
+        (
+            r#"{ kind = "push", assets = { DOGE = { min_answer = 1.0 } } }"#,
+            "protocols.lend.oracle.assets.DOGE",
+            "not an asset",
+        ),
+        (
+            r#"{ kind = "push", assets = { ETH = { min_answer = 5.0, max_answer = 5.0 } } }"#,
+            "protocols.lend.oracle.assets.ETH.max_answer",
+            "above min_answer",
+        ),
+        (
+            r#"{ kind = "push", assets = { ETH = { deviation = nan } } }"#,
+            "protocols.lend.oracle.assets.ETH.deviation",
+            "≥ 0",
+        ),
+    ];
+    for (oracle, field, problem) in cases {
+        let e = scenario_error(&with(oracle));
+        assert!(e.contains(field) && e.contains(problem), "{oracle}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}

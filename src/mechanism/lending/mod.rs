@@ -33,6 +33,7 @@ pub use supply::SupplyState;
 pub use table::{LiquidationRows, ProtocolRows};
 
 use crate::market::state::Market;
+use crate::mechanism::oracle::Oracles;
 use crate::scenario::raw::OracleSource;
 use crate::scenario::validated::Scenario;
 
@@ -290,10 +291,14 @@ impl<'a> Lending<'a> {
     /// docs/model.md §4: each protocol's oracle prices during (or at the
     /// end of) step `t`, from a market whose derived prices and pool prices
     /// are current.
-    pub fn read_oracles(&mut self, t: u32, market: &Market) {
+    pub fn read_oracles(&mut self, t: u32, market: &Market, feeds: &mut Oracles) {
         let n = self.n_assets;
         for (p, spec) in self.sc.protocols.iter().enumerate() {
             let row = &mut self.oracle[p * n..(p + 1) * n];
+            // A push feed answers from its own state.
+            if feeds.read(t, p, market, row) {
+                continue;
+            }
             let from_pool = spec.oracle.source == OracleSource::Pool;
             if spec.oracle.lag_steps == 0 {
                 row.copy_from_slice(if from_pool {
@@ -312,7 +317,10 @@ impl<'a> Lending<'a> {
     fn oracle_price_now(&self, t: u32, p: usize, asset: usize, market: &Market) -> f64 {
         let oracle = &self.sc.protocols[p].oracle;
         let from_pool = oracle.source == OracleSource::Pool;
-        if oracle.lag_steps > 0 {
+        if oracle.push.is_some() {
+            // A push feed's answer as last read: it changes only at a read.
+            self.oracle[p * self.n_assets + asset]
+        } else if oracle.lag_steps > 0 {
             market.history.lagged(t, oracle.lag_steps, from_pool)[asset]
         } else if from_pool {
             market.market_price(self.sc, asset)

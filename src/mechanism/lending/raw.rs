@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::population::{RawHealthDist, RawSizeDist};
 
+pub use crate::mechanism::oracle::raw::{OracleKind, OracleSource, RawFeedAsset, RawOracle};
+
 fn default_close_factor() -> f64 {
     0.5
 }
@@ -126,31 +128,6 @@ pub struct RawRate {
 pub enum RawProtocolKind {
     /// An Aave-like lending market.
     Lending,
-}
-
-/// Oracle settings of a protocol.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawOracle {
-    /// `fundamental` or `pool`.
-    #[serde(default)]
-    pub source: OracleSource,
-    /// Read the source as it was this many steps ago.
-    #[serde(default)]
-    pub lag_steps: u32,
-}
-
-/// Where an oracle reads its price.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum OracleSource {
-    /// The asset's fundamental price F.
-    #[default]
-    Fundamental,
-    /// The spot price of the asset's pool (F for an asset without a pool).
-    Pool,
 }
 
 /// `[[protocols.collateral]]`.

@@ -2,16 +2,7 @@
 //! what `validate` builds from a scenario's `[[protocols]]`, `[[liquidators]]`,
 //! `[[lenders]]` and `[network]`.
 
-use crate::scenario::raw::OracleSource;
-
-/// A protocol's oracle.
-#[derive(Debug, Clone, Copy)]
-pub struct Oracle {
-    /// Fundamental or pool.
-    pub source: OracleSource,
-    /// Lag in steps.
-    pub lag_steps: u32,
-}
+pub use crate::mechanism::oracle::spec::Oracle;
 
 /// Risk parameters of one collateral asset in one protocol.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,6 +5,7 @@
 use super::spec::*;
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, asset_index};
+use crate::mechanism::oracle::spec::oracle_from_raw;
 use crate::scenario::check::*;
 use crate::scenario::raw::{RawCapital, RawProtocol, RawScenario};
 
@@ -96,10 +97,11 @@ pub(crate) fn protocols_from_raw(
             debt_asset,
             close_factor: p.close_factor,
             full_liquidation_hf: p.full_liquidation_hf,
-            oracle: Oracle {
-                source: p.oracle.source,
-                lag_steps: p.oracle.lag_steps,
-            },
+            oracle: oracle_from_raw(
+                &p.name,
+                &p.oracle,
+                &assets.iter().map(|a| a.symbol.clone()).collect::<Vec<_>>(),
+            )?,
             collateral,
         });
         supplies.push(supply);

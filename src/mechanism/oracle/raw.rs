@@ -1,0 +1,87 @@
+//! A protocol's `oracle = { … }` as written (docs/model.md §4).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Oracle settings of a protocol.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOracle {
+    /// `fundamental` or `pool`.
+    #[serde(default)]
+    pub source: OracleSource,
+    /// Read the source as it was this many steps ago.
+    #[serde(default)]
+    pub lag_steps: u32,
+    /// `direct` (the source itself, the default) or `push` (a feed that
+    /// publishes on deviation or heartbeat, Chainlink-style).
+    #[serde(default, skip_serializing_if = "OracleKind::is_direct")]
+    pub kind: OracleKind,
+    /// Push: relative move from the answer on chain that sends a report
+    /// (default 0.005).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviation: Option<f64>,
+    /// Push: hours after the last update that send a report (default 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_hours: Option<f64>,
+    /// Push: steps between a report and its answer on chain (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_steps: Option<u32>,
+    /// Push: settings of one asset's feed where they differ from the
+    /// protocol's (by asset symbol).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assets: BTreeMap<String, RawFeedAsset>,
+}
+
+/// One asset's push feed settings, each defaulting to the protocol's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeedAsset {
+    /// Relative deviation that sends a report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviation: Option<f64>,
+    /// Heartbeat, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_hours: Option<f64>,
+    /// Smallest answer the feed publishes (a report below it is refused
+    /// and the feed keeps its last answer); default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_answer: Option<f64>,
+    /// Largest answer the feed publishes; default unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_answer: Option<f64>,
+}
+
+/// What an oracle does with its source.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OracleKind {
+    /// The source's price at every read.
+    #[default]
+    Direct,
+    /// A push feed (deviation, heartbeat, latency, answer range).
+    Push,
+}
+
+/// Where an oracle reads its price.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OracleSource {
+    /// The asset's fundamental price F.
+    #[default]
+    Fundamental,
+    /// The spot price of the asset's pool (F for an asset without a pool).
+    Pool,
+}
+
+impl OracleKind {
+    /// Whether this is the default, `direct`.
+    pub fn is_direct(&self) -> bool {
+        *self == OracleKind::Direct
+    }
+}
