@@ -124,7 +124,19 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
         0
     };
     let fixed = (steps + 1).saturating_mul(STEP_BYTES);
-    let lag = max_lag(raw).map_or(0, |l| l.0 as u64);
+    // The price history reaches back the largest lag or TWAP window.
+    let window = raw
+        .protocols
+        .iter()
+        .filter_map(|p| p.oracle.window_hours)
+        .map(|w| {
+            (w / raw.simulation.dt_hours)
+                .round()
+                .clamp(0.0, steps as f64 + 1.0) as u64
+        })
+        .max()
+        .unwrap_or(0);
+    let lag = max_lag(raw).map_or(0, |l| l.0 as u64).max(window);
     let positions =
         raw.positions.len() as u64 + raw.populations.iter().map(|p| p.count as u64).sum::<u64>();
     let perp_positions = raw.perp_positions.len() as u64

@@ -330,7 +330,7 @@ impl Scenario {
     pub fn max_lag(&self) -> u32 {
         self.protocols
             .iter()
-            .map(|p| p.oracle.lag_steps)
+            .map(|p| p.oracle.history_steps())
             .chain(self.perps.iter().map(|p| p.index_lag_steps))
             .max()
             .unwrap_or(0)

@@ -229,16 +229,16 @@ return = -0.9
     assert!(u32s(&paths, "liquidations")[0] > 0);
 }
 
-/// Push feed settings are checked before anything runs, each error naming
+/// Oracle settings are checked before anything runs, each error naming
 /// its field.
 #[test]
-fn push_feed_settings_are_validated() {
+fn oracle_settings_are_validated() {
     let with = |oracle: &str| edit(SMALL, &[Edit::Set("protocols.lend.oracle", val(oracle))]);
     let cases = [
         (
             r#"{ source = "pool", deviation = 0.01 }"#,
             "protocols.lend.oracle.deviation",
-            "kind = \"push\"",
+            "not a setting of a `direct` oracle",
         ),
         (
             r#"{ kind = "push", deviation = -0.1 }"#,
@@ -265,10 +265,146 @@ fn push_feed_settings_are_validated() {
             "protocols.lend.oracle.assets.ETH.deviation",
             "≥ 0",
         ),
+        (
+            r#"{ kind = "twap", hop_hours = 1.0, window_hours = 2.0 }"#,
+            "protocols.lend.oracle.hop_hours",
+            "not a setting of a `twap` oracle",
+        ),
+        (
+            r#"{ kind = "twap" }"#,
+            "protocols.lend.oracle.window_hours",
+            "required",
+        ),
+        (
+            r#"{ kind = "twap", window_hours = 1.5 }"#,
+            "protocols.lend.oracle.window_hours",
+            "whole number",
+        ),
+        (
+            r#"{ kind = "twap", window_hours = 2.0, lag_steps = 1 }"#,
+            "protocols.lend.oracle.lag_steps",
+            "its own window",
+        ),
+        (
+            r#"{ kind = "delayed", hop_hours = -1.0 }"#,
+            "protocols.lend.oracle.hop_hours",
+            "positive",
+        ),
+        (
+            r#"{ kind = "anchored", window_hours = 2.0, tolerance = 1.0 }"#,
+            "protocols.lend.oracle.tolerance",
+            "(0, 1)",
+        ),
+        (
+            r#"{ kind = "anchored", window_hours = 2.0 }"#,
+            "protocols.lend.oracle.tolerance",
+            "required",
+        ),
     ];
     for (oracle, field, problem) in cases {
         let e = scenario_error(&with(oracle));
         assert!(e.contains(field) && e.contains(problem), "{oracle}: {e}");
         assert_eq!(e.lines().count(), 1, "{e}");
     }
+}
+
+/// The ETH rows of `oracles.parquet`'s columns for STAIRS-like `text`,
+/// by step: (oracle price, staleness hours, updated).
+fn eth_oracle(text: &str) -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+    let sc = scenario(text, &Overrides::default());
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let o = &rec.oracles;
+    let rows: Vec<usize> = (0..o.step.len()).filter(|&k| o.asset[k] == 0).collect();
+    for (t, &k) in rows.iter().enumerate() {
+        assert_eq!(o.step[k] as usize, t);
+    }
+    (
+        rows.iter().map(|&k| o.oracle_price[k]).collect(),
+        rows.iter().map(|&k| o.staleness_hours[k]).collect(),
+        rows.iter().map(|&k| o.updated[k]).collect(),
+    )
+}
+
+fn with_oracle(text: &str, oracle: &str) -> String {
+    edit(text, &[Edit::Set("protocols.lagged.oracle", val(oracle))])
+}
+
+/// A TWAP against its closed form on the scripted stairs (F_t = 1000·0.95^t,
+/// nothing stochastic): at every read of step t, the mean of the end-of-step
+/// prices of the three steps before (step 0's price before the start); the
+/// price set in step t itself has no weight yet (Uniswap v2's accumulator).
+#[test]
+fn a_twap_is_the_mean_of_the_window_before_the_read() {
+    let f = |t: i32| 1000.0 * 0.95f64.powi(t.max(0));
+    for (mean, geometric) in [("arithmetic", false), ("geometric", true)] {
+        let text = with_oracle(
+            &stairs(0.0),
+            &format!(r#"{{ kind = "twap", window_hours = 3.0, mean = "{mean}" }}"#),
+        );
+        let (price, staleness, updated) = eth_oracle(&text);
+        for (t, p) in price.iter().enumerate() {
+            let window: Vec<f64> = (1..=3).map(|k| f(t as i32 - k)).collect();
+            let want = if geometric {
+                (window.iter().map(|x| x.ln()).sum::<f64>() / 3.0).exp()
+            } else {
+                window.iter().sum::<f64>() / 3.0
+            };
+            assert!((p - want).abs() < 1e-9, "{mean}, step {t}: {p} vs {want}");
+        }
+        assert!(staleness.iter().all(|&s| s == 0.0));
+        assert!(updated[1..].iter().all(|&u| u));
+    }
+}
+
+/// Maker's OSM: with a one-hour hop and hourly steps the price in use during
+/// step t is the source's of step t − 1; with a two-hour hop, pokes at hours
+/// 2, 4, 6, 8 put into use what the poke before read: F₀ until hour 4, then
+/// F₂, F₄, F₆ (an age of one to two hops).
+#[test]
+fn a_delayed_oracle_uses_the_price_one_hop_old() {
+    let f = |t: i32| 1000.0 * 0.95f64.powi(t.max(0));
+    let (one, _, _) = eth_oracle(&with_oracle(&stairs(0.0), r#"{ kind = "delayed" }"#));
+    for (t, p) in one.iter().enumerate() {
+        assert!((p - f(t as i32 - 1)).abs() < 1e-9, "step {t}: {p}");
+    }
+    let (two, staleness, updated) = eth_oracle(&with_oracle(
+        &stairs(0.0),
+        r#"{ kind = "delayed", hop_hours = 2.0 }"#,
+    ));
+    let used = [0, 0, 0, 0, 2, 2, 4, 4, 6];
+    for (t, p) in two.iter().enumerate() {
+        assert!((p - f(used[t])).abs() < 1e-9, "step {t}: {p}");
+    }
+    assert_eq!(
+        updated,
+        [false, false, true, false, true, false, true, false, true]
+    );
+    assert_eq!(staleness, [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]);
+}
+
+/// Compound's anchor: the source is taken only when a TWAP anchor is within
+/// 20% of it. ETH halves at step 3 (1,000 → 500). Step 3: the anchor (2-step
+/// TWAP: 1,000) is 2× the report: refused, 1,000 stays. Step 4: anchor
+/// (500 + 1,000)/2 = 750 > 1.2 × 500: refused. Step 5: anchor 500: taken.
+#[test]
+fn an_anchored_oracle_refuses_a_price_far_from_its_anchor() {
+    let text = edit(
+        STAIRS,
+        &[
+            Edit::Set(
+                "protocols.lagged.oracle",
+                val(r#"{ kind = "anchored", window_hours = 2.0, tolerance = 0.2 }"#),
+            ),
+            Edit::Push("shocks", table("step = 3\nasset = \"ETH\"\nreturn = -0.5")),
+        ],
+    );
+    let (price, staleness, updated) = eth_oracle(&text);
+    assert_eq!(
+        price,
+        [
+            1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 500.0, 500.0, 500.0, 500.0
+        ]
+    );
+    assert_eq!(updated[3..6], [false, false, true]);
+    assert_eq!(staleness[3..6], [1.0, 2.0, 0.0]);
 }

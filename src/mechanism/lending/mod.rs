@@ -317,8 +317,9 @@ impl<'a> Lending<'a> {
     fn oracle_price_now(&self, t: u32, p: usize, asset: usize, market: &Market) -> f64 {
         let oracle = &self.sc.protocols[p].oracle;
         let from_pool = oracle.source == OracleSource::Pool;
-        if oracle.push.is_some() {
-            // A push feed's answer as last read: it changes only at a read.
+        if oracle.has_state() {
+            // An oracle with state answers as last read: it changes only at
+            // a read.
             self.oracle[p * self.n_assets + asset]
         } else if oracle.lag_steps > 0 {
             market.history.lagged(t, oracle.lag_steps, from_pool)[asset]

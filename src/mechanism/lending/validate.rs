@@ -101,6 +101,8 @@ pub(crate) fn protocols_from_raw(
                 &p.name,
                 &p.oracle,
                 &assets.iter().map(|a| a.symbol.clone()).collect::<Vec<_>>(),
+                raw.simulation.dt_hours,
+                raw.simulation.steps,
             )?,
             collateral,
         });

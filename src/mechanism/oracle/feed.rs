@@ -94,6 +94,68 @@ impl PushFeed {
     }
 }
 
+/// Maker's oracle security module (OSM) on one path: the value in use
+/// (`cur`), the next one (`nxt`), and the hop boundary of the last poke
+/// (`zzz`). Pokes are taken at the first read after each boundary, as a
+/// keeper would (makerdao/osm `src/osm.sol`: `poke` needs `now ≥ zzz + hop`,
+/// sets `cur ← nxt`, `nxt ←` the source, and rounds `zzz` down to a
+/// multiple of `hop`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Osm {
+    /// The value in use.
+    pub cur: f64,
+    /// The value that comes into use at the next poke.
+    pub nxt: f64,
+    /// The hop boundary, hours, of the last poke.
+    pub zzz: f64,
+    /// Whether the last read poked.
+    pub updated: bool,
+}
+
+impl Osm {
+    /// An OSM in sync with its source at step 0 (both values the source's).
+    pub fn new(price: f64) -> Self {
+        Osm {
+            cur: price,
+            nxt: price,
+            zzz: 0.0,
+            updated: false,
+        }
+    }
+
+    /// Read at `hours` with the source at `source`; returns the value in
+    /// use after the read.
+    pub fn read(&mut self, hop_hours: f64, hours: f64, source: f64) -> f64 {
+        self.updated = hours >= self.zzz + hop_hours;
+        if self.updated {
+            self.cur = self.nxt;
+            self.nxt = source;
+            self.zzz = (hours / hop_hours).floor() * hop_hours;
+        }
+        self.cur
+    }
+}
+
+/// Whether `reported` is accepted against `anchor`: the anchor within
+/// `[(1 − tolerance)·reported, (1 + tolerance)·reported]`, both ends
+/// inclusive (Compound's `UniswapAnchoredView`, `isWithinAnchor`: the ratio
+/// anchor ÷ reported between the lower and upper bounds).
+pub fn within_anchor(reported: f64, anchor: f64, tolerance: f64) -> bool {
+    anchor >= (1.0 - tolerance) * reported && anchor <= (1.0 + tolerance) * reported
+}
+
+/// The time-weighted mean of `prices` (each held for one step):
+/// arithmetic (Uniswap v2's cumulative price) or geometric (Uniswap v3's
+/// mean tick, without its quantisation to ticks).
+pub fn twap(prices: impl ExactSizeIterator<Item = f64>, geometric: bool) -> f64 {
+    let n = prices.len().max(1) as f64;
+    if geometric {
+        (prices.map(f64::ln).sum::<f64>() / n).exp()
+    } else {
+        prices.sum::<f64>() / n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +259,44 @@ mod tests {
         assert!(f.updated && f.updated_at == 4.0);
         // 12 deviates from 11 by 9%: the next report went out at step 4.
         assert_eq!(f.pending, Some((12.0, 6)));
+    }
+
+    /// Pokes at the first read at or after each hop boundary; a read before
+    /// it keeps the value in use. Hop 1 h, reads at 0.5, 1.0, 1.5, 2.25 h.
+    #[test]
+    fn an_osm_pokes_once_per_hop_and_uses_the_value_read_a_poke_before() {
+        let mut o = Osm::new(10.0);
+        assert_eq!(o.read(1.0, 0.5, 11.0), 10.0);
+        assert!(!o.updated);
+        assert_eq!(o.read(1.0, 1.0, 12.0), 10.0, "cur ← nxt (10), nxt ← 12");
+        assert!(o.updated && o.nxt == 12.0 && o.zzz == 1.0);
+        assert_eq!(o.read(1.0, 1.5, 13.0), 10.0);
+        assert_eq!(o.read(1.0, 2.25, 14.0), 12.0);
+        assert_eq!(o.zzz, 2.0, "rounded down to the hop");
+        assert_eq!(
+            o.read(1.0, 2.99, 15.0),
+            12.0,
+            "next poke at 3 h, not 3.25 h"
+        );
+        assert_eq!(o.read(1.0, 3.0, 15.0), 14.0);
+    }
+
+    #[test]
+    fn the_anchor_band_is_inclusive() {
+        assert!(within_anchor(100.0, 80.0, 0.2));
+        assert!(within_anchor(100.0, 120.0, 0.2));
+        assert!(!within_anchor(100.0, 79.99, 0.2));
+        assert!(!within_anchor(100.0, 120.01, 0.2));
+        // Compound, 26 November 2020: a report of 1.30 passes once the
+        // anchor is at 1.04 = 0.8 × 1.30.
+        assert!(within_anchor(1.30, 1.04, 0.2));
+        assert!(!within_anchor(1.30, 1.03, 0.2));
+    }
+
+    #[test]
+    fn twaps_are_the_arithmetic_and_geometric_means() {
+        let v = [1.0, 4.0, 16.0];
+        assert_eq!(twap(v.iter().copied(), false), 7.0);
+        assert!((twap(v.iter().copied(), true) - 4.0).abs() < 1e-12);
     }
 }

@@ -1,7 +1,8 @@
-//! Oracles with state (docs/model.md §4): a protocol whose oracle is a
-//! push feed reads its prices through one `PushFeed` per asset, kept here
-//! on each path. Direct oracles (the source, possibly lagged) need no state
-//! and are read by the lending markets themselves.
+//! Oracles with state (docs/model.md §4): a protocol whose oracle is a push
+//! feed, a TWAP, a delayed (OSM) or an anchored oracle reads its prices
+//! through the state kept here on each path, one per asset. Direct oracles
+//! (the source, possibly lagged) need none and are read by the lending
+//! markets themselves.
 
 pub mod feed;
 pub mod raw;
@@ -9,85 +10,157 @@ pub mod spec;
 pub mod table;
 
 use crate::market::state::Market;
-use crate::mechanism::oracle::feed::PushFeed;
-use crate::mechanism::oracle::raw::OracleSource;
+use crate::mechanism::oracle::feed::{Osm, PushFeed, twap, within_anchor};
+use crate::mechanism::oracle::raw::{OracleSource, TwapMean};
+use crate::mechanism::oracle::spec::{Feed, Oracle, Twap};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
 pub use table::OracleRows;
 
-/// The push feeds of every protocol that has them, on one path.
+/// What an oracle in use shows, whatever its kind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shown {
+    /// The price in use.
+    price: f64,
+    /// Hours at which it was last updated (published, computed, poked,
+    /// accepted).
+    updated_at: f64,
+}
+
+/// One asset's oracle state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Push(PushFeed),
+    Twap(Shown),
+    Delayed(Osm, f64),
+    Anchored(Shown),
+}
+
+impl State {
+    fn shown(&self) -> Shown {
+        match *self {
+            State::Push(f) => Shown {
+                price: f.answer,
+                updated_at: f.updated_at,
+            },
+            State::Twap(s) | State::Anchored(s) => s,
+            State::Delayed(o, poked_at) => Shown {
+                price: o.cur,
+                updated_at: poked_at,
+            },
+        }
+    }
+}
+
+/// The oracles with state of every protocol that has them, on one path.
 pub struct Oracles<'a> {
     sc: &'a Scenario,
-    /// Per protocol: its feeds by asset, or none (a direct oracle).
-    feeds: Vec<Option<Vec<PushFeed>>>,
+    /// Per protocol: its state by asset, or none (a direct oracle).
+    state: Vec<Option<Vec<State>>>,
     /// Per protocol and asset, the source price at the last read.
     source: Vec<f64>,
 }
 
+/// The source as a direct oracle would read it at step `t`.
+fn source_prices<'m>(oracle: &Oracle, t: u32, market: &'m Market) -> &'m [f64] {
+    let from_pool = oracle.source == OracleSource::Pool;
+    if oracle.lag_steps > 0 {
+        market.history.lagged(t, oracle.lag_steps, from_pool)
+    } else if from_pool {
+        &market.pool_usd
+    } else {
+        &market.fundamental
+    }
+}
+
+/// The TWAP of asset `a`'s end-of-step prices over the `w.steps` steps
+/// before step `t` (steps before 0 read step 0's price).
+fn twap_of(oracle: &Oracle, w: &Twap, t: u32, a: usize, market: &Market) -> f64 {
+    let from_pool = oracle.source == OracleSource::Pool;
+    let prices = (1..w.steps + 1).map(|k| market.history.lagged(t, k, from_pool)[a]);
+    twap(prices, w.mean == TwapMean::Geometric)
+}
+
 impl<'a> Oracles<'a> {
-    /// No feed yet: `reset` starts them.
+    /// No state yet: `reset` starts it.
     pub fn new(sc: &'a Scenario) -> Self {
         Oracles {
             sc,
-            feeds: sc
+            state: sc
                 .protocols
                 .iter()
-                .map(|p| p.oracle.push.as_ref().map(|_| Vec::new()))
+                .map(|p| p.oracle.has_state().then(Vec::new))
                 .collect(),
             source: vec![f64::NAN; sc.protocols.len() * sc.assets.len()],
         }
     }
 
-    /// Whether any protocol has a push feed.
-    pub fn any(&self) -> bool {
-        self.feeds.iter().any(Option::is_some)
-    }
-
-    /// Each feed's answer starts at its source's price at step 0.
+    /// Every oracle starts in sync with its source's step-0 price.
     pub fn reset(&mut self, market: &Market) {
         let sc = self.sc;
-        for (p, feeds) in self.feeds.iter_mut().enumerate() {
-            if let Some(feeds) = feeds {
-                let from_pool = sc.protocols[p].oracle.source == OracleSource::Pool;
-                let prices = market.history.lagged(0, 0, from_pool);
-                feeds.clear();
-                feeds.extend(prices.iter().map(|&px| PushFeed::new(px)));
-            }
+        for (p, state) in self.state.iter_mut().enumerate() {
+            let Some(state) = state else { continue };
+            let oracle = &sc.protocols[p].oracle;
+            let from_pool = oracle.source == OracleSource::Pool;
+            let prices = market.history.lagged(0, 0, from_pool);
+            let shown = |price: f64| Shown {
+                price,
+                updated_at: 0.0,
+            };
+            state.clear();
+            state.extend(prices.iter().map(|&px| match &oracle.feed {
+                Feed::Push(_) => State::Push(PushFeed::new(px)),
+                Feed::Twap(_) => State::Twap(shown(px)),
+                Feed::Delayed { .. } => State::Delayed(Osm::new(px), 0.0),
+                Feed::Anchored { .. } => State::Anchored(shown(px)),
+                Feed::Direct => unreachable!("a direct oracle keeps no state"),
+            }));
         }
     }
 
-    /// Read protocol `p`'s feeds at step `t`: each observes the source
-    /// (as the direct oracle would read it: `source`, lagged by `lag_steps`)
-    /// and `out` gets the answers on chain. False for a direct oracle
-    /// (`out` untouched).
+    /// Read protocol `p`'s oracle at step `t` into `out` (one price per
+    /// asset). False for a direct oracle (`out` untouched).
     pub fn read(&mut self, t: u32, p: usize, market: &Market, out: &mut [f64]) -> bool {
         let sc = self.sc;
-        let Some(feeds) = self.feeds[p].as_mut() else {
+        let Some(state) = self.state[p].as_mut() else {
             return false;
         };
         let oracle = &sc.protocols[p].oracle;
-        let params = oracle.push.as_ref().expect("a push oracle has parameters");
-        let from_pool = oracle.source == OracleSource::Pool;
-        let source: &[f64] = if oracle.lag_steps > 0 {
-            market.history.lagged(t, oracle.lag_steps, from_pool)
-        } else if from_pool {
-            &market.pool_usd
-        } else {
-            &market.fundamental
-        };
+        let source = source_prices(oracle, t, market);
         let hours = t as f64 * sc.dt_hours;
         let n = sc.assets.len();
-        for (a, feed) in feeds.iter_mut().enumerate() {
+        for (a, s) in state.iter_mut().enumerate() {
             self.source[p * n + a] = source[a];
-            out[a] = feed.read(&params[a], t, hours, source[a]);
+            match (&mut *s, &oracle.feed) {
+                (State::Push(f), Feed::Push(params)) => {
+                    f.read(&params[a], t, hours, source[a]);
+                }
+                (State::Twap(shown), Feed::Twap(w)) => {
+                    *shown = Shown {
+                        price: twap_of(oracle, w, t, a, market),
+                        updated_at: hours,
+                    };
+                }
+                (State::Delayed(osm, poked_at), Feed::Delayed { hop_hours }) => {
+                    osm.read(*hop_hours, hours, source[a]);
+                    if osm.updated {
+                        *poked_at = hours;
+                    }
+                }
+                (State::Anchored(shown), Feed::Anchored { anchor, tolerance }) => {
+                    let reported = source[a];
+                    let anchor = twap_of(oracle, anchor, t, a, market);
+                    if within_anchor(reported, anchor, *tolerance) {
+                        shown.price = reported;
+                        shown.updated_at = hours;
+                    }
+                }
+                _ => unreachable!("state and feed are built together"),
+            }
+            out[a] = s.shown().price;
         }
         true
-    }
-
-    /// Protocol `p`'s answer for `asset` as last read (a push oracle only).
-    pub fn answer(&self, p: usize, asset: usize) -> Option<f64> {
-        self.feeds[p].as_ref().map(|f| f[asset].answer)
     }
 
     /// `oracles.parquet` rows at the end of step `t` (after the last read).
@@ -96,16 +169,18 @@ impl<'a> Oracles<'a> {
         let n = sc.assets.len();
         let hours = t as f64 * sc.dt_hours;
         let r = &mut rec.oracles;
-        for (p, feeds) in self.feeds.iter().enumerate() {
-            let Some(feeds) = feeds else { continue };
-            for (a, f) in feeds.iter().enumerate() {
+        for (p, state) in self.state.iter().enumerate() {
+            let Some(state) = state else { continue };
+            for (a, s) in state.iter().enumerate() {
+                let shown = s.shown();
                 r.step.push(t);
                 r.protocol.push(p as u32);
                 r.asset.push(a as u32);
-                r.oracle_price.push(f.answer);
+                r.oracle_price.push(shown.price);
                 r.source_price.push(self.source[p * n + a]);
-                r.staleness_hours.push(hours - f.updated_at);
-                r.updated.push(f.updated);
+                r.staleness_hours.push(hours - shown.updated_at);
+                // Updated at some read of this step (never at step 0).
+                r.updated.push(t > 0 && shown.updated_at == hours);
             }
         }
     }

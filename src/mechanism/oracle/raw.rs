@@ -28,6 +28,20 @@ pub struct RawOracle {
     /// Push: steps between a report and its answer on chain (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_steps: Option<u32>,
+    /// TWAP and anchored: the window, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_hours: Option<f64>,
+    /// TWAP and anchored: `arithmetic` (Uniswap v2, the default) or
+    /// `geometric` (Uniswap v3's mean tick) mean of the prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<TwapMean>,
+    /// Delayed: the hop, hours (Maker's OSM: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_hours: Option<f64>,
+    /// Anchored: the largest relative gap between the source and the
+    /// anchor (a TWAP of the pool) that is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
     /// Push: settings of one asset's feed where they differ from the
     /// protocol's (by asset symbol).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -64,6 +78,26 @@ pub enum OracleKind {
     Direct,
     /// A push feed (deviation, heartbeat, latency, answer range).
     Push,
+    /// A time-weighted average of the source over a window.
+    Twap,
+    /// The source's price of one hop ago (Maker's OSM).
+    Delayed,
+    /// The source, accepted only within a tolerance of a TWAP anchor
+    /// (Compound's UniswapAnchoredView).
+    Anchored,
+}
+
+/// How a TWAP averages.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TwapMean {
+    /// Arithmetic mean of the prices (Uniswap v2's cumulative price).
+    #[default]
+    Arithmetic,
+    /// Geometric mean (Uniswap v3's arithmetic mean of the tick).
+    Geometric,
 }
 
 /// Where an oracle reads its price.

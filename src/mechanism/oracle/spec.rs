@@ -2,12 +2,47 @@
 
 use crate::error::ScenarioError;
 use crate::mechanism::oracle::feed::PushParams;
-use crate::mechanism::oracle::raw::{OracleKind, OracleSource, RawOracle};
+use crate::mechanism::oracle::raw::{OracleKind, OracleSource, RawOracle, TwapMean};
 
 /// Default relative deviation of a push feed.
 pub const DEFAULT_DEVIATION: f64 = 0.005;
 /// Default heartbeat of a push feed, hours.
 pub const DEFAULT_HEARTBEAT_HOURS: f64 = 24.0;
+/// Default hop of a delayed oracle, hours (Maker's OSM).
+pub const DEFAULT_HOP_HOURS: f64 = 1.0;
+
+/// A TWAP's window, in steps, and its mean.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Twap {
+    /// End-of-step prices averaged: those of the `steps` steps before the
+    /// read.
+    pub steps: u32,
+    /// Arithmetic or geometric.
+    pub mean: TwapMean,
+}
+
+/// What a protocol's oracle does with its source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feed {
+    /// The source at every read.
+    Direct,
+    /// A push feed per asset (scenario order).
+    Push(Vec<PushParams>),
+    /// A TWAP of the source's end-of-step prices.
+    Twap(Twap),
+    /// The source's price of one hop ago.
+    Delayed {
+        /// Hop, hours.
+        hop_hours: f64,
+    },
+    /// The source, accepted within `tolerance` of a TWAP anchor.
+    Anchored {
+        /// The anchor.
+        anchor: Twap,
+        /// Largest accepted relative gap.
+        tolerance: f64,
+    },
+}
 
 /// A protocol's oracle.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,40 +51,144 @@ pub struct Oracle {
     pub source: OracleSource,
     /// Lag in steps.
     pub lag_steps: u32,
-    /// With a push feed, its parameters per asset (scenario order).
-    pub push: Option<Vec<PushParams>>,
+    /// What it does with the source.
+    pub feed: Feed,
+}
+
+impl Oracle {
+    /// Whether the oracle keeps state on a path (every kind but direct).
+    pub fn has_state(&self) -> bool {
+        self.feed != Feed::Direct
+    }
+
+    /// Steps of end-of-step prices it reads back, at most.
+    pub fn history_steps(&self) -> u32 {
+        let window = match &self.feed {
+            Feed::Twap(w) | Feed::Anchored { anchor: w, .. } => w.steps,
+            _ => 0,
+        };
+        self.lag_steps.max(window)
+    }
 }
 
 fn invalid(field: &str, problem: String) -> ScenarioError {
     ScenarioError::invalid(field, problem)
 }
 
-/// Validate protocol `name`'s oracle; `symbols` are the scenario's assets.
+/// Validate protocol `name`'s oracle; `symbols` are the scenario's assets,
+/// `dt_hours` its step and `steps` its length.
 pub fn oracle_from_raw(
     name: &str,
     raw: &RawOracle,
     symbols: &[String],
+    dt_hours: f64,
+    steps: u32,
 ) -> Result<Oracle, ScenarioError> {
     let field = |f: &str| format!("protocols.{name}.oracle.{f}");
-    let push_only = [
+    let kind = raw.kind;
+    let allowed = |f: &str| match f {
+        "deviation" | "heartbeat_hours" | "latency_steps" | "assets" => kind == OracleKind::Push,
+        "window_hours" | "mean" => matches!(kind, OracleKind::Twap | OracleKind::Anchored),
+        "hop_hours" => kind == OracleKind::Delayed,
+        "tolerance" => kind == OracleKind::Anchored,
+        _ => true,
+    };
+    let given = [
         ("deviation", raw.deviation.is_some()),
         ("heartbeat_hours", raw.heartbeat_hours.is_some()),
         ("latency_steps", raw.latency_steps.is_some()),
         ("assets", !raw.assets.is_empty()),
+        ("window_hours", raw.window_hours.is_some()),
+        ("mean", raw.mean.is_some()),
+        ("hop_hours", raw.hop_hours.is_some()),
+        ("tolerance", raw.tolerance.is_some()),
     ];
-    if raw.kind == OracleKind::Direct {
-        if let Some((f, _)) = push_only.iter().find(|(_, set)| *set) {
-            return Err(invalid(
+    if let Some((f, _)) = given.iter().find(|(f, set)| *set && !allowed(f)) {
+        return Err(invalid(
+            &field(f),
+            format!("is not a setting of a `{}` oracle", kind_name(kind)),
+        ));
+    }
+    let hours = |f: &str, h: f64| {
+        if h.is_finite() && h > 0.0 {
+            Ok(h)
+        } else {
+            Err(invalid(
                 &field(f),
-                "is a push feed's setting: add `kind = \"push\"`".into(),
+                format!("{h} must be a positive number of hours"),
+            ))
+        }
+    };
+    let twap = || -> Result<Twap, ScenarioError> {
+        let w = raw
+            .window_hours
+            .ok_or_else(|| invalid(&field("window_hours"), "is required for this kind".into()))?;
+        let w = hours("window_hours", w)?;
+        if raw.lag_steps > 0 {
+            return Err(invalid(
+                &field("lag_steps"),
+                "a TWAP reads back its own window: leave lag_steps at 0".into(),
             ));
         }
-        return Ok(Oracle {
-            source: raw.source,
-            lag_steps: raw.lag_steps,
-            push: None,
-        });
+        let n = (w / dt_hours).round();
+        if n < 1.0 || (n * dt_hours - w).abs() > 1e-9 * w {
+            return Err(invalid(
+                &field("window_hours"),
+                format!("{w} must be a whole number (≥ 1) of steps of {dt_hours} h"),
+            ));
+        }
+        Ok(Twap {
+            steps: (n as u64).min(steps as u64 + 1) as u32,
+            mean: raw.mean.unwrap_or_default(),
+        })
+    };
+    let feed = match kind {
+        OracleKind::Direct => Feed::Direct,
+        OracleKind::Push => Feed::Push(push_from_raw(name, raw, symbols)?),
+        OracleKind::Twap => Feed::Twap(twap()?),
+        OracleKind::Delayed => Feed::Delayed {
+            hop_hours: hours("hop_hours", raw.hop_hours.unwrap_or(DEFAULT_HOP_HOURS))?,
+        },
+        OracleKind::Anchored => {
+            let tolerance = raw
+                .tolerance
+                .ok_or_else(|| invalid(&field("tolerance"), "is required for this kind".into()))?;
+            if !(tolerance.is_finite() && tolerance > 0.0 && tolerance < 1.0) {
+                return Err(invalid(
+                    &field("tolerance"),
+                    format!("{tolerance} must be a share in (0, 1)"),
+                ));
+            }
+            Feed::Anchored {
+                anchor: twap()?,
+                tolerance,
+            }
+        }
+    };
+    Ok(Oracle {
+        source: raw.source,
+        lag_steps: raw.lag_steps,
+        feed,
+    })
+}
+
+fn kind_name(kind: OracleKind) -> &'static str {
+    match kind {
+        OracleKind::Direct => "direct",
+        OracleKind::Push => "push",
+        OracleKind::Twap => "twap",
+        OracleKind::Delayed => "delayed",
+        OracleKind::Anchored => "anchored",
     }
+}
+
+/// A push feed's parameters per asset.
+fn push_from_raw(
+    name: &str,
+    raw: &RawOracle,
+    symbols: &[String],
+) -> Result<Vec<PushParams>, ScenarioError> {
+    let field = |f: &str| format!("protocols.{name}.oracle.{f}");
     let check_deviation = |f: String, d: f64| {
         if d.is_finite() && d >= 0.0 {
             Ok(d)
@@ -116,9 +255,5 @@ pub fn oracle_from_raw(
             max_answer,
         });
     }
-    Ok(Oracle {
-        source: raw.source,
-        lag_steps: raw.lag_steps,
-        push: Some(per_asset),
-    })
+    Ok(per_asset)
 }

@@ -3,7 +3,7 @@
 crate::step_table! {
     /// One row per recorded step, protocol with a push feed, and asset: the
     /// answer on chain against its source.
-    pub struct OracleRows in "oracles" of oracles, written if |sc| sc.protocols.iter().any(|p| p.oracle.push.is_some()) => {
+    pub struct OracleRows in "oracles" of oracles, written if |sc| sc.protocols.iter().any(|p| p.oracle.has_state()) => {
         /// Step.
         "step" step: u32 as index,
         /// Protocol name.
@@ -17,7 +17,7 @@ crate::step_table! {
         "source_price" source_price: f64 as value,
         /// Hours since the answer was last updated.
         "staleness_hours" staleness_hours: f64 as value,
-        /// Whether the step's last read updated the answer.
+        /// Whether a read during this step updated it.
         "updated" updated: bool as flag,
     }
 }
