@@ -492,3 +492,58 @@ fn rehypothecation_a_loss_in_a_reaches_b_in_order() {
         }
     }
 }
+
+/// feed-floor: "the report of 0.02 is below its floor, so it is refused and
+/// the feed keeps answering 0.11 to the end while LUNA trades near 0.01";
+/// "from the step LUNA falls through the floor the floored market
+/// liquidates nothing and its insolvent debt (at its own oracle) stays
+/// small, while at market prices the debt its LUNA no longer covers is more
+/// than ten times that"; "the direct market liquidates on the way down".
+#[test]
+fn feed_floor_the_floor_freezes_the_feed_and_hides_the_loss() {
+    let (_d, out) = run_shipped("feed-floor", 6);
+    let o = read(&out.join("oracles.parquet"));
+    let answer = series(&o, "asset", "LUNA", "oracle_price");
+    let source = series(&o, "asset", "LUNA", "source_price");
+    let p = read(&out.join("protocols.parquet"));
+    let liq_floored = count_series(&p, "protocol", "floored", "liquidations");
+    let liq_direct = count_series(&p, "protocol", "direct", "liquidations");
+    let debt = series(&p, "protocol", "floored", "debt_value");
+    let coll = series(&p, "protocol", "floored", "collateral_value");
+    let insolvent = series(&p, "protocol", "floored", "insolvent_debt");
+    let (mut hidden, mut seen, mut direct_after) = (0.0, 0.0, 0.0);
+    for (path, a) in &answer {
+        let s = &source[path];
+        // The drop to 0.02 at hour 60 (noise may dip it under the floor
+        // and back a little earlier: the feed then resumes, rightly).
+        let below = s
+            .iter()
+            .position(|&x| x < 0.05)
+            .expect("LUNA falls through");
+        assert_eq!(below, 60, "path {path}");
+        let frozen = a[below - 1];
+        assert!(frozen >= 0.107, "path {path}: {frozen}");
+        assert!(
+            a[below..].iter().all(|&x| x == frozen),
+            "path {path}: the feed moved"
+        );
+        assert!(*s.last().unwrap() < 0.02, "path {path}");
+        assert_eq!(
+            liq_floored[path][below..].iter().sum::<f64>(),
+            0.0,
+            "path {path}"
+        );
+        direct_after += liq_direct[path][below..].iter().sum::<f64>();
+        // At market prices: each unit of collateral is worth source/answer
+        // of what the oracle says (LUNA is the only collateral).
+        let last = a.len() - 1;
+        let at_market = coll[path][last] * s[last] / a[last];
+        hidden += (debt[path][last] - at_market).max(0.0);
+        seen += insolvent[path][last];
+    }
+    assert!(direct_after > 0.0, "the direct market keeps liquidating");
+    assert!(
+        hidden > 10.0 * seen.max(1.0),
+        "hidden {hidden} vs seen {seen}"
+    );
+}
