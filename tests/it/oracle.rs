@@ -300,6 +300,21 @@ fn oracle_settings_are_validated() {
             "protocols.lend.oracle.tolerance",
             "required",
         ),
+        (
+            r#"{ source = "pool", guard = { max_deviation = 0.1 } }"#,
+            "protocols.lend.oracle.guard",
+            "an oracle with state",
+        ),
+        (
+            r#"{ kind = "delayed", guard = { grace_hours = 1.0 } }"#,
+            "protocols.lend.oracle.guard.max_deviation",
+            "max_staleness_hours",
+        ),
+        (
+            r#"{ kind = "delayed", guard = { max_staleness_hours = 3.0, liquidate_below_hf = 1.2 } }"#,
+            "protocols.lend.oracle.guard.liquidate_below_hf",
+            "[0, 1]",
+        ),
     ];
     for (oracle, field, problem) in cases {
         let e = scenario_error(&with(oracle));
@@ -407,4 +422,51 @@ fn an_anchored_oracle_refuses_a_price_far_from_its_anchor() {
     );
     assert_eq!(updated[3..6], [false, false, true]);
     assert_eq!(staleness[3..6], [1.0, 2.0, 0.0]);
+}
+
+/// A guard (Aave's sentinel, keyed to the oracle): ETH falls 15% at step 3
+/// (1,000 → 850) under a 2-step TWAP. Step 3: the TWAP (1,000) is 17.6% off
+/// the market, over the 10% allowed: paused. Step 4: 925, 8.8% off: no
+/// alarm, but within the 2 h grace: paused. Step 5: 850, still within grace
+/// (2 h is not strictly more than 2 h): paused. Step 6: resumed. The
+/// position (1,000 ETH, 700,000 owed, LT 0.8: HF = price/875) is at 0.971
+/// from step 5: liquidated then without the guard, at step 6 with it (it is
+/// above the 0.95 that is liquidated while paused).
+#[test]
+fn a_guard_pauses_liquidations_while_the_oracle_is_off_and_through_its_grace() {
+    let twap = r#"{ kind = "twap", window_hours = 2.0 }"#;
+    let guarded = r#"{ kind = "twap", window_hours = 2.0, guard = { max_deviation = 0.1, grace_hours = 2.0 } }"#;
+    let text = |oracle: &str| {
+        edit(
+            STAIRS,
+            &[
+                Edit::Set("protocols.lagged.oracle", val(oracle)),
+                Edit::Push("shocks", table("step = 3\nasset = \"ETH\"\nreturn = -0.15")),
+            ],
+        )
+    };
+    let first_liquidation = |text: &str| {
+        let sc = scenario(text, &Overrides::default());
+        let rec = World::new(&sc).run_path(0).unwrap();
+        (rec.liquidations.step.first().copied(), rec)
+    };
+    let (plain, _) = first_liquidation(&text(twap));
+    assert_eq!(plain, Some(5));
+    let (with_guard, rec) = first_liquidation(&text(guarded));
+    assert_eq!(with_guard, Some(6));
+    let o = &rec.oracles;
+    let paused: Vec<bool> = (0..o.step.len())
+        .filter(|&k| o.asset[k] == 0)
+        .map(|k| o.liquidations_paused[k])
+        .collect();
+    assert_eq!(
+        paused,
+        [false, false, false, true, true, true, false, false, false]
+    );
+    // A 20% fall: at step 5 the TWAP is 800 and HF 0.914, below 0.95: the
+    // position is liquidated although the guard pauses (steps 3–6).
+    let deeper = text(guarded).replace("return = -0.15", "return = -0.2");
+    let (step, rec) = first_liquidation(&deeper);
+    assert_eq!(step, Some(5));
+    assert!(rec.oracles.liquidations_paused[2 * 5]);
 }

@@ -59,22 +59,23 @@ impl Lending<'_> {
     /// Every position with debt and HF < 1.
     fn scan_all(&self, out: &mut Vec<(f64, u32)>) {
         for i in 0..self.debt.len() {
-            if self.debt[i] > 0.0 {
-                let hf = self.health_factor(i);
-                if hf < 1.0 {
-                    out.push((hf, i as u32));
-                }
-            }
+            self.push_if_liquidatable(i as u32, out);
         }
     }
 
     fn push_if_liquidatable(&self, i: u32, out: &mut Vec<(f64, u32)>) {
         if self.debt[i as usize] > 0.0 {
             let hf = self.health_factor(i as usize);
-            if hf < 1.0 {
+            if hf < 1.0 && (!self.guarded || hf < self.paused_below(i as usize)) {
                 out.push((hf, i));
             }
         }
+    }
+
+    /// The health factor below which position i is liquidatable now (a
+    /// guard may have lowered it from 1).
+    fn paused_below(&self, i: usize) -> f64 {
+        self.liquidation_hf[self.sc.book.protocol[i] as usize]
     }
 
     /// The same set as `scan_all`, through the liquidation index.

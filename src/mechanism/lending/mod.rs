@@ -79,6 +79,11 @@ pub struct Lending<'a> {
     search: CandidateSearch,
     /// Positions whose state differs from the book on this path.
     dirty: Vec<bool>,
+    /// Per protocol: positions below this health factor are liquidatable
+    /// (1, or a guard's `liquidate_below_hf` while it pauses).
+    liquidation_hf: Vec<f64>,
+    /// Whether any protocol has a guard (else `liquidation_hf` is all 1).
+    guarded: bool,
     /// The receipt tokens' share of each position's collateral value at its
     /// first liquidation on the path (NaN before it): the contagion part of
     /// its bad debt (docs/model.md §11). Empty without receipt tokens.
@@ -151,6 +156,8 @@ impl<'a> Lending<'a> {
             executed_this_step: 0,
             search: CandidateSearch::default(),
             dirty: vec![false; sc.book.len()],
+            liquidation_hf: vec![1.0; sc.protocols.len()],
+            guarded: sc.protocols.iter().any(|p| p.oracle.guard.is_some()),
             first_share: if sc.assets.iter().any(|a| a.receipt_of.is_some()) {
                 vec![f64::NAN; sc.book.len()]
             } else {
@@ -238,6 +245,7 @@ impl<'a> Lending<'a> {
         }
         self.dirty_ids = dirty;
         self.dirty_ids.clear();
+        self.liquidation_hf.fill(1.0);
         self.dirty_multi.clear();
         for set in &mut self.dirty_sets {
             set.clear();
@@ -295,8 +303,9 @@ impl<'a> Lending<'a> {
         let n = self.n_assets;
         for (p, spec) in self.sc.protocols.iter().enumerate() {
             let row = &mut self.oracle[p * n..(p + 1) * n];
-            // A push feed answers from its own state.
+            // An oracle with state answers from it.
             if feeds.read(t, p, market, row) {
+                self.liquidation_hf[p] = feeds.liquidation_hf(p);
                 continue;
             }
             let from_pool = spec.oracle.source == OracleSource::Pool;

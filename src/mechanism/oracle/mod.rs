@@ -60,6 +60,10 @@ pub struct Oracles<'a> {
     state: Vec<Option<Vec<State>>>,
     /// Per protocol and asset, the source price at the last read.
     source: Vec<f64>,
+    /// Per protocol with a guard: hours of its last alarm.
+    last_alarm: Vec<f64>,
+    /// Per protocol: whether its guard pauses liquidations now.
+    paused: Vec<bool>,
 }
 
 /// The source as a direct oracle would read it at step `t`.
@@ -93,12 +97,16 @@ impl<'a> Oracles<'a> {
                 .map(|p| p.oracle.has_state().then(Vec::new))
                 .collect(),
             source: vec![f64::NAN; sc.protocols.len() * sc.assets.len()],
+            last_alarm: vec![f64::NEG_INFINITY; sc.protocols.len()],
+            paused: vec![false; sc.protocols.len()],
         }
     }
 
     /// Every oracle starts in sync with its source's step-0 price.
     pub fn reset(&mut self, market: &Market) {
         let sc = self.sc;
+        self.last_alarm.fill(f64::NEG_INFINITY);
+        self.paused.fill(false);
         for (p, state) in self.state.iter_mut().enumerate() {
             let Some(state) = state else { continue };
             let oracle = &sc.protocols[p].oracle;
@@ -160,7 +168,32 @@ impl<'a> Oracles<'a> {
             }
             out[a] = s.shown().price;
         }
+        if let Some(g) = &oracle.guard {
+            let spec = &sc.protocols[p];
+            let alarm = state.iter().enumerate().any(|(a, s)| {
+                let used = spec.collateral[a].is_some() || spec.debt_asset == a;
+                let shown = s.shown();
+                let f = market.fundamental[a];
+                used && ((shown.price - f).abs() > g.max_deviation * f
+                    || hours - shown.updated_at > g.max_staleness_hours)
+            });
+            if alarm {
+                self.last_alarm[p] = hours;
+            }
+            // Aave's sentinel lets liquidations resume only once strictly
+            // more than the grace period has passed.
+            self.paused[p] = hours - self.last_alarm[p] <= g.grace_hours;
+        }
         true
+    }
+
+    /// Positions of protocol `p` are liquidated below this health factor
+    /// now: 1, or its guard's `liquidate_below_hf` while it pauses.
+    pub fn liquidation_hf(&self, p: usize) -> f64 {
+        match &self.sc.protocols[p].oracle.guard {
+            Some(g) if self.paused[p] => g.liquidate_below_hf,
+            _ => 1.0,
+        }
     }
 
     /// `oracles.parquet` rows at the end of step `t` (after the last read).
@@ -181,6 +214,7 @@ impl<'a> Oracles<'a> {
                 r.staleness_hours.push(hours - shown.updated_at);
                 // Updated at some read of this step (never at step 0).
                 r.updated.push(t > 0 && shown.updated_at == hours);
+                r.liquidations_paused.push(self.paused[p]);
             }
         }
     }

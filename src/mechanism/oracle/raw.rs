@@ -42,10 +42,36 @@ pub struct RawOracle {
     /// anchor (a TWAP of the pool) that is accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<f64>,
+    /// A guard that pauses the protocol's liquidations while its oracle is
+    /// stale or far from the market (any kind but direct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<RawGuard>,
     /// Push: settings of one asset's feed where they differ from the
     /// protocol's (by asset symbol).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assets: BTreeMap<String, RawFeedAsset>,
+}
+
+/// `guard = { … }`: when liquidations pause, and how they resume.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuard {
+    /// Pause while an asset's price in use is further than this from its
+    /// fundamental price, relative to the fundamental.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deviation: Option<f64>,
+    /// Pause while an asset's price in use was last updated longer ago than
+    /// this, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_staleness_hours: Option<f64>,
+    /// Hours after the alarm ends before liquidations resume in full
+    /// (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_hours: Option<f64>,
+    /// While paused, positions below this health factor are still
+    /// liquidated (default 0.95, Aave's threshold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidate_below_hf: Option<f64>,
 }
 
 /// One asset's push feed settings, each defaulting to the protocol's.

@@ -44,6 +44,25 @@ pub enum Feed {
     },
 }
 
+/// A protocol's guard (docs/model.md §4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Guard {
+    /// Largest relative gap between a price in use and the fundamental.
+    pub max_deviation: f64,
+    /// Largest age of a price in use, hours.
+    pub max_staleness_hours: f64,
+    /// Hours after an alarm before liquidations resume in full.
+    pub grace_hours: f64,
+    /// Health factor below which positions are liquidated even when paused.
+    pub liquidate_below_hf: f64,
+}
+
+/// Default grace after a guard's alarm, hours.
+pub const DEFAULT_GRACE_HOURS: f64 = 1.0;
+/// Default health factor liquidated while paused (Aave v3's
+/// `MINIMUM_HEALTH_FACTOR_LIQUIDATION_THRESHOLD`).
+pub const DEFAULT_PAUSED_HF: f64 = 0.95;
+
 /// A protocol's oracle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Oracle {
@@ -53,6 +72,8 @@ pub struct Oracle {
     pub lag_steps: u32,
     /// What it does with the source.
     pub feed: Feed,
+    /// A guard on its liquidations, if any.
+    pub guard: Option<Guard>,
 }
 
 impl Oracle {
@@ -109,6 +130,16 @@ pub fn oracle_from_raw(
             format!("is not a setting of a `{}` oracle", kind_name(kind)),
         ));
     }
+    let guard = match &raw.guard {
+        None => None,
+        Some(_) if kind == OracleKind::Direct => {
+            return Err(invalid(
+                &field("guard"),
+                "guards an oracle with state: set `kind` (push, twap, delayed or anchored)".into(),
+            ));
+        }
+        Some(g) => Some(guard_from_raw(name, g)?),
+    };
     let hours = |f: &str, h: f64| {
         if h.is_finite() && h > 0.0 {
             Ok(h)
@@ -169,6 +200,55 @@ pub fn oracle_from_raw(
         source: raw.source,
         lag_steps: raw.lag_steps,
         feed,
+        guard,
+    })
+}
+
+fn guard_from_raw(
+    name: &str,
+    g: &crate::mechanism::oracle::raw::RawGuard,
+) -> Result<Guard, ScenarioError> {
+    let field = |f: &str| format!("protocols.{name}.oracle.guard.{f}");
+    if g.max_deviation.is_none() && g.max_staleness_hours.is_none() {
+        return Err(invalid(
+            &field("max_deviation"),
+            "a guard needs max_deviation or max_staleness_hours (or both)".into(),
+        ));
+    }
+    let positive = |f: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(invalid(&field(f), format!("{v} must be positive")))
+        }
+    };
+    let max_deviation = match g.max_deviation {
+        Some(d) => positive("max_deviation", d)?,
+        None => f64::INFINITY,
+    };
+    let max_staleness_hours = match g.max_staleness_hours {
+        Some(h) => positive("max_staleness_hours", h)?,
+        None => f64::INFINITY,
+    };
+    let grace_hours = g.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
+    if !(grace_hours.is_finite() && grace_hours >= 0.0) {
+        return Err(invalid(
+            &field("grace_hours"),
+            format!("{grace_hours} must be ≥ 0 hours"),
+        ));
+    }
+    let hf = g.liquidate_below_hf.unwrap_or(DEFAULT_PAUSED_HF);
+    if !(hf.is_finite() && (0.0..=1.0).contains(&hf)) {
+        return Err(invalid(
+            &field("liquidate_below_hf"),
+            format!("{hf} must be in [0, 1]"),
+        ));
+    }
+    Ok(Guard {
+        max_deviation,
+        max_staleness_hours,
+        grace_hours,
+        liquidate_below_hf: hf,
     })
 }
 

@@ -19,5 +19,8 @@ crate::step_table! {
         "staleness_hours" staleness_hours: f64 as value,
         /// Whether a read during this step updated it.
         "updated" updated: bool as flag,
+        /// Whether the protocol's guard paused liquidations at the step's
+        /// last read.
+        "liquidations_paused" liquidations_paused: bool as flag,
     }
 }
