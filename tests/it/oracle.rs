@@ -217,6 +217,12 @@ return = -0.9
     assert_eq!(of("staleness_hours"), [0.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
     let paths = read(&dir.path().join("push/paths.parquet"));
     assert_eq!(u32s(&paths, "liquidations"), [0]);
+    // Its chart: the price in use and its gap to the source.
+    assert!(
+        dir.path()
+            .join("push/charts/oracle_venus_LUNA.png")
+            .is_file()
+    );
     assert_eq!(f64s(&paths, "insolvent_debt"), [0.0]);
 
     let direct = scenario(

@@ -4,6 +4,7 @@
 //! (the source, possibly lagged) need none and are read by the lending
 //! markets themselves.
 
+pub mod charts;
 pub mod feed;
 pub mod raw;
 pub mod spec;

@@ -18,6 +18,7 @@ use crate::error::OutputError;
 use crate::market::charts::MarketSeries;
 use crate::mechanism::lending::charts::LendingSeries;
 use crate::mechanism::options::charts::OptionSeries;
+use crate::mechanism::oracle::charts::OracleCharts;
 use crate::mechanism::perp::charts::PerpCharts;
 use crate::montecarlo::metrics::LossMetrics;
 use crate::output::recorder::{PathRecord, PathSummary};
@@ -36,6 +37,7 @@ pub struct ChartData {
     market: MarketSeries,
     options: OptionSeries,
     perps: PerpCharts,
+    oracles: OracleCharts,
     lending: LendingSeries,
 }
 
@@ -51,6 +53,7 @@ impl ChartData {
             market: MarketSeries::new(sc, &axis),
             options: OptionSeries::new(sc, &axis),
             perps: PerpCharts::new(sc, &axis),
+            oracles: OracleCharts::new(sc, &axis),
             lending: LendingSeries::new(&axis, sc.protocols.len()),
             axis,
         }
@@ -71,6 +74,7 @@ impl ChartData {
             self.market.add(r);
             self.options.add(r);
             self.perps.add(r);
+            self.oracles.add(r);
             self.lending.add(r);
         }
     }
@@ -90,6 +94,7 @@ pub fn draw_all(
         data.market.draw(axis, canvas)?;
         data.options.draw(axis, canvas)?;
         data.perps.draw(axis, canvas)?;
+        data.oracles.draw(axis, canvas)?;
     }
     data.lending
         .draw(axis, canvas, summaries, bad_debt, protocols)?;
