@@ -18,6 +18,8 @@ mod mechanisms;
 mod metamorphic;
 mod options;
 mod oracle;
+mod oracle_crosscheck;
+mod oracle_reference;
 mod perps;
 mod properties;
 mod report;

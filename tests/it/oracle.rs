@@ -476,3 +476,18 @@ fn a_guard_pauses_liquidations_while_the_oracle_is_off_and_through_its_grace() {
     assert_eq!(step, Some(5));
     assert!(rec.oracles.liquidations_paused[2 * 5]);
 }
+
+/// A push feed observes its source lagged as configured: with deviation 0
+/// it publishes at every read, so on the stairs it shows F_{t−2} with
+/// `lag_steps = 2` (F₀ before step 2).
+#[test]
+fn a_push_feed_observes_its_source_lagged() {
+    let f = |t: i32| 1000.0 * 0.95f64.powi(t.max(0));
+    let (price, _, _) = eth_oracle(&with_oracle(
+        &stairs(0.0),
+        r#"{ kind = "push", deviation = 0.0, lag_steps = 2 }"#,
+    ));
+    for (t, p) in price.iter().enumerate() {
+        assert!((p - f(t as i32 - 2)).abs() < 1e-9, "step {t}: {p}");
+    }
+}
