@@ -16,6 +16,22 @@
 //! - a report lands `latency` steps after it was sent (at once with 0); one
 //!   report is on its way at a time.
 
+/// Times are t·dt hours, so a span of whole steps need not be exact in
+/// floating point (30 steps of 0.1 h are 3.0000000000000004 h). Spans are
+/// compared with this tolerance, relative to the limit (at least 1 h):
+/// what the model means is the real-number comparison.
+const TIME_TOLERANCE: f64 = 1e-9;
+
+/// Whether the span `elapsed` is strictly more than `limit` hours.
+pub fn more_than(elapsed: f64, limit: f64) -> bool {
+    elapsed > limit + TIME_TOLERANCE * limit.abs().max(1.0)
+}
+
+/// Whether the time `now` is at or after `at` hours.
+pub fn at_or_after(now: f64, at: f64) -> bool {
+    now >= at - TIME_TOLERANCE * at.abs().max(1.0)
+}
+
 /// A push feed's parameters for one asset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PushParams {
@@ -72,7 +88,7 @@ impl PushFeed {
             } else {
                 (source - self.answer).abs() >= p.deviation * self.answer.abs()
             };
-            let due = hours - self.updated_at > p.heartbeat_hours;
+            let due = more_than(hours - self.updated_at, p.heartbeat_hours);
             if moved || due {
                 if p.latency_steps == 0 {
                     self.land(p, source, hours);
@@ -126,11 +142,11 @@ impl Osm {
     /// Read at `hours` with the source at `source`; returns the value in
     /// use after the read.
     pub fn read(&mut self, hop_hours: f64, hours: f64, source: f64) -> f64 {
-        self.updated = hours >= self.zzz + hop_hours;
+        self.updated = at_or_after(hours, self.zzz + hop_hours);
         if self.updated {
             self.cur = self.nxt;
             self.nxt = source;
-            self.zzz = (hours / hop_hours).floor() * hop_hours;
+            self.zzz = (hours / hop_hours + TIME_TOLERANCE).floor() * hop_hours;
         }
         self.cur
     }

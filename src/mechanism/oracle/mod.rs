@@ -11,7 +11,7 @@ pub mod spec;
 pub mod table;
 
 use crate::market::state::Market;
-use crate::mechanism::oracle::feed::{Osm, PushFeed, twap, within_anchor};
+use crate::mechanism::oracle::feed::{Osm, PushFeed, more_than, twap, within_anchor};
 use crate::mechanism::oracle::raw::{OracleSource, TwapMean};
 use crate::mechanism::oracle::spec::{Feed, Oracle, Twap};
 use crate::output::recorder::PathRecord;
@@ -176,14 +176,14 @@ impl<'a> Oracles<'a> {
                 let shown = s.shown();
                 let f = market.fundamental[a];
                 used && ((shown.price - f).abs() > g.max_deviation * f
-                    || hours - shown.updated_at > g.max_staleness_hours)
+                    || more_than(hours - shown.updated_at, g.max_staleness_hours))
             });
             if alarm {
                 self.last_alarm[p] = hours;
             }
             // Aave's sentinel lets liquidations resume only once strictly
             // more than the grace period has passed.
-            self.paused[p] = hours - self.last_alarm[p] <= g.grace_hours;
+            self.paused[p] = !more_than(hours - self.last_alarm[p], g.grace_hours);
         }
         true
     }
