@@ -98,7 +98,8 @@ fn a_different_seed_gives_different_paths() {
 }
 
 /// The same for the shipped contagion scenarios, whose paths exercise
-/// receipt tokens, pegs, runs, deleveraging and the systemic metrics.
+/// receipt tokens, pegs, runs, deleveraging, the systemic metrics and an
+/// oracle with state (feed-floor's push feed).
 #[test]
 fn shipped_contagion_scenarios_are_thread_count_independent() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,6 +109,7 @@ fn shipped_contagion_scenarios_are_thread_count_independent() {
         "perp-adl",
         "short-gamma-crash",
         "predictive-margin",
+        "feed-floor",
     ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
@@ -131,7 +133,12 @@ fn shipped_contagion_scenarios_are_thread_count_independent() {
         } else {
             &["greeks.parquet"]
         };
-        for t in TABLES.iter().chain(extra).chain(greeks) {
+        let oracles: &[&str] = if sc.protocols.iter().any(|p| p.oracle.has_state()) {
+            &["oracles.parquet"]
+        } else {
+            &[]
+        };
+        for t in TABLES.iter().chain(extra).chain(greeks).chain(oracles) {
             let a = read(&dir.path().join(format!("{name}-1")).join(t));
             let b = read(&dir.path().join(format!("{name}-2")).join(t));
             assert!(
