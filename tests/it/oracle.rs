@@ -491,3 +491,35 @@ fn a_push_feed_observes_its_source_lagged() {
         assert!((p - f(t as i32 - 2)).abs() < 1e-9, "step {t}: {p}");
     }
 }
+
+/// The guard's deviation alarm is strict: a price in use exactly
+/// `max_deviation` from the fundamental raises none. ETH halves at step 2
+/// (1,000 → 500) under an OSM with a one-hour hop: at step 2 the price in
+/// use is 1,000, off by 500 = 1.0 × 500.
+#[test]
+fn a_guard_alarms_only_beyond_its_deviation() {
+    let text = |max: &str| {
+        edit(
+            STAIRS,
+            &[
+                Edit::Set(
+                    "protocols.lagged.oracle",
+                    val(&format!(
+                        r#"{{ kind = "delayed", guard = {{ max_deviation = {max}, grace_hours = 0.0 }} }}"#
+                    )),
+                ),
+                Edit::Push("shocks", table("step = 2\nasset = \"ETH\"\nreturn = -0.5")),
+            ],
+        )
+    };
+    let paused = |max: &str| {
+        let sc = scenario(&text(max), &Overrides::default());
+        let rec = World::new(&sc).run_path(0).unwrap();
+        let o = &rec.oracles;
+        assert_eq!(o.oracle_price[2 * 2], 1000.0);
+        assert_eq!(o.source_price[2 * 2], 500.0, "the halving is exact");
+        o.liquidations_paused[2 * 2]
+    };
+    assert!(!paused("1.0"), "exactly at the limit: no alarm");
+    assert!(paused("0.999"), "beyond it: an alarm");
+}
