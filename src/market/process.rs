@@ -209,6 +209,33 @@ mod tests {
         assert!((got - want).abs() < 1e-15);
     }
 
+    /// Without jumps, Merton's model is GBM: the same increment for the
+    /// same normal, Itô term included (the compensation test alone is too
+    /// loose at σ = 0.2 to see that term).
+    #[test]
+    fn merton_without_jumps_is_gbm() {
+        let dt = 1.0 / 8760.0;
+        for (drift, vol) in [(0.1, 0.8), (-0.3, 1.5), (0.0, 0.4)] {
+            let gbm = Process::Gbm { drift, vol };
+            let merton = Process::Merton {
+                drift,
+                vol,
+                jump_intensity: 0.0,
+                jump_mean: -0.1,
+                jump_std: 0.2,
+            };
+            for z in [-2.0, 0.0, 1.5] {
+                let mut a = Xoshiro256PlusPlus::seed_from_u64(3);
+                let mut b = Xoshiro256PlusPlus::seed_from_u64(3);
+                let (x, y) = (
+                    gbm.log_increment(dt, z, &mut a),
+                    merton.log_increment(dt, z, &mut b),
+                );
+                assert!((x - y).abs() < 1e-15, "μ {drift} σ {vol} z {z}: {x} vs {y}");
+            }
+        }
+    }
+
     #[test]
     fn merton_compensation_keeps_the_expected_return_at_mu() {
         // E[F_T/F_0] = exp(μ T): the compensator cancels the jumps' mean.
