@@ -249,7 +249,7 @@ fn oracle_settings_are_validated() {
         (
             r#"{ kind = "push", deviation = -0.1 }"#,
             "protocols.lend.oracle.deviation",
-            "≥ 0",
+            "must not be negative",
         ),
         (
             r#"{ kind = "push", heartbeat_hours = 0.0 }"#,
@@ -269,7 +269,7 @@ fn oracle_settings_are_validated() {
         (
             r#"{ kind = "push", assets = { ETH = { deviation = nan } } }"#,
             "protocols.lend.oracle.assets.ETH.deviation",
-            "≥ 0",
+            "not a finite number",
         ),
         (
             r#"{ kind = "twap", hop_hours = 1.0, window_hours = 2.0 }"#,
@@ -319,7 +319,7 @@ fn oracle_settings_are_validated() {
         (
             r#"{ kind = "delayed", guard = { max_staleness_hours = 3.0, liquidate_below_hf = 1.2 } }"#,
             "protocols.lend.oracle.guard.liquidate_below_hf",
-            "[0, 1]",
+            "outside [0, 1]",
         ),
     ];
     for (oracle, field, problem) in cases {

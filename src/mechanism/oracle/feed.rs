@@ -56,8 +56,6 @@ pub struct PushFeed {
     pub updated_at: f64,
     /// A report on its way: its price and the step it lands.
     pub pending: Option<(f64, u32)>,
-    /// Whether the last read updated the answer.
-    pub updated: bool,
 }
 
 impl PushFeed {
@@ -68,14 +66,12 @@ impl PushFeed {
             answer: price,
             updated_at: 0.0,
             pending: None,
-            updated: false,
         }
     }
 
     /// Read at step `t`, `hours` = t·dt, with the source at `source`;
     /// returns the answer on chain after the read.
     pub fn read(&mut self, p: &PushParams, t: u32, hours: f64, source: f64) -> f64 {
-        self.updated = false;
         if let Some((price, lands)) = self.pending
             && t >= lands
         {
@@ -105,7 +101,6 @@ impl PushFeed {
         if price >= p.min_answer && price <= p.max_answer {
             self.answer = price;
             self.updated_at = hours;
-            self.updated = true;
         }
     }
 }
@@ -212,7 +207,7 @@ mod tests {
         let mut f = PushFeed::new(2.0);
         assert_eq!(f.read(&p, 1, 1.0, 2.99), 2.0);
         assert_eq!(f.read(&p, 2, 2.0, 3.0), 3.0);
-        assert!(f.updated && f.updated_at == 2.0);
+        assert_eq!(f.updated_at, 2.0);
         // From an answer of 0, any non-zero observation is a deviation.
         let mut z = PushFeed::new(0.0);
         assert_eq!(z.read(&p, 1, 1.0, 1e-9), 1e-9);
@@ -227,7 +222,7 @@ mod tests {
         let mut updated_at = Vec::new();
         for t in 1..=12u32 {
             f.read(&p, t, 6.0 * t as f64, 5.0);
-            if f.updated {
+            if f.updated_at == 6.0 * t as f64 {
                 updated_at.push(6 * t);
             }
         }
@@ -248,7 +243,6 @@ mod tests {
         assert_eq!(f.read(&p, 2, 2.0, 0.107), 0.107, "the bound is inclusive");
         for t in 3..10u32 {
             assert_eq!(f.read(&p, t, t as f64, 0.01), 0.107);
-            assert!(!f.updated);
             assert_eq!(f.updated_at, 2.0);
         }
         // Back in range: published at once.
@@ -272,7 +266,7 @@ mod tests {
         assert_eq!(f.pending, Some((11.0, 4)));
         assert_eq!(f.read(&p, 3, 3.0, 15.0), 10.0);
         assert_eq!(f.read(&p, 4, 4.0, 12.0), 11.0);
-        assert!(f.updated && f.updated_at == 4.0);
+        assert_eq!(f.updated_at, 4.0);
         // 12 deviates from 11 by 9%: the next report went out at step 4.
         assert_eq!(f.pending, Some((12.0, 6)));
     }

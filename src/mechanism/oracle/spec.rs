@@ -3,6 +3,7 @@
 use crate::error::ScenarioError;
 use crate::mechanism::oracle::feed::PushParams;
 use crate::mechanism::oracle::raw::{OracleKind, OracleSource, RawOracle, TwapMean};
+use crate::scenario::check::{non_negative, positive, unit_closed};
 
 /// Default relative deviation of a push feed.
 pub const DEFAULT_DEVIATION: f64 = 0.005;
@@ -140,21 +141,11 @@ pub fn oracle_from_raw(
         }
         Some(g) => Some(guard_from_raw(name, g)?),
     };
-    let hours = |f: &str, h: f64| {
-        if h.is_finite() && h > 0.0 {
-            Ok(h)
-        } else {
-            Err(invalid(
-                &field(f),
-                format!("{h} must be a positive number of hours"),
-            ))
-        }
-    };
     let twap = || -> Result<Twap, ScenarioError> {
         let w = raw
             .window_hours
             .ok_or_else(|| invalid(&field("window_hours"), "is required for this kind".into()))?;
-        let w = hours("window_hours", w)?;
+        let w = positive(&field("window_hours"), w)?;
         if raw.lag_steps > 0 {
             return Err(invalid(
                 &field("lag_steps"),
@@ -178,7 +169,10 @@ pub fn oracle_from_raw(
         OracleKind::Push => Feed::Push(push_from_raw(name, raw, symbols)?),
         OracleKind::Twap => Feed::Twap(twap()?),
         OracleKind::Delayed => Feed::Delayed {
-            hop_hours: hours("hop_hours", raw.hop_hours.unwrap_or(DEFAULT_HOP_HOURS))?,
+            hop_hours: positive(
+                &field("hop_hours"),
+                raw.hop_hours.unwrap_or(DEFAULT_HOP_HOURS),
+            )?,
         },
         OracleKind::Anchored => {
             let tolerance = raw
@@ -215,35 +209,22 @@ fn guard_from_raw(
             "a guard needs max_deviation or max_staleness_hours (or both)".into(),
         ));
     }
-    let positive = |f: &str, v: f64| {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            Err(invalid(&field(f), format!("{v} must be positive")))
-        }
-    };
     let max_deviation = match g.max_deviation {
-        Some(d) => positive("max_deviation", d)?,
+        Some(d) => positive(&field("max_deviation"), d)?,
         None => f64::INFINITY,
     };
     let max_staleness_hours = match g.max_staleness_hours {
-        Some(h) => positive("max_staleness_hours", h)?,
+        Some(h) => positive(&field("max_staleness_hours"), h)?,
         None => f64::INFINITY,
     };
-    let grace_hours = g.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
-    if !(grace_hours.is_finite() && grace_hours >= 0.0) {
-        return Err(invalid(
-            &field("grace_hours"),
-            format!("{grace_hours} must be ≥ 0 hours"),
-        ));
-    }
-    let hf = g.liquidate_below_hf.unwrap_or(DEFAULT_PAUSED_HF);
-    if !(hf.is_finite() && (0.0..=1.0).contains(&hf)) {
-        return Err(invalid(
-            &field("liquidate_below_hf"),
-            format!("{hf} must be in [0, 1]"),
-        ));
-    }
+    let grace_hours = non_negative(
+        &field("grace_hours"),
+        g.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS),
+    )?;
+    let hf = unit_closed(
+        &field("liquidate_below_hf"),
+        g.liquidate_below_hf.unwrap_or(DEFAULT_PAUSED_HF),
+    )?;
     Ok(Guard {
         max_deviation,
         max_staleness_hours,
@@ -269,29 +250,12 @@ fn push_from_raw(
     symbols: &[String],
 ) -> Result<Vec<PushParams>, ScenarioError> {
     let field = |f: &str| format!("protocols.{name}.oracle.{f}");
-    let check_deviation = |f: String, d: f64| {
-        if d.is_finite() && d >= 0.0 {
-            Ok(d)
-        } else {
-            Err(invalid(&f, format!("{d} must be a relative move ≥ 0")))
-        }
-    };
-    let check_heartbeat = |f: String, h: f64| {
-        if h.is_finite() && h > 0.0 {
-            Ok(h)
-        } else {
-            Err(invalid(
-                &f,
-                format!("{h} must be a positive number of hours"),
-            ))
-        }
-    };
-    let deviation = check_deviation(
-        field("deviation"),
+    let deviation = non_negative(
+        &field("deviation"),
         raw.deviation.unwrap_or(DEFAULT_DEVIATION),
     )?;
-    let heartbeat = check_heartbeat(
-        field("heartbeat_hours"),
+    let heartbeat = positive(
+        &field("heartbeat_hours"),
         raw.heartbeat_hours.unwrap_or(DEFAULT_HEARTBEAT_HOURS),
     )?;
     let latency_steps = raw.latency_steps.unwrap_or(0);
@@ -309,12 +273,7 @@ fn push_from_raw(
         let f = |x: &str| field(&format!("assets.{symbol}.{x}"));
         let min_answer = a.min_answer.unwrap_or(0.0);
         let max_answer = a.max_answer.unwrap_or(f64::INFINITY);
-        if !(min_answer.is_finite() && min_answer >= 0.0) {
-            return Err(invalid(
-                &f("min_answer"),
-                format!("{min_answer} must be a price ≥ 0"),
-            ));
-        }
+        non_negative(&f("min_answer"), min_answer)?;
         if max_answer.is_nan() || max_answer <= min_answer {
             return Err(invalid(
                 &f("max_answer"),
@@ -323,11 +282,11 @@ fn push_from_raw(
         }
         per_asset.push(PushParams {
             deviation: match a.deviation {
-                Some(d) => check_deviation(f("deviation"), d)?,
+                Some(d) => non_negative(&f("deviation"), d)?,
                 None => deviation,
             },
             heartbeat_hours: match a.heartbeat_hours {
-                Some(h) => check_heartbeat(f("heartbeat_hours"), h)?,
+                Some(h) => positive(&f("heartbeat_hours"), h)?,
                 None => heartbeat,
             },
             latency_steps,
