@@ -265,6 +265,9 @@ fn main() {
     if filter.is_empty() || "recorded".contains(&filter) {
         recorded_paths_cost(&dir);
     }
+    if filter.is_empty() || "perp".contains(&filter) {
+        perp_index_cost(&dir);
+    }
     normal_draws();
     println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
 }
@@ -313,6 +316,17 @@ fn spill_memory(bench_dir: &Path, paths: u32) {
 /// Fastest of three full runs (CLI-equivalent: Parquet, charts, summary) of
 /// `text`, seconds.
 fn full_run_seconds(text: &str, name: &str, dir: &Path, paths: Option<u32>) -> f64 {
+    full_run_seconds_with(text, name, dir, paths, Default::default())
+}
+
+/// As `full_run_seconds`, with the given candidate search.
+fn full_run_seconds_with(
+    text: &str,
+    name: &str,
+    dir: &Path,
+    paths: Option<u32>,
+    search: contagion::engine::CandidateSearch,
+) -> f64 {
     let sc = Scenario::from_toml(text, name, dir, &Overrides { paths, seed: None }).unwrap();
     let tmp = std::env::temp_dir().join(format!("contagion-bench-{}-{name}", std::process::id()));
     let mut best = f64::INFINITY;
@@ -322,7 +336,7 @@ fn full_run_seconds(text: &str, name: &str, dir: &Path, paths: Option<u32>) -> f
             force: true,
             threads: None,
             progress: false,
-            search: Default::default(),
+            search,
             cuts: Vec::new(),
         };
         let started = std::time::Instant::now();
@@ -331,6 +345,23 @@ fn full_run_seconds(text: &str, name: &str, dir: &Path, paths: Option<u32>) -> f
     }
     let _ = std::fs::remove_dir_all(&tmp);
     best
+}
+
+/// The perps' liquidation index (issue 12, target 6): `perp-adl` at its
+/// 500 paths with the index and with every account checked in every
+/// round (the search before the index).
+fn perp_index_cost(bench_dir: &Path) {
+    use contagion::engine::CandidateSearch;
+    let root = bench_dir.parent().unwrap();
+    let text = std::fs::read_to_string(root.join("perp-adl.toml")).unwrap();
+    let run = |search| full_run_seconds_with(&text, "perp-adl", root, None, search);
+    let indexed = run(CandidateSearch::Indexed);
+    let scan = run(CandidateSearch::FullScan);
+    println!(
+        "
+perp-adl, 500 paths: indexed {indexed:.2} s, full scan {scan:.2} s: {:.2}× faster",
+        scan / indexed
+    );
 }
 
 /// What recording costs (issue 12): the default scenario with every path

@@ -20,6 +20,7 @@ mod options;
 mod oracle;
 mod oracle_crosscheck;
 mod oracle_reference;
+mod perp_index;
 mod perps;
 mod properties;
 mod report;

@@ -4,7 +4,9 @@
 //! cascade round (stage 4), funding after the cascade (stage 4b) and the
 //! record (stage 6). The vault hedges in the shared market's pools.
 
+mod account;
 pub mod charts;
+mod index;
 mod open_interest;
 pub mod raw;
 pub mod spec;
@@ -55,6 +57,7 @@ impl<'a> Perps<'a> {
     /// Recompute recorded totals from every position (`--full-scan`).
     pub fn set_full_scan(&mut self, scan: bool) {
         self.scan = scan;
+        self.state.set_full_scan(scan);
     }
 
     /// Back to the book's accounts at the market's initial marks.
@@ -132,13 +135,8 @@ impl<'a> Perps<'a> {
             return;
         }
         self.fill_prices(market);
-        self.state.funding(
-            &sc.perps,
-            &sc.perp_book,
-            &self.mark,
-            &self.index,
-            sc.dt_hours,
-        );
+        self.state
+            .funding(&sc.perps, &self.mark, &self.index, sc.dt_hours);
     }
 
     /// An agent's order of `units` (signed) on position `pos`, at the
@@ -162,15 +160,17 @@ impl<'a> Perps<'a> {
     }
 
     /// What a perp-hedging agent's account (position `pos`) has gained at
-    /// mark `s`: its margin with the variation since the last settlement,
-    /// less its starting margin (or what it got back once liquidated).
+    /// mark `s` of its market (the vault's last settled marks elsewhere):
+    /// its equity there less its starting margin (or what it got back once
+    /// liquidated).
     pub fn hedge_gain(&self, pos: usize, s: f64) -> f64 {
         let book = &self.sc.perp_book;
         let p = &self.state;
         let account = book.account[pos] as usize;
         if p.open[account] {
-            let m = book.market[pos] as usize;
-            p.margin[account] + p.size[pos] * (s - p.last_mark[m]) - book.margin[account]
+            let mut marks = p.last_mark.clone();
+            marks[book.market[pos] as usize] = s;
+            p.equity(book, account, &marks) - book.margin[account]
         } else {
             p.returned_to[account] - book.margin[account]
         }
@@ -178,7 +178,7 @@ impl<'a> Perps<'a> {
 
     /// The perp ledger (docs/model.md §15), constant over a path.
     pub fn ledger(&self) -> f64 {
-        self.state.ledger()
+        self.state.ledger(&self.sc.perp_book)
     }
 
     /// Stage 6: the step's totals into the summary, and its

@@ -3,13 +3,21 @@
 //! and the backstop vault that is every trader's counterparty and hedges in
 //! the underlying's pool.
 //!
-//! Money never appears or vanishes: the ledger `Σ account margins +
+//! Accounts are kept the way perp exchanges keep them: each position has an
+//! entry mark and the market's cumulative funding index at entry, so its
+//! unrealised PnL at mark M is `size·((M − entry) − (Φ − φ_entry))` and
+//! neither a new mark nor a funding payment touches an account. A round
+//! looks only at the accounts the liquidation index (`index`) and the loose
+//! list name.
+//!
+//! Money never appears or vanishes: the ledger `Σ account equity +
 //! margin returned to liquidated traders + vault cash + insurance funds +
 //! fees` is constant over a path (`PerpState::ledger`).
 
 use crate::derivatives::surface::Ewma;
 use crate::market::Pool;
 use crate::mechanism::exact::ExactSum;
+use crate::mechanism::perp::index::PerpIndex;
 use crate::mechanism::perp::spec::{MarginModel, PerpBook, PerpSpec};
 
 /// What one liquidation round closed.
@@ -31,10 +39,14 @@ pub struct PerpState {
     /// Per market, exact running sums of the long sizes and of the short
     /// sizes (as positive units): the open interest.
     pub(super) oi: Vec<[ExactSum; 2]>,
-    /// Cumulative PnL of each position (variation margin and funding), USD.
-    pub pnl: Vec<f64>,
-    /// Margin (equity) of each account, USD.
-    pub margin: Vec<f64>,
+    /// PnL of each position realised so far (variation margin and funding
+    /// up to its entry), USD.
+    pub(super) realised: Vec<f64>,
+    /// Each position's entry mark and the funding index at its entry.
+    pub(super) entry: Vec<f64>,
+    pub(super) entry_funding: Vec<f64>,
+    /// Collateral of each account: its margin with everything realised.
+    pub(super) collateral: Vec<f64>,
     /// Whether each account is still open.
     pub open: Vec<bool>,
     /// The vault's signed position per market (−Σ traders' sizes).
@@ -51,8 +63,11 @@ pub struct PerpState {
     pub returned: f64,
     /// The part of `returned` each account got.
     pub returned_to: Vec<f64>,
-    /// Mark at the last variation-margin settlement, per market.
+    /// Mark at the vault's last variation-margin settlement, per market.
     pub last_mark: Vec<f64>,
+    /// Cumulative funding index Φ per market: Σ rate·mark over the
+    /// funding payments so far, USD per unit of long position.
+    pub funding_index: Vec<f64>,
     /// Maintenance margin fraction in force, per market.
     pub mmr: Vec<f64>,
     ewma: Vec<Option<Ewma>>,
@@ -67,6 +82,11 @@ pub struct PerpState {
     pub step_adl: Vec<u32>,
     /// Drawn from the fund this step, per market.
     pub step_fund_drawn: Vec<f64>,
+    /// Which accounts a round looks at.
+    pub(super) index: PerpIndex,
+    /// Check every open account in every round (the reference
+    /// `--full-scan`) instead of the index.
+    scan: bool,
     order: Vec<(f64, u32)>,
     /// ADL queues of the current round per (market, side taken from), in
     /// ranking order, with a cursor: built on first use in a round.
@@ -82,9 +102,14 @@ impl PerpState {
         let n = specs.len();
         self.size.clone_from(&book.size);
         self.oi = Self::open_interest_sums(book, &self.size, n);
-        self.pnl.clear();
-        self.pnl.resize(book.size.len(), 0.0);
-        self.margin.clone_from(&book.margin);
+        self.realised.clear();
+        self.realised.resize(book.size.len(), 0.0);
+        self.entry.clear();
+        self.entry
+            .extend(book.market.iter().map(|&m| marks[m as usize]));
+        self.entry_funding.clear();
+        self.entry_funding.resize(book.size.len(), 0.0);
+        self.collateral.clone_from(&book.margin);
         self.open.clear();
         self.open.resize(book.accounts(), true);
         self.vault_size = vec![0.0; n];
@@ -98,6 +123,7 @@ impl PerpState {
         self.returned = 0.0;
         self.returned_to = vec![0.0; book.accounts()];
         self.last_mark = marks.to_vec();
+        self.funding_index = vec![0.0; n];
         self.ewma = specs
             .iter()
             .map(|s| match s.margin {
@@ -112,7 +138,14 @@ impl PerpState {
         self.mmr = vec![0.0; n];
         self.set_mmr(specs);
         self.funding_rate = vec![0.0; n];
+        self.index.build(book, n, marks);
+        self.index.reset_path();
         self.begin_step();
+    }
+
+    /// Check every open account in every round instead of the index.
+    pub fn set_full_scan(&mut self, scan: bool) {
+        self.scan = scan;
     }
 
     /// Clear the per-step counters.
@@ -122,22 +155,6 @@ impl PerpState {
         self.step_liq_notional = vec![0.0; n];
         self.step_adl = vec![0; n];
         self.step_fund_drawn = vec![0.0; n];
-    }
-
-    /// The ledger, constant over a path.
-    pub fn ledger(&self) -> f64 {
-        let accounts: f64 = self
-            .margin
-            .iter()
-            .zip(&self.open)
-            .filter(|(_, o)| **o)
-            .map(|(m, _)| m)
-            .sum();
-        accounts
-            + self.returned
-            + self.vault_cash.iter().sum::<f64>()
-            + self.fund.iter().sum::<f64>()
-            + self.fees.iter().sum::<f64>()
     }
 
     fn set_mmr(&mut self, specs: &[PerpSpec]) {
@@ -171,66 +188,25 @@ impl PerpState {
 
     /// Funding for one step: rate = clamp((mark − index)/index) scaled from
     /// the funding period to the step; longs pay `rate·size·mark` to the
-    /// vault and shorts receive it from the vault.
-    pub fn funding(
-        &mut self,
-        specs: &[PerpSpec],
-        book: &PerpBook,
-        marks: &[f64],
-        index: &[f64],
-        dt_hours: f64,
-    ) {
+    /// vault and shorts receive it from the vault. The accounts' part goes
+    /// into the funding index Φ; the vault receives it on the open
+    /// interest, `rate·mark·(Σ long sizes − Σ short sizes)`.
+    pub fn funding(&mut self, specs: &[PerpSpec], marks: &[f64], index: &[f64], dt_hours: f64) {
         for (m, spec) in specs.iter().enumerate() {
             // Below 1e-12 the premium is rounding, not a price gap.
             let premium = (marks[m] - index[m]) / index[m];
             let premium = if premium.abs() < 1e-12 { 0.0 } else { premium };
             let per_period = premium.clamp(-spec.funding_clamp, spec.funding_clamp);
             self.funding_rate[m] = per_period * dt_hours / spec.funding_period_hours;
+            let per_unit = self.funding_rate[m] * marks[m];
+            self.funding_index[m] += per_unit;
+            let [long, short] = &mut self.oi[m];
+            self.vault_cash[m] += per_unit * (long.value() - short.value());
         }
-        for i in 0..self.size.len() {
-            let m = book.market[i] as usize;
-            let a = book.account[i] as usize;
-            if self.size[i] != 0.0 && self.open[a] {
-                let pay = self.funding_rate[m] * self.size[i] * marks[m];
-                self.margin[a] -= pay;
-                self.pnl[i] -= pay;
-                self.vault_cash[m] += pay;
-            }
-        }
-        // The vault is every trader's counterparty: what the traders pay is
-        // what its position (−Σ trader sizes) earns, so the flows sum to zero.
     }
 
-    /// Variation margin: settle every position of the open accounts and
-    /// the vault to `marks`.
-    pub fn mark_to_market(&mut self, book: &PerpBook, marks: &[f64]) {
-        for a in 0..book.accounts() {
-            if self.open[a] {
-                self.settle_account(book, a, marks);
-            }
-        }
-        self.settle_vault(marks);
-    }
-
-    /// Settle open account `a`'s positions to `marks` (in position order)
-    /// and return its maintenance requirement there.
-    #[inline]
-    fn settle_account(&mut self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
-        let mut req = 0.0;
-        for i in book.positions(a) {
-            let m = book.market[i] as usize;
-            if self.size[i] != 0.0 {
-                let d = self.size[i] * (marks[m] - self.last_mark[m]);
-                self.margin[a] += d;
-                self.pnl[i] += d;
-            }
-            req += self.size[i].abs() * marks[m] * self.mmr[m];
-        }
-        req
-    }
-
-    /// The vault's variation margin to `marks`, which become the last
-    /// settled marks (every position is settled to them first).
+    /// The vault's variation margin to `marks`, which become its last
+    /// settled marks.
     fn settle_vault(&mut self, marks: &[f64]) {
         for (m, cash) in self.vault_cash.iter_mut().enumerate() {
             *cash += self.vault_size[m] * (marks[m] - self.last_mark[m]);
@@ -250,11 +226,14 @@ impl PerpState {
         );
     }
 
-    /// One liquidation round at the pools' current prices: settle to the
-    /// marks, then close every open account whose equity is below its
-    /// maintenance requirement, lowest equity ÷ requirement first (ties by
-    /// account). The list is fixed before the first liquidation: an account
-    /// that ADL leaves below its requirement waits for the next round.
+    /// One liquidation round at the pools' current prices: the vault
+    /// settles to the marks, then every open account whose equity is below
+    /// its maintenance requirement is closed, lowest equity ÷ requirement
+    /// first (ties by account). The list is fixed before the first
+    /// liquidation: an account that ADL leaves below its requirement waits
+    /// for the next round. The accounts looked at are those the index
+    /// names and the loose ones (every open account with `--full-scan`):
+    /// the same list either way.
     pub fn liquidation_round(
         &mut self,
         specs: &[PerpSpec],
@@ -266,16 +245,28 @@ impl PerpState {
         Self::fill_marks(specs, pools, quote_usd, &mut marks);
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        // One pass settles every open account and finds those below their
-        // requirement.
-        for a in 0..book.accounts() {
-            if !self.open[a] {
-                continue;
+        if self.scan {
+            for a in 0..book.accounts() {
+                if self.open[a] {
+                    self.check(book, a, &marks, &mut order);
+                }
             }
-            let req = self.settle_account(book, a, &marks);
-            if req > 0.0 && self.margin[a] < req {
-                order.push((self.margin[a] / req, a as u32));
+        } else {
+            let mut index = std::mem::take(&mut self.index);
+            index.refresh(&self.open, |a| self.keyed(book, a));
+            for m in 0..specs.len() {
+                let at = (marks[m], self.funding_index[m], self.mmr[m]);
+                for short in [false, true] {
+                    index.candidates(m, short, at, &self.open, |a| {
+                        self.check(book, a, &marks, &mut order)
+                    });
+                }
             }
+            index.loose.retain(|&a| self.open[a as usize]);
+            for &a in &index.loose {
+                self.check(book, a as usize, &marks, &mut order);
+            }
+            self.index = index;
         }
         self.settle_vault(&marks);
         order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
@@ -316,7 +307,7 @@ impl PerpState {
         let range = book.positions(a);
         let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
         let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
-        let mut left = self.margin[a];
+        let mut left = self.equity(book, a, marks);
         let mut closed = 0;
         // Penalty then fee, position by position in the account's order,
         // each from what is left.
@@ -341,7 +332,7 @@ impl PerpState {
             self.returned_to[a] = left;
         }
         let deficit = (-left).max(0.0);
-        self.margin[a] = 0.0;
+        self.collateral[a] = 0.0;
         self.open[a] = false;
         for i in range {
             if self.size[i] == 0.0 {
@@ -371,13 +362,15 @@ impl PerpState {
                         .filter(|&j| {
                             book.market[j] as usize == m
                                 && self.size[j] * s_rem < 0.0
-                                && self.pnl[j] > 0.0
                                 && self.open[book.account[j] as usize]
                         })
-                        .map(|j| {
-                            let acct = book.account[j] as usize;
-                            let lev = notional_of(self, j) / self.margin[acct].max(1e-9);
-                            (self.pnl[j] * lev, j)
+                        .filter_map(|j| {
+                            let pnl = self.pnl(book, j, marks);
+                            (pnl > 0.0).then(|| {
+                                let acct = book.account[j] as usize;
+                                let equity = self.equity(book, acct, marks);
+                                (pnl * notional_of(self, j) / equity.max(1e-9), j)
+                            })
                         })
                         .collect();
                     ranked.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
@@ -389,20 +382,24 @@ impl PerpState {
                         break;
                     }
                     if self.size[j] == 0.0
-                        || self.pnl[j] <= 0.0
                         || !self.open[book.account[j] as usize]
+                        || self.pnl(book, j, marks) <= 0.0
                     {
                         self.adl_cursor[q] += 1;
                         continue;
                     }
+                    // Realised at the mark first, so the give-up and the
+                    // units closed leave the rest of the position as it was.
+                    self.realise(book, j, marks[m]);
                     let z = s_rem.abs().min(self.size[j].abs());
                     let frac = z / self.size[j].abs();
-                    let pay = (per_unit * z).min(self.pnl[j] * frac).min(owed);
+                    let pay = (per_unit * z).min(self.realised[j] * frac).min(owed);
                     let acct = book.account[j] as usize;
-                    self.margin[acct] -= pay;
+                    self.collateral[acct] -= pay;
+                    self.index.detach(acct);
                     // The give-up came out of the matched units' profit;
                     // the units left open keep theirs.
-                    self.pnl[j] *= 1.0 - frac;
+                    self.realised[j] *= 1.0 - frac;
                     self.set_size(book, j, self.size[j] - self.size[j].signum() * z);
                     s_rem -= s_rem.signum() * z;
                     owed -= pay;
@@ -428,11 +425,12 @@ impl PerpState {
     }
 
     /// An agent's own trade of `delta` units on position `i` (a hedger
-    /// hedging here), at the pools' current marks: every position is
-    /// settled to the marks first, the taker fee comes out of the account's
-    /// margin, the vault takes the other side and passes it on to the pool
-    /// (it buys what the agent sells, and sells spot to stay hedged).
-    /// Returns false, trading nothing, once the account is closed.
+    /// hedging here), at the pools' current marks: the vault settles to
+    /// the marks and the position realises its PnL there first, the taker
+    /// fee comes out of the account's equity, the vault takes the other
+    /// side and passes it on to the pool (it buys what the agent sells, and
+    /// sells spot to stay hedged). Returns false, trading nothing, once
+    /// the account is closed.
     pub fn agent_trade(
         &mut self,
         specs: &[PerpSpec],
@@ -449,12 +447,15 @@ impl PerpState {
         let m = book.market[i] as usize;
         let mut marks = std::mem::take(&mut self.marks);
         Self::fill_marks(specs, pools, quote_usd, &mut marks);
-        self.mark_to_market(book, &marks);
-        let fee = (specs[m].taker_fee * delta.abs() * marks[m]).min(self.margin[a].max(0.0));
+        self.settle_vault(&marks);
+        self.realise(book, i, marks[m]);
+        let equity = self.equity(book, a, &marks);
+        let fee = (specs[m].taker_fee * delta.abs() * marks[m]).min(equity.max(0.0));
         self.marks = marks;
-        self.margin[a] -= fee;
+        self.collateral[a] -= fee;
         self.fees[m] += fee;
         self.set_size(book, i, self.size[i] + delta);
+        self.index.detach(a);
         self.vault_size[m] -= delta;
         // The vault took the other side: it trades the underlying the
         // agent's way to stay hedged (at most half the pool).
@@ -544,7 +545,8 @@ mod tests {
         let first = st.liquidation_round(&specs, &book, &mut pools, &q);
         assert_eq!(first.accounts, 1);
         assert!(st.open[1]);
-        assert!((st.margin[1] - 30.0).abs() < 1e-9, "{}", st.margin[1]);
+        let equity = st.equity(&book, 1, &st.last_mark);
+        assert!((equity - 30.0).abs() < 1e-9, "{equity}");
         assert_eq!(st.step_adl[0], 1);
         assert_eq!(st.size[1], 0.0);
         let second = st.liquidation_round(&specs, &book, &mut pools, &q);
@@ -582,7 +584,8 @@ mod tests {
         let out = st.liquidation_round(&specs, &book, &mut pools, &[1.0, 1.0]);
         assert_eq!(out.accounts, 2, "a, then c");
         assert_eq!(st.size[3], -5.0, "d keeps 5 units");
-        assert!((st.margin[2] - (1000.0 + 100.0 - 40.0)).abs() < 1e-9);
+        let equity = st.equity(&book, 2, &st.last_mark);
+        assert!((equity - (1000.0 + 100.0 - 40.0)).abs() < 1e-9);
         assert_eq!(st.step_adl[0], 2);
         // c's deficit of 40 (0 − 40 given up) falls on market 1's vault:
         // nobody is short there.

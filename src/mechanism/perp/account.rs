@@ -1,0 +1,107 @@
+//! A perp account's equity, margin check and realised PnL
+//! (docs/model.md §15): each position keeps its entry mark and the
+//! funding index at entry, so its unrealised PnL at mark M is
+//! `size·((M − entry) − (Φ − φ_entry))`.
+
+use super::index::{Keyed, key, queue};
+use super::spec::PerpBook;
+use super::state::PerpState;
+
+impl PerpState {
+    /// Position i's PnL not yet realised, at mark `mark` of its market m.
+    #[inline]
+    pub(super) fn unrealised(&self, i: usize, m: usize, mark: f64) -> f64 {
+        self.size[i] * ((mark - self.entry[i]) - (self.funding_index[m] - self.entry_funding[i]))
+    }
+
+    /// Position i's PnL since step 0 (variation margin and funding) at
+    /// `marks`.
+    pub(super) fn pnl(&self, book: &PerpBook, i: usize, marks: &[f64]) -> f64 {
+        let m = book.market[i] as usize;
+        self.realised[i] + self.unrealised(i, m, marks[m])
+    }
+
+    /// Account a's equity at `marks`: its collateral and its positions'
+    /// unrealised PnL.
+    pub fn equity(&self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
+        let mut e = self.collateral[a];
+        for i in book.positions(a) {
+            if self.size[i] != 0.0 {
+                let m = book.market[i] as usize;
+                e += self.unrealised(i, m, marks[m]);
+            }
+        }
+        e
+    }
+
+    /// Account a's equity and maintenance requirement at `marks`.
+    #[inline]
+    pub(super) fn margin_check(&self, book: &PerpBook, a: usize, marks: &[f64]) -> (f64, f64) {
+        let mut req = 0.0;
+        for i in book.positions(a) {
+            let m = book.market[i] as usize;
+            req += self.size[i].abs() * marks[m] * self.mmr[m];
+        }
+        (self.equity(book, a, marks), req)
+    }
+
+    /// Realise position i's PnL at mark `mark` into its account's
+    /// collateral: its entry becomes the mark and the funding index now.
+    pub(super) fn realise(&mut self, book: &PerpBook, i: usize, mark: f64) {
+        let m = book.market[i] as usize;
+        let u = self.unrealised(i, m, mark);
+        self.collateral[book.account[i] as usize] += u;
+        self.realised[i] += u;
+        self.entry[i] = mark;
+        self.entry_funding[i] = self.funding_index[m];
+    }
+
+    /// The ledger, constant over a path (accounts valued at the vault's
+    /// last settled marks).
+    pub fn ledger(&self, book: &PerpBook) -> f64 {
+        let accounts: f64 = (0..book.accounts())
+            .filter(|&a| self.open[a])
+            .map(|a| self.equity(book, a, &self.last_mark))
+            .sum();
+        accounts
+            + self.returned
+            + self.vault_cash.iter().sum::<f64>()
+            + self.fund.iter().sum::<f64>()
+            + self.fees.iter().sum::<f64>()
+    }
+
+    /// Account a's queue, key and scale in the liquidation index if it
+    /// holds exactly one position.
+    pub(super) fn keyed(&self, book: &PerpBook, a: usize) -> Keyed {
+        let mut live = book.positions(a).filter(|&i| self.size[i] != 0.0);
+        match (live.next(), live.next()) {
+            (Some(i), None) => {
+                let (s, e, f) = (self.size[i], self.entry[i], self.entry_funding[i]);
+                let m = book.market[i] as usize;
+                Keyed::One(
+                    queue(m, s),
+                    key(self.collateral[a], s, e, f),
+                    e.abs() + f.abs(),
+                )
+            }
+            (Some(_), Some(_)) => Keyed::Several,
+            (None, _) => Keyed::Empty,
+        }
+    }
+
+    /// Push account `a` onto `order` if its equity is below its
+    /// requirement at `marks`.
+    #[inline]
+    pub(super) fn check(
+        &self,
+        book: &PerpBook,
+        a: usize,
+        marks: &[f64],
+        order: &mut Vec<(f64, u32)>,
+    ) {
+        let (equity, req) = self.margin_check(book, a, marks);
+        if req > 0.0 && equity < req {
+            order.push((equity / req, a as u32));
+        }
+    }
+}

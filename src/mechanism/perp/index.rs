@@ -1,0 +1,366 @@
+//! The perps' liquidation index (docs/model.md §15, "Accounts near
+//! liquidation"): which accounts a liquidation round needs to look at,
+//! without settling every account.
+//!
+//! An account holding one position (size s, entry mark E, funding index at
+//! entry φ, collateral c) has equity `c + s·(M − E − Φ + φ)` at mark M and
+//! funding index Φ, and requirement `|s|·M·mmr`. It is below its
+//! requirement exactly when its key `k = c/|s| − sign(s)·(E − φ)` is below
+//! the market's threshold `M·mmr − sign(s)·(M − Φ)`. Nothing a round or a
+//! step does to the market (marks, funding, the margin model) changes a
+//! key; only a change to the account itself does (auto-deleveraging, an
+//! agent's trade), and such an account is keyed again before the next
+//! round. Accounts with several positions are loose: every round checks
+//! them in full.
+//!
+//! Each (market, side) keeps its accounts sorted by key once per scenario
+//! (every path starts from the same book at the same marks), so a round
+//! reads a prefix; accounts keyed again on the path sit in a second sorted
+//! list per (market, side), rebuilt when it changed. The key is only a
+//! filter, with a slack far above its rounding: every candidate is then
+//! checked exactly, as a full scan checks every account, so both find the
+//! same accounts.
+
+use super::spec::PerpBook;
+
+/// Relative slack of the filter: keys and thresholds carry rounding of a
+/// few ulps of the prices they are made of.
+const SLACK: f64 = 1e-9;
+
+/// Where an account is looked for on this path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Its entry in the sorted book holds.
+    Book,
+    /// Its entry in the re-keyed list holds.
+    Rekeyed,
+    /// Checked in full every round (several positions).
+    Loose,
+    /// Changed since the last round: to be keyed again.
+    Pending,
+    /// No position open: never below a requirement of zero (until an
+    /// agent's trade opens one).
+    Out,
+}
+
+/// One sorted list of (key, account) and the first entry that may still
+/// be open.
+#[derive(Debug, Clone, Default)]
+struct Queue {
+    entries: Vec<(f64, u32)>,
+    frontier: usize,
+}
+
+impl Queue {
+    fn sort(&mut self) {
+        self.entries
+            .sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        self.entries.dedup();
+        self.frontier = 0;
+    }
+
+    /// Visit the live entries with a key below `limit`; pass over dead
+    /// entries at the front for good.
+    fn walk(
+        &mut self,
+        limit: f64,
+        live: impl Fn(usize, f64) -> bool,
+        mut visit: impl FnMut(usize),
+    ) {
+        let mut j = self.frontier;
+        while let Some(&(k, a)) = self.entries.get(j) {
+            if live(a as usize, k) {
+                break;
+            }
+            j += 1;
+        }
+        self.frontier = j;
+        for &(k, a) in &self.entries[j..] {
+            if k >= limit {
+                break;
+            }
+            if live(a as usize, k) {
+                visit(a as usize);
+            }
+        }
+    }
+}
+
+/// Accounts sorted by key per (market, side), and where each account is
+/// looked for on this path.
+#[derive(Debug, Default)]
+pub(super) struct PerpIndex {
+    /// The step-0 marks `book` was built at (once per scenario: every
+    /// path starts there).
+    built_at: Option<Vec<f64>>,
+    /// Per queue `2·market + (short as usize)`: the book's accounts with
+    /// one position, by key at step 0.
+    book: Vec<Queue>,
+    /// Per market: the largest |E| + |φ| of a keyed account, for the slack.
+    scale: Vec<f64>,
+    /// Each account's slot when a path starts.
+    start: Vec<Slot>,
+    /// This path: each account's slot, and the key and queue it was keyed
+    /// at again.
+    slot: Vec<Slot>,
+    rekey: Vec<(f64, u32)>,
+    /// This path: per queue, the accounts keyed again.
+    rekeyed: Vec<Queue>,
+    /// This path: accounts checked in full every round.
+    pub(super) loose: Vec<u32>,
+    /// This path: accounts changed since the last round.
+    pending: Vec<u32>,
+}
+
+/// How an account stands for the index, as `PerpState` computes it.
+pub(super) enum Keyed {
+    /// One position: its queue, key and scale (|E| + |φ|).
+    One(usize, f64, f64),
+    /// Several positions: checked in full.
+    Several,
+    /// None left.
+    Empty,
+}
+
+/// A position's key: `c/|s| − sign(s)·(E − φ)`.
+pub(super) fn key(collateral: f64, size: f64, entry: f64, entry_funding: f64) -> f64 {
+    collateral / size.abs() - size.signum() * (entry - entry_funding)
+}
+
+/// The queue of a position of size `size` in market `m`.
+pub(super) fn queue(m: usize, size: f64) -> usize {
+    2 * m + usize::from(size < 0.0)
+}
+
+/// The threshold a key must be below for a position of sign `sign` to be
+/// under its requirement at mark `mark`, funding index `phi`, fraction `mmr`.
+fn threshold(sign: f64, mark: f64, phi: f64, mmr: f64) -> f64 {
+    mark * mmr - sign * (mark - phi)
+}
+
+impl PerpIndex {
+    /// Build the sorted queues from the book at step 0 (entry marks
+    /// `marks`, funding index 0), once: later calls at the same marks keep
+    /// them.
+    pub(super) fn build(&mut self, book: &PerpBook, markets: usize, marks: &[f64]) {
+        if self.built_at.as_deref() == Some(marks) {
+            return;
+        }
+        self.book = vec![Queue::default(); 2 * markets];
+        self.scale = vec![0.0; markets];
+        self.start = vec![Slot::Out; book.accounts()];
+        for a in 0..book.accounts() {
+            let mut live = book.positions(a).filter(|&i| book.size[i] != 0.0);
+            match (live.next(), live.next()) {
+                (None, _) => {}
+                (Some(i), None) => {
+                    let m = book.market[i] as usize;
+                    let s = book.size[i];
+                    let k = key(book.margin[a], s, marks[m], 0.0);
+                    self.book[queue(m, s)].entries.push((k, a as u32));
+                    self.scale[m] = self.scale[m].max(marks[m].abs());
+                    self.start[a] = Slot::Book;
+                }
+                _ => self.start[a] = Slot::Loose,
+            }
+        }
+        for q in &mut self.book {
+            q.sort();
+        }
+        self.built_at = Some(marks.to_vec());
+    }
+
+    /// Back to the book's slots for a new path.
+    pub(super) fn reset_path(&mut self) {
+        self.slot.clone_from(&self.start);
+        self.rekey.clear();
+        self.rekey.resize(self.start.len(), (0.0, 0));
+        self.rekeyed.clear();
+        self.rekeyed.resize(self.book.len(), Queue::default());
+        self.loose.clear();
+        self.loose.extend(
+            (0..self.start.len())
+                .filter(|&a| self.start[a] == Slot::Loose)
+                .map(|a| a as u32),
+        );
+        self.pending.clear();
+        for q in &mut self.book {
+            q.frontier = 0;
+        }
+    }
+
+    /// Account `a` changed (its key no longer holds): key it again before
+    /// the next round.
+    pub(super) fn detach(&mut self, a: usize) {
+        if matches!(self.slot[a], Slot::Book | Slot::Rekeyed | Slot::Out) {
+            self.slot[a] = Slot::Pending;
+            self.pending.push(a as u32);
+        }
+    }
+
+    /// Key the accounts changed since the last round again (`keyed` says
+    /// how each stands now) and re-sort the lists they joined.
+    pub(super) fn refresh(&mut self, open: &[bool], keyed: impl Fn(usize) -> Keyed) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut touched = vec![false; self.rekeyed.len()];
+        for &a in &self.pending {
+            let a = a as usize;
+            if !open[a] {
+                continue;
+            }
+            match keyed(a) {
+                Keyed::One(q, k, scale) => {
+                    self.slot[a] = Slot::Rekeyed;
+                    self.rekey[a] = (k, q as u32);
+                    self.rekeyed[q].entries.push((k, a as u32));
+                    self.scale[q / 2] = self.scale[q / 2].max(scale);
+                    touched[q] = true;
+                }
+                Keyed::Several => {
+                    self.slot[a] = Slot::Loose;
+                    self.loose.push(a as u32);
+                }
+                Keyed::Empty => self.slot[a] = Slot::Out,
+            }
+        }
+        self.pending.clear();
+        for (q, list) in self.rekeyed.iter_mut().enumerate() {
+            if touched[q] {
+                let (slot, rekey) = (&self.slot, &self.rekey);
+                list.entries.retain(|&(k, a)| {
+                    let a = a as usize;
+                    open[a] && slot[a] == Slot::Rekeyed && rekey[a] == (k, q as u32)
+                });
+                list.sort();
+            }
+        }
+    }
+
+    /// Call `visit` with every open account of market `m` on side `short`
+    /// in the index whose key is below the threshold (plus slack) at
+    /// `mark`, `phi`, `mmr`; `open` says which accounts are open.
+    pub(super) fn candidates(
+        &mut self,
+        m: usize,
+        short: bool,
+        (mark, phi, mmr): (f64, f64, f64),
+        open: &[bool],
+        mut visit: impl FnMut(usize),
+    ) {
+        let q = 2 * m + usize::from(short);
+        let sign = if short { -1.0 } else { 1.0 };
+        let thr = threshold(sign, mark, phi, mmr);
+        let limit = thr + SLACK * (thr.abs() + mark.abs() + phi.abs() + self.scale[m]);
+        let slot = &self.slot;
+        self.book[q].walk(limit, |a, _| open[a] && slot[a] == Slot::Book, &mut visit);
+        let rekey = &self.rekey;
+        self.rekeyed[q].walk(
+            limit,
+            |a, k| open[a] && slot[a] == Slot::Rekeyed && rekey[a] == (k, q as u32),
+            &mut visit,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::spec::{MarginModel, PerpSpec};
+    use super::super::state::PerpState;
+    use super::*;
+    use crate::market::Pool;
+    use rand::{RngExt, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Two markets with a wide funding clamp, so the funding index moves
+    /// as much as the marks do and a key that mishandled it would show.
+    fn specs(fund: f64) -> Vec<PerpSpec> {
+        (0..2)
+            .map(|m| PerpSpec {
+                name: format!("m{m}"),
+                asset: m,
+                pool: m,
+                initial_margin: 0.06,
+                maintenance_margin: 0.05,
+                taker_fee: 0.001,
+                liquidation_fee: 0.01,
+                insurance_fund: fund,
+                funding_clamp: 0.05,
+                funding_period_hours: 1.0,
+                index_lag_steps: 0,
+                margin: MarginModel::Static,
+            })
+            .collect()
+    }
+
+    /// Random books (one position per account mostly, a few with two,
+    /// a few empty ones), random marks and heavy funding, agent trades on
+    /// random positions: a state searching with the index and one scanning
+    /// every account liquidate the same accounts, round after round, to
+    /// the bit.
+    #[test]
+    fn the_index_finds_what_a_full_scan_finds() {
+        let mut liquidated = 0;
+        for seed in 0..40u64 {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let specs = specs(if seed % 3 == 0 { 0.0 } else { 2_000.0 });
+            let mut book = PerpBook::default();
+            for _ in 0..60 {
+                let n: usize = if rng.random::<f64>() < 0.2 { 2 } else { 1 };
+                let mut positions = Vec::new();
+                let mut notional = 0.0;
+                for k in 0..n {
+                    let size = (rng.random::<f64>() * 20.0 + 1.0)
+                        * if rng.random::<bool>() { 1.0 } else { -1.0 };
+                    let size = if rng.random::<f64>() < 0.05 {
+                        0.0
+                    } else {
+                        size
+                    };
+                    positions.push(((k + seed as usize) % 2, size));
+                    notional += size.abs() * 100.0;
+                }
+                book.push_account(notional / rng.random_range(2.0..15.0), &positions);
+            }
+            let mut pools = [vec![Pool::new(1e5, 100.0, 0.0); 2], vec![]];
+            pools[1] = pools[0].clone();
+            let mut states = [PerpState::default(), PerpState::default()];
+            for (st, scan) in states.iter_mut().zip([false, true]) {
+                st.reset(&specs, &book, &[100.0, 100.0]);
+                st.set_full_scan(scan);
+            }
+            let q = [1.0, 1.0];
+            let mut index = [100.0, 100.0];
+            for _ in 0..30 {
+                for price in &mut index {
+                    *price *= (0.04 * (rng.random::<f64>() - 0.55)).exp();
+                }
+                let premium = [
+                    rng.random::<f64>() * 0.1 - 0.05,
+                    rng.random::<f64>() * 0.1 - 0.05,
+                ];
+                let trade = rng.random_range(0..book.size.len());
+                let units = rng.random::<f64>() * 4.0 - 2.0;
+                let mut outcomes = Vec::new();
+                for (st, pools) in states.iter_mut().zip(pools.iter_mut()) {
+                    for m in 0..2 {
+                        pools[m].arbitrage_to(index[m] * (1.0 + premium[m]));
+                    }
+                    st.agent_trade(&specs, &book, trade, units, pools, &q);
+                    let round = st.liquidation_round(&specs, &book, pools, &q);
+                    let mut marks = Vec::new();
+                    PerpState::fill_marks(&specs, pools, &q, &mut marks);
+                    st.funding(&specs, &marks, &index, 1.0);
+                    let again = st.liquidation_round(&specs, &book, pools, &q);
+                    outcomes.push((round, again, st.open.clone(), st.fund.clone()));
+                    outcomes.push((round, again, st.open.clone(), st.vault_cash.clone()));
+                }
+                assert_eq!(outcomes[0], outcomes[2], "seed {seed}");
+                assert_eq!(outcomes[1], outcomes[3], "seed {seed}");
+                liquidated += outcomes[0].0.accounts + outcomes[0].1.accounts;
+            }
+        }
+        assert!(liquidated > 500, "only {liquidated} liquidations");
+    }
+}
