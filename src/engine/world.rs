@@ -99,11 +99,6 @@ impl<'a> World<'a> {
         self.perps.ledger()
     }
 
-    /// The market discount δ of a pegged asset now (0 for the others).
-    pub fn discount(&self, asset: usize) -> f64 {
-        self.market.discount[asset]
-    }
-
     /// Every derived price, in dependency order: pegged tokens, LP tokens
     /// (their pool's legs may be pegged), receipt tokens (their debt asset
     /// may be pegged).
