@@ -74,6 +74,13 @@ impl<'a> World<'a> {
             .set_full_scan(search == CandidateSearch::FullScan);
     }
 
+    /// Lending positions and perp accounts the cascade has checked exactly
+    /// so far, over every path this world ran: the indexes' candidates, or
+    /// everything with `CandidateSearch::FullScan`.
+    pub fn examined(&self) -> (u64, u64) {
+        (self.lending.examined(), self.perps.state.examined())
+    }
+
     /// Start collecting per-stage wall time (benchmarks only).
     pub fn enable_timing(&mut self) {
         self.laps.enable();

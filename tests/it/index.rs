@@ -397,3 +397,64 @@ return = -0.4
     let ids: std::collections::BTreeSet<i64> = i64s(&liq, "position").into_iter().collect();
     assert_eq!(ids, (1..=5).collect(), "the liquidated positions: {ids:?}");
 }
+
+/// The full scan is what its name says: over a path of `perp-adl` (500
+/// lending positions, 5,500 perp accounts, 48 steps) it checks every open
+/// position and account in every cascade round, at least one round a
+/// step, while the index checks a small part of that; and both liquidate
+/// the same. (Were `FullScan` ignored, the comparisons of the two above
+/// would compare the index with itself.)
+#[test]
+fn the_full_scan_checks_everything_and_the_index_a_fraction() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/perp-adl.toml");
+    let sc = contagion::Scenario::load(&path, &Overrides::default()).unwrap();
+    let mut examined = Vec::new();
+    let mut summaries = Vec::new();
+    for search in [CandidateSearch::Indexed, CandidateSearch::FullScan] {
+        let mut world = contagion::engine::World::new(&sc);
+        world.set_search(search);
+        let rec = world.run_path(0).unwrap();
+        examined.push(world.examined());
+        summaries.push(format!("{:?}", rec.summary));
+    }
+    assert_eq!(summaries[0], summaries[1]);
+    let steps = u64::from(sc.steps);
+    let (indexed, scan) = (examined[0], examined[1]);
+    // Every round checks every one (lending) or every open one (perps;
+    // most stay open all path long).
+    assert!(scan.0 >= steps * sc.book.len() as u64, "{scan:?}");
+    assert!(
+        scan.1 >= steps * sc.perp_book.accounts() as u64 / 2,
+        "{scan:?}"
+    );
+    assert!(indexed.0 * 5 < scan.0, "indexed {indexed:?}, scan {scan:?}");
+    assert!(
+        indexed.1 * 10 < scan.1,
+        "indexed {indexed:?}, scan {scan:?}"
+    );
+    assert!(indexed.0 > 0 && indexed.1 > 0);
+}
+
+/// Stage timing (what `cargo bench` prints per stage) is off unless asked
+/// for, and once on it times every stage a path of `perp-adl` runs: the
+/// cascade's lending and perp rounds take time, and no stage's share
+/// exceeds the whole.
+#[test]
+fn stage_timing_is_off_by_default_and_covers_the_cascade_when_on() {
+    use contagion::engine::phase::Stage;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/perp-adl.toml");
+    let sc = contagion::Scenario::load(&path, &Overrides::default()).unwrap();
+    let mut world = contagion::engine::World::new(&sc);
+    world.run_path(0).unwrap();
+    assert!(world.stage_nanos().is_none());
+    world.enable_timing();
+    let started = std::time::Instant::now();
+    world.run_path(0).unwrap();
+    let wall = started.elapsed().as_nanos() as u64;
+    let nanos = world.stage_nanos().expect("timing was enabled");
+    for stage in [Stage::CascadeLending, Stage::CascadePerps, Stage::Record] {
+        assert!(nanos.get(stage) > 0, "{}", stage.name());
+    }
+    let total: u64 = Stage::ALL.iter().map(|&s| nanos.get(s)).sum();
+    assert!(total <= wall, "{total} ns of stages in {wall} ns");
+}

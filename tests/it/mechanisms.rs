@@ -597,13 +597,8 @@ fn lp_tokens_are_priced_off_their_pool_and_burnt_when_seized() {
     );
 }
 
-/// A lender that sells what it withdraws: 30% of 1,000 ETH of deposits
-/// (cash 400) runs at step 2, gets its 300 ETH and sells them into a
-/// 10,000-ETH pool without fee: the pool ends the step at
-/// 2000·(10,000/10,300)². Without `sell` the pool stays at 2,000.
-#[test]
-fn a_lender_that_sells_its_withdrawal_moves_the_pool() {
-    let text = r#"
+/// A lending market in ETH with a lender that runs at step 2.
+const FLIGHT: &str = r#"
 [simulation]
 name = "flight"
 steps = 3
@@ -651,6 +646,14 @@ share = 0.3
 sell = true
 trigger = { at_step = 2 }
 "#;
+
+/// A lender that sells what it withdraws: 30% of 1,000 ETH of deposits
+/// (cash 400) runs at step 2, gets its 300 ETH and sells them into a
+/// 10,000-ETH pool without fee: the pool ends the step at
+/// 2000·(10,000/10,300)². Without `sell` the pool stays at 2,000.
+#[test]
+fn a_lender_that_sells_its_withdrawal_moves_the_pool() {
+    let text = FLIGHT;
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(text, &Overrides::default());
     run_into(&sc, dir.path(), "sell", Some(1));
@@ -767,4 +770,31 @@ fn deleveraging_burns_lp_collateral_as_a_seizure_does() {
     assert!(dy + out < u * 100.0 - 0.5, "{} vs {}", dy + out, u * 100.0);
     let l = read(&dir.path().join("out/liquidations.parquet"));
     assert_eq!(l.height(), 0);
+}
+
+/// A withdrawal's USD value (`withdrawn_value`) is taken at the protocol's
+/// oracle price (§11). Here the oracle reads the ETH pool, quoted in EUR
+/// at 1.25 USD: its spot is 1,600 EUR, so ETH is worth 1,600 × 1.25 =
+/// 2,000 USD, and the lender's 300 ETH are 600,000 USD (a quote taken at 1
+/// USD, or divided by its price, would give 480,000 or 384,000).
+#[test]
+fn a_withdrawal_is_valued_at_a_pool_oracle_in_usd_through_the_quote() {
+    let text = edit(
+        FLIGHT,
+        &[
+            Edit::Remove("lenders.whale.sell"),
+            Edit::Set("assets.USDC.symbol", val("\"EUR\"")),
+            Edit::Set("assets.1.price", val("1.25")),
+            Edit::Set("pools.ETH.quote", val("\"EUR\"")),
+            Edit::Add("protocols.eth-market.oracle", val("{ source = \"pool\" }")),
+        ],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let p = read(&dir.path().join("out/protocols.parquet"));
+    let w = protocol_of(&p, "eth-market", "withdrawn_value");
+    assert_eq!(w[1], Some(0.0));
+    let v = w[2].unwrap();
+    assert!((v - 600_000.0).abs() < 1e-6, "{v}");
 }

@@ -64,6 +64,7 @@ impl Lending<'_> {
     }
 
     fn push_if_liquidatable(&self, i: u32, out: &mut Vec<(f64, u32)>) {
+        self.examined.set(self.examined.get() + 1);
         if self.debt[i as usize] > 0.0 {
             let hf = self.health_factor(i as usize);
             if hf < 1.0 && (!self.guarded || hf < self.paused_below(i as usize)) {

@@ -67,6 +67,9 @@ pub struct Lending<'a> {
     /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
     oracle: Vec<f64>,
     candidates: Vec<(f64, u32)>,
+    /// Positions checked exactly by the cascade so far (the work the
+    /// index saves; `examined`).
+    examined: std::cell::Cell<u64>,
     // Per-protocol flows of the current step.
     step_liqs: Vec<u32>,
     step_repaid: Vec<f64>,
@@ -147,6 +150,7 @@ impl<'a> Lending<'a> {
             capital: vec![0.0; sc.liquidators.len()],
             oracle: vec![0.0; n_proto * n_assets],
             candidates: Vec::new(),
+            examined: Default::default(),
             step_liqs: vec![0; n_proto],
             step_repaid: vec![0.0; n_proto],
             step_seized: vec![0.0; n_proto],
@@ -392,6 +396,12 @@ impl<'a> Lending<'a> {
         let a = self.sc.book.coll_asset[k] as usize;
         self.totals.change_units(p, a, self.coll_units[k], value);
         self.coll_units[k] = value;
+    }
+
+    /// Positions the cascade has checked exactly so far (every position
+    /// with `--full-scan`, the index's candidates otherwise).
+    pub fn examined(&self) -> u64 {
+        self.examined.get()
     }
 
     /// What position i owes now, in units of its debt asset.

@@ -8,6 +8,16 @@ use super::spec::PerpBook;
 use super::state::PerpState;
 
 impl PerpState {
+    /// Check every open account in every round instead of the index.
+    pub fn set_full_scan(&mut self, scan: bool) {
+        self.scan = scan;
+    }
+
+    /// Accounts liquidation rounds have checked exactly so far.
+    pub fn examined(&self) -> u64 {
+        self.examined.get()
+    }
+
     /// Position i's PnL not yet realised, at mark `mark` of its market m.
     #[inline]
     pub(super) fn unrealised(&self, i: usize, m: usize, mark: f64) -> f64 {
@@ -99,6 +109,7 @@ impl PerpState {
         marks: &[f64],
         order: &mut Vec<(f64, u32)>,
     ) {
+        self.examined.set(self.examined.get() + 1);
         let (equity, req) = self.margin_check(book, a, marks);
         if req > 0.0 && equity < req {
             order.push((equity / req, a as u32));

@@ -86,7 +86,9 @@ pub struct PerpState {
     pub(super) index: PerpIndex,
     /// Check every open account in every round (the reference
     /// `--full-scan`) instead of the index.
-    scan: bool,
+    pub(super) scan: bool,
+    /// Accounts checked exactly by liquidation rounds so far.
+    pub(super) examined: std::cell::Cell<u64>,
     order: Vec<(f64, u32)>,
     /// ADL queues of the current round per (market, side taken from), in
     /// ranking order, with a cursor: built on first use in a round.
@@ -141,11 +143,6 @@ impl PerpState {
         self.index.build(book, n, marks);
         self.index.reset_path();
         self.begin_step();
-    }
-
-    /// Check every open account in every round instead of the index.
-    pub fn set_full_scan(&mut self, scan: bool) {
-        self.scan = scan;
     }
 
     /// Clear the per-step counters.
