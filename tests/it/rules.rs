@@ -570,6 +570,36 @@ capital = "unlimited"
     assert!(left.is_empty(), "no temporary folder left: {left:?}");
 }
 
+/// The quarantine also stops a price that reaches exactly 0 (only a
+/// receipt token may be worth 0): falls of 99.9% a step take ETH from 2,000
+/// to 2·10⁻³²¹ after 108 steps (subnormal, still positive) and to 0 at
+/// step 109, where 2·10⁻³²⁴ rounds to zero.
+#[test]
+fn a_price_that_underflows_to_zero_stops_the_run() {
+    let rest: String = (1..=112)
+        .map(|t| format!("\n[[shocks]]\nstep = {t}\nasset = \"ETH\"\nreturn = -0.999\n"))
+        .collect();
+    let sc = scenario(
+        &world(115, "", FUNDAMENTAL, "", &rest),
+        &Overrides::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        out: dir.path().join("run"),
+        force: false,
+        threads: Some(1),
+        progress: false,
+        search: Default::default(),
+        cuts: Vec::new(),
+    };
+    let err = contagion::run(&sc, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("path 0, step 109: fundamental price of ETH is 0"),
+        "{err}"
+    );
+    assert!(!dir.path().join("run").exists(), "no partial output");
+}
+
 /// Generated positions (§10): with a fixed size V = 10,000 USD and HF
 /// 1.25, collateral ETH at 2,000 and debt in EUR at 1.1, each position
 /// holds c = V/2000 = 5 ETH and owes d = V·LT/(HF·p_d) = 10000·0.8/(1.25·1.1)
