@@ -527,3 +527,24 @@ fn mixed_split_is_two_thirds(text: &str) {
         assert!((c - b * 2.0 / 3.0).abs() < 1e-9 * b.max(1.0), "{c} of {b}");
     }
 }
+
+/// A receipt token is worth its share value times the issuer's debt
+/// asset's price (§11), whatever that price: with A lending EUR at
+/// 1.10 USD, its receipt starts at 1 × 1.10 (the market table's step 0).
+#[test]
+fn a_receipt_is_priced_in_its_issuers_debt_asset() {
+    let text = edit(
+        TWO_MARKETS,
+        &[
+            Edit::Push("assets", table("symbol = \"EUR\"\nprice = 1.1")),
+            Edit::Set("protocols.lend-a.debt_asset", val("\"EUR\"")),
+            Edit::Set("positions.0.debt", val("1500.0")),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let m = read(&dir.path().join("run/market.parquet"));
+    let price = rows_of(&m, 0, "asset", "aUSDC@lend-a", "fundamental");
+    assert!((price[0] - 1.1).abs() < 1e-12, "{price:?}");
+}
