@@ -181,3 +181,30 @@ return = -0.2
         }
     }
 }
+
+/// A Merton process without jumps is GBM (docs/model.md §2), draw for
+/// draw: with `jump_intensity = 0` no jump count is drawn at all, so the
+/// path's random stream, and every table, is the same as the GBM's with
+/// the same drift and volatility. (A jump count drawn anyway, always 0,
+/// would shift every later normal and change every path.)
+#[test]
+fn merton_without_jumps_draws_exactly_what_gbm_draws() {
+    let default = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.toml"),
+    )
+    .unwrap();
+    let merton = "{ kind = \"merton\", drift = 0.0, vol = 0.75, jump_intensity = 0.0, jump_mean = -0.03, jump_std = 0.05 }";
+    let gbm = "{ kind = \"gbm\", drift = 0.0, vol = 0.75 }";
+    let dir = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for (name, process) in [("merton", merton), ("gbm", gbm)] {
+        let text = edit(&default, &[Edit::Set("assets.ETH.process", val(process))]);
+        outs.push(run(&text, dir.path(), name));
+    }
+    for t in ["market", "paths", "liquidations"] {
+        let a = read(&outs[0].join(format!("{t}.parquet")));
+        let b = read(&outs[1].join(format!("{t}.parquet")));
+        assert!(a.height() > 0, "{t} is empty");
+        assert!(same_frame(&a, &b), "{t} differs");
+    }
+}
