@@ -597,6 +597,9 @@ fn lp_tokens_are_priced_off_their_pool_and_burnt_when_seized() {
     );
 }
 
+/// A lending market without positions, to shift others' indices.
+const DUMMY: &str = "[[protocols]]\nname = \"dummy\"\nkind = \"lending\"\ndebt_asset = \"EUR\"\n\n[[protocols.collateral]]\nasset = \"WBTC\"\nliquidation_threshold = 0.8\nliquidation_bonus = 0.05\nmax_ltv = 0.7\n\n";
+
 /// A lending market in ETH with a lender that runs at step 2.
 const FLIGHT: &str = r#"
 [simulation]
@@ -777,24 +780,62 @@ fn deleveraging_burns_lp_collateral_as_a_seizure_does() {
 /// at 1.25 USD: its spot is 1,600 EUR, so ETH is worth 1,600 × 1.25 =
 /// 2,000 USD, and the lender's 300 ETH are 600,000 USD (a quote taken at 1
 /// USD, or divided by its price, would give 480,000 or 384,000).
+///
+/// The same with an oracle that keeps state (Maker's OSM, `delayed`), whose
+/// price in use is read from the protocol's own oracle state, and with ETH
+/// listed second among the assets and the market second among the
+/// protocols.
 #[test]
 fn a_withdrawal_is_valued_at_a_pool_oracle_in_usd_through_the_quote() {
-    let text = edit(
-        FLIGHT,
-        &[
+    for (oracle, eth_second) in [
+        ("{ source = \"pool\" }", false),
+        (
+            "{ source = \"pool\", kind = \"delayed\", hop_hours = 1.0 }",
+            true,
+        ),
+    ] {
+        let mut edits = vec![
             Edit::Remove("lenders.whale.sell"),
             Edit::Set("assets.USDC.symbol", val("\"EUR\"")),
             Edit::Set("assets.1.price", val("1.25")),
             Edit::Set("pools.ETH.quote", val("\"EUR\"")),
-            Edit::Add("protocols.eth-market.oracle", val("{ source = \"pool\" }")),
-        ],
-    );
-    let sc = scenario(&text, &Overrides::default());
-    let dir = tempfile::tempdir().unwrap();
-    run_into(&sc, dir.path(), "out", Some(1));
-    let p = read(&dir.path().join("out/protocols.parquet"));
-    let w = protocol_of(&p, "eth-market", "withdrawn_value");
-    assert_eq!(w[1], Some(0.0));
-    let v = w[2].unwrap();
-    assert!((v - 600_000.0).abs() < 1e-6, "{v}");
+            Edit::Add("protocols.eth-market.oracle", val(oracle)),
+        ];
+        if eth_second {
+            // ETH falls 10% at step 1: the protocol's OSM still shows 2,000
+            // when the lender runs at step 2 (its last read, at step 1, put
+            // step 0's price in use), while a direct oracle, the dummy
+            // market's, read 1,800.
+            edits.push(Edit::Push(
+                "shocks",
+                table("step = 1\nasset = \"ETH\"\nreturn = -0.1"),
+            ));
+            edits.push(Edit::Set(
+                "assets.0",
+                table("symbol = \"EUR\"\nprice = 1.25"),
+            ));
+            edits.push(Edit::Set(
+                "assets.1",
+                table("symbol = \"ETH\"\nprice = 2000.0"),
+            ));
+        }
+        let mut base = FLIGHT.to_string();
+        if eth_second {
+            // And the market second among the protocols.
+            let first = "[[protocols]]\nname = \"eth-market\"";
+            assert!(base.contains(first));
+            base = base.replacen(first, &format!("{DUMMY}{first}"), 1);
+        }
+        let sc = scenario(&edit(&base, &edits), &Overrides::default());
+        assert_eq!(sc.assets[1].symbol == "ETH", eth_second);
+        let market = sc.protocols.iter().position(|p| p.name == "eth-market");
+        assert_eq!(market, Some(usize::from(eth_second)));
+        let dir = tempfile::tempdir().unwrap();
+        run_into(&sc, dir.path(), "out", Some(1));
+        let p = read(&dir.path().join("out/protocols.parquet"));
+        let w = protocol_of(&p, "eth-market", "withdrawn_value");
+        assert_eq!(w[1], Some(0.0));
+        let v = w[2].unwrap();
+        assert!((v - 600_000.0).abs() < 1e-6, "{oracle}: {v}");
+    }
 }
