@@ -375,4 +375,28 @@ mod tests {
             );
         }
     }
+
+    /// A zero pivot (two assets perfectly correlated) is accepted when
+    /// the later rows agree with it, and rejected when they do not: assets
+    /// 0 and 1 move as one, so asset 2 must be as correlated with one as
+    /// with the other.
+    #[test]
+    fn a_zero_pivot_needs_consistent_later_rows() {
+        let ok = vec![
+            vec![1.0, 1.0, 0.5],
+            vec![1.0, 1.0, 0.5],
+            vec![0.5, 0.5, 1.0],
+        ];
+        let l = cholesky_psd(&ok).unwrap();
+        assert_eq!(l[1][1], 0.0);
+        assert_eq!(l[2][1], 0.0, "nothing left for the second column");
+        assert!((l[2][2] - 0.75f64.sqrt()).abs() < 1e-15);
+        let bad = vec![
+            vec![1.0, 1.0, 0.5],
+            vec![1.0, 1.0, -0.5],
+            vec![0.5, -0.5, 1.0],
+        ];
+        let e = cholesky_psd(&bad).unwrap_err();
+        assert!(e.contains("positive semi-definite"), "{e}");
+    }
 }
