@@ -864,3 +864,46 @@ return = -0.6
         assert!(close(*l, ledger[0]), "step {k}: ledger {l}");
     }
 }
+
+/// The cascade goes on while any mechanism executes a liquidation (§5,
+/// §15): ETH falls 8% at step 1. Round 0: lending position A (1 ETH, owes
+/// 1,500, HF 0.98 at the pool's 1,840) and the perp long are liquidated,
+/// one each; A's seized ETH and the vault's hedge (10 ETH) are sold into
+/// the pool, which falls about 2%. Round 1: B (1 ETH, owes 1,464.68, HF
+/// 1.005 before) reads the pool oracle at about 1,803, HF 0.985, and is
+/// liquidated in the same step. (Were the round's count the lending
+/// liquidations less the perp ones, round 0 would count 0 and end the
+/// step's cascade there.)
+#[test]
+fn a_round_that_liquidates_in_both_mechanisms_continues_the_cascade() {
+    let text = edit(
+        PERP,
+        &[
+            Edit::Add("protocols.lend.oracle", val("{ source = \"pool\" }")),
+            Edit::Push(
+                "positions",
+                table("protocol = \"lend\"\ndebt = 1500.0\ncollateral = { ETH = 1.0 }"),
+            ),
+            Edit::Push(
+                "positions",
+                table("protocol = \"lend\"\ndebt = 1464.68\ncollateral = { ETH = 1.0 }"),
+            ),
+            Edit::Push(
+                "liquidators",
+                table("name = \"bot\"\ncapital = \"unlimited\""),
+            ),
+        ],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "out", Some(1));
+    let liq = read(&dir.path().join("out/liquidations.parquet"));
+    let ids = u32s(&liq, "position");
+    let steps = u32s(&liq, "step");
+    let rounds = u32s(&liq, "round");
+    let first = |id: u32| (0..ids.len()).find(|&r| ids[r] == id).unwrap();
+    assert_eq!((steps[first(0)], rounds[first(0)]), (1, 0), "A in round 0");
+    assert_eq!((steps[first(1)], rounds[first(1)]), (1, 1), "B in round 1");
+    let perps = perps_of(&dir.path().join("out"));
+    assert_eq!(u32s(&perps, "liquidations")[1], 1, "the long in step 1");
+}
