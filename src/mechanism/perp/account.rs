@@ -116,3 +116,61 @@ impl PerpState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Pool;
+    use crate::mechanism::perp::spec::{MarginModel, PerpSpec};
+
+    /// §15: auto-deleveraging takes only profitable opposite positions,
+    /// profit counted since step 0. Everyone enters at 100. A dealer (its
+    /// account held nothing) sells 10 at 80; the price is back at 100,
+    /// then falls to 90. The 20× long (margin 50) is at −50: bankrupt,
+    /// and the fund is empty. The short opened at 100 has made 100; the
+    /// dealer's short has lost 100 (90 against 80), and more leverage
+    /// (notional 900 on equity 300) would rank it first if losses counted.
+    /// So ADL matches the first short, and the dealer keeps its 10 units.
+    #[test]
+    fn adl_passes_over_a_losing_opposite_position() {
+        let specs = vec![PerpSpec {
+            name: "m".into(),
+            asset: 0,
+            pool: 0,
+            initial_margin: 0.05,
+            maintenance_margin: 0.03,
+            taker_fee: 0.0,
+            liquidation_fee: 0.0,
+            insurance_fund: 0.0,
+            funding_clamp: 0.0,
+            funding_period_hours: 8.0,
+            index_lag_steps: 0,
+            margin: MarginModel::Static,
+        }];
+        let mut book = PerpBook::default();
+        book.push_account(50.0, &[(0, 10.0)]);
+        book.push_account(1000.0, &[(0, -10.0)]);
+        book.push_account(400.0, &[(0, 0.0)]);
+        let mut pools = vec![Pool::new(1e9, 100.0, 0.0)];
+        let mut st = PerpState::default();
+        st.reset(&specs, &book, &[100.0]);
+        let q = [1.0];
+        pools[0].arbitrage_to(80.0);
+        assert!(st.agent_trade(&specs, &book, 2, -10.0, &mut pools, &q));
+        pools[0].arbitrage_to(100.0);
+        assert_eq!(
+            st.liquidation_round(&specs, &book, &mut pools, &q).accounts,
+            0
+        );
+        pools[0].arbitrage_to(90.0);
+        let marks = [90.0];
+        assert!((st.pnl(&book, 2, &marks) + 100.0).abs() < 1e-6);
+        assert!((st.pnl(&book, 1, &marks) - 100.0).abs() < 1e-6);
+        let out = st.liquidation_round(&specs, &book, &mut pools, &q);
+        assert_eq!(out.accounts, 1);
+        assert_eq!(st.size[2], -10.0, "the losing dealer is not deleveraged");
+        assert_eq!(st.size[1], 0.0, "the profitable short is matched in full");
+        assert_eq!(st.step_adl, [1]);
+        assert_eq!(st.vault_bad_debt, [0.0]);
+    }
+}
