@@ -131,9 +131,8 @@ mod tests {
     /// dealer's short has lost 100 (90 against 80), and more leverage
     /// (notional 900 on equity 300) would rank it first if losses counted.
     /// So ADL matches the first short, and the dealer keeps its 10 units.
-    #[test]
-    fn adl_passes_over_a_losing_opposite_position() {
-        let specs = vec![PerpSpec {
+    fn specs() -> Vec<PerpSpec> {
+        vec![PerpSpec {
             name: "m".into(),
             asset: 0,
             pool: 0,
@@ -146,7 +145,12 @@ mod tests {
             funding_period_hours: 8.0,
             index_lag_steps: 0,
             margin: MarginModel::Static,
-        }];
+        }]
+    }
+
+    #[test]
+    fn adl_passes_over_a_losing_opposite_position() {
+        let specs = specs();
         let mut book = PerpBook::default();
         book.push_account(50.0, &[(0, 10.0)]);
         book.push_account(1000.0, &[(0, -10.0)]);
@@ -172,5 +176,34 @@ mod tests {
         assert_eq!(st.size[1], 0.0, "the profitable short is matched in full");
         assert_eq!(st.step_adl, [1]);
         assert_eq!(st.vault_bad_debt, [0.0]);
+    }
+
+    /// §15: a round liquidates lowest equity ÷ requirement first. At 90
+    /// (MMR 3%), long L1 (10 units, margin 60) has −40 against 27: −1.48;
+    /// long L2 (1 unit, margin 5) has −5 against 2.7: −1.85, so L2 goes
+    /// first and takes the only counterparty, a 1-unit short 10 ahead: it
+    /// gives up L2's 5. L1's 40 falls on the vault. (L1 first would take
+    /// 4 from the short and leave 36 + 5 = 41 to the vault.)
+    #[test]
+    fn the_lowest_equity_over_requirement_is_liquidated_first() {
+        let specs = specs();
+        let mut book = PerpBook::default();
+        book.push_account(60.0, &[(0, 10.0)]);
+        book.push_account(5.0, &[(0, 1.0)]);
+        book.push_account(1000.0, &[(0, -1.0)]);
+        let mut pools = vec![Pool::new(1e9, 100.0, 0.0)];
+        let mut st = PerpState::default();
+        st.reset(&specs, &book, &[100.0]);
+        pools[0].arbitrage_to(90.0);
+        let out = st.liquidation_round(&specs, &book, &mut pools, &[1.0]);
+        assert_eq!(out.accounts, 2);
+        assert_eq!(st.step_adl, [1]);
+        assert!(
+            (st.vault_bad_debt[0] - 40.0).abs() < 1e-9,
+            "{:?}",
+            st.vault_bad_debt
+        );
+        let short = st.equity(&book, 2, &[90.0]);
+        assert!((short - (1000.0 + 10.0 - 5.0)).abs() < 1e-9, "{short}");
     }
 }
