@@ -287,10 +287,16 @@ impl RunFolder {
                 if !self.force {
                     return Err(OutputError::Exists(self.target.clone()));
                 }
-                std::fs::rename(&self.target, &aside)
-                    .map_err(|e| OutputError::io(&self.target, e))?;
-                t.push(aside.clone());
-                old = true;
+                match std::fs::rename(&self.target, &aside) {
+                    Ok(()) => {
+                        t.push(aside.clone());
+                        old = true;
+                    }
+                    // Another run set it aside between our check and our
+                    // rename: there is nothing left to move.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(OutputError::io(&self.target, e)),
+                }
             }
             let swapped = std::fs::rename(&self.staging, &self.target);
             if swapped.is_ok() {
