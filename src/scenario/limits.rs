@@ -32,8 +32,10 @@ const STEP_BYTES: u64 = 64;
 const POSITION_BYTES: u64 = 200;
 
 /// Bytes of one perp position (an account in one market) in the book and
-/// in one world's state: about 26 measured by tests/memory.rs.
-const PERP_POSITION_BYTES: u64 = 40;
+/// in one world's state (entry mark and funding, collateral, the
+/// liquidation index's entry and slot): about 42 measured by
+/// tests/memory.rs.
+const PERP_POSITION_BYTES: u64 = 64;
 
 /// Paths whose time series feed the charts, at most (`output::charts`).
 const CHART_PATHS: u64 = 1000;
