@@ -132,6 +132,44 @@ pub fn run_into(sc: &Scenario, dir: &Path, name: &str, threads: Option<usize>) -
     contagion::run(sc, &opts).unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
+/// Run a scenario into `dir/indexed` and `dir/scan`, with the liquidation
+/// indexes and with the full scan, on `threads` threads.
+pub fn run_both_searches(sc: &Scenario, dir: &Path, threads: Option<usize>) {
+    use contagion::engine::CandidateSearch;
+    for (name, search) in [
+        ("indexed", CandidateSearch::Indexed),
+        ("scan", CandidateSearch::FullScan),
+    ] {
+        let opts = RunOptions {
+            out: dir.join(name),
+            force: false,
+            threads,
+            progress: false,
+            search,
+            cuts: Vec::new(),
+        };
+        contagion::run(sc, &opts).unwrap_or_else(|e| panic!("run failed: {e}"));
+    }
+}
+
+/// Run a scenario that must fail into `dir/run` on one thread: its error,
+/// after checking that nothing was left behind in `dir`.
+pub fn run_error(sc: &Scenario, dir: &Path) -> String {
+    let opts = RunOptions {
+        out: dir.join("run"),
+        force: false,
+        threads: Some(1),
+        progress: false,
+        search: Default::default(),
+        cuts: Vec::new(),
+    };
+    let err = contagion::run(sc, &opts).expect_err("the run should fail");
+    assert!(!dir.join("run").exists(), "no partial output");
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert!(left.is_empty(), "no temporary folder left: {left:?}");
+    err.to_string()
+}
+
 /// A small stochastic scenario with two correlated assets, a pool, a
 /// population and a crash: every table gets rows.
 pub const SMALL: &str = r#"

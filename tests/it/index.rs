@@ -1,8 +1,8 @@
 //! The liquidation index against the plain full scan: on random books,
 //! markets and paths, both write identical Parquet tables.
 
+use contagion::Overrides;
 use contagion::engine::CandidateSearch;
-use contagion::{Overrides, RunOptions};
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -222,17 +222,7 @@ proptest! {
     fn the_index_and_the_full_scan_write_identical_tables(s in setup()) {
         let sc = scenario(&scenario_text(&s), &Overrides::default());
         let dir = tempfile::tempdir().unwrap();
-        for (name, search) in [("indexed", CandidateSearch::Indexed), ("scan", CandidateSearch::FullScan)] {
-            let opts = RunOptions {
-                out: dir.path().join(name),
-                force: false,
-                threads: Some(1),
-                progress: false,
-                search,
-                cuts: Vec::new(),
-            };
-            contagion::run(&sc, &opts).unwrap();
-        }
+        run_both_searches(&sc, dir.path(), Some(1));
         for t in ["market", "protocols", "liquidations", "paths"] {
             let a = read(&dir.path().join(format!("indexed/{t}.parquet")));
             let b = read(&dir.path().join(format!("scan/{t}.parquet")));
@@ -265,31 +255,19 @@ fn the_shipped_scenarios_agree_under_both_searches() {
             },
         )
         .unwrap();
-        for (tag, search) in [
-            ("i", CandidateSearch::Indexed),
-            ("s", CandidateSearch::FullScan),
-        ] {
-            let opts = RunOptions {
-                out: dir.path().join(format!("{name}-{tag}")),
-                force: false,
-                threads: None,
-                progress: false,
-                search,
-                cuts: Vec::new(),
-            };
-            contagion::run(&sc, &opts).unwrap();
-        }
+        let out = dir.path().join(name);
+        run_both_searches(&sc, &out, None);
         for t in ["protocols", "liquidations", "paths"] {
-            let a = read(&dir.path().join(format!("{name}-i/{t}.parquet")));
-            let b = read(&dir.path().join(format!("{name}-s/{t}.parquet")));
+            let a = read(&dir.path().join(format!("{name}/indexed/{t}.parquet")));
+            let b = read(&dir.path().join(format!("{name}/scan/{t}.parquet")));
             assert!(a.height() > 0, "{name}/{t} is empty");
             assert!(same_frame(&a, &b), "{name}/{t} differs");
         }
         // Perps' recorded totals (open interest) are running sums too.
-        let perps = dir.path().join(format!("{name}-i/perps.parquet"));
+        let perps = dir.path().join(format!("{name}/indexed/perps.parquet"));
         if perps.exists() {
             let a = read(&perps);
-            let b = read(&dir.path().join(format!("{name}-s/perps.parquet")));
+            let b = read(&dir.path().join(format!("{name}/scan/perps.parquet")));
             assert!(a.height() > 0, "{name}/perps is empty");
             assert!(same_frame(&a, &b), "{name}/perps differs");
         }
@@ -371,20 +349,7 @@ return = -0.4
     }
     let sc = scenario(&text, &Overrides::default());
     let dir = tempfile::tempdir().unwrap();
-    for (name, search) in [
-        ("indexed", CandidateSearch::Indexed),
-        ("scan", CandidateSearch::FullScan),
-    ] {
-        let opts = RunOptions {
-            out: dir.path().join(name),
-            force: false,
-            threads: Some(1),
-            progress: false,
-            search,
-            cuts: Vec::new(),
-        };
-        contagion::run(&sc, &opts).unwrap();
-    }
+    run_both_searches(&sc, dir.path(), Some(1));
     for t in ["protocols", "liquidations", "paths"] {
         let a = read(&dir.path().join(format!("indexed/{t}.parquet")));
         let b = read(&dir.path().join(format!("scan/{t}.parquet")));

@@ -5,8 +5,7 @@
 //! two ways an account's key changes on a path), both write the same
 //! tables, bit for bit.
 
-use contagion::engine::CandidateSearch;
-use contagion::{Overrides, RunOptions};
+use contagion::Overrides;
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -140,17 +139,7 @@ proptest! {
         let text = book(fund, shock, clamp, lev_max, mmr);
         let sc = scenario(&text, &Overrides { paths: None, seed: Some(seed) });
         let dir = tempfile::tempdir().unwrap();
-        for (name, search) in [("indexed", CandidateSearch::Indexed), ("scan", CandidateSearch::FullScan)] {
-            let opts = RunOptions {
-                out: dir.path().join(name),
-                force: false,
-                threads: Some(1),
-                progress: false,
-                search,
-                cuts: Vec::new(),
-            };
-            contagion::run(&sc, &opts).unwrap();
-        }
+        run_both_searches(&sc, dir.path(), Some(1));
         for t in ["perps", "path_perps", "paths", "market"] {
             let a = read(&dir.path().join(format!("indexed/{t}.parquet")));
             let b = read(&dir.path().join(format!("scan/{t}.parquet")));

@@ -6,7 +6,7 @@
 //! Unless said otherwise: ETH at 1,000 and USD at 1, both fixed; LT 0.8,
 //! LB 0.1, close factor 0.5; no gas.
 
-use contagion::{Overrides, RunOptions};
+use contagion::Overrides;
 use polars::prelude::DataFrame;
 
 use crate::common::*;
@@ -552,22 +552,11 @@ capital = "unlimited"
         &Overrides::default(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        out: dir.path().join("run"),
-        force: false,
-        threads: Some(1),
-        progress: false,
-        search: Default::default(),
-        cuts: Vec::new(),
-    };
-    let err = contagion::run(&sc, &opts).unwrap_err().to_string();
+    let err = run_error(&sc, dir.path());
     assert!(
         err.contains("path 0, step 102: fundamental price of ETH is inf"),
         "{err}"
     );
-    assert!(!dir.path().join("run").exists(), "no partial output");
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert!(left.is_empty(), "no temporary folder left: {left:?}");
 }
 
 /// The quarantine also stops a price that reaches exactly 0 (only a
@@ -584,20 +573,11 @@ fn a_price_that_underflows_to_zero_stops_the_run() {
         &Overrides::default(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        out: dir.path().join("run"),
-        force: false,
-        threads: Some(1),
-        progress: false,
-        search: Default::default(),
-        cuts: Vec::new(),
-    };
-    let err = contagion::run(&sc, &opts).unwrap_err().to_string();
+    let err = run_error(&sc, dir.path());
     assert!(
         err.contains("path 0, step 109: fundamental price of ETH is 0"),
         "{err}"
     );
-    assert!(!dir.path().join("run").exists(), "no partial output");
 }
 
 /// Generated positions (§10): with a fixed size V = 10,000 USD and HF

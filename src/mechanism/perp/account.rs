@@ -34,11 +34,16 @@ impl PerpState {
     /// Account a's equity at `marks`: its collateral and its positions'
     /// unrealised PnL.
     pub fn equity(&self, book: &PerpBook, a: usize, marks: &[f64]) -> f64 {
+        self.equity_at(book, a, |m| marks[m])
+    }
+
+    /// Account a's equity with market m at mark `mark(m)`.
+    pub(super) fn equity_at(&self, book: &PerpBook, a: usize, mark: impl Fn(usize) -> f64) -> f64 {
         let mut e = self.collateral[a];
         for i in book.positions(a) {
             if self.size[i] != 0.0 {
                 let m = book.market[i] as usize;
-                e += self.unrealised(i, m, marks[m]);
+                e += self.unrealised(i, m, mark(m));
             }
         }
         e
@@ -47,12 +52,15 @@ impl PerpState {
     /// Account a's equity and maintenance requirement at `marks`.
     #[inline]
     pub(super) fn margin_check(&self, book: &PerpBook, a: usize, marks: &[f64]) -> (f64, f64) {
-        let mut req = 0.0;
+        let (mut equity, mut req) = (self.collateral[a], 0.0);
         for i in book.positions(a) {
-            let m = book.market[i] as usize;
-            req += self.size[i].abs() * marks[m] * self.mmr[m];
+            if self.size[i] != 0.0 {
+                let m = book.market[i] as usize;
+                equity += self.unrealised(i, m, marks[m]);
+                req += self.size[i].abs() * marks[m] * self.mmr[m];
+            }
         }
-        (self.equity(book, a, marks), req)
+        (equity, req)
     }
 
     /// Realise position i's PnL at mark `mark` into its account's
@@ -80,19 +88,15 @@ impl PerpState {
             + self.fees.iter().sum::<f64>()
     }
 
-    /// Account a's queue, key and scale in the liquidation index if it
-    /// holds exactly one position.
+    /// How account a stands for the liquidation index: its queue and key
+    /// if it holds exactly one position.
     pub(super) fn keyed(&self, book: &PerpBook, a: usize) -> Keyed {
         let mut live = book.positions(a).filter(|&i| self.size[i] != 0.0);
         match (live.next(), live.next()) {
             (Some(i), None) => {
                 let (s, e, f) = (self.size[i], self.entry[i], self.entry_funding[i]);
                 let m = book.market[i] as usize;
-                Keyed::One(
-                    queue(m, s),
-                    key(self.collateral[a], s, e, f),
-                    e.abs() + f.abs(),
-                )
+                Keyed::One(queue(m, s), key(self.collateral[a], s, e, f))
             }
             (Some(_), Some(_)) => Keyed::Several,
             (None, _) => Keyed::Empty,

@@ -168,9 +168,9 @@ impl<'a> Perps<'a> {
         let p = &self.state;
         let account = book.account[pos] as usize;
         if p.open[account] {
-            let mut marks = p.last_mark.clone();
-            marks[book.market[pos] as usize] = s;
-            p.equity(book, account, &marks) - book.margin[account]
+            let m = book.market[pos] as usize;
+            let mark = |k: usize| if k == m { s } else { p.last_mark[k] };
+            p.equity_at(book, account, mark) - book.margin[account]
         } else {
             p.returned_to[account] - book.margin[account]
         }

@@ -140,8 +140,10 @@ impl PerpState {
         self.mmr = vec![0.0; n];
         self.set_mmr(specs);
         self.funding_rate = vec![0.0; n];
-        self.index.build(book, n, marks);
-        self.index.reset_path();
+        let mut index = std::mem::take(&mut self.index);
+        index.build(book.accounts(), n, marks, |a| self.keyed(book, a));
+        index.reset_path();
+        self.index = index;
         self.begin_step();
     }
 
