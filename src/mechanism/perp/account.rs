@@ -8,7 +8,8 @@ use super::spec::PerpBook;
 use super::state::PerpState;
 
 impl PerpState {
-    /// Check every open account in every round instead of the index.
+    /// Check every open account in every round instead of the index, and
+    /// recompute the open interest from every position.
     pub fn set_full_scan(&mut self, scan: bool) {
         self.scan = scan;
     }

@@ -33,9 +33,6 @@ pub struct Perps<'a> {
     /// Each market's index this step and the step before.
     index: Vec<f64>,
     index_prev: Vec<f64>,
-    /// Recompute recorded totals by a pass over every position (the
-    /// reference `--full-scan` runs) instead of the running sums.
-    scan: bool,
 }
 
 impl<'a> Perps<'a> {
@@ -50,13 +47,12 @@ impl<'a> Perps<'a> {
             ret: vec![0.0; n],
             index: vec![0.0; n],
             index_prev: vec![0.0; n],
-            scan: false,
         }
     }
 
-    /// Recompute recorded totals from every position (`--full-scan`).
+    /// Check every open account in every round and recompute recorded
+    /// totals from every position (`--full-scan`).
     pub fn set_full_scan(&mut self, scan: bool) {
-        self.scan = scan;
         self.state.set_full_scan(scan);
     }
 
@@ -207,7 +203,7 @@ impl<'a> Perps<'a> {
         if !write {
             return;
         }
-        let oi = self.state.open_interest(&sc.perp_book, self.scan);
+        let oi = self.state.open_interest(&sc.perp_book);
         let (marks, p) = (&self.mark, &self.state);
         let r = &mut rec.perps;
         for m in 0..sc.perps.len() {

@@ -33,12 +33,12 @@ impl PerpState {
     }
 
     /// Open interest per market: (Σ long sizes, Σ short sizes) of traders,
-    /// from the running sums, or, with `scan`, summed afresh from every
-    /// position (the same bits: both sums are exact).
-    pub fn open_interest(&mut self, book: &PerpBook, scan: bool) -> Vec<(f64, f64)> {
+    /// from the running sums, or, under the full scan, summed afresh from
+    /// every position (the same bits: both sums are exact).
+    pub fn open_interest(&mut self, book: &PerpBook) -> Vec<(f64, f64)> {
         let markets = self.oi.len();
         let mut fresh;
-        let sums = if scan {
+        let sums = if self.scan {
             fresh = Self::open_interest_sums(book, &self.size, markets);
             &mut fresh
         } else {
