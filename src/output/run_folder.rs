@@ -210,6 +210,16 @@ pub fn clear_stale(dir: &Path) -> Vec<PathBuf> {
     removed
 }
 
+/// Move `target` to `aside`: true if moved, false if it is gone already
+/// (another run set it aside between our check and now).
+fn set_aside(target: &Path, aside: &Path) -> std::io::Result<bool> {
+    match std::fs::rename(target, aside) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A run folder under construction.
 #[derive(Debug)]
 pub struct RunFolder {
@@ -287,15 +297,10 @@ impl RunFolder {
                 if !self.force {
                     return Err(OutputError::Exists(self.target.clone()));
                 }
-                match std::fs::rename(&self.target, &aside) {
-                    Ok(()) => {
-                        t.push(aside.clone());
-                        old = true;
-                    }
-                    // Another run set it aside between our check and our
-                    // rename: there is nothing left to move.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(OutputError::io(&self.target, e)),
+                old = set_aside(&self.target, &aside)
+                    .map_err(|e| OutputError::io(&self.target, e))?;
+                if old {
+                    t.push(aside.clone());
                 }
             }
             let swapped = std::fs::rename(&self.staging, &self.target);
@@ -341,6 +346,23 @@ impl Drop for RunFolder {
 
 #[cfg(test)]
 mod tests {
+    /// Setting a folder aside moves it; a folder already gone is no
+    /// error (two forced runs committing at once); any other failure is.
+    #[test]
+    fn a_folder_already_set_aside_is_no_error_and_other_failures_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, aside) = (dir.path().join("r"), dir.path().join("r.old"));
+        std::fs::create_dir(&target).unwrap();
+        assert!(super::set_aside(&target, &aside).unwrap());
+        assert!(aside.is_dir() && !target.exists());
+        assert!(!super::set_aside(&target, &aside).unwrap(), "gone already");
+        // A folder cannot replace a folder that holds something.
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(aside.join("kept"), "x").unwrap();
+        assert!(super::set_aside(&target, &aside).is_err());
+        assert!(target.is_dir() && aside.join("kept").exists());
+    }
+
     use super::*;
 
     #[test]
