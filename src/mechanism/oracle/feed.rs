@@ -171,6 +171,22 @@ pub fn twap(prices: impl ExactSizeIterator<Item = f64>, geometric: bool) -> f64 
 mod tests {
     use super::*;
 
+    /// Spans are compared with a tolerance of 10⁻⁹ of the limit, an hour
+    /// at least (docs/model.md §4): at a limit of 1,000 h that is 10⁻⁶ h,
+    /// and a span exactly at the limit plus its tolerance is not more.
+    #[test]
+    fn time_comparisons_allow_a_billionth_of_the_limit() {
+        assert!(!more_than(1000.0 + 5e-7, 1000.0));
+        assert!(more_than(1000.0 + 2e-6, 1000.0));
+        assert!(!more_than(1000.0 + 1e-9 * 1000.0, 1000.0), "at the bound");
+        assert!(!more_than(0.5 + 5e-10, 0.5), "an hour's 10⁻⁹ at least");
+        assert!(more_than(0.5 + 2e-9, 0.5));
+        assert!(at_or_after(1000.0 - 5e-7, 1000.0));
+        assert!(!at_or_after(1000.0 - 2e-6, 1000.0));
+        assert!(at_or_after(0.5 - 5e-10, 0.5));
+        assert!(!at_or_after(0.5 - 2e-9, 0.5));
+    }
+
     fn params(deviation: f64, heartbeat_hours: f64, latency_steps: u32) -> PushParams {
         PushParams {
             deviation,
