@@ -200,7 +200,7 @@ impl<'a> World<'a> {
         self.laps.lap(Stage::AccrueLending);
         self.move_prices(t, rng);
         self.laps.lap(Stage::MovePrices);
-        self.market.arbitrage(sc);
+        self.market.arbitrage(sc, t);
         self.laps.lap(Stage::Arbitrage);
         self.lending.lenders_act(t, &mut self.market);
         if self.lending.deleverages() {

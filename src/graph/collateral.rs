@@ -52,10 +52,9 @@ pub struct CollateralGraph {
     pub edges: Vec<Edge>,
 }
 
-/// `BASE/QUOTE`.
+/// A pool's name (`BASE/QUOTE` unless given).
 pub fn pool_name(sc: &Scenario, pool: usize) -> String {
-    let p = &sc.pools[pool];
-    format!("{}/{}", sc.assets[p.base].symbol, sc.assets[p.quote].symbol)
+    sc.pools[pool].name.clone()
 }
 
 impl CollateralGraph {

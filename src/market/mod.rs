@@ -7,6 +7,7 @@ pub mod pool;
 pub mod pool_spec;
 pub mod process;
 pub mod raw;
+pub mod source;
 pub mod spec;
 pub mod state;
 pub mod table;

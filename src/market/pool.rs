@@ -98,6 +98,25 @@ impl Pool {
         self.x = (k / target).sqrt();
         self.y = (k * target).sqrt();
     }
+
+    /// Arbitrage towards `target` that moves at most `cap` quote units
+    /// through the pool (docs/model.md §3): along the curve to the target
+    /// when that takes at most `cap`, else `y ± cap` and `x = k / y` (k
+    /// kept, the price short of the target). Returns the quote traded.
+    pub fn arbitrage_capped(&mut self, target: f64, cap: f64) -> f64 {
+        let k = self.x * self.y;
+        let y_target = (k * target).sqrt();
+        let dy = y_target - self.y;
+        if dy.abs() <= cap {
+            self.x = (k / target).sqrt();
+            self.y = y_target;
+            dy.abs()
+        } else {
+            self.y += cap.copysign(dy);
+            self.x = k / self.y;
+            cap
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +207,36 @@ mod tests {
         assert!((dy / dx - spot).abs() < 1e-9);
         assert!((pool.spot() - spot).abs() < 1e-9);
         assert!((pool.fair_value(3000.0, 1.0) - 0.75 * fair).abs() < 1e-6);
+    }
+
+    /// A capped arbitrage stops `cap` of quote short, on the curve; with
+    /// room to spare it is the full arbitrage, bit for bit.
+    #[test]
+    fn a_capped_arbitrage_moves_at_most_its_capacity_along_the_curve() {
+        // 100 base at 10 (k = 100,000); to 12.1: y = sqrt(k·12.1) = 1,100,
+        // a purchase of 100 quote.
+        let mut full = Pool::new(100.0, 10.0, 0.003);
+        let mut capped = full;
+        let mut wide = full;
+        full.arbitrage_to(12.1);
+        assert!((full.y - 1100.0).abs() < 1e-9);
+        assert_eq!(capped.arbitrage_capped(12.1, 40.0), 40.0);
+        assert_eq!(capped.y, 1040.0);
+        assert!((capped.x - 100_000.0 / 1040.0).abs() < 1e-12);
+        assert!(capped.spot() < 12.1 && capped.spot() > 10.0);
+        let traded = wide.arbitrage_capped(12.1, 100.0 + 1e-9);
+        assert!((traded - 100.0).abs() < 1e-9);
+        assert_eq!((wide.x, wide.y), (full.x, full.y));
+        // Downwards: from 10 to 8.1 sells base for 100 quote
+        // (y = sqrt(100,000·8.1) = 900).
+        let mut down = Pool::new(100.0, 10.0, 0.0);
+        assert_eq!(down.arbitrage_capped(8.1, 30.0), 30.0);
+        assert_eq!(down.y, 970.0);
+        let mut inf = Pool::new(100.0, 10.0, 0.0);
+        let mut reference = inf;
+        inf.arbitrage_capped(8.1, f64::INFINITY);
+        reference.arbitrage_to(8.1);
+        assert_eq!(inf, reference);
     }
 
     #[test]

@@ -6,17 +6,28 @@ use crate::market::spec::{Asset, LpToken, PoolSpec, asset_index};
 use crate::scenario::check::{at_most, finite, positive, unit_closed};
 use crate::scenario::raw::RawScenario;
 
-/// The pools of a scenario, and each asset's pool.
+/// Names an oracle's `venues` give sources that are not pools.
+pub const RESERVED_NAMES: [&str; 2] = ["fundamental", "pool"];
+
+/// The pools of a scenario, and each asset's main venue (its first pool).
 pub(crate) fn pools_from_raw(
     raw: &RawScenario,
     assets: &[Asset],
 ) -> Result<(Vec<PoolSpec>, Vec<Option<usize>>), ScenarioError> {
     let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
-    // Pools.
-    let mut pools = Vec::new();
-    let mut pool_of = vec![None; assets.len()];
-    for p in &raw.pools {
-        let field = format!("pools.{}", p.base);
+    // Pools. An asset's first pool is its main venue.
+    let mut pools: Vec<PoolSpec> = Vec::new();
+    let mut pool_of: Vec<Option<usize>> = vec![None; assets.len()];
+    for (i, p) in raw.pools.iter().enumerate() {
+        // Addressed the way sweep axes and edits find it: by name, by base
+        // for an unnamed asset's first pool, by index otherwise.
+        let field = match &p.name {
+            Some(name) => format!("pools.{name}"),
+            None if raw.pools[..i].iter().all(|q| q.base != p.base) => {
+                format!("pools.{}", p.base)
+            }
+            None => format!("pools.{i}"),
+        };
         let base = lookup(&format!("{field}.base"), &p.base)?;
         let quote = lookup(&format!("{field}.quote"), &p.quote)?;
         if base == quote {
@@ -25,10 +36,26 @@ pub(crate) fn pools_from_raw(
                 "must differ from the base",
             ));
         }
-        if pool_of[base].is_some() {
+        let name = p
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", p.base, p.quote));
+        if name.trim().is_empty() {
             return Err(ScenarioError::invalid(
-                field,
-                "a second pool for the same base asset",
+                format!("{field}.name"),
+                "must not be empty",
+            ));
+        }
+        if RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.name"),
+                format!("`{name}` names an oracle source, not a pool"),
+            ));
+        }
+        if pools.iter().any(|q| q.name == name) {
+            return Err(ScenarioError::invalid(
+                format!("{field}.name"),
+                format!("a second pool named `{name}`: give each pool of a pair its own `name`"),
             ));
         }
         positive(&format!("{field}.base_reserve"), p.base_reserve)?;
@@ -52,8 +79,26 @@ pub(crate) fn pools_from_raw(
             ));
         }
         unit_closed(&format!("{field}.impact_persistence"), p.impact_persistence)?;
-        pool_of[base] = Some(pools.len());
+        let main = pool_of[base].is_none();
+        if !main && p.impact_persistence > 0.0 {
+            return Err(ScenarioError::invalid(
+                format!("{field}.impact_persistence"),
+                format!(
+                    "only an asset's main venue (its first pool, here `{}`) moves its fundamental",
+                    pools[pool_of[base].expect("not main")].name
+                ),
+            ));
+        }
+        let arbitrage_usd = match p.arbitrage_usd {
+            Some(usd) => positive(&format!("{field}.arbitrage_usd"), usd)?,
+            None => f64::INFINITY,
+        };
+        if main {
+            pool_of[base] = Some(pools.len());
+        }
         pools.push(PoolSpec {
+            name,
+            arbitrage_usd,
             base,
             quote,
             base_reserve: p.base_reserve,
@@ -77,19 +122,12 @@ pub(crate) fn lp_tokens_from_raw(
             continue;
         };
         let field = format!("assets.{}.lp_of", raw_asset.symbol);
-        let pool = (0..pools.len())
-            .find(|&i| {
-                format!(
-                    "{}/{}",
-                    raw.assets[pools[i].base].symbol, raw.assets[pools[i].quote].symbol
-                ) == *name
-            })
-            .ok_or_else(|| {
-                ScenarioError::invalid(
-                    &field,
-                    format!("no pool `{name}` (pools are named BASE/QUOTE)"),
-                )
-            })?;
+        let pool = pools.iter().position(|p| p.name == *name).ok_or_else(|| {
+            ScenarioError::invalid(
+                &field,
+                format!("no pool `{name}` (a pool's name is `BASE/QUOTE` unless given)"),
+            )
+        })?;
         let p = &pools[pool];
         // Pools start at the fundamental ratio: both legs are worth the same.
         let value = 2.0 * p.base_reserve * assets[p.base].initial_price;
@@ -102,7 +140,7 @@ pub(crate) fn lp_tokens_from_raw(
         for a in [pool.base, pool.quote] {
             if raw.assets[a].lp_of.is_some() {
                 return Err(ScenarioError::invalid(
-                    format!("pools.{}", assets[pool.base].symbol),
+                    format!("pools.{}", pool.name),
                     format!(
                         "`{}` is an LP token: LP tokens are not pooled",
                         assets[a].symbol
@@ -111,7 +149,7 @@ pub(crate) fn lp_tokens_from_raw(
             }
             if raw.assets[a].receipt_of.is_some() {
                 return Err(ScenarioError::invalid(
-                    format!("pools.{}", assets[pool.base].symbol),
+                    format!("pools.{}", pool.name),
                     format!(
                         "`{}` is a receipt token: receipts are redeemed at their issuer, not pooled",
                         assets[a].symbol

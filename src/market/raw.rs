@@ -104,9 +104,18 @@ pub struct RawPool {
     /// Swap fee φ kept in the pool.
     #[serde(default = "default_fee")]
     pub fee: f64,
-    /// Share ρ of the cascade's impact that becomes permanent.
+    /// Share ρ of the cascade's impact that becomes permanent (an asset's
+    /// main venue only).
     #[serde(default)]
     pub impact_persistence: f64,
+    /// The name oracles' `venues`, LP tokens and shocks use for this pool
+    /// (default `BASE/QUOTE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Most USD of quote arbitrageurs trade through this pool in a step
+    /// (default: no limit, the pool is back at the fundamental every step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrage_usd: Option<f64>,
 }
 
 /// `[[shocks]]`.
@@ -115,8 +124,13 @@ pub struct RawPool {
 pub struct RawShock {
     /// Step at which the shock applies (1..=steps).
     pub step: u32,
-    /// Asset symbol.
-    pub asset: String,
+    /// Asset symbol: the shock moves its fundamental price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Pool name: the shock trades that pool, after the step's arbitrage,
+    /// to `(1 + return)` × its price (instead of `asset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// Simple return, > −1: `ln F += ln(1 + return)`.
     #[serde(rename = "return")]
     pub ret: f64,

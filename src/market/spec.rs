@@ -51,6 +51,11 @@ pub struct Peg {
 /// A constant-product pool, by asset index.
 #[derive(Debug, Clone)]
 pub struct PoolSpec {
+    /// Its name (`BASE/QUOTE` unless given).
+    pub name: String,
+    /// Most quote value (USD) arbitrage trades through it in a step:
+    /// infinite for a pool arbitraged to the fundamental every step.
+    pub arbitrage_usd: f64,
     /// Base asset index.
     pub base: usize,
     /// Quote asset index.
@@ -391,27 +396,33 @@ fn receipts_from_raw(
     Ok(receipt_of)
 }
 
-/// Scripted shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
-pub(crate) fn shocks_from_raw(raw: &RawScenario) -> Result<Vec<Vec<(usize, f64)>>, ScenarioError> {
+/// Scripted shocks by step: on assets, `assets[t]` = [(asset, ln(1 +
+/// return))]; on pools, `pools[t]` = [(pool, ln(1 + return))].
+#[derive(Debug, Clone, Default)]
+pub struct Shocks {
+    /// Shocks to fundamental prices, by step.
+    pub assets: Vec<Vec<(usize, f64)>>,
+    /// Shocks to pools' prices, by step.
+    pub pools: Vec<Vec<(usize, f64)>>,
+}
+
+/// The scripted shocks of a scenario, by step.
+pub(crate) fn shocks_from_raw(
+    raw: &RawScenario,
+    pools: &[PoolSpec],
+) -> Result<Shocks, ScenarioError> {
     let sim = &raw.simulation;
     let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
-    let mut shocks = vec![Vec::new(); sim.steps as usize + 1];
+    let mut shocks = Shocks {
+        assets: vec![Vec::new(); sim.steps as usize + 1],
+        pools: vec![Vec::new(); sim.steps as usize + 1],
+    };
     for (i, s) in raw.shocks.iter().enumerate() {
         let field = format!("shocks[{i}]");
-        let a = lookup(&format!("{field}.asset"), &s.asset)?;
         if s.step == 0 || s.step > sim.steps {
             return Err(ScenarioError::invalid(
                 format!("{field}.step"),
                 format!("{} is outside 1..={}", s.step, sim.steps),
-            ));
-        }
-        if raw.assets[a].receipt_of.is_some() || raw.assets[a].lp_of.is_some() {
-            return Err(ScenarioError::invalid(
-                format!("{field}.asset"),
-                format!(
-                    "`{}` is a receipt or LP token: its price follows its issuer or pool",
-                    s.asset
-                ),
             ));
         }
         finite(&format!("{field}.return"), s.ret)?;
@@ -427,7 +438,33 @@ pub(crate) fn shocks_from_raw(raw: &RawScenario) -> Result<Vec<Vec<(usize, f64)>
                 "must be above -1",
             ));
         }
-        shocks[s.step as usize].push((a, s.ret.ln_1p()));
+        let log = s.ret.ln_1p();
+        match (&s.asset, &s.pool) {
+            (Some(asset), None) => {
+                let a = lookup(&format!("{field}.asset"), asset)?;
+                if raw.assets[a].receipt_of.is_some() || raw.assets[a].lp_of.is_some() {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.asset"),
+                        format!(
+                            "`{asset}` is a receipt or LP token: its price follows its issuer or pool"
+                        ),
+                    ));
+                }
+                shocks.assets[s.step as usize].push((a, log));
+            }
+            (None, Some(name)) => {
+                let p = pools.iter().position(|p| p.name == *name).ok_or_else(|| {
+                    ScenarioError::invalid(format!("{field}.pool"), format!("no pool `{name}`"))
+                })?;
+                shocks.pools[s.step as usize].push((p, log));
+            }
+            _ => {
+                return Err(ScenarioError::invalid(
+                    field,
+                    "give `asset` (a move of its fundamental) or `pool` (a trade in that pool), not both",
+                ));
+            }
+        }
     }
 
     Ok(shocks)

@@ -5,6 +5,7 @@
 use rand::{Rng, RngExt};
 
 use crate::error::EngineError;
+use crate::market::source::{MAX_QUOTES, Quote, Source, median};
 use crate::market::{Pool, PriceHistory};
 use crate::scenario::validated::Scenario;
 
@@ -16,8 +17,11 @@ pub struct Market {
     pub pools: Vec<Pool>,
     /// End-of-step prices for lagged readers.
     pub history: PriceHistory,
-    /// Pool spot in USD of every asset (F without a pool), as last filled.
+    /// Spot in USD of every asset's main venue (F without a pool), as
+    /// last filled.
     pub pool_usd: Vec<f64>,
+    /// Spot in USD of every pool, as last filled.
+    pub venue_usd: Vec<f64>,
     /// Market discount δ (log) of each pegged asset (0 for the others).
     pub discount: Vec<f64>,
     /// Shares outstanding of each LP token (0 for other assets).
@@ -39,8 +43,9 @@ impl Market {
         Market {
             fundamental: vec![0.0; n],
             pools: Vec::with_capacity(sc.pools.len()),
-            history: PriceHistory::new(sc.max_lag(), n),
+            history: PriceHistory::new(sc.max_lag(), n, sc.pools.len()),
             pool_usd: vec![0.0; n],
+            venue_usd: vec![0.0; sc.pools.len()],
             discount: vec![0.0; n],
             lp_supply: vec![0.0; n],
             peak: vec![0.0; n],
@@ -76,6 +81,28 @@ impl Market {
         match sc.pool_of[asset] {
             Some(p) => self.pools[p].spot() * self.fundamental[sc.pools[p].quote],
             None => self.fundamental[asset],
+        }
+    }
+
+    /// What `source` shows at the end of step `t − lag` (from the price
+    /// history, clamped at step 0) or, with `lag = 0`, now
+    /// (docs/model.md §4).
+    pub fn source_price(&self, sc: &Scenario, source: &Source, t: u32, lag: u32) -> f64 {
+        let one = |q: Quote| match (q, lag) {
+            (Quote::Fundamental(a), 0) => self.fundamental[a],
+            (Quote::Venue(p), 0) => self.pool_price_usd(sc, p),
+            (Quote::Fundamental(a), _) => self.history.lagged(t, lag, false)[a],
+            (Quote::Venue(p), _) => self.history.lagged_venues(t, lag)[p],
+        };
+        match source.quotes() {
+            [q] => one(*q),
+            quotes => {
+                let mut seen = [0.0; MAX_QUOTES];
+                for (s, &q) in seen.iter_mut().zip(quotes) {
+                    *s = one(q);
+                }
+                median(&mut seen[..quotes.len()])
+            }
         }
     }
 
@@ -129,7 +156,7 @@ impl Market {
                 *d *= peg.keep;
             }
         }
-        for &(a, log_shock) in &sc.shocks[t as usize] {
+        for &(a, log_shock) in &sc.shocks.assets[t as usize] {
             if sc.assets[a].peg.is_some() {
                 self.discount[a] += log_shock;
             } else {
@@ -138,10 +165,22 @@ impl Market {
         }
     }
 
-    /// Stage 2: every pool is traded along its curve to `F_base / F_quote`.
-    pub fn arbitrage(&mut self, sc: &Scenario) {
+    /// Stage 2: every pool is traded along its curve towards `F_base /
+    /// F_quote`, all the way unless its arbitrage capacity runs out; then
+    /// step `t`'s shocks to pools trade them along their curves.
+    pub fn arbitrage(&mut self, sc: &Scenario, t: u32) {
         for (pool, spec) in self.pools.iter_mut().zip(&sc.pools) {
-            pool.arbitrage_to(self.fundamental[spec.base] / self.fundamental[spec.quote]);
+            let f_quote = self.fundamental[spec.quote];
+            let target = self.fundamental[spec.base] / f_quote;
+            if spec.arbitrage_usd.is_finite() {
+                pool.arbitrage_capped(target, spec.arbitrage_usd / f_quote);
+            } else {
+                pool.arbitrage_to(target);
+            }
+        }
+        for &(p, log_shock) in &sc.shocks.pools[t as usize] {
+            let pool = &mut self.pools[p];
+            pool.arbitrage_to(pool.spot() * log_shock.exp());
         }
         self.refresh_lp(sc);
     }
@@ -172,11 +211,15 @@ impl Market {
         self.persisted = moves;
     }
 
-    /// Pool spot in USD of every asset (the fundamental for assets without one).
+    /// Every pool's spot in USD, and each asset's main venue's (the
+    /// fundamental for assets without one).
     pub fn fill_pool_usd(&mut self, sc: &Scenario) {
+        for (i, spec) in sc.pools.iter().enumerate() {
+            self.venue_usd[i] = self.pools[i].spot() * self.fundamental[spec.quote];
+        }
         for a in 0..self.fundamental.len() {
             self.pool_usd[a] = match sc.pool_of[a] {
-                Some(i) => self.pools[i].spot() * self.fundamental[sc.pools[i].quote],
+                Some(i) => self.venue_usd[i],
                 None => self.fundamental[a],
             };
         }
@@ -185,7 +228,8 @@ impl Market {
     /// Remember the end-of-step prices of step `t` (after `fill_pool_usd`)
     /// for lagged readers.
     pub fn push_history(&mut self, t: u32) {
-        self.history.push(t, &self.fundamental, &self.pool_usd);
+        self.history
+            .push(t, &self.fundamental, &self.pool_usd, &self.venue_usd);
     }
 
     /// Update each asset's running peak; returns the largest drawdown from
@@ -220,10 +264,7 @@ impl Market {
         for (pool, spec) in self.pools.iter().zip(&sc.pools) {
             for v in [pool.x, pool.y] {
                 if !(v.is_finite() && v > 0.0) {
-                    return Err(bad(
-                        format!("reserve of the {} pool", sc.assets[spec.base].symbol),
-                        v,
-                    ));
+                    return Err(bad(format!("reserve of the {} pool", spec.name), v));
                 }
             }
         }

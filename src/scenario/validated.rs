@@ -62,8 +62,8 @@ pub struct Scenario {
     pub lenders: Vec<LenderSpec>,
     /// Gas.
     pub network: Network,
-    /// Scripted log shocks by step: `shocks[t]` = [(asset, ln(1 + return))].
-    pub shocks: Vec<Vec<(usize, f64)>>,
+    /// Scripted log shocks by step, to assets and to pools.
+    pub shocks: crate::market::spec::Shocks,
     /// Delta-hedging option books.
     pub hedgers: Vec<HedgerSpec>,
     /// Option vaults.
@@ -211,8 +211,8 @@ impl Scenario {
         } = crate::market::spec::assets_from_raw(&raw)?;
         let (pools, pool_of) = crate::market::pool_spec::pools_from_raw(&raw, &assets)?;
         crate::market::pool_spec::lp_tokens_from_raw(&raw, &mut assets, &pools)?;
-        let shocks = crate::market::spec::shocks_from_raw(&raw)?;
-        let draft = lending::protocols_from_raw(&raw, &assets)?;
+        let shocks = crate::market::spec::shocks_from_raw(&raw, &pools)?;
+        let draft = lending::protocols_from_raw(&raw, &assets, &pools, &pool_of)?;
         lending::check_tokens(&raw, &assets, &draft)?;
         let liquidators = lending::liquidators_from_raw(&raw)?;
         let network = lending::network_from_raw(&raw)?;

@@ -34,3 +34,4 @@ mod statistics;
 mod sweeps;
 mod systemic;
 mod trust;
+mod venues;

@@ -34,7 +34,6 @@ pub use table::{LiquidationRows, ProtocolRows};
 
 use crate::market::state::Market;
 use crate::mechanism::oracle::Oracles;
-use crate::scenario::raw::OracleSource;
 use crate::scenario::validated::Scenario;
 
 /// How the cascade finds positions below HF 1.
@@ -312,15 +311,9 @@ impl<'a> Lending<'a> {
                 self.liquidation_hf[p] = feeds.liquidation_hf(p);
                 continue;
             }
-            let from_pool = spec.oracle.source == OracleSource::Pool;
-            if spec.oracle.lag_steps == 0 {
-                row.copy_from_slice(if from_pool {
-                    &market.pool_usd
-                } else {
-                    &market.fundamental
-                });
-            } else {
-                row.copy_from_slice(market.history.lagged(t, spec.oracle.lag_steps, from_pool));
+            let lag = spec.oracle.lag_steps;
+            for (price, source) in row.iter_mut().zip(&spec.oracle.sources) {
+                *price = market.source_price(self.sc, source, t, lag);
             }
         }
     }
@@ -329,17 +322,12 @@ impl<'a> Lending<'a> {
     /// `read_oracles` would read it, without refreshing anything.
     fn oracle_price_now(&self, t: u32, p: usize, asset: usize, market: &Market) -> f64 {
         let oracle = &self.sc.protocols[p].oracle;
-        let from_pool = oracle.source == OracleSource::Pool;
         if oracle.has_state() {
             // An oracle with state answers as last read: it changes only at
             // a read.
             self.oracle[p * self.n_assets + asset]
-        } else if oracle.lag_steps > 0 {
-            market.history.lagged(t, oracle.lag_steps, from_pool)[asset]
-        } else if from_pool {
-            market.market_price(self.sc, asset)
         } else {
-            market.fundamental[asset]
+            market.source_price(self.sc, &oracle.sources[asset], t, oracle.lag_steps)
         }
     }
 

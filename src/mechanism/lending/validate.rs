@@ -4,8 +4,9 @@
 
 use super::spec::*;
 use crate::error::ScenarioError;
+use crate::market::spec::PoolSpec;
 use crate::market::spec::{Asset, asset_index};
-use crate::mechanism::oracle::spec::oracle_from_raw;
+use crate::mechanism::oracle::spec::{Venues, oracle_from_raw};
 use crate::scenario::check::*;
 use crate::scenario::raw::{RawCapital, RawProtocol, RawScenario};
 
@@ -47,7 +48,14 @@ pub(super) enum Funding {
 pub(crate) fn protocols_from_raw(
     raw: &RawScenario,
     assets: &[Asset],
+    pools: &[PoolSpec],
+    pool_of: &[Option<usize>],
 ) -> Result<Draft, ScenarioError> {
+    let venues = Venues {
+        names: pools.iter().map(|p| p.name.as_str()).collect(),
+        bases: pools.iter().map(|p| p.base).collect(),
+        main: pool_of,
+    };
     let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
     // Protocols.
     if raw.protocols.is_empty()
@@ -101,6 +109,7 @@ pub(crate) fn protocols_from_raw(
                 &p.name,
                 &p.oracle,
                 &assets.iter().map(|a| a.symbol.clone()).collect::<Vec<_>>(),
+                &venues,
                 raw.simulation.dt_hours,
                 raw.simulation.steps,
             )?,

@@ -10,10 +10,11 @@ pub mod raw;
 pub mod spec;
 pub mod table;
 
+use crate::market::source::Source;
 use crate::market::state::Market;
 use crate::mechanism::oracle::feed::{Osm, PushFeed, more_than, twap, within_anchor};
-use crate::mechanism::oracle::raw::{OracleSource, TwapMean};
-use crate::mechanism::oracle::spec::{Feed, Oracle, Twap};
+use crate::mechanism::oracle::raw::TwapMean;
+use crate::mechanism::oracle::spec::{Feed, Twap};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
@@ -67,23 +68,10 @@ pub struct Oracles<'a> {
     paused: Vec<bool>,
 }
 
-/// The source as a direct oracle would read it at step `t`.
-fn source_prices<'m>(oracle: &Oracle, t: u32, market: &'m Market) -> &'m [f64] {
-    let from_pool = oracle.source == OracleSource::Pool;
-    if oracle.lag_steps > 0 {
-        market.history.lagged(t, oracle.lag_steps, from_pool)
-    } else if from_pool {
-        &market.pool_usd
-    } else {
-        &market.fundamental
-    }
-}
-
-/// The TWAP of asset `a`'s end-of-step prices over the `w.steps` steps
+/// The TWAP of `source`'s end-of-step prices over the `w.steps` steps
 /// before step `t` (steps before 0 read step 0's price).
-fn twap_of(oracle: &Oracle, w: &Twap, t: u32, a: usize, market: &Market) -> f64 {
-    let from_pool = oracle.source == OracleSource::Pool;
-    let prices = (1..w.steps + 1).map(|k| market.history.lagged(t, k, from_pool)[a]);
+fn twap_of(sc: &Scenario, source: &Source, w: &Twap, t: u32, market: &Market) -> f64 {
+    let prices = (1..w.steps + 1).map(|k| market.source_price(sc, source, t, k));
     twap(prices, w.mean == TwapMean::Geometric)
 }
 
@@ -111,14 +99,16 @@ impl<'a> Oracles<'a> {
         for (p, state) in self.state.iter_mut().enumerate() {
             let Some(state) = state else { continue };
             let oracle = &sc.protocols[p].oracle;
-            let from_pool = oracle.source == OracleSource::Pool;
-            let prices = market.history.lagged(0, 0, from_pool);
+            let prices = oracle
+                .sources
+                .iter()
+                .map(|s| market.source_price(sc, s, 0, 0));
             let shown = |price: f64| Shown {
                 price,
                 updated_at: 0.0,
             };
             state.clear();
-            state.extend(prices.iter().map(|&px| match &oracle.feed {
+            state.extend(prices.map(|px| match &oracle.feed {
                 Feed::Push(_) => State::Push(PushFeed::new(px)),
                 Feed::Twap(_) => State::Twap(shown(px)),
                 Feed::Delayed { .. } => State::Delayed(Osm::new(px), 0.0),
@@ -136,30 +126,30 @@ impl<'a> Oracles<'a> {
             return false;
         };
         let oracle = &sc.protocols[p].oracle;
-        let source = source_prices(oracle, t, market);
         let hours = t as f64 * sc.dt_hours;
         let n = sc.assets.len();
         for (a, s) in state.iter_mut().enumerate() {
-            self.source[p * n + a] = source[a];
+            let source = market.source_price(sc, &oracle.sources[a], t, oracle.lag_steps);
+            self.source[p * n + a] = source;
             match (&mut *s, &oracle.feed) {
                 (State::Push(f), Feed::Push(params)) => {
-                    f.read(&params[a], t, hours, source[a]);
+                    f.read(&params[a], t, hours, source);
                 }
                 (State::Twap(shown), Feed::Twap(w)) => {
                     *shown = Shown {
-                        price: twap_of(oracle, w, t, a, market),
+                        price: twap_of(sc, &oracle.sources[a], w, t, market),
                         updated_at: hours,
                     };
                 }
                 (State::Delayed(osm, poked_at), Feed::Delayed { hop_hours }) => {
-                    osm.read(*hop_hours, hours, source[a]);
+                    osm.read(*hop_hours, hours, source);
                     if osm.updated {
                         *poked_at = hours;
                     }
                 }
                 (State::Anchored(shown), Feed::Anchored { anchor, tolerance }) => {
-                    let reported = source[a];
-                    let anchor = twap_of(oracle, anchor, t, a, market);
+                    let reported = source;
+                    let anchor = twap_of(sc, &oracle.anchors[a], anchor, t, market);
                     if within_anchor(reported, anchor, *tolerance) {
                         shown.price = reported;
                         shown.updated_at = hours;

@@ -46,6 +46,14 @@ pub struct RawOracle {
     /// stale or far from the market (any kind but direct).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<RawGuard>,
+    /// Per asset (by symbol), the venues read instead of `source`: pool
+    /// names, or `fundamental`; several are read as their median.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub venues: BTreeMap<String, Vec<String>>,
+    /// Anchored: what the anchor averages, `fundamental` or `pool` (each
+    /// asset's main venue); default the oracle's `source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_source: Option<OracleSource>,
     /// Push: settings of one asset's feed where they differ from the
     /// protocol's (by asset symbol).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -1,6 +1,7 @@
 //! A protocol's oracle as validated (docs/model.md §4).
 
 use crate::error::ScenarioError;
+use crate::market::source::{MAX_QUOTES, Quote, Source};
 use crate::mechanism::oracle::feed::PushParams;
 use crate::mechanism::oracle::raw::{OracleKind, OracleSource, RawOracle, TwapMean};
 use crate::scenario::check::{non_negative, positive, unit_closed};
@@ -67,8 +68,11 @@ pub const DEFAULT_PAUSED_HF: f64 = 0.95;
 /// A protocol's oracle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Oracle {
-    /// Fundamental or pool.
-    pub source: OracleSource,
+    /// Each asset's source: its fundamental, its main venue, or the
+    /// venues the oracle names for it.
+    pub sources: Vec<Source>,
+    /// Anchored: each asset's anchor source (empty for other kinds).
+    pub anchors: Vec<Source>,
     /// Lag in steps.
     pub lag_steps: u32,
     /// What it does with the source.
@@ -97,12 +101,96 @@ fn invalid(field: &str, problem: String) -> ScenarioError {
     ScenarioError::invalid(field, problem)
 }
 
+/// Where one asset is read from with `source`: its fundamental, or its
+/// main venue (the fundamental without a pool).
+fn plain_source(source: OracleSource, asset: usize, pools: &Venues) -> Source {
+    match (source, pools.main[asset]) {
+        (OracleSource::Pool, Some(p)) => Source::one(Quote::Venue(p)),
+        _ => Source::one(Quote::Fundamental(asset)),
+    }
+}
+
+/// The pools an oracle can name: their names and bases, and each asset's
+/// main venue.
+pub struct Venues<'a> {
+    /// Each pool's name.
+    pub names: Vec<&'a str>,
+    /// Each pool's base asset.
+    pub bases: Vec<usize>,
+    /// Each asset's main venue.
+    pub main: &'a [Option<usize>],
+}
+
+/// Each asset's source: `source`, or the venues `raw.venues` names for it.
+fn sources_from_raw(
+    name: &str,
+    raw: &RawOracle,
+    symbols: &[String],
+    pools: &Venues,
+) -> Result<Vec<Source>, ScenarioError> {
+    let field = |f: &str| format!("protocols.{name}.oracle.venues.{f}");
+    for symbol in raw.venues.keys() {
+        if !symbols.contains(symbol) {
+            return Err(invalid(
+                &field(symbol),
+                format!("`{symbol}` is not an asset of the scenario"),
+            ));
+        }
+    }
+    let mut sources = Vec::with_capacity(symbols.len());
+    for (a, symbol) in symbols.iter().enumerate() {
+        let Some(names) = raw.venues.get(symbol) else {
+            sources.push(plain_source(raw.source, a, pools));
+            continue;
+        };
+        if names.is_empty() || names.len() > MAX_QUOTES {
+            return Err(invalid(
+                &field(symbol),
+                format!(
+                    "lists {} venues: give 1 to {MAX_QUOTES} (several are read as their median)",
+                    names.len()
+                ),
+            ));
+        }
+        let mut quotes = Vec::with_capacity(names.len());
+        for venue in names {
+            let quote = if venue == "fundamental" {
+                Quote::Fundamental(a)
+            } else {
+                let p = pools
+                    .names
+                    .iter()
+                    .position(|n| n == venue)
+                    .ok_or_else(|| invalid(&field(symbol), format!("no pool `{venue}`")))?;
+                if pools.bases[p] != a {
+                    return Err(invalid(
+                        &field(symbol),
+                        format!("`{venue}` trades {}, not {symbol}", symbols[pools.bases[p]]),
+                    ));
+                }
+                Quote::Venue(p)
+            };
+            if quotes.contains(&quote) {
+                return Err(invalid(
+                    &field(symbol),
+                    format!("`{venue}` is listed twice"),
+                ));
+            }
+            quotes.push(quote);
+        }
+        sources.push(Source::median_of(quotes));
+    }
+    Ok(sources)
+}
+
 /// Validate protocol `name`'s oracle; `symbols` are the scenario's assets,
-/// `dt_hours` its step and `steps` its length.
+/// `pools` the venues it can read, `dt_hours` its step and `steps` its
+/// length.
 pub fn oracle_from_raw(
     name: &str,
     raw: &RawOracle,
     symbols: &[String],
+    pools: &Venues,
     dt_hours: f64,
     steps: u32,
 ) -> Result<Oracle, ScenarioError> {
@@ -112,7 +200,7 @@ pub fn oracle_from_raw(
         "deviation" | "heartbeat_hours" | "latency_steps" | "assets" => kind == OracleKind::Push,
         "window_hours" | "mean" => matches!(kind, OracleKind::Twap | OracleKind::Anchored),
         "hop_hours" => kind == OracleKind::Delayed,
-        "tolerance" => kind == OracleKind::Anchored,
+        "tolerance" | "anchor_source" => kind == OracleKind::Anchored,
         _ => true,
     };
     let given = [
@@ -124,6 +212,7 @@ pub fn oracle_from_raw(
         ("mean", raw.mean.is_some()),
         ("hop_hours", raw.hop_hours.is_some()),
         ("tolerance", raw.tolerance.is_some()),
+        ("anchor_source", raw.anchor_source.is_some()),
     ];
     if let Some((f, _)) = given.iter().find(|(f, set)| *set && !allowed(f)) {
         return Err(invalid(
@@ -190,8 +279,18 @@ pub fn oracle_from_raw(
             }
         }
     };
+    let anchors = match kind {
+        OracleKind::Anchored => {
+            let anchor = raw.anchor_source.unwrap_or(raw.source);
+            (0..symbols.len())
+                .map(|a| plain_source(anchor, a, pools))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     Ok(Oracle {
-        source: raw.source,
+        sources: sources_from_raw(name, raw, symbols, pools)?,
+        anchors,
         lag_steps: raw.lag_steps,
         feed,
         guard,

@@ -1,0 +1,415 @@
+//! Venues: several pools per asset, arbitrage capacity, shocks to pools,
+//! and oracles reading named venues or their median (docs/model.md §3, §4).
+
+use contagion::Overrides;
+use contagion::engine::World;
+use contagion::output::recorder::PathRecord;
+
+use crate::common::*;
+
+/// ETH at a fixed 2,000 with a deep main venue and a thin one that
+/// arbitrage refills by at most 1,000 USD a step. Three protocols read
+/// ETH: through the thin venue alone, through the median of the main
+/// venue, the thin one and the fundamental, and through the median of the
+/// thin venue and the fundamental (an even count: the upper one). Push
+/// feeds with deviation 0 publish their source at every read, so the
+/// recorded source and answer are the venue's price after each step.
+const VENUES: &str = r#"
+[simulation]
+name = "venues"
+steps = 8
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USD"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USD"
+base_reserve = 1000.0
+fee = 0.0
+
+[[pools]]
+name = "ETH thin"
+base = "ETH"
+quote = "USD"
+base_reserve = 10.0
+fee = 0.003
+arbitrage_usd = 1000.0
+
+[[protocols]]
+name = "thin"
+kind = "lending"
+debt_asset = "USD"
+oracle = { kind = "push", deviation = 0.0, venues = { ETH = ["ETH thin"] } }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[protocols]]
+name = "median3"
+kind = "lending"
+debt_asset = "USD"
+oracle = { kind = "push", deviation = 0.0, venues = { ETH = ["ETH/USD", "ETH thin", "fundamental"] } }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[protocols]]
+name = "median2"
+kind = "lending"
+debt_asset = "USD"
+oracle = { kind = "push", deviation = 0.0, venues = { ETH = ["fundamental", "ETH thin"] } }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "thin"
+debt = 1000.0
+collateral = { ETH = 10.0 }
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+"#;
+
+/// VENUES with the thin venue shocked by `ret` at step 1.
+fn shocked(ret: f64) -> String {
+    edit(
+        VENUES,
+        &[Edit::Push(
+            "shocks",
+            table(&format!("step = 1\npool = \"ETH thin\"\nreturn = {ret}")),
+        )],
+    )
+}
+
+fn run(text: &str) -> PathRecord {
+    let sc = scenario(text, &Overrides::default());
+    World::new(&sc).run_path(0).unwrap()
+}
+
+/// The recorded source price of protocol `p`'s ETH feed, by step.
+fn source(rec: &PathRecord, p: u32) -> Vec<f64> {
+    let o = &rec.oracles;
+    (0..o.step.len())
+        .filter(|&i| o.protocol[i] == p && o.asset[i] == 0)
+        .map(|i| o.source_price[i])
+        .collect()
+}
+
+/// The thin venue, pushed to 3,000, comes back by the arbitrage capacity
+/// each step: its quote reserve falls by exactly 1,000 a step along the
+/// curve until the rest fits in one step (the closed form of
+/// docs/model.md §3 computed here from the reserves).
+#[test]
+fn a_thin_venue_comes_back_at_the_arbitrage_capacity() {
+    let rec = run(&shocked(0.5));
+    let k = 10.0 * 20_000.0;
+    let y_target = 20_000.0;
+    let y_shocked = (k * 3000.0f64).sqrt();
+    let thin = source(&rec, 0);
+    assert_eq!(thin.len(), 9);
+    assert_eq!(thin[0], 2000.0);
+    for (t, &got) in thin.iter().enumerate().skip(1) {
+        let y = (y_shocked - 1000.0 * (t as f64 - 1.0)).max(y_target);
+        let want = y * y / k;
+        assert!(
+            (got - want).abs() < 1e-9 * want,
+            "step {t}: {got} vs {want}"
+        );
+    }
+    // 4,494.9 of quote to unwind: 1,000 a step at steps 2–5, the rest at 6.
+    assert!(thin[5] > 2000.0 * (1.0 + 1e-6) && (thin[6] - 2000.0).abs() < 1e-9);
+    // The main venue never moved: its price and the fundamental stay 2,000.
+    let m = &rec.market;
+    for i in (0..m.step.len()).filter(|&i| m.asset[i] == 0) {
+        assert_eq!(m.fundamental[i], 2000.0);
+        assert!((m.pool_price[i].unwrap() - 2000.0).abs() < 1e-9);
+    }
+}
+
+/// A median of three ignores one pushed venue; a median of two takes the
+/// upper one (Chainlink's ⌊n/2⌋-th).
+#[test]
+fn a_median_of_venues_ignores_one_pushed_venue() {
+    for ret in [0.5, -0.5] {
+        let rec = run(&shocked(ret));
+        let thin = source(&rec, 0);
+        let median3 = source(&rec, 1);
+        let median2 = source(&rec, 2);
+        for t in 0..9 {
+            assert!(
+                (median3[t] - 2000.0).abs() < 1e-9,
+                "step {t}: {}",
+                median3[t]
+            );
+            assert_eq!(median2[t], thin[t].max(2000.0), "step {t}");
+        }
+        assert!((thin[1] - 2000.0 * (1.0 + ret)).abs() < 1e-6);
+    }
+}
+
+/// What the oracle reads decides who is liquidated: the thin venue halved
+/// liquidates a position at HF 1.2 in the protocol that reads it alone,
+/// not in one that reads the median of three.
+#[test]
+fn an_oracle_on_a_pushed_venue_liquidates_and_a_median_does_not() {
+    // HF 1.2 at 2,000: debt = 10·2,000·0.8 / 1.2.
+    let debt = 10.0 * 2000.0 * 0.8 / 1.2;
+    let text = edit(
+        &shocked(-0.5),
+        &[
+            Edit::Set("positions.0.debt", debt.into()),
+            Edit::Push(
+                "positions",
+                table(&format!(
+                    "protocol = \"median3\"\ndebt = {debt}\ncollateral = {{ ETH = 10.0 }}"
+                )),
+            ),
+        ],
+    );
+    let rec = run(&text);
+    let l = &rec.liquidations;
+    assert!(!l.step.is_empty(), "the thin reader must liquidate");
+    assert!(l.protocol.iter().all(|&p| p == 0), "{:?}", l.protocol);
+    assert_eq!(l.step[0], 1);
+    // Seized at the thin venue's price, 1,000.
+    assert!((l.oracle_price[0] - 1000.0).abs() < 1e-6);
+}
+
+/// A shock to the main venue, with unlimited arbitrage, lasts its step.
+#[test]
+fn a_shock_to_a_pool_with_unlimited_arbitrage_lasts_one_step() {
+    let text = edit(
+        VENUES,
+        &[Edit::Push(
+            "shocks",
+            table("step = 3\npool = \"ETH/USD\"\nreturn = 0.1"),
+        )],
+    );
+    let rec = run(&text);
+    let m = &rec.market;
+    let pool: Vec<f64> = (0..m.step.len())
+        .filter(|&i| m.asset[i] == 0)
+        .map(|i| m.pool_price[i].unwrap())
+        .collect();
+    assert!((pool[3] - 2200.0).abs() < 1e-9, "{pool:?}");
+    for t in [2, 4, 5] {
+        assert!((pool[t] - 2000.0).abs() < 1e-9, "{pool:?}");
+    }
+    // The median of three sees it at step 3: main venue 2,200, thin venue
+    // and fundamental 2,000.
+    assert!((source(&rec, 1)[3] - 2000.0).abs() < 1e-9);
+}
+
+#[test]
+fn venues_are_validated() {
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            edit(VENUES, &[Edit::Set("pools.1.name", val("\"ETH/USD\""))]),
+            &["pools.ETH/USD.name", "a second pool named `ETH/USD`"],
+        ),
+        (
+            edit(VENUES, &[Edit::Set("pools.1.name", val("\"fundamental\""))]),
+            &["pools.fundamental.name", "names an oracle source"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Add("pools.1.impact_persistence", val("0.5"))],
+            ),
+            &[
+                "pools.ETH thin.impact_persistence",
+                "main venue (its first pool, here `ETH/USD`)",
+            ],
+        ),
+        (
+            edit(VENUES, &[Edit::Set("pools.1.arbitrage_usd", val("0.0"))]),
+            &["pools.ETH thin.arbitrage_usd", "must be positive"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set(
+                    "protocols.thin.oracle.venues.ETH",
+                    val("[\"ETH deep\"]"),
+                )],
+            ),
+            &["protocols.thin.oracle.venues.ETH", "no pool `ETH deep`"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set(
+                    "protocols.thin.oracle.venues.ETH",
+                    val("[\"ETH thin\", \"ETH thin\"]"),
+                )],
+            ),
+            &["protocols.thin.oracle.venues.ETH", "listed twice"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set("protocols.thin.oracle.venues.ETH", val("[]"))],
+            ),
+            &["protocols.thin.oracle.venues.ETH", "lists 0 venues"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set(
+                    "protocols.thin.oracle.venues",
+                    val("{ USD = [\"ETH thin\"] }"),
+                )],
+            ),
+            &[
+                "protocols.thin.oracle.venues.USD",
+                "`ETH thin` trades ETH, not USD",
+            ],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set(
+                    "protocols.thin.oracle.venues",
+                    val("{ BTC = [\"ETH thin\"] }"),
+                )],
+            ),
+            &["protocols.thin.oracle.venues.BTC", "not an asset"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Add(
+                    "protocols.thin.oracle.anchor_source",
+                    val("\"pool\""),
+                )],
+            ),
+            &[
+                "protocols.thin.oracle.anchor_source",
+                "not a setting of a `push` oracle",
+            ],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Push(
+                    "shocks",
+                    table("step = 1\npool = \"ETH deep\"\nreturn = 0.1"),
+                )],
+            ),
+            &["shocks[0].pool", "no pool `ETH deep`"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Push(
+                    "shocks",
+                    table("step = 1\npool = \"ETH thin\"\nasset = \"ETH\"\nreturn = 0.1"),
+                )],
+            ),
+            &["shocks[0]", "not both"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Push("shocks", table("step = 1\nreturn = 0.1"))],
+            ),
+            &["shocks[0]", "give `asset`"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let err = scenario_error(&text);
+        for n in needles {
+            assert!(err.contains(n), "`{n}` not in: {err}");
+        }
+    }
+}
+
+/// Two unnamed pools of one base on different quotes are both fine, and
+/// an LP token names its pool by the pool's name.
+#[test]
+fn pools_are_named_by_their_pair_unless_named() {
+    let text = edit(
+        VENUES,
+        &[
+            Edit::Push("assets", table("symbol = \"DAI\"\nprice = 1.0")),
+            Edit::Push(
+                "pools",
+                table("base = \"ETH\"\nquote = \"DAI\"\nbase_reserve = 50.0"),
+            ),
+            Edit::Push(
+                "assets",
+                table("symbol = \"THIN-LP\"\nprice = 1.0\nlp_of = \"ETH thin\""),
+            ),
+        ],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let names: Vec<&str> = sc.pools.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["ETH/USD", "ETH thin", "ETH/DAI"]);
+    // ETH's main venue is its first pool.
+    assert_eq!(sc.pool_of[0], Some(0));
+    let lp = sc.assets.iter().find(|a| a.symbol == "THIN-LP").unwrap();
+    assert_eq!(lp.lp_of.unwrap().pool, 1);
+    // 2 × 10 ETH × 2,000 USD of reserves in shares of 1 USD.
+    assert!((lp.lp_of.unwrap().supply - 40_000.0).abs() < 1e-6);
+}
+
+/// Compound's anchored view with its reporter on the thin venue and its
+/// anchor on the main pool: the pushed report is refused until the thin
+/// venue is back within 20% of the anchor (2,000 · 1.25 = 2,500), and the
+/// first report inside is taken as it is.
+#[test]
+fn an_anchor_on_the_main_pool_refuses_the_pushed_venue_until_it_is_back() {
+    let text = edit(
+        &shocked(0.5),
+        &[Edit::Set(
+            "protocols.median2.oracle",
+            val(
+                r#"{ kind = "anchored", window_hours = 2.0, tolerance = 0.2, anchor_source = "pool", venues = { ETH = ["ETH thin"] } }"#,
+            ),
+        )],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let oracle = &sc.protocols[2].oracle;
+    assert_eq!(
+        oracle.anchors[0].quotes(),
+        &[contagion::market::source::Quote::Venue(0)]
+    );
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let o = &rec.oracles;
+    let rows: Vec<usize> = (0..o.step.len())
+        .filter(|&i| o.protocol[i] == 2 && o.asset[i] == 0)
+        .collect();
+    let k = 10.0 * 20_000.0;
+    let y = |t: f64| (k * 3000.0f64).sqrt() - 1000.0 * (t - 1.0);
+    for (t, &i) in rows.iter().enumerate() {
+        // Thin prices: 3,000, 2,760, 2,530, 2,310 at steps 1–4.
+        let want = match t {
+            0..=3 => 2000.0,
+            _ => y(t as f64).max(20_000.0).powi(2) / k,
+        };
+        assert!(
+            (o.oracle_price[i] - want).abs() < 1e-9 * want,
+            "step {t}: {} vs {want}",
+            o.oracle_price[i]
+        );
+        assert_eq!(o.updated[i], t >= 4, "step {t}");
+    }
+}
