@@ -6,6 +6,7 @@ use rand::Rng;
 use crate::engine::phase::{Laps, Stage, StageNanos};
 use crate::error::EngineError;
 use crate::market::state::Market;
+use crate::mechanism::attack::Attackers;
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
 use crate::mechanism::oracle::Oracles;
@@ -39,6 +40,8 @@ pub struct World<'a> {
     pub options: Options<'a>,
     /// Push feeds: the oracles with state.
     pub oracles: Oracles<'a>,
+    /// Oracle manipulators.
+    pub attackers: Attackers<'a>,
     /// DebtRank and clearing at the end of a path.
     systemic: Systemic,
     laps: Laps,
@@ -48,10 +51,12 @@ pub struct World<'a> {
 impl<'a> World<'a> {
     /// Allocate a world for a scenario; call `run_path` for each path.
     pub fn new(sc: &'a Scenario) -> Self {
+        let mut lending = Lending::new(sc);
         World {
             sc,
             market: Market::new(sc),
-            lending: Lending::new(sc),
+            attackers: Attackers::new(sc, &mut lending),
+            lending,
             perps: Perps::new(sc),
             options: Options::new(sc),
             oracles: Oracles::new(sc),
@@ -134,6 +139,7 @@ impl<'a> World<'a> {
     fn reset(&mut self) {
         self.market.reset(self.sc);
         self.lending.reset();
+        self.attackers.reset();
         self.options.reset(&self.market);
         self.perps.reset(&self.market);
         // Lagged oracles read step 0 until step k: it must be this path's.
@@ -182,6 +188,8 @@ impl<'a> World<'a> {
             after_step(self, t);
         }
         self.systemic.end_of_path(sc, &self.lending, &mut rec);
+        self.attackers
+            .end_of_path(&self.market, &self.lending, &mut rec);
         self.laps.lap(Stage::EndOfPath);
         Ok(rec)
     }
@@ -212,6 +220,12 @@ impl<'a> World<'a> {
         self.laps.lap(Stage::AgentsPerps);
         self.options.act(t, &mut self.market, &mut self.perps);
         self.laps.lap(Stage::AgentsOptions);
+        if self.attackers.any() {
+            self.refresh_derived();
+            self.market.fill_pool_usd(sc);
+            self.attackers
+                .act(t, &mut self.market, &mut self.lending, &mut self.oracles);
+        }
         let outcome = self.cascade(t, rec);
         self.perps.funding(&self.market);
         self.laps.lap(Stage::AfterCascadePerps);

@@ -73,6 +73,23 @@ impl Pool {
         }
     }
 
+    /// Buy base until the spot reaches `target` (quote per base), paying
+    /// the fee; nothing when the spot is already there or above. Returns
+    /// (base bought, quote paid). After buying dx the reserves are
+    /// `u = x − dx` and `y + y·dx / (u(1 − φ))`, whose ratio is the target
+    /// when `P*(1−φ)·u² + φ·y·u − y·x = 0`: u is that quadratic's positive
+    /// root.
+    pub fn buy_to(&mut self, target: f64) -> (f64, f64) {
+        if target.is_nan() || target <= self.spot() {
+            return (0.0, 0.0);
+        }
+        let (x, y, phi) = (self.x, self.y, self.fee);
+        let a = target * (1.0 - phi);
+        let u = (-phi * y + (phi * phi * y * y + 4.0 * a * y * x).sqrt()) / (2.0 * a);
+        let dx = x - u;
+        (dx, self.buy_base(dx))
+    }
+
     /// Withdraw `fraction` of both reserves (burning that share of the LP
     /// tokens); returns (base, quote) paid out. The spot price is unchanged.
     pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
@@ -237,6 +254,29 @@ mod tests {
         inf.arbitrage_capped(8.1, f64::INFINITY);
         reference.arbitrage_to(8.1);
         assert_eq!(inf, reference);
+    }
+
+    /// Buying to a target price lands on it, with and without a fee, and
+    /// costs what `buy_base` of the same amount costs; the fee-free cost
+    /// is the curve's `sqrt(k·P*) − y`.
+    #[test]
+    fn buying_to_a_price_lands_on_it() {
+        for fee in [0.0, 0.003, 0.3] {
+            let mut pool = Pool::new(1000.0, 2.0, fee);
+            let mut twin = pool;
+            let (dx, dy) = pool.buy_to(5.0);
+            assert!(
+                (pool.spot() - 5.0).abs() < 1e-9,
+                "fee {fee}: {}",
+                pool.spot()
+            );
+            assert!((twin.buy_base(dx) - dy).abs() < 1e-9);
+            if fee == 0.0 {
+                let k = 1000.0 * 2000.0f64;
+                assert!((dy - ((k * 5.0).sqrt() - 2000.0)).abs() < 1e-9);
+            }
+            assert_eq!(pool.buy_to(4.0), (0.0, 0.0));
+        }
     }
 
     #[test]

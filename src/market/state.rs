@@ -10,6 +10,7 @@ use crate::market::{Pool, PriceHistory};
 use crate::scenario::validated::Scenario;
 
 /// The market state of one path, plus its scratch buffers.
+#[derive(Clone)]
 pub struct Market {
     /// Fundamental price F of each asset, USD.
     pub fundamental: Vec<f64>,
@@ -169,20 +170,27 @@ impl Market {
     /// F_quote`, all the way unless its arbitrage capacity runs out; then
     /// step `t`'s shocks to pools trade them along their curves.
     pub fn arbitrage(&mut self, sc: &Scenario, t: u32) {
-        for (pool, spec) in self.pools.iter_mut().zip(&sc.pools) {
-            let f_quote = self.fundamental[spec.quote];
-            let target = self.fundamental[spec.base] / f_quote;
-            if spec.arbitrage_usd.is_finite() {
-                pool.arbitrage_capped(target, spec.arbitrage_usd / f_quote);
-            } else {
-                pool.arbitrage_to(target);
-            }
+        for p in 0..self.pools.len() {
+            self.arbitrage_pool(sc, p);
         }
         for &(p, log_shock) in &sc.shocks.pools[t as usize] {
             let pool = &mut self.pools[p];
             pool.arbitrage_to(pool.spot() * log_shock.exp());
         }
         self.refresh_lp(sc);
+    }
+
+    /// Pool `p` traded towards `F_base / F_quote` by arbitrage, as far as
+    /// its capacity allows (docs/model.md §3).
+    pub fn arbitrage_pool(&mut self, sc: &Scenario, p: usize) {
+        let spec = &sc.pools[p];
+        let f_quote = self.fundamental[spec.quote];
+        let target = self.fundamental[spec.base] / f_quote;
+        if spec.arbitrage_usd.is_finite() {
+            self.pools[p].arbitrage_capped(target, spec.arbitrage_usd / f_quote);
+        } else {
+            self.pools[p].arbitrage_to(target);
+        }
     }
 
     /// Stage 5: `ln F += ρ·(ln P_pool − ln F)` for each pool's base asset,

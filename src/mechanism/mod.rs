@@ -4,6 +4,7 @@
 //! handles (a hedger's perp position). `engine::World` holds one of each
 //! and runs them in order.
 
+pub mod attack;
 pub mod exact;
 pub mod lending;
 pub mod options;

@@ -203,6 +203,24 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
         col("perp_fund_drawn", f(|s| s.perp_fund_drawn)),
         col("perp_vault_bad_debt", f(|s| s.perp_vault_bad_debt)),
         col(
+            "attack_pnl",
+            summaries.iter().map(|s| s.attack_pnl).collect::<Vec<_>>(),
+        ),
+        col(
+            "attack_borrowed",
+            summaries
+                .iter()
+                .map(|s| s.attack_borrowed)
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "attack_bad_debt",
+            summaries
+                .iter()
+                .map(|s| s.attack_bad_debt)
+                .collect::<Vec<_>>(),
+        ),
+        col(
             "debtrank",
             summaries.iter().map(|s| s.debtrank).collect::<Vec<_>>(),
         ),

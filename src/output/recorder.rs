@@ -90,6 +90,13 @@ pub struct PathSummary {
     pub perp_fund_drawn: f64,
     /// Deficits absorbed by the perp vaults, USD.
     pub perp_vault_bad_debt: f64,
+    /// Attackers' profit over holding their collateral, USD (None without
+    /// attackers; docs/model.md §16).
+    pub attack_pnl: Option<f64>,
+    /// What attackers borrowed, USD.
+    pub attack_borrowed: Option<f64>,
+    /// Bad debt attackers' accounts leave, USD.
+    pub attack_bad_debt: Option<f64>,
 }
 
 /// One perp market's outcome over a path (`path_perps.parquet`).
@@ -163,6 +170,9 @@ impl PathSummary {
                 ("clearing_shortfall", one(s.clearing.map_or(0.0, |c| c.0))),
                 ("perp_fund_drawn", one(s.perp_fund_drawn)),
                 ("perp_vault_bad_debt", one(s.perp_vault_bad_debt)),
+                ("attack_pnl", one(s.attack_pnl.unwrap_or(0.0))),
+                ("attack_borrowed", one(s.attack_borrowed.unwrap_or(0.0))),
+                ("attack_bad_debt", one(s.attack_bad_debt.unwrap_or(0.0))),
             ],
         )?;
         first_bad(

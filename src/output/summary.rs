@@ -67,6 +67,10 @@ pub struct Summary {
     /// Perp markets over paths (docs/model.md §15), when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub perps: Option<PerpSummary>,
+    /// Oracle manipulators over paths (docs/model.md §16), when there are
+    /// any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<AttackSummary>,
     /// With `--cut`: what came through the cut links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
@@ -154,6 +158,20 @@ pub struct PerpSummary {
     pub fund_drawn: LossMetrics,
     /// Deficits the vaults absorbed per path, USD.
     pub vault_bad_debt: LossMetrics,
+}
+
+/// Attackers' outcomes over paths in `summary.json` (summed over the
+/// scenario's attackers on each path).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackSummary {
+    /// Profit over holding the collateral, USD per path.
+    pub pnl: LossMetrics,
+    /// Borrowed against pushed prices, USD per path.
+    pub borrowed: LossMetrics,
+    /// Bad debt the attackers' accounts leave, USD per path.
+    pub bad_debt: LossMetrics,
+    /// Share of paths on which an attacker borrowed.
+    pub share_of_paths_attacked: f64,
 }
 
 /// The protocol network's metrics in `summary.json`.
@@ -372,6 +390,16 @@ impl Summary {
                 adl_events: m(|s| s.perp_adl_events as f64),
                 fund_drawn: m(|s| s.perp_fund_drawn),
                 vault_bad_debt: m(|s| s.perp_vault_bad_debt),
+            }),
+            attack: (!sc.attackers.is_empty()).then(|| AttackSummary {
+                pnl: m(|s| s.attack_pnl.unwrap_or(0.0)),
+                borrowed: m(|s| s.attack_borrowed.unwrap_or(0.0)),
+                bad_debt: m(|s| s.attack_bad_debt.unwrap_or(0.0)),
+                share_of_paths_attacked: rows
+                    .iter()
+                    .filter(|s| s.attack_borrowed.unwrap_or(0.0) > 0.0)
+                    .count() as f64
+                    / rows.len().max(1) as f64,
             }),
             attribution: None,
         }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
 pub use crate::market::raw::*;
+pub use crate::mechanism::attack::raw::RawAttacker;
 pub use crate::mechanism::lending::raw::*;
 pub use crate::mechanism::options::raw::*;
 pub use crate::mechanism::perp::raw::*;
@@ -70,6 +71,9 @@ pub struct RawScenario {
     /// Option vaults selling covered calls or cash-secured puts.
     #[serde(default)]
     pub option_vaults: Vec<RawOptionVault>,
+    /// Oracle manipulators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attackers: Vec<RawAttacker>,
 }
 
 /// `[simulation]`.

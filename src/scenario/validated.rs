@@ -62,6 +62,8 @@ pub struct Scenario {
     pub lenders: Vec<LenderSpec>,
     /// Gas.
     pub network: Network,
+    /// Oracle manipulators (docs/model.md §16).
+    pub attackers: Vec<crate::mechanism::attack::spec::AttackerSpec>,
     /// Scripted log shocks by step, to assets and to pools.
     pub shocks: crate::market::spec::Shocks,
     /// Delta-hedging option books.
@@ -234,6 +236,15 @@ impl Scenario {
         let lenders = crate::mechanism::lending::funding::lenders_from_raw(
             &raw, &protocols, &assets, &pool_of, &book,
         )?;
+        let symbols: Vec<String> = assets.iter().map(|a| a.symbol.clone()).collect();
+        let attackers = crate::mechanism::attack::spec::attackers_from_raw(
+            &raw.attackers,
+            &book,
+            &pools,
+            &pool_of,
+            &symbols,
+            sim.steps,
+        )?;
         Ok(Scenario {
             hedgers,
             option_vaults,
@@ -257,6 +268,7 @@ impl Scenario {
             lenders,
             network,
             shocks,
+            attackers,
             book,
             unhealthy,
             resolved: raw,
@@ -292,6 +304,9 @@ impl Scenario {
                     .coll_range(i)
                     .any(|k| book.coll_asset[k] as usize == a && book.coll_units[k] > 0.0)
         });
+        // An attacker whose account never existed never attacks.
+        cut.attackers
+            .retain(|x| cut.book.id.binary_search(&x.position_id).is_ok());
         Ok(cut)
     }
 

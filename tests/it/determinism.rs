@@ -99,7 +99,8 @@ fn a_different_seed_gives_different_paths() {
 
 /// The same for the shipped contagion scenarios, whose paths exercise
 /// receipt tokens, pegs, runs, deleveraging, the systemic metrics and an
-/// oracle with state (feed-floor's push feed).
+/// oracle with state (feed-floor's push feed), and an attacker whose
+/// forecast copies the market and the oracles (oracle-manipulation).
 #[test]
 fn shipped_contagion_scenarios_are_thread_count_independent() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,6 +111,7 @@ fn shipped_contagion_scenarios_are_thread_count_independent() {
         "short-gamma-crash",
         "predictive-margin",
         "feed-floor",
+        "oracle-manipulation",
     ] {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));

@@ -3,6 +3,7 @@
 //! back with polars.
 
 mod architecture;
+mod attack;
 mod bad_input;
 mod cli;
 mod common;

@@ -547,3 +547,59 @@ fn feed_floor_the_floor_freezes_the_feed_and_hides_the_loss() {
         "hidden {hidden} vs seen {seen}"
     );
 }
+
+/// oracle-manipulation: "with the 15-minute TWAP shipped here the attack
+/// pays on every path"; it borrows the most the pushed TWAP allows and
+/// "the market keeps the bad debt". The sweep twap-window: "the attack's
+/// profit falls with the window; at 24 hours … it does not attack"; the
+/// bad debt "falls from most of the loan at 15 minutes to a few percent of
+/// it at an hour", because liquidators take the collateral "at the
+/// still-inflated price". All windows on the same seeds.
+#[test]
+fn oracle_manipulation_pays_on_a_short_twap_and_not_on_a_long_one() {
+    let text = text_of("oracle-manipulation");
+    let mut last_pnl = f64::INFINITY;
+    for window in [0.25, 1.0, 2.0, 4.0, 8.0, 12.0, 24.0] {
+        let edited = edit(
+            &text,
+            &[Edit::Set(
+                "protocols.mango-like.oracle.window_hours",
+                window.into(),
+            )],
+        );
+        let (_d, out) = run_text(&edited, 12);
+        let paths = read(&out.join("paths.parquet"));
+        let pnl = per_path(&paths, "attack_pnl");
+        let borrowed = per_path(&paths, "attack_borrowed");
+        let bad = per_path(&paths, "attack_bad_debt");
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        if window < 24.0 {
+            assert!(pnl.iter().all(|&v| v > 0.0), "{window} h: {pnl:?}");
+            assert!(mean(&pnl) < last_pnl, "{window} h: the profit must fall");
+            last_pnl = mean(&pnl);
+        } else {
+            assert!(pnl.iter().chain(&borrowed).all(|&v| v == 0.0), "{pnl:?}");
+        }
+        if window == 0.25 {
+            // 400M MNGO at 0.7 of a pushed TWAP: over 100M borrowed, and
+            // most of it left as bad debt.
+            assert!(borrowed.iter().all(|&b| b > 1e8), "{borrowed:?}");
+            assert!(
+                bad.iter().zip(&borrowed).all(|(d, b)| *d > 0.8 * b),
+                "{bad:?}"
+            );
+        }
+        if window == 1.0 {
+            assert!(
+                bad.iter().zip(&borrowed).all(|(d, b)| *d < 0.05 * b),
+                "{bad:?}"
+            );
+            // The attacker's account (id 0) is liquidated at an oracle
+            // price well above MNGO's 0.038.
+            let l = read(&out.join("liquidations.parquet"));
+            let (pos, px) = (i64s(&l, "position"), f64s(&l, "oracle_price"));
+            let first = (0..l.height()).find(|&r| pos[r] == 0).expect("liquidated");
+            assert!(px[first] > 0.1, "{}", px[first]);
+        }
+    }
+}

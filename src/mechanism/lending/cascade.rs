@@ -334,6 +334,9 @@ impl Lending<'_> {
             self.supply[p].borrowed -= left;
         }
         self.set_debt(i, 0.0);
+        if let Some(slot) = self.watched.iter().position(|&w| w == i) {
+            self.watched_bad[slot] += left * p_debt;
+        }
         left * p_debt
     }
 

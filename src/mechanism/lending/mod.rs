@@ -10,6 +10,7 @@
 
 mod balance;
 pub mod book;
+mod borrow;
 mod cascade;
 pub mod charts;
 mod deleverage;
@@ -126,6 +127,32 @@ pub struct Lending<'a> {
     socialised_per_share: Vec<f64>,
     /// Receipt tokens: (asset, issuing protocol).
     receipts: Vec<(usize, usize)>,
+    /// Positions whose write-offs are counted apart (attackers' accounts),
+    /// and those write-offs on this path, USD.
+    watched: Vec<usize>,
+    watched_bad: Vec<f64>,
+}
+
+/// Read protocol `p`'s oracle at step `t` into `row` (one price per
+/// asset): an oracle with state answers from it and returns the health
+/// factor below which the protocol liquidates now; a direct one reads its
+/// sources (None).
+pub fn read_oracle(
+    sc: &Scenario,
+    p: usize,
+    t: u32,
+    market: &Market,
+    feeds: &mut Oracles,
+    row: &mut [f64],
+) -> Option<f64> {
+    if feeds.read(t, p, market, row) {
+        return Some(feeds.liquidation_hf(p));
+    }
+    let oracle = &sc.protocols[p].oracle;
+    for (price, source) in row.iter_mut().zip(&oracle.sources) {
+        *price = market.source_price(sc, source, t, oracle.lag_steps);
+    }
+    None
 }
 
 impl<'a> Lending<'a> {
@@ -197,6 +224,8 @@ impl<'a> Lending<'a> {
             last_insolvent: vec![0.0; n_proto],
             socialised_per_share: vec![0.0; n_proto],
             receipts: sc.receipts().collect(),
+            watched: Vec::new(),
+            watched_bad: Vec::new(),
         }
     }
 
@@ -257,6 +286,7 @@ impl<'a> Lending<'a> {
             *c = l.capital;
         }
         self.bad_debt_cum.fill(0.0);
+        self.watched_bad.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
         self.socialised_per_share.fill(0.0);
         self.debt_index.fill(1.0);
@@ -304,16 +334,10 @@ impl<'a> Lending<'a> {
     /// are current.
     pub fn read_oracles(&mut self, t: u32, market: &Market, feeds: &mut Oracles) {
         let n = self.n_assets;
-        for (p, spec) in self.sc.protocols.iter().enumerate() {
+        for p in 0..self.sc.protocols.len() {
             let row = &mut self.oracle[p * n..(p + 1) * n];
-            // An oracle with state answers from it.
-            if feeds.read(t, p, market, row) {
-                self.liquidation_hf[p] = feeds.liquidation_hf(p);
-                continue;
-            }
-            let lag = spec.oracle.lag_steps;
-            for (price, source) in row.iter_mut().zip(&spec.oracle.sources) {
-                *price = market.source_price(self.sc, source, t, lag);
+            if let Some(hf) = read_oracle(self.sc, p, t, market, feeds, row) {
+                self.liquidation_hf[p] = hf;
             }
         }
     }

@@ -56,6 +56,7 @@ impl State {
 }
 
 /// The oracles with state of every protocol that has them, on one path.
+#[derive(Clone)]
 pub struct Oracles<'a> {
     sc: &'a Scenario,
     /// Per protocol: its state by asset, or none (a direct oracle).
@@ -176,6 +177,11 @@ impl<'a> Oracles<'a> {
             self.paused[p] = !more_than(hours - self.last_alarm[p], g.grace_hours);
         }
         true
+    }
+
+    /// Whether protocol `p`'s guard pauses it now (after its last read).
+    pub fn paused(&self, p: usize) -> bool {
+        self.paused[p]
     }
 
     /// Positions of protocol `p` are liquidated below this health factor

@@ -245,7 +245,9 @@ pub fn oracle_from_raw(
         if n < 1.0 || (n * dt_hours - w).abs() > 1e-9 * w {
             return Err(invalid(
                 &field("window_hours"),
-                format!("{w} must be a whole number (≥ 1) of steps of {dt_hours} h"),
+                format!(
+                    "{w} must be a whole number (≥ 1) of steps of {dt_hours} h (simulation.dt_hours)"
+                ),
             ));
         }
         Ok(Twap {

@@ -1,0 +1,261 @@
+//! Oracle manipulation (docs/model.md §16): the attacker's plan against a
+//! closed form, its refusals, the defences, and the shipped scenario's
+//! claims.
+
+use contagion::Overrides;
+use contagion::engine::World;
+use contagion::output::recorder::PathRecord;
+
+use crate::common::*;
+
+/// MNGO at a fixed 0.04 with a deep main venue and a thin one (100M MNGO,
+/// 4M USD a side, fee 0.3%); a market without a supply side whose direct
+/// oracle reads the thin venue now. The attacker owns 100M MNGO (4M USD).
+const PUSH: &str = r#"
+[simulation]
+name = "push"
+steps = 6
+paths = 1
+
+[[assets]]
+symbol = "MNGO"
+price = 0.04
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "MNGO"
+quote = "USDC"
+base_reserve = 10000000000.0
+fee = 0.003
+
+[[pools]]
+name = "MNGO thin"
+base = "MNGO"
+quote = "USDC"
+base_reserve = 100000000.0
+fee = 0.003
+arbitrage_usd = 500000.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+oracle = { venues = { MNGO = ["MNGO thin"] } }
+
+[[protocols.collateral]]
+asset = "MNGO"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[positions]]
+protocol = "lend"
+debt = 0.0
+collateral = { MNGO = 100000000.0 }
+
+[[liquidators]]
+name = "keeper"
+capital = "unlimited"
+
+[[attackers]]
+name = "pusher"
+position = 0
+venue = "MNGO thin"
+capital_usd = 5000000.0
+pumps = [1.5, 2.0, 3.0]
+"#;
+
+fn run(text: &str) -> PathRecord {
+    let sc = scenario(text, &Overrides::default());
+    World::new(&sc).run_path(0).unwrap()
+}
+
+/// A constant-product purchase with fee, written here from the swap rule
+/// of docs/model.md §3 (the quote paid for dx is the dy whose sale pays
+/// dx): bisection on dx until the spot reaches `target`. Returns (dx, dy,
+/// reserves after).
+fn buy_to(x: f64, y: f64, fee: f64, target: f64) -> (f64, f64, f64, f64) {
+    let after = |dx: f64| {
+        let dy = y * dx / ((x - dx) * (1.0 - fee));
+        (dy, x - dx, y + dy)
+    };
+    let (mut lo, mut hi) = (0.0, x);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        let (_, x1, y1) = after(mid);
+        if y1 / x1 < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let (dy, x1, y1) = after(lo);
+    (lo, dy, x1, y1)
+}
+
+/// With prices fixed and an oracle that reads the venue now, the best plan
+/// is to push and borrow in the same step (holding only pays arbitrage),
+/// at the largest pump that pays most; its loan, profit and cost follow
+/// from the pool formulas.
+#[test]
+fn the_attack_matches_its_closed_form() {
+    let rec = run(PUSH);
+    let s = &rec.summary;
+    let (x, y, fee, f) = (1e8, 4e6, 0.003, 0.04);
+    let units = 1e8;
+    let mut best = (f64::NEG_INFINITY, 0.0, 0.0);
+    for m in [1.5, 2.0, 3.0] {
+        let (dx, dy, x1, y1) = buy_to(x, y, fee, m * f);
+        if dy > 5e6 {
+            continue;
+        }
+        let loan = units * (y1 / x1) * 0.7;
+        let back = y1 * dx * (1.0 - fee) / (x1 + dx * (1.0 - fee));
+        let kept = units * f;
+        let profit = loan - kept - (dy - back);
+        if profit > best.0 {
+            best = (profit, loan, y1 / x1);
+        }
+    }
+    // ×3 costs y·(√3 − 1) ≈ 2.9M (under 5M) and pays most.
+    assert!((best.2 - 0.12).abs() < 1e-9, "{best:?}");
+    let borrowed = s.attack_borrowed.unwrap();
+    let pnl = s.attack_pnl.unwrap();
+    assert!(
+        (borrowed - best.1).abs() < 1e-6 * best.1,
+        "{borrowed} vs {}",
+        best.1
+    );
+    assert!((pnl - best.0).abs() < 1e-6 * best.1, "{pnl} vs {}", best.0);
+    // The loan (8.4M against 4M of MNGO) is liquidated at once, the venue
+    // being back near 0.04 after the sale, and what the collateral cannot
+    // cover is bad debt: at least the loan less the collateral's value.
+    let bad = s.attack_bad_debt.unwrap();
+    assert!(bad > borrowed - units * 0.0401 && bad < borrowed, "{bad}");
+    assert!(s.liquidations > 0);
+    assert_eq!(rec.liquidations.step[0], 1);
+}
+
+/// No plan is affordable, or none beats the profit asked: no attack, and
+/// every outcome is zero (not missing).
+#[test]
+fn an_attack_that_does_not_pay_or_cannot_be_paid_for_is_not_made() {
+    for edit_ in [
+        Edit::Set("attackers.pusher.capital_usd", val("100000.0")),
+        Edit::Add("attackers.pusher.min_profit_usd", val("1e9")),
+    ] {
+        let rec = run(&edit(PUSH, &[edit_]));
+        let s = &rec.summary;
+        assert_eq!(
+            (s.attack_pnl, s.attack_borrowed, s.attack_bad_debt),
+            (Some(0.0), Some(0.0), Some(0.0))
+        );
+        assert_eq!(s.liquidations, 0);
+    }
+    // Without attackers the outcomes are missing.
+    let mut plain: toml::Value = toml::from_str(PUSH).unwrap();
+    plain.as_table_mut().unwrap().remove("attackers");
+    let rec = run(&toml::to_string(&plain).unwrap());
+    assert_eq!(rec.summary.attack_pnl, None);
+}
+
+/// Defences on the same paths: a median of the thin venue, the main venue
+/// and the fundamental, or a guard that pauses the market when its price
+/// leaves the fundamental by 20%, leaves the attack nothing to gain.
+#[test]
+fn a_median_or_a_guard_stops_the_attack() {
+    let defended = [
+        Edit::Set(
+            "protocols.lend.oracle",
+            val(r#"{ venues = { MNGO = ["MNGO thin", "MNGO/USDC", "fundamental"] } }"#),
+        ),
+        Edit::Set(
+            "protocols.lend.oracle",
+            val(
+                r#"{ kind = "push", deviation = 0.0, venues = { MNGO = ["MNGO thin"] }, guard = { max_deviation = 0.2 } }"#,
+            ),
+        ),
+    ];
+    for d in defended {
+        let rec = run(&edit(PUSH, &[d]));
+        assert_eq!(rec.summary.attack_borrowed, Some(0.0));
+        assert_eq!(rec.summary.attack_bad_debt, Some(0.0));
+    }
+}
+
+/// A TWAP makes the attacker hold the venue: with a one-step window it
+/// pushes at step 1 and borrows at step 2, once the TWAP holds step 1's
+/// pushed price.
+#[test]
+fn a_twap_makes_the_attacker_hold_the_venue_for_its_window() {
+    let text = edit(
+        PUSH,
+        &[Edit::Set(
+            "protocols.lend.oracle",
+            val(r#"{ kind = "twap", window_hours = 1.0, venues = { MNGO = ["MNGO thin"] } }"#),
+        )],
+    );
+    let rec = run(&text);
+    let o = &rec.oracles;
+    let mngo: Vec<f64> = (0..o.step.len())
+        .filter(|&i| o.asset[i] == 0)
+        .map(|i| o.oracle_price[i])
+        .collect();
+    // The TWAP during step 2 is step 1's end price, the pushed 0.12; at
+    // step 1 it still shows step 0's 0.04.
+    assert!((mngo[1] - 0.04).abs() < 1e-12, "{mngo:?}");
+    assert!((mngo[2] - 0.12).abs() < 1e-9, "{mngo:?}");
+    assert!(rec.summary.attack_borrowed.unwrap() > 0.0);
+    // Liquidated only once the TWAP has come down: not in step 2.
+    assert!(rec.liquidations.step.iter().all(|&t| t >= 3));
+}
+
+#[test]
+fn attackers_are_validated() {
+    let cases: Vec<(Vec<Edit>, &[&str])> = vec![
+        (
+            vec![Edit::Set("attackers.pusher.position", val("3"))],
+            &["attackers.pusher.position", "no positions[3]"],
+        ),
+        (
+            vec![Edit::Set("positions.0.debt", val("10.0"))],
+            &["attackers.pusher.position", "owe nothing"],
+        ),
+        (
+            vec![Edit::Set("attackers.pusher.venue", val("\"MNGO deep\""))],
+            &["attackers.pusher.venue", "no pool `MNGO deep`"],
+        ),
+        (
+            vec![Edit::Set("attackers.pusher.pumps", val("[0.5]"))],
+            &["attackers.pusher.pumps", "must be above 1"],
+        ),
+        (
+            vec![Edit::Set("attackers.pusher.pumps", val("[]"))],
+            &["attackers.pusher.pumps", "give 1 to"],
+        ),
+        (
+            vec![Edit::Set("attackers.pusher.capital_usd", val("-1.0"))],
+            &["attackers.pusher.capital_usd", "must be positive"],
+        ),
+        (
+            vec![Edit::Add("attackers.pusher.from_step", val("9"))],
+            &["attackers.pusher.from_step", "must lie in 1..=6"],
+        ),
+        (
+            vec![Edit::Push(
+                "attackers",
+                table("name = \"again\"\nposition = 0\ncapital_usd = 1.0"),
+            )],
+            &["attackers.again.position", "already another attacker's"],
+        ),
+    ];
+    for (edits, needles) in cases {
+        let err = scenario_error(&edit(PUSH, &edits));
+        for n in needles {
+            assert!(err.contains(n), "`{n}` not in: {err}");
+        }
+    }
+}
