@@ -603,3 +603,54 @@ fn oracle_manipulation_pays_on_a_short_twap_and_not_on_a_long_one() {
         }
     }
 }
+
+/// anchored-spike: "the first reports are refused (the anchor is still
+/// near 1.00); once the anchor's TWAP has risen enough, the report is
+/// taken, DAI's oracle price jumps … and the market liquidates DAI
+/// borrowers …, leaving no bad debt"; the twin without the main pool's
+/// move refuses every report above 1.25 and liquidates "a small fraction".
+#[test]
+fn anchored_spike_is_refused_until_the_anchor_moves_then_liquidates() {
+    let text = text_of("anchored-spike");
+    let (_d, out) = run_text(&text, 10);
+    let o = read(&out.join("oracles.parquet"));
+    let price = series(&o, "asset", "DAI", "oracle_price");
+    let source = series(&o, "asset", "DAI", "source_price");
+    let l = read(&out.join("liquidations.parquet"));
+    let (lpath, lstep) = (i64s(&l, "path"), i64s(&l, "step"));
+    for (path, px) in &price {
+        let src = &source[path];
+        // Steps 1 and 2: the exchange shows over 1.25, the oracle keeps 1.
+        for t in [1, 2] {
+            assert!(src[t] > 1.25 && px[t] == 1.0, "path {path} step {t}");
+        }
+        let taken = (1..px.len()).find(|&t| px[t] > 1.2).expect("taken");
+        assert_eq!(px[taken], src[taken]);
+        // Nothing is liquidated before the report is taken.
+        let first = (0..l.height())
+            .filter(|&r| lpath[r] == *path)
+            .map(|r| lstep[r] as usize)
+            .min()
+            .expect("liquidations");
+        assert_eq!(first, taken, "path {path}");
+    }
+    let paths = read(&out.join("paths.parquet"));
+    assert!(per_path(&paths, "bad_debt").iter().all(|&b| b == 0.0));
+    let spiked: f64 = u32s(&paths, "liquidations").iter().map(|&n| n as f64).sum();
+    // 2,000 positions a path: the spike liquidates more than a tenth.
+    assert!(spiked > 0.1 * 2000.0 * 10.0, "{spiked}");
+
+    let mut twin: toml::Value = toml::from_str(&text).unwrap();
+    let shocks = twin["shocks"].as_array_mut().unwrap();
+    shocks.retain(|s| s.get("pool").and_then(|p| p.as_str()) != Some("DAI/USDC"));
+    let (_d2, out2) = run_text(&toml::to_string(&twin).unwrap(), 10);
+    let o2 = read(&out2.join("oracles.parquet"));
+    for px in series(&o2, "asset", "DAI", "oracle_price").values() {
+        assert!(px.iter().all(|&p| p < 1.25), "{px:?}");
+    }
+    let calm: f64 = u32s(&read(&out2.join("paths.parquet")), "liquidations")
+        .iter()
+        .map(|&n| n as f64)
+        .sum();
+    assert!(calm < 0.1 * spiked, "{calm} vs {spiked}");
+}
