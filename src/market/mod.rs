@@ -1,6 +1,7 @@
 //! Markets: price processes and their correlation (§2), constant-product
 //! pools (§3) and the oracle price history (§4).
 
+pub mod bridge;
 pub mod charts;
 pub mod oracle;
 pub mod pool;

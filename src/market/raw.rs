@@ -118,6 +118,21 @@ pub struct RawPool {
     pub arbitrage_usd: Option<f64>,
 }
 
+/// `[[bridge_halts]]`: redemptions of a bridged (pegged) token stop for a
+/// while (docs/model.md §12, "Bridges").
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBridgeHalt {
+    /// The bridged token: an asset with a `peg`.
+    pub asset: String,
+    /// First step of the halt.
+    pub from_step: u32,
+    /// Last step of the halt; redemptions resume after it.
+    pub to_step: u32,
+    /// Discount that opens when the halt starts, in [0, 1).
+    pub discount: f64,
+}
+
 /// `[[shocks]]`.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -152,8 +152,10 @@ impl Market {
         }
         // Pegged tokens: the discount decays towards the peg, then a shock
         // to a pegged token moves its discount.
-        for (d, a) in self.discount.iter_mut().zip(&sc.assets) {
-            if let Some(peg) = a.peg {
+        for (i, (d, a)) in self.discount.iter_mut().zip(&sc.assets).enumerate() {
+            if let Some(peg) = a.peg
+                && !sc.halts.iter().any(|h| h.stops(i, t))
+            {
                 *d *= peg.keep;
             }
         }

@@ -71,6 +71,9 @@ pub struct RawScenario {
     /// Option vaults selling covered calls or cash-secured puts.
     #[serde(default)]
     pub option_vaults: Vec<RawOptionVault>,
+    /// Halts of bridges: a bridged token's redemptions stop for a while.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bridge_halts: Vec<RawBridgeHalt>,
     /// Oracle manipulators.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attackers: Vec<RawAttacker>,

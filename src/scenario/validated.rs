@@ -62,6 +62,8 @@ pub struct Scenario {
     pub lenders: Vec<LenderSpec>,
     /// Gas.
     pub network: Network,
+    /// Bridge halts: spans in which a bridged token's δ does not revert.
+    pub halts: Vec<crate::market::bridge::Halt>,
     /// Oracle manipulators (docs/model.md §16).
     pub attackers: Vec<crate::mechanism::attack::spec::AttackerSpec>,
     /// Scripted log shocks by step, to assets and to pools.
@@ -213,7 +215,8 @@ impl Scenario {
         } = crate::market::spec::assets_from_raw(&raw)?;
         let (pools, pool_of) = crate::market::pool_spec::pools_from_raw(&raw, &assets)?;
         crate::market::pool_spec::lp_tokens_from_raw(&raw, &mut assets, &pools)?;
-        let shocks = crate::market::spec::shocks_from_raw(&raw, &pools)?;
+        let mut shocks = crate::market::spec::shocks_from_raw(&raw, &pools)?;
+        let halts = crate::market::bridge::halts_from_raw(&raw, &assets, &mut shocks)?;
         let draft = lending::protocols_from_raw(&raw, &assets, &pools, &pool_of)?;
         lending::check_tokens(&raw, &assets, &draft)?;
         let liquidators = lending::liquidators_from_raw(&raw)?;
@@ -268,6 +271,7 @@ impl Scenario {
             lenders,
             network,
             shocks,
+            halts,
             attackers,
             book,
             unhealthy,

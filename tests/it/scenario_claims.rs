@@ -654,3 +654,47 @@ fn anchored_spike_is_refused_until_the_anchor_moves_then_liquidates() {
         .sum();
     assert!(calm < 0.1 * spiked, "{calm} vs {spiked}");
 }
+
+/// bridge-halt: "ETH.b opens at a 30% discount and stays there … until
+/// the bridge reopens after hour 72; the discount then closes within a few
+/// hours"; "market sees the discount an hour later and liquidates"; "par
+/// sees nothing and liquidates almost nothing during the halt".
+#[test]
+fn bridge_halt_opens_a_discount_that_only_the_market_priced_lender_sees() {
+    let (_d, out) = run_shipped("bridge-halt", 10);
+    let m = read(&out.join("market.parquet"));
+    let eth = series(&m, "asset", "ETH", "fundamental");
+    let bridged = series(&m, "asset", "ETH.b", "fundamental");
+    for (path, e) in &eth {
+        let ratio: Vec<f64> = bridged[path].iter().zip(e).map(|(b, e)| b / e).collect();
+        assert!((ratio[23] - 1.0).abs() < 1e-12, "path {path}");
+        for (t, r) in ratio.iter().enumerate().take(73).skip(24) {
+            assert!((r - 0.7).abs() < 1e-12, "path {path} step {t}: {r}");
+        }
+        // Half-life one hour from step 73: δ = ln 0.7 · 0.5^(t − 72).
+        for (t, r) in ratio.iter().enumerate().take(80).skip(73) {
+            let want = 0.7f64.powf(0.5f64.powi(t as i32 - 72));
+            assert!((r - want).abs() < 1e-12, "path {path} step {t}");
+        }
+        assert!(ratio[80] > 0.99);
+    }
+    let l = read(&out.join("liquidations.parquet"));
+    let (proto, step) = (strs(&l, "protocol"), i64s(&l, "step"));
+    let during = |name: &str| {
+        (0..l.height())
+            .filter(|&r| proto[r] == name && (24..=72).contains(&step[r]))
+            .count()
+    };
+    let first_market = (0..l.height())
+        .filter(|&r| proto[r] == "market" && step[r] >= 24)
+        .map(|r| step[r])
+        .min()
+        .expect("market liquidates");
+    assert_eq!(first_market, 25, "seen one hour late");
+    assert!(
+        during("par") * 10 < during("market"),
+        "{} vs {}",
+        during("par"),
+        during("market")
+    );
+}

@@ -413,3 +413,55 @@ fn an_anchor_on_the_main_pool_refuses_the_pushed_venue_until_it_is_back() {
         assert_eq!(o.updated[i], t >= 4, "step {t}");
     }
 }
+
+#[test]
+fn bridge_halts_are_validated() {
+    let bridged = edit(
+        VENUES,
+        &[Edit::Push(
+            "assets",
+            table("symbol = \"ETH.b\"\npeg = { to = \"ETH\" }"),
+        )],
+    );
+    let halt = |text: &str| edit(&bridged, &[Edit::Push("bridge_halts", table(text))]);
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            halt("asset = \"ETH\"\nfrom_step = 1\nto_step = 2\ndiscount = 0.1"),
+            &["bridge_halts[0].asset", "has no peg"],
+        ),
+        (
+            halt("asset = \"ETH.b\"\nfrom_step = 3\nto_step = 2\ndiscount = 0.1"),
+            &["bridge_halts[0].from_step", "must lie in 1..=8"],
+        ),
+        (
+            halt("asset = \"ETH.b\"\nfrom_step = 1\nto_step = 2\ndiscount = 1.0"),
+            &["bridge_halts[0].discount", "outside [0, 1)"],
+        ),
+        (
+            edit(
+                &halt("asset = \"ETH.b\"\nfrom_step = 1\nto_step = 4\ndiscount = 0.1"),
+                &[Edit::Push(
+                    "bridge_halts",
+                    table("asset = \"ETH.b\"\nfrom_step = 4\nto_step = 6\ndiscount = 0.1"),
+                )],
+            ),
+            &["bridge_halts[1].from_step", "overlaps"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Set(
+                    "protocols.thin.oracle.venues.ETH",
+                    val("[\"fundamental:BTC\"]"),
+                )],
+            ),
+            &["protocols.thin.oracle.venues.ETH", "`BTC` is not an asset"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let err = scenario_error(&text);
+        for n in needles {
+            assert!(err.contains(n), "`{n}` not in: {err}");
+        }
+    }
+}

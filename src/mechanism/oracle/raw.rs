@@ -47,7 +47,9 @@ pub struct RawOracle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<RawGuard>,
     /// Per asset (by symbol), the venues read instead of `source`: pool
-    /// names, or `fundamental`; several are read as their median.
+    /// names, `fundamental`, or `fundamental:SYMBOL` (another asset's, as
+    /// a bridged token priced as what it bridges); several are read as
+    /// their median.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub venues: BTreeMap<String, Vec<String>>,
     /// Anchored: what the anchor averages, `fundamental` or `pool` (each

@@ -156,6 +156,15 @@ fn sources_from_raw(
         for venue in names {
             let quote = if venue == "fundamental" {
                 Quote::Fundamental(a)
+            } else if let Some(other) = venue.strip_prefix("fundamental:") {
+                // A bridged token priced as what it bridges.
+                let b = symbols.iter().position(|s| s == other).ok_or_else(|| {
+                    invalid(
+                        &field(symbol),
+                        format!("`{other}` is not an asset of the scenario"),
+                    )
+                })?;
+                Quote::Fundamental(b)
             } else {
                 let p = pools
                     .names
