@@ -1,5 +1,6 @@
 //! The oracles' charts: for each protocol whose oracle has state and each
-//! asset it uses, the price in use and its gap to the source, over paths.
+//! asset it uses, the price in use, its gap to the source (the venues it
+//! reads, or their median) and its gap to the fundamental, over paths.
 
 use crate::error::OutputError;
 use crate::output::charts::draw::{Canvas, TimeAxis, stacked_fans};
@@ -17,13 +18,19 @@ pub struct OracleSeries {
     pub price: Vec<Vec<f64>>,
     /// Price in use ÷ source − 1, %.
     pub gap: Vec<Vec<f64>>,
+    /// Price in use ÷ the asset's fundamental − 1, %.
+    pub off: Vec<Vec<f64>>,
+    /// The asset.
+    asset: usize,
 }
 
 /// What the oracle charts gather from the recorded paths.
 #[derive(Debug, Clone)]
 pub struct OracleCharts {
     rows_per_step: usize,
-    /// One entry per (protocol with state, asset it uses).
+    n_assets: usize,
+    /// One entry per (protocol with state, asset it uses: collateral or
+    /// its debt asset).
     pub series: Vec<OracleSeries>,
 }
 
@@ -35,12 +42,14 @@ impl OracleCharts {
         let mut k = 0;
         for p in sc.protocols.iter().filter(|p| p.oracle.has_state()) {
             for (a, asset) in sc.assets.iter().enumerate() {
-                if p.collateral[a].is_some() {
+                if p.collateral[a].is_some() || p.debt_asset == a {
                     series.push(OracleSeries {
                         name: format!("{}: {}", p.name, asset.symbol),
                         row: k * n + a,
                         price: axis.empty_series(),
                         gap: axis.empty_series(),
+                        off: axis.empty_series(),
+                        asset: a,
                     });
                 }
             }
@@ -48,6 +57,7 @@ impl OracleCharts {
         }
         OracleCharts {
             rows_per_step: k * n,
+            n_assets: n,
             series,
         }
     }
@@ -60,6 +70,8 @@ impl OracleCharts {
                 let row = step * self.rows_per_step + s.row;
                 s.price[step].push(o.oracle_price[row]);
                 s.gap[step].push(100.0 * (o.oracle_price[row] / o.source_price[row] - 1.0));
+                let f = r.market.fundamental[step * self.n_assets + s.asset];
+                s.off[step].push(100.0 * (o.oracle_price[row] / f - 1.0));
             }
         }
     }
@@ -81,6 +93,14 @@ impl OracleCharts {
                             ),
                             "%",
                             &s.gap,
+                        ),
+                        (
+                            format!(
+                                "{}: oracle against the fundamental (oracle / F − 1)",
+                                s.name
+                            ),
+                            "%",
+                            &s.off,
                         ),
                     ],
                 )
