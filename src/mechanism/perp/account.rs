@@ -211,4 +211,27 @@ mod tests {
         let short = st.equity(&book, 2, &[90.0]);
         assert!((short - (1000.0 + 10.0 - 5.0)).abs() < 1e-9, "{short}");
     }
+
+    /// §15: an account is liquidated when its equity is strictly below its
+    /// requirement. At 100 with MMR 3%, 10 units need 30: margin 30 is
+    /// exactly that and stays; 29.5 goes. An account with no position
+    /// requires nothing and is never liquidated, whatever its equity.
+    #[test]
+    fn an_account_at_its_requirement_exactly_is_not_liquidated() {
+        let specs = specs();
+        let mut book = PerpBook::default();
+        book.push_account(30.0, &[(0, 10.0)]);
+        book.push_account(29.5, &[(0, 10.0)]);
+        book.push_account(1.0, &[(0, 0.0)]);
+        let mut st = PerpState::default();
+        st.reset(&specs, &book, &[100.0]);
+        st.collateral[2] = -1.0;
+        let mut order = Vec::new();
+        for a in 0..3 {
+            st.check(&book, a, &[100.0], &mut order);
+        }
+        assert_eq!(order.len(), 1, "{order:?}");
+        assert_eq!(order[0].1, 1);
+        assert!((order[0].0 - 29.5 / 30.0).abs() < 1e-15);
+    }
 }

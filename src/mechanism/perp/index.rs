@@ -365,4 +365,67 @@ mod tests {
         }
         assert!(liquidated > 500, "only {liquidated} liquidations");
     }
+
+    /// Accounts within a few ulps of their requirement, long and short,
+    /// in both markets: the index's slack finds every one the exact check
+    /// liquidates (a state scanning every account liquidates the same),
+    /// and visits no account twice.
+    #[test]
+    fn the_slack_catches_accounts_within_rounding_of_their_requirement() {
+        let specs = specs(0.0);
+        let q = [1.0, 1.0];
+        let mut found = 0;
+        for seed in 0..20u64 {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let mut pools = vec![Pool::new(1e7, 100.0, 0.0); 2];
+            let target = [
+                100.0 * rng.random_range(0.8..1.2),
+                100.0 * rng.random_range(0.8..1.2),
+            ];
+            for m in 0..2 {
+                pools[m].arbitrage_to(target[m]);
+            }
+            let mut marks = Vec::new();
+            PerpState::fill_marks(&specs, &pools, &q, &mut marks);
+            let mut book = PerpBook::default();
+            for i in 0..200 {
+                let m = i % 2;
+                let size: f64 = rng.random_range(0.5..30.0) * if i % 4 < 2 { 1.0 } else { -1.0 };
+                // Equity c + s(M − 100) against |s|·M·mmr, a few ulps apart.
+                let req = size.abs() * marks[m] * 0.05;
+                let pnl = size * (marks[m] - 100.0);
+                let ulps = rng.random_range(-4i32..=4) as f64;
+                let margin = (req - pnl) * (1.0 + ulps * f64::EPSILON);
+                if margin > 0.0 {
+                    book.push_account(margin, &[(m, size)]);
+                }
+            }
+            let mut states = [PerpState::default(), PerpState::default()];
+            let mut outcomes = Vec::new();
+            for (st, scan) in states.iter_mut().zip([false, true]) {
+                st.reset(&specs, &book, &[100.0, 100.0]);
+                st.set_full_scan(scan);
+                let mut p = pools.clone();
+                let round = st.liquidation_round(&specs, &book, &mut p, &q);
+                outcomes.push((round, st.open.clone()));
+            }
+            assert_eq!(outcomes[0], outcomes[1], "seed {seed}");
+            found += outcomes[0].0.accounts;
+            let st = &mut states[0];
+            for m in 0..2 {
+                for short in [false, true] {
+                    let mut seen = Vec::new();
+                    let open = st.open.clone();
+                    let mmr = st.mmr[m];
+                    st.index
+                        .candidates(m, short, (marks[m], 0.0, mmr), &open, |a| seen.push(a));
+                    let n = seen.len();
+                    seen.sort_unstable();
+                    seen.dedup();
+                    assert_eq!(seen.len(), n, "an account visited twice");
+                }
+            }
+        }
+        assert!(found > 100, "only {found} boundary accounts liquidated");
+    }
 }
