@@ -412,13 +412,13 @@ mod tests {
             assert_eq!(outcomes[0], outcomes[1], "seed {seed}");
             found += outcomes[0].0.accounts;
             let st = &mut states[0];
-            for m in 0..2 {
+            for (m, &mark) in marks.iter().enumerate() {
                 for short in [false, true] {
                     let mut seen = Vec::new();
                     let open = st.open.clone();
                     let mmr = st.mmr[m];
                     st.index
-                        .candidates(m, short, (marks[m], 0.0, mmr), &open, |a| seen.push(a));
+                        .candidates(m, short, (mark, 0.0, mmr), &open, |a| seen.push(a));
                     let n = seen.len();
                     seen.sort_unstable();
                     seen.dedup();
