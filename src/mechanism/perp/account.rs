@@ -234,4 +234,44 @@ mod tests {
         assert_eq!(order[0].1, 1);
         assert!((order[0].0 - 29.5 / 30.0).abs() < 1e-15);
     }
+
+    /// §15: ADL takes the opposite positions by profit × notional ÷
+    /// equity, highest first. At 90 the 20× long is 50 short of its margin
+    /// and the fund is empty. Short S1 (10 units, margin 1,000) has made
+    /// 100 on 900 of notional with 1,100 of equity: 81.8; S2 (2 units,
+    /// margin 100) has made 20 on 180 with 120: 30. S1's 10 units cover
+    /// the long's 10, so S2 keeps its position.
+    #[test]
+    fn adl_takes_the_highest_profit_times_leverage_first() {
+        let specs = specs();
+        let mut book = PerpBook::default();
+        book.push_account(50.0, &[(0, 10.0)]);
+        book.push_account(1000.0, &[(0, -10.0)]);
+        book.push_account(100.0, &[(0, -2.0)]);
+        let mut pools = vec![Pool::new(1e9, 100.0, 0.0)];
+        let mut st = PerpState::default();
+        st.reset(&specs, &book, &[100.0]);
+        pools[0].arbitrage_to(90.0);
+        let out = st.liquidation_round(&specs, &book, &mut pools, &[1.0]);
+        assert_eq!(out.accounts, 1);
+        assert_eq!(st.size[1], 0.0, "S1 ranks first and covers the long");
+        assert_eq!(st.size[2], -2.0, "S2 keeps its position");
+    }
+
+    /// §15: an agent's trade pays the taker fee on its notional at the
+    /// mark, `fee · |Δ| · M`, into the market's fees.
+    #[test]
+    fn an_agents_trade_pays_the_taker_fee_on_its_notional() {
+        let mut specs = specs();
+        specs[0].taker_fee = 0.001;
+        let mut book = PerpBook::default();
+        book.push_account(1000.0, &[(0, 10.0)]);
+        let mut pools = vec![Pool::new(1e9, 100.0, 0.0)];
+        let mut st = PerpState::default();
+        st.reset(&specs, &book, &[100.0]);
+        pools[0].arbitrage_to(120.0);
+        assert!(st.agent_trade(&specs, &book, 0, -4.0, &mut pools, &[1.0]));
+        // 0.001 · 4 · 120 = 0.48.
+        assert!((st.fees[0] - 0.48).abs() < 1e-12, "{:?}", st.fees);
+    }
 }

@@ -369,7 +369,9 @@ mod tests {
     /// Accounts within a few ulps of their requirement, long and short,
     /// in both markets: the index's slack finds every one the exact check
     /// liquidates (a state scanning every account liquidates the same),
-    /// and visits no account twice.
+    /// and visits each open account of the queried side once, also once
+    /// agents' trades have re-keyed accounts and flipped them to the other
+    /// side (leaving stale entries in the lists they left).
     #[test]
     fn the_slack_catches_accounts_within_rounding_of_their_requirement() {
         let specs = specs(0.0);
@@ -411,7 +413,20 @@ mod tests {
             }
             assert_eq!(outcomes[0], outcomes[1], "seed {seed}");
             found += outcomes[0].0.accounts;
+            // Agents flip some accounts to the other side and back, so
+            // the re-keyed lists hold stale entries beside live ones.
             let st = &mut states[0];
+            let mut p = pools.clone();
+            for a in (0..book.size.len()).step_by(7) {
+                if st.open[a] {
+                    let more = 0.1 * st.size[a];
+                    st.agent_trade(&specs, &book, a, more, &mut p, &q);
+                    st.liquidation_round(&specs, &book, &mut p, &q);
+                    let flip = -2.0 * st.size[a];
+                    st.agent_trade(&specs, &book, a, flip, &mut p, &q);
+                }
+            }
+            st.liquidation_round(&specs, &book, &mut p, &q);
             for (m, &mark) in marks.iter().enumerate() {
                 for short in [false, true] {
                     let mut seen = Vec::new();
@@ -423,6 +438,10 @@ mod tests {
                     seen.sort_unstable();
                     seen.dedup();
                     assert_eq!(seen.len(), n, "an account visited twice");
+                    for &a in &seen {
+                        assert!(st.open[a], "closed account {a} visited");
+                        assert_eq!(st.size[a] < 0.0, short, "account {a} of the other side");
+                    }
                 }
             }
         }
