@@ -464,4 +464,24 @@ fn bridge_halts_are_validated() {
             assert!(err.contains(n), "`{n}` not in: {err}");
         }
     }
+    // Back-to-back halts, a one-step halt and one to the last step are
+    // fine; a halt past the last step is not.
+    let mut text = bridged.clone();
+    for (from, to) in [(1, 2), (3, 3), (4, 8)] {
+        text = edit(
+            &text,
+            &[Edit::Push(
+                "bridge_halts",
+                table(&format!(
+                    "asset = \"ETH.b\"\nfrom_step = {from}\nto_step = {to}\ndiscount = 0.1"
+                )),
+            )],
+        );
+    }
+    let sc = scenario(&text, &Overrides::default());
+    assert_eq!(sc.halts.len(), 3);
+    let err = scenario_error(&halt(
+        "asset = \"ETH.b\"\nfrom_step = 1\nto_step = 9\ndiscount = 0.1",
+    ));
+    assert!(err.contains("must lie in 1..=8"), "{err}");
 }
