@@ -259,3 +259,64 @@ fn attackers_are_validated() {
         }
     }
 }
+
+/// With a supply side and no liquidator capital, the loan comes out of the
+/// market's cash (capped by it), the utilisation shows it, and the loan
+/// stays on the books: its bad debt is what it owes beyond its collateral
+/// at F, and the attacker's profit counts what is left of the account as
+/// nothing.
+#[test]
+fn the_loan_comes_out_of_cash_and_stays_as_bad_debt_when_nobody_liquidates() {
+    let base = edit(
+        PUSH,
+        &[
+            Edit::Set("liquidators.keeper.capital", val("0.0")),
+            Edit::Add("protocols.lend.supply", val("{ deposits = 20000000.0 }")),
+        ],
+    );
+    let rec = run(&base);
+    let s = &rec.summary;
+    let loan = s.attack_borrowed.unwrap();
+    assert!(loan > 8e6 && loan < 20e6, "{loan}");
+    assert_eq!(s.liquidations, 0);
+    // Owes the loan (no rate model: no interest) against 100M MNGO at 0.04.
+    let bad = s.attack_bad_debt.unwrap();
+    assert!((bad - (loan - 4e6)).abs() < 1e-6 * loan, "{bad} vs {loan}");
+    let p = &rec.protocols;
+    // Rows per step: one protocol. Cash and utilisation after step 1.
+    assert!((p.cash_value[1].unwrap() - (20e6 - loan)).abs() < 1e-6 * loan);
+    assert!((p.utilisation[1].unwrap() - loan / 20e6).abs() < 1e-9);
+    // A market with 6M of cash lends 6M at most (the pushed price would
+    // allow 8.4M); 6M against 4M of collateral still pays.
+    let poor = edit(
+        &base,
+        &[Edit::Set(
+            "protocols.lend.supply",
+            val("{ deposits = 6000000.0 }"),
+        )],
+    );
+    let loan = run(&poor).summary.attack_borrowed.unwrap();
+    assert!((loan - 6e6).abs() < 1e-6, "{loan}");
+    // With 1M the forecast sees that a 1M loan against 4M of collateral
+    // does not pay: no attack at all.
+    let broke = edit(
+        &base,
+        &[Edit::Set(
+            "protocols.lend.supply",
+            val("{ deposits = 1000000.0 }"),
+        )],
+    );
+    assert_eq!(run(&broke).summary.attack_borrowed, Some(0.0));
+}
+
+/// The last step is a step like the others: an attacker allowed to start
+/// only there plans within it (hold 0) and attacks.
+#[test]
+fn an_attacker_can_start_at_the_last_step() {
+    let rec = run(&edit(
+        PUSH,
+        &[Edit::Add("attackers.pusher.from_step", val("6"))],
+    ));
+    assert!(rec.summary.attack_borrowed.unwrap() > 0.0);
+    assert!(rec.liquidations.step.iter().all(|&t| t == 6));
+}

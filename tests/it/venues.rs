@@ -478,8 +478,22 @@ fn bridge_halts_are_validated() {
             )],
         );
     }
+    // Another token's halt may overlap these.
+    text = edit(
+        &text,
+        &[
+            Edit::Push(
+                "assets",
+                table("symbol = \"ETH.c\"\npeg = { to = \"ETH\" }"),
+            ),
+            Edit::Push(
+                "bridge_halts",
+                table("asset = \"ETH.c\"\nfrom_step = 2\nto_step = 5\ndiscount = 0.2"),
+            ),
+        ],
+    );
     let sc = scenario(&text, &Overrides::default());
-    assert_eq!(sc.halts.len(), 3);
+    assert_eq!(sc.halts.len(), 4);
     let err = scenario_error(&halt(
         "asset = \"ETH.b\"\nfrom_step = 1\nto_step = 9\ndiscount = 0.1",
     ));
