@@ -333,6 +333,46 @@ fn venues_are_validated() {
             ),
             &["shocks[0]", "give `asset`"],
         ),
+        (
+            edit(
+                VENUES,
+                &[Edit::Push(
+                    "shocks",
+                    table("step = 0\npool = \"ETH thin\"\nreturn = 0.1"),
+                )],
+            ),
+            &["shocks[0].step", "outside 1..=8"],
+        ),
+        (
+            edit(
+                VENUES,
+                &[
+                    Edit::Push(
+                        "assets",
+                        table("symbol = \"THIN-LP\"\nprice = 1.0\nlp_of = \"ETH thin\""),
+                    ),
+                    Edit::Push(
+                        "shocks",
+                        table("step = 1\nasset = \"THIN-LP\"\nreturn = 0.1"),
+                    ),
+                ],
+            ),
+            &["shocks[0].asset", "receipt or LP token"],
+        ),
+        (
+            // A second unnamed pool of ETH is addressed by its index.
+            edit(
+                VENUES,
+                &[
+                    Edit::Push("assets", table("symbol = \"DAI\"\nprice = 1.0")),
+                    Edit::Push(
+                        "pools",
+                        table("base = \"ETH\"\nquote = \"DAI\"\nbase_reserve = -1.0"),
+                    ),
+                ],
+            ),
+            &["pools.2.base_reserve", "must be positive"],
+        ),
     ];
     for (text, needles) in cases {
         let err = scenario_error(&text);
@@ -498,4 +538,32 @@ fn bridge_halts_are_validated() {
         "asset = \"ETH.b\"\nfrom_step = 1\nto_step = 9\ndiscount = 0.1",
     ));
     assert!(err.contains("must lie in 1..=8"), "{err}");
+}
+
+/// The capacity is in USD: a venue quoted in an asset worth 2 USD is
+/// refilled by half as many quote units a step, and its price in USD is
+/// its spot times the quote's price.
+#[test]
+fn arbitrage_capacity_and_venue_prices_are_in_usd_whatever_the_quote() {
+    let text = edit(
+        &shocked(0.5),
+        &[
+            Edit::Push("assets", table("symbol = \"EUR\"\nprice = 2.0")),
+            Edit::Set("pools.ETH thin.quote", val("\"EUR\"")),
+        ],
+    );
+    let rec = run(&text);
+    // 10 ETH at 1,000 EUR: k = 10 · 10,000; the shock to 1,500 EUR, then
+    // 1,000 USD = 500 EUR a step back along the curve.
+    let k = 10.0 * 10_000.0;
+    let y_shocked = (k * 1500.0f64).sqrt();
+    let thin = source(&rec, 0);
+    for (t, &got) in thin.iter().enumerate().skip(1) {
+        let y = (y_shocked - 500.0 * (t as f64 - 1.0)).max(10_000.0);
+        let want = 2.0 * y * y / k;
+        assert!(
+            (got - want).abs() < 1e-9 * want,
+            "step {t}: {got} vs {want}"
+        );
+    }
 }
