@@ -96,6 +96,74 @@ fn buy_to(x: f64, y: f64, fee: f64, target: f64) -> (f64, f64, f64, f64) {
     (lo, dy, x1, y1)
 }
 
+/// The best plan of PUSH by the pool formulas, with the venue and the
+/// debt quoted in an asset worth `fq` USD (so the venue holds 4M/fq of
+/// it): (profit, loan, pushed price in USD), all USD.
+fn best_plan(fq: f64) -> (f64, f64, f64) {
+    let (x, fee, f) = (1e8, 0.003, 0.04);
+    let y = 4e6 / fq;
+    let units = 1e8;
+    let mut best = (f64::NEG_INFINITY, 0.0, 0.0);
+    for m in [1.5, 2.0, 3.0] {
+        let (dx, dy, x1, y1) = buy_to(x, y, fee, m * f / fq);
+        if dy * fq > 5e6 {
+            continue;
+        }
+        let price = y1 / x1 * fq;
+        let loan = units * price * 0.7;
+        let back = y1 * dx * (1.0 - fee) / (x1 + dx * (1.0 - fee)) * fq;
+        let kept = units * f;
+        let profit = loan - kept - (dy * fq - back);
+        if profit > best.0 {
+            best = (profit, loan, price);
+        }
+    }
+    best
+}
+
+/// PUSH with the thin venue and the market's debt in EUR at 2 USD.
+fn in_eur() -> String {
+    edit(
+        PUSH,
+        &[
+            Edit::Push("assets", table("symbol = \"EUR\"\nprice = 2.0")),
+            Edit::Set("pools.MNGO thin.quote", val("\"EUR\"")),
+            Edit::Set("protocols.lend.debt_asset", val("\"EUR\"")),
+        ],
+    )
+}
+
+/// Quoted in EUR at 2 USD, the attack's loan, profit and the push are the
+/// same USD figures as the pool formulas give; and the attacker starts
+/// exactly when its forecast profit is above `min_profit_usd`: a
+/// threshold a thousandth of a dollar under the profit the formulas give
+/// lets it attack, one a thousandth above stops it (with prices fixed the
+/// forecast is exact).
+#[test]
+fn the_forecast_is_exact_with_fixed_prices_whatever_the_quote() {
+    let (profit, loan, price) = best_plan(2.0);
+    assert!((price - 0.12).abs() < 1e-9, "{price}");
+    let rec = run(&in_eur());
+    let s = &rec.summary;
+    assert!((s.attack_borrowed.unwrap() - loan).abs() < 1e-6 * loan);
+    assert!(
+        (s.attack_pnl.unwrap() - profit).abs() < 1e-6,
+        "{:?} vs {profit}",
+        s.attack_pnl
+    );
+    for (threshold, attacks) in [(profit - 1e-3, true), (profit + 1e-3, false)] {
+        let text = edit(
+            &in_eur(),
+            &[Edit::Add(
+                "attackers.pusher.min_profit_usd",
+                threshold.into(),
+            )],
+        );
+        let borrowed = run(&text).summary.attack_borrowed.unwrap();
+        assert_eq!(borrowed > 0.0, attacks, "threshold {threshold}");
+    }
+}
+
 /// With prices fixed and an oracle that reads the venue now, the best plan
 /// is to push and borrow in the same step (holding only pays arbitrage),
 /// at the largest pump that pays most; its loan, profit and cost follow
