@@ -151,6 +151,14 @@ fn the_forecast_is_exact_with_fixed_prices_whatever_the_quote() {
         "{:?} vs {profit}",
         s.attack_pnl
     );
+    // Nobody liquidating, the loan (owed in EUR, valued in USD) stays:
+    // its bad debt is the loan less the collateral's 4M.
+    let stuck = edit(
+        &in_eur(),
+        &[Edit::Set("liquidators.keeper.capital", val("0.0"))],
+    );
+    let bad = run(&stuck).summary.attack_bad_debt.unwrap();
+    assert!((bad - (loan - 4e6)).abs() < 1e-6 * loan, "{bad}");
     for (threshold, attacks) in [(profit - 1e-3, true), (profit + 1e-3, false)] {
         let text = edit(
             &in_eur(),
@@ -283,6 +291,15 @@ fn a_twap_makes_the_attacker_hold_the_venue_for_its_window() {
 
 #[test]
 fn attackers_are_validated() {
+    // Defaults: hold up to 24 steps, pumps 1.25 to 10, from step 1.
+    let mut plain: toml::Value = toml::from_str(PUSH).unwrap();
+    let a = plain["attackers"][0].as_table_mut().unwrap();
+    a.remove("pumps");
+    let sc = scenario(&toml::to_string(&plain).unwrap(), &Overrides::default());
+    let spec = &sc.attackers[0];
+    assert_eq!(spec.max_hold_steps, 24);
+    assert_eq!(spec.pumps, [1.25, 1.5, 2.0, 3.0, 5.0, 10.0]);
+    assert_eq!((spec.from_step, spec.until_step), (1, 6));
     let cases: Vec<(Vec<Edit>, &[&str])> = vec![
         (
             vec![Edit::Set("attackers.pusher.position", val("3"))],

@@ -552,6 +552,15 @@ fn arbitrage_capacity_and_venue_prices_are_in_usd_whatever_the_quote() {
             Edit::Set("pools.ETH thin.quote", val("\"EUR\"")),
         ],
     );
+    // median2 reads a one-step TWAP of the thin venue instead: the
+    // venue's end-of-step price in USD, a step late (from the history).
+    let text = edit(
+        &text,
+        &[Edit::Set(
+            "protocols.median2.oracle",
+            val(r#"{ kind = "twap", window_hours = 1.0, venues = { ETH = ["ETH thin"] } }"#),
+        )],
+    );
     let rec = run(&text);
     // 10 ETH at 1,000 EUR: k = 10 · 10,000; the shock to 1,500 EUR, then
     // 1,000 USD = 500 EUR a step back along the curve.
@@ -564,6 +573,19 @@ fn arbitrage_capacity_and_venue_prices_are_in_usd_whatever_the_quote() {
         assert!(
             (got - want).abs() < 1e-9 * want,
             "step {t}: {got} vs {want}"
+        );
+    }
+    let o = &rec.oracles;
+    let twap: Vec<f64> = (0..o.step.len())
+        .filter(|&i| o.protocol[i] == 2 && o.asset[i] == 0)
+        .map(|i| o.oracle_price[i])
+        .collect();
+    for t in 1..thin.len() {
+        let want = thin[t - 1];
+        assert!(
+            (twap[t] - want).abs() < 1e-9 * want,
+            "step {t}: {} vs {want}",
+            twap[t]
         );
     }
 }
