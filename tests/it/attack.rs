@@ -300,6 +300,35 @@ fn attackers_are_validated() {
     assert_eq!(spec.max_hold_steps, 24);
     assert_eq!(spec.pumps, [1.25, 1.5, 2.0, 3.0, 5.0, 10.0]);
     assert_eq!((spec.from_step, spec.until_step), (1, 6));
+    // The limits themselves are allowed.
+    let edge = edit(
+        PUSH,
+        &[
+            Edit::Add("attackers.pusher.until_step", val("6")),
+            Edit::Add("attackers.pusher.max_hold_steps", val("10000")),
+            Edit::Set("attackers.pusher.pumps", val("[1e6]")),
+        ],
+    );
+    assert_eq!(
+        scenario(&edge, &Overrides::default()).attackers[0].pumps,
+        [1e6]
+    );
+    let many = edit(
+        PUSH,
+        &[Edit::Set(
+            "attackers.pusher.pumps",
+            val(&format!(
+                "{:?}",
+                (2..34).map(|m| m as f64).collect::<Vec<_>>()
+            )),
+        )],
+    );
+    assert_eq!(
+        scenario(&many, &Overrides::default()).attackers[0]
+            .pumps
+            .len(),
+        32
+    );
     let cases: Vec<(Vec<Edit>, &[&str])> = vec![
         (
             vec![Edit::Set("attackers.pusher.position", val("3"))],
@@ -328,6 +357,28 @@ fn attackers_are_validated() {
         (
             vec![Edit::Add("attackers.pusher.from_step", val("9"))],
             &["attackers.pusher.from_step", "must lie in 1..=6"],
+        ),
+        (
+            vec![Edit::Add("attackers.pusher.until_step", val("7"))],
+            &["attackers.pusher.from_step", "1..=7 must lie in 1..=6"],
+        ),
+        (
+            vec![Edit::Add("attackers.pusher.max_hold_steps", val("10001"))],
+            &["attackers.pusher.max_hold_steps", "above 10,000"],
+        ),
+        (
+            vec![Edit::Set("attackers.pusher.pumps", val("[2e6]"))],
+            &["attackers.pusher.pumps", "at most 1e6"],
+        ),
+        (
+            vec![Edit::Set(
+                "attackers.pusher.pumps",
+                val(&format!(
+                    "{:?}",
+                    (2..35).map(|m| m as f64).collect::<Vec<_>>()
+                )),
+            )],
+            &["attackers.pusher.pumps", "lists 33 multiples"],
         ),
         (
             vec![Edit::Push(
