@@ -222,7 +222,6 @@ impl<'a> World<'a> {
         self.laps.lap(Stage::AgentsOptions);
         if self.attackers.any() {
             self.refresh_derived();
-            self.market.fill_pool_usd(sc);
             self.attackers
                 .act(t, &mut self.market, &mut self.lending, &mut self.oracles);
         }
@@ -284,7 +283,7 @@ impl<'a> World<'a> {
                 m.asset.push(a as u32);
                 m.fundamental.push(self.market.fundamental[a]);
                 m.pool_price
-                    .push(sc.pool_of[a].map(|_| self.market.pool_usd[a]));
+                    .push(sc.pool_of[a].map(|p| self.market.venue_usd[p]));
             }
         }
         self.lending.finish_step(t, outcome, write, rec);

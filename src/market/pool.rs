@@ -90,6 +90,20 @@ impl Pool {
         (dx, self.buy_base(dx))
     }
 
+    /// `buy_to(target)` if it costs at most `budget` quote; otherwise
+    /// spend the whole budget (`sell_quote`) and stop short. Returns (base
+    /// bought, quote paid, whether the spot reached the target).
+    pub fn buy_to_within(&mut self, target: f64, budget: f64) -> (f64, f64, bool) {
+        let mut trial = *self;
+        let (dx, dy) = trial.buy_to(target);
+        if dy <= budget {
+            *self = trial;
+            (dx, dy, true)
+        } else {
+            (self.sell_quote(budget), budget, false)
+        }
+    }
+
     /// Withdraw `fraction` of both reserves (burning that share of the LP
     /// tokens); returns (base, quote) paid out. The spot price is unchanged.
     pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
@@ -277,6 +291,24 @@ mod tests {
             }
             assert_eq!(pool.buy_to(4.0), (0.0, 0.0));
         }
+    }
+
+    /// Within budget a purchase to a price is `buy_to`; past it, the
+    /// budget is spent, to the unit, and the spot stops short.
+    #[test]
+    fn buying_to_a_price_within_a_budget_spends_at_most_the_budget() {
+        let mut full = Pool::new(1000.0, 2.0, 0.003);
+        let mut reference = full;
+        let (dx, dy) = reference.buy_to(5.0);
+        assert_eq!(full.buy_to_within(5.0, dy), (dx, dy, true));
+        assert_eq!(full, reference);
+        let mut short = Pool::new(1000.0, 2.0, 0.003);
+        let mut twin = short;
+        let (bought, paid, reached) = short.buy_to_within(5.0, 0.5 * dy);
+        assert!(!reached);
+        assert_eq!(paid, 0.5 * dy);
+        assert_eq!(bought, twin.sell_quote(0.5 * dy));
+        assert!(short.spot() > 2.0 && short.spot() < 5.0);
     }
 
     #[test]

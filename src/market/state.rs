@@ -18,9 +18,6 @@ pub struct Market {
     pub pools: Vec<Pool>,
     /// End-of-step prices for lagged readers.
     pub history: PriceHistory,
-    /// Spot in USD of every asset's main venue (F without a pool), as
-    /// last filled.
-    pub pool_usd: Vec<f64>,
     /// Spot in USD of every pool, as last filled.
     pub venue_usd: Vec<f64>,
     /// Market discount δ (log) of each pegged asset (0 for the others).
@@ -45,7 +42,6 @@ impl Market {
             fundamental: vec![0.0; n],
             pools: Vec::with_capacity(sc.pools.len()),
             history: PriceHistory::new(sc.max_lag(), n, sc.pools.len()),
-            pool_usd: vec![0.0; n],
             venue_usd: vec![0.0; sc.pools.len()],
             discount: vec![0.0; n],
             lp_supply: vec![0.0; n],
@@ -80,7 +76,7 @@ impl Market {
     /// USD, or F without a pool.
     pub fn market_price(&self, sc: &Scenario, asset: usize) -> f64 {
         match sc.pool_of[asset] {
-            Some(p) => self.pools[p].spot() * self.fundamental[sc.pools[p].quote],
+            Some(p) => self.pool_price_usd(sc, p),
             None => self.fundamental[asset],
         }
     }
@@ -92,7 +88,7 @@ impl Market {
         let one = |q: Quote| match (q, lag) {
             (Quote::Fundamental(a), 0) => self.fundamental[a],
             (Quote::Venue(p), 0) => self.pool_price_usd(sc, p),
-            (Quote::Fundamental(a), _) => self.history.lagged(t, lag, false)[a],
+            (Quote::Fundamental(a), _) => self.history.lagged(t, lag)[a],
             (Quote::Venue(p), _) => self.history.lagged_venues(t, lag)[p],
         };
         match source.quotes() {
@@ -221,25 +217,17 @@ impl Market {
         self.persisted = moves;
     }
 
-    /// Every pool's spot in USD, and each asset's main venue's (the
-    /// fundamental for assets without one).
+    /// Every pool's spot in USD, into `venue_usd`.
     pub fn fill_pool_usd(&mut self, sc: &Scenario) {
-        for (i, spec) in sc.pools.iter().enumerate() {
-            self.venue_usd[i] = self.pools[i].spot() * self.fundamental[spec.quote];
-        }
-        for a in 0..self.fundamental.len() {
-            self.pool_usd[a] = match sc.pool_of[a] {
-                Some(i) => self.venue_usd[i],
-                None => self.fundamental[a],
-            };
+        for p in 0..self.pools.len() {
+            self.venue_usd[p] = self.pool_price_usd(sc, p);
         }
     }
 
     /// Remember the end-of-step prices of step `t` (after `fill_pool_usd`)
     /// for lagged readers.
     pub fn push_history(&mut self, t: u32) {
-        self.history
-            .push(t, &self.fundamental, &self.pool_usd, &self.venue_usd);
+        self.history.push(t, &self.fundamental, &self.venue_usd);
     }
 
     /// Update each asset's running peak; returns the largest drawdown from

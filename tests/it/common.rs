@@ -276,6 +276,14 @@ pub fn scenario_error(text: &str) -> String {
         .to_string()
 }
 
+/// The scenario text is rejected with an error that names every needle.
+pub fn assert_rejected(text: &str, needles: &[&str]) {
+    let err = scenario_error(text);
+    for n in needles {
+        assert!(err.contains(n), "`{n}` not in: {err}");
+    }
+}
+
 /// An edit of a scenario's TOML text, by dotted path as sweep axes
 /// address fields (`perps.eth-perp.insurance_fund`, `assets.ETH.process`,
 /// `populations.0.count`; `contagion::scenario::fields`).

@@ -634,6 +634,17 @@ fn anchored_spike_is_refused_until_the_anchor_moves_then_liquidates() {
             .expect("liquidations");
         assert_eq!(first, taken, "path {path}");
     }
+    // "About 30% more": the price taken; the main pool is back at 1 by
+    // 08:10 (step 14), not before 08:00.
+    let m = read(&out.join("market.parquet"));
+    for (path, pool) in series(&m, "asset", "DAI", "pool_price") {
+        assert!(
+            pool[12] > 1.001 && (pool[14] - 1.0).abs() < 1e-9,
+            "path {path}"
+        );
+        let taken = price[&path].iter().cloned().fold(0.0, f64::max);
+        assert!((1.25..1.31).contains(&taken), "path {path}: {taken}");
+    }
     let paths = read(&out.join("paths.parquet"));
     assert!(per_path(&paths, "bad_debt").iter().all(|&b| b == 0.0));
     let spiked: f64 = u32s(&paths, "liquidations").iter().map(|&n| n as f64).sum();

@@ -375,10 +375,7 @@ fn venues_are_validated() {
         ),
     ];
     for (text, needles) in cases {
-        let err = scenario_error(&text);
-        for n in needles {
-            assert!(err.contains(n), "`{n}` not in: {err}");
-        }
+        assert_rejected(&text, needles);
     }
 }
 
@@ -499,10 +496,7 @@ fn bridge_halts_are_validated() {
         ),
     ];
     for (text, needles) in cases {
-        let err = scenario_error(&text);
-        for n in needles {
-            assert!(err.contains(n), "`{n}` not in: {err}");
-        }
+        assert_rejected(&text, needles);
     }
     // Back-to-back halts, a one-step halt and one to the last step are
     // fine; a halt past the last step is not.
@@ -534,10 +528,10 @@ fn bridge_halts_are_validated() {
     );
     let sc = scenario(&text, &Overrides::default());
     assert_eq!(sc.halts.len(), 4);
-    let err = scenario_error(&halt(
-        "asset = \"ETH.b\"\nfrom_step = 1\nto_step = 9\ndiscount = 0.1",
-    ));
-    assert!(err.contains("must lie in 1..=8"), "{err}");
+    assert_rejected(
+        &halt("asset = \"ETH.b\"\nfrom_step = 1\nto_step = 9\ndiscount = 0.1"),
+        &["bridge_halts[0].from_step", "must lie in 1..=8"],
+    );
 }
 
 /// The capacity is in USD: a venue quoted in an asset worth 2 USD is

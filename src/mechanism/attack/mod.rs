@@ -138,13 +138,12 @@ impl<'a> Attackers<'a> {
                     m.arbitrage_pool(sc, a.venue);
                 }
                 let f_quote = m.fundamental[quote];
-                let (dx, dy) = m.pools[a.venue].buy_to(pump * m.fundamental[a.asset] / f_quote);
-                spent += dy * f_quote;
-                held += dx;
-                if spent > a.capital_usd {
+                let (dx, usd, reached) = push(sc, a, pump, a.capital_usd - spent, &mut m);
+                if !reached {
                     break;
                 }
-                m.refresh_lp(sc);
+                spent += usd;
+                held += dx;
                 m.fill_pool_usd(sc);
                 read_oracle(sc, a.protocol, tt, &m, &mut o, &mut self.row);
                 let loan = if o.paused(a.protocol) {
@@ -152,7 +151,7 @@ impl<'a> Attackers<'a> {
                 } else {
                     lending.borrowable(i, &self.row) * m.fundamental[debt_asset]
                 };
-                let kept = equity(sc, lending, i, &m);
+                let kept = equity(lending, i, &m);
                 let mut unwind = m.pools[a.venue];
                 let back = unwind.sell_base(held) * f_quote;
                 let cost = spent - back;
@@ -197,23 +196,10 @@ impl<'a> Attackers<'a> {
                 continue;
             };
             // Push the venue back up, with what capital is left.
-            let quote = sc.pools[a.venue].quote;
-            let f_quote = market.fundamental[quote];
             let left = (a.capital_usd - self.state[k].spent).max(0.0);
-            let pool = &mut market.pools[a.venue];
-            let mut trial = *pool;
-            let (dx, dy) = trial.buy_to(pump * market.fundamental[a.asset] / f_quote);
-            let (dx, dy) = if dy * f_quote <= left {
-                *pool = trial;
-                (dx, dy)
-            } else {
-                let dy = left / f_quote;
-                (pool.sell_quote(dy), dy)
-            };
-            self.state[k].spent += dy * f_quote;
+            let (dx, usd, _) = push(sc, a, pump, left, market);
+            self.state[k].spent += usd;
             self.state[k].held += dx;
-            market.refresh_lp(sc);
-            market.fill_pool_usd(sc);
             if t < borrow_at {
                 continue;
             }
@@ -224,18 +210,23 @@ impl<'a> Attackers<'a> {
                 let debt_asset = sc.protocols[a.protocol].debt_asset;
                 let units = lending.borrowable(i, &self.row);
                 let loan = units * market.fundamental[debt_asset];
-                if loan > equity(sc, lending, i, market) {
+                if loan > equity(lending, i, market) {
                     lending.borrow(i, units);
                     self.state[k].borrowed += loan;
                 }
             }
             let out = market.pools[a.venue].sell_base(self.state[k].held);
+            let quote = sc.pools[a.venue].quote;
             self.state[k].recovered += out * market.fundamental[quote];
             self.state[k].held = 0.0;
             self.state[k].phase = Phase::Done;
             market.refresh_lp(sc);
-            market.fill_pool_usd(sc);
         }
+    }
+
+    /// USD attacker `k` has paid buying in its venue on this path.
+    pub fn spent(&self, k: usize) -> f64 {
+        self.state[k].spent
     }
 
     /// End of path: each attacker's profit over simply holding its
@@ -255,7 +246,7 @@ impl<'a> Attackers<'a> {
             let i = self.account[k];
             let start = sc.book.coll_range(i).start;
             let held_value = sc.book.coll_units[start] * market.fundamental[a.asset];
-            let left = equity(sc, lending, i, market);
+            let left = equity(lending, i, market);
             pnl += s.borrowed - s.spent + s.recovered + left.max(0.0) - held_value;
             borrowed += s.borrowed;
             bad += lending.watched_bad_debt(self.slot[k]) + (-left).max(0.0);
@@ -267,14 +258,25 @@ impl<'a> Attackers<'a> {
     }
 }
 
+/// Buy attacker `a`'s venue up to `pump` × F with at most `budget_usd`
+/// (`Pool::buy_to_within`), and bring the LP tokens' prices up to date.
+/// Returns (base bought, USD paid, whether the venue reached the target).
+fn push(
+    sc: &Scenario,
+    a: &AttackerSpec,
+    pump: f64,
+    budget_usd: f64,
+    market: &mut Market,
+) -> (f64, f64, bool) {
+    let f_quote = market.fundamental[sc.pools[a.venue].quote];
+    let target = pump * market.fundamental[a.asset] / f_quote;
+    let (dx, dy, reached) = market.pools[a.venue].buy_to_within(target, budget_usd / f_quote);
+    market.refresh_lp(sc);
+    (dx, dy * f_quote, reached)
+}
+
 /// Position `i`'s collateral less what it owes, USD at fundamental prices.
-fn equity(sc: &Scenario, lending: &Lending, i: usize, market: &Market) -> f64 {
-    let book = &sc.book;
-    let units = lending.collateral_units();
-    let value: f64 = book
-        .coll_range(i)
-        .map(|k| units[k] * market.fundamental[book.coll_asset[k] as usize])
-        .sum();
-    let debt_asset = sc.protocols[book.protocol[i] as usize].debt_asset;
-    value - lending.owed(i) * market.fundamental[debt_asset]
+fn equity(lending: &Lending, i: usize, market: &Market) -> f64 {
+    let (_, collateral, debt) = lending.position_value_at(i, &market.fundamental);
+    collateral - debt
 }

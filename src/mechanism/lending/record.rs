@@ -147,10 +147,16 @@ impl Lending<'_> {
 
     /// (protocol, collateral value, debt value) of position i at the oracle.
     pub(super) fn position_value(&self, i: usize) -> (usize, f64, f64) {
-        let book = &self.sc.book;
         let n = self.n_assets;
+        let p = self.sc.book.protocol[i] as usize;
+        self.position_value_at(i, &self.oracle[p * n..(p + 1) * n])
+    }
+
+    /// (protocol, collateral value, debt value) of position i at the
+    /// prices `px` (USD, one per asset).
+    pub fn position_value_at(&self, i: usize, px: &[f64]) -> (usize, f64, f64) {
+        let book = &self.sc.book;
         let p = book.protocol[i] as usize;
-        let px = &self.oracle[p * n..(p + 1) * n];
         let mut collateral = 0.0;
         for k in book.coll_range(i) {
             collateral += self.coll_units[k] * px[book.coll_asset[k] as usize];

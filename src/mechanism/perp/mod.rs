@@ -93,7 +93,7 @@ impl<'a> Perps<'a> {
             self.index[m] = if spec.index_lag_steps == 0 {
                 market.fundamental[spec.asset]
             } else {
-                market.history.lagged(t, spec.index_lag_steps, false)[spec.asset]
+                market.history.lagged(t, spec.index_lag_steps)[spec.asset]
             };
         }
         for (r, (now, before)) in self
