@@ -19,6 +19,8 @@ pub enum Stage {
     AgentsPerps,
     /// Stage 3d: hedgers and option vaults.
     AgentsOptions,
+    /// Stage 3e: oracle manipulators' forecasts, pushes and loans.
+    AgentsAttack,
     /// Stage 4: oracle reads and lending liquidations, every round.
     CascadeLending,
     /// Stage 4: perp liquidations and ADL, every round.
@@ -35,13 +37,14 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in step order.
-    pub const ALL: [Stage; 12] = [
+    pub const ALL: [Stage; 13] = [
         Stage::AccrueLending,
         Stage::MovePrices,
         Stage::Arbitrage,
         Stage::AgentsLending,
         Stage::AgentsPerps,
         Stage::AgentsOptions,
+        Stage::AgentsAttack,
         Stage::CascadeLending,
         Stage::CascadePerps,
         Stage::AfterCascadePerps,
@@ -59,6 +62,7 @@ impl Stage {
             Stage::AgentsLending => "agents/lending",
             Stage::AgentsPerps => "agents/perps",
             Stage::AgentsOptions => "agents/options",
+            Stage::AgentsAttack => "agents/attack",
             Stage::CascadeLending => "cascade/lending",
             Stage::CascadePerps => "cascade/perps",
             Stage::AfterCascadePerps => "after-cascade/perps",

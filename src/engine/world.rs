@@ -188,6 +188,7 @@ impl<'a> World<'a> {
             after_step(self, t);
         }
         self.systemic.end_of_path(sc, &self.lending, &mut rec);
+        // The attackers' outcome is a sum over the path too.
         self.attackers
             .end_of_path(&self.market, &self.lending, &mut rec);
         self.laps.lap(Stage::EndOfPath);
@@ -225,6 +226,7 @@ impl<'a> World<'a> {
             self.attackers
                 .act(t, &mut self.market, &mut self.lending, &mut self.oracles);
         }
+        self.laps.lap(Stage::AgentsAttack);
         let outcome = self.cascade(t, rec);
         self.perps.funding(&self.market);
         self.laps.lap(Stage::AfterCascadePerps);
