@@ -492,3 +492,17 @@ fn an_attacker_whose_capital_runs_out_mid_hold_spends_exactly_its_capital() {
         world.attackers.spent(0)
     );
 }
+
+/// Timing on, the attackers' forecasts and pushes are counted in a stage
+/// of their own, and its time is part of the path's.
+#[test]
+fn attackers_are_timed_in_their_own_stage() {
+    use contagion::engine::phase::Stage;
+    let text = edit(PUSH, &[Edit::Add("attackers.pusher.until_step", val("6"))]);
+    let sc = scenario(&text, &Overrides::default());
+    let mut world = World::new(&sc);
+    world.enable_timing();
+    world.run_path(0).unwrap();
+    let nanos = world.stage_nanos().expect("timing was enabled");
+    assert!(nanos.get(Stage::AgentsAttack) > 0);
+}
