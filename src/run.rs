@@ -17,7 +17,7 @@ use crate::output::charts::{Canvas, ChartData, Figure, ProtocolLoss, draw_all, d
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
-    path_perps_frame, path_protocols_frame, paths_frame, write_frame,
+    path_cdps_frame, path_perps_frame, path_protocols_frame, paths_frame, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::output::spill::{Spill, take_spilled};
@@ -274,6 +274,13 @@ impl EndOfRun<'_> {
             parquet_bytes += write_frame(
                 &self.dir.join("path_perps.parquet"),
                 path_perps_frame(self.names, self.summaries),
+                self.meta,
+            )?;
+        }
+        if !sc.cdps.is_empty() {
+            parquet_bytes += write_frame(
+                &self.dir.join("path_cdps.parquet"),
+                path_cdps_frame(self.names, self.summaries),
                 self.meta,
             )?;
         }

@@ -9,6 +9,8 @@ use std::time::Instant;
 pub enum Stage {
     /// Stage 0: lending interest.
     AccrueLending,
+    /// Stage 0: keepers' inclusion and the CDPs' stability fees.
+    AccrueCdp,
     /// Stage 1: exogenous price moves and shocks, derived prices.
     MovePrices,
     /// Stage 2: pool arbitrage.
@@ -25,6 +27,8 @@ pub enum Stage {
     CascadeLending,
     /// Stage 4: perp liquidations and ADL, every round.
     CascadePerps,
+    /// Stage 4: CDP barks, bids and takes, every round.
+    CascadeCdp,
     /// Stage 4b: perp funding.
     AfterCascadePerps,
     /// Stage 5: impact persistence and the NaN quarantine.
@@ -37,8 +41,9 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in step order.
-    pub const ALL: [Stage; 13] = [
+    pub const ALL: [Stage; 15] = [
         Stage::AccrueLending,
+        Stage::AccrueCdp,
         Stage::MovePrices,
         Stage::Arbitrage,
         Stage::AgentsLending,
@@ -47,6 +52,7 @@ impl Stage {
         Stage::AgentsAttack,
         Stage::CascadeLending,
         Stage::CascadePerps,
+        Stage::CascadeCdp,
         Stage::AfterCascadePerps,
         Stage::Persist,
         Stage::Record,
@@ -57,6 +63,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::AccrueLending => "accrue/lending",
+            Stage::AccrueCdp => "accrue/cdp",
             Stage::MovePrices => "prices/market",
             Stage::Arbitrage => "arbitrage/market",
             Stage::AgentsLending => "agents/lending",
@@ -65,6 +72,7 @@ impl Stage {
             Stage::AgentsAttack => "agents/attack",
             Stage::CascadeLending => "cascade/lending",
             Stage::CascadePerps => "cascade/perps",
+            Stage::CascadeCdp => "cascade/cdp",
             Stage::AfterCascadePerps => "after-cascade/perps",
             Stage::Persist => "persist/market",
             Stage::Record => "record/all",
@@ -141,5 +149,24 @@ impl Laps {
             n.nanos[stage as usize] += (now - *m).as_nanos() as u64;
             *m = now;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Benchmarks print each stage by name: every name is `phase/mechanism`
+    /// and no two stages share one.
+    #[test]
+    fn every_stage_has_its_own_phase_and_mechanism_name() {
+        let names: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+        for (i, n) in names.iter().enumerate() {
+            let (phase, mechanism) = n.split_once('/').expect("phase/mechanism");
+            assert!(!phase.is_empty() && !mechanism.is_empty(), "{n}");
+            assert!(!names[..i].contains(n), "{n} twice");
+        }
+        assert_eq!(Stage::CascadeCdp.name(), "cascade/cdp");
+        assert_eq!(Stage::AgentsAttack.name(), "agents/attack");
     }
 }

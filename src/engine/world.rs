@@ -7,6 +7,7 @@ use crate::engine::phase::{Laps, Stage, StageNanos};
 use crate::error::EngineError;
 use crate::market::state::Market;
 use crate::mechanism::attack::Attackers;
+use crate::mechanism::cdp::Cdps;
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
 use crate::mechanism::oracle::Oracles;
@@ -42,6 +43,8 @@ pub struct World<'a> {
     pub oracles: Oracles<'a>,
     /// Oracle manipulators.
     pub attackers: Attackers<'a>,
+    /// CDP stablecoins.
+    pub cdps: Cdps<'a>,
     /// DebtRank and clearing at the end of a path.
     systemic: Systemic,
     laps: Laps,
@@ -60,6 +63,7 @@ impl<'a> World<'a> {
             perps: Perps::new(sc),
             options: Options::new(sc),
             oracles: Oracles::new(sc),
+            cdps: Cdps::new(sc),
             systemic: Systemic::new(sc),
             laps: Laps::default(),
             spill: None,
@@ -136,7 +140,7 @@ impl<'a> World<'a> {
     }
 
     /// Back to the scenario's initial state.
-    fn reset(&mut self) {
+    fn reset(&mut self, path: u32) {
         self.market.reset(self.sc);
         self.lending.reset();
         self.attackers.reset();
@@ -146,6 +150,7 @@ impl<'a> World<'a> {
         self.market.fill_pool_usd(self.sc);
         self.market.push_history(0);
         self.oracles.reset(&self.market);
+        self.cdps.reset(path, &self.market);
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -176,7 +181,7 @@ impl<'a> World<'a> {
             },
             ..PathRecord::default()
         };
-        self.reset();
+        self.reset(path);
         self.lending.begin_step();
         self.finish_step(0, CascadeOutcome::default(), &mut rec);
         self.laps.start();
@@ -188,9 +193,10 @@ impl<'a> World<'a> {
             after_step(self, t);
         }
         self.systemic.end_of_path(sc, &self.lending, &mut rec);
-        // The attackers' outcome is a sum over the path too.
+        // The attackers' and CDPs' outcomes are sums over the path too.
         self.attackers
             .end_of_path(&self.market, &self.lending, &mut rec);
+        self.cdps.end_of_path(&self.market, &mut rec);
         self.laps.lap(Stage::EndOfPath);
         Ok(rec)
     }
@@ -207,6 +213,10 @@ impl<'a> World<'a> {
         self.lending.begin_step();
         self.lending.accrue_interest();
         self.laps.lap(Stage::AccrueLending);
+        if self.cdps.any() {
+            self.cdps.accrue();
+        }
+        self.laps.lap(Stage::AccrueCdp);
         self.move_prices(t, rng);
         self.laps.lap(Stage::MovePrices);
         self.market.arbitrage(sc, t);
@@ -252,6 +262,10 @@ impl<'a> World<'a> {
             self.laps.lap(Stage::CascadeLending);
             executed += self.perps.liquidation_round(&mut self.market, rec);
             self.laps.lap(Stage::CascadePerps);
+            if self.cdps.any() {
+                executed += self.cdps.auction_round(t, round, &mut self.market, rec);
+            }
+            self.laps.lap(Stage::CascadeCdp);
             if executed == 0 {
                 break;
             }
@@ -289,6 +303,7 @@ impl<'a> World<'a> {
             }
         }
         self.lending.finish_step(t, outcome, write, rec);
+        self.cdps.finish_step(t, write, &self.market, rec);
         self.market.push_history(t);
     }
 }

@@ -104,6 +104,26 @@ impl Pool {
         }
     }
 
+    /// Base units to sell so that the last one sold fetches `q` quote
+    /// (net of the fee): selling dx, with e = dx(1 − φ), pays
+    /// `y·e/(x + e)`, whose derivative in dx is `(1 − φ)·x·y/(x + e)²`; it
+    /// equals q at `e = sqrt((1 − φ)·x·y/q) − x`. 0 when even the first unit
+    /// fetches less than q.
+    pub fn base_sold_to_marginal(&self, q: f64) -> f64 {
+        let keep = 1.0 - self.fee;
+        let e = (keep * self.x * self.y / q).sqrt() - self.x;
+        if e > 0.0 { e / keep } else { 0.0 }
+    }
+
+    /// Base units whose sale pays `out` quote: `e = out·x/(y − out)`,
+    /// `dx = e/(1 − φ)`; infinite when the pool holds no more than `out`.
+    pub fn base_to_sell_for(&self, out: f64) -> f64 {
+        if out >= self.y {
+            return f64::INFINITY;
+        }
+        out * self.x / (self.y - out) / (1.0 - self.fee)
+    }
+
     /// Withdraw `fraction` of both reserves (burning that share of the LP
     /// tokens); returns (base, quote) paid out. The spot price is unchanged.
     pub fn remove_liquidity(&mut self, fraction: f64) -> (f64, f64) {
@@ -153,6 +173,27 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One sale of `base_sold_to_marginal(q)` units is the one whose last
+    /// unit fetches q: a sale of h more units in the same trade pays q·h
+    /// more (checked by two sales, not by the formula).
+    #[test]
+    fn the_sale_to_a_marginal_price_and_the_sale_for_an_amount() {
+        let pool = Pool::new(1000.0, 100.0, 0.003);
+        let dx = pool.base_sold_to_marginal(90.0);
+        assert!(dx > 0.0);
+        let h = 1e-4;
+        let (mut a, mut b) = (pool, pool);
+        let next = (b.sell_base(dx + h) - a.sell_base(dx)) / h;
+        assert!((next - 90.0).abs() < 1e-4, "next unit fetches {next}");
+        // Above the spot net of the fee nothing is sold.
+        assert_eq!(pool.base_sold_to_marginal(99.8), 0.0);
+        // Selling base_to_sell_for(out) pays exactly out.
+        let units = pool.base_to_sell_for(25_000.0);
+        let mut p = pool;
+        assert!((p.sell_base(units) - 25_000.0).abs() < 1e-6);
+        assert_eq!(pool.base_to_sell_for(100_000.0), f64::INFINITY);
+    }
 
     /// An agent's trade is capped at half the base reserve both ways, and
     /// below the cap it is the plain sale or purchase.

@@ -5,6 +5,7 @@
 //! and runs them in order.
 
 pub mod attack;
+pub mod cdp;
 pub mod exact;
 pub mod lending;
 pub mod options;

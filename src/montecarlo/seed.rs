@@ -20,6 +20,8 @@ pub fn splitmix64(mut z: u64) -> u64 {
 const PATH_STREAM: u64 = 0x7061_7468; // "path"
 const BOOK_STREAM: u64 = 0x626f_6f6b; // "book"
 const PERP_STREAM: u64 = 0x7065_7270; // "perp"
+const VAULT_STREAM: u64 = 0x7661_756c; // "vaul"
+const KEEPER_STREAM: u64 = 0x6b65_6570; // "keep"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -42,6 +44,19 @@ pub fn perp_rng(seed: u64) -> PathRng {
     stream(seed, PERP_STREAM, 0)
 }
 
+/// The generator that draws the CDPs' vault populations (a stream of its
+/// own, so adding a CDP leaves the other books unchanged).
+pub fn vault_rng(seed: u64) -> PathRng {
+    stream(seed, VAULT_STREAM, 0)
+}
+
+/// The generator of path `path`'s keepers (whose transactions land): a
+/// stream apart from the path's prices, so the same paths run under
+/// either auction design, whatever the keepers draw.
+pub fn keeper_rng(seed: u64, path: u32) -> PathRng {
+    stream(seed, KEEPER_STREAM, path as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +69,8 @@ mod tests {
         assert_ne!(draw(path_rng(1, 7)), draw(path_rng(1, 8)));
         assert_ne!(draw(path_rng(1, 7)), draw(path_rng(2, 7)));
         assert_ne!(draw(path_rng(1, 0)), draw(book_rng(1)));
+        assert_ne!(draw(path_rng(1, 3)), draw(keeper_rng(1, 3)));
+        assert_ne!(draw(keeper_rng(1, 3)), draw(keeper_rng(1, 4)));
+        assert_ne!(draw(vault_rng(1)), draw(book_rng(1)));
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::EngineError;
 use crate::market::MarketRows;
+use crate::mechanism::cdp::table::{AuctionRows, CdpRows};
 use crate::mechanism::lending::table::{LiquidationRows, ProtocolRows};
 use crate::mechanism::options::table::GreekRows;
 use crate::mechanism::oracle::table::OracleRows;
@@ -97,6 +98,8 @@ pub struct PathSummary {
     pub attack_borrowed: Option<f64>,
     /// Bad debt attackers' accounts leave, USD.
     pub attack_bad_debt: Option<f64>,
+    /// Per CDP: the path's outcome (docs/model.md §17).
+    pub cdps: Vec<CdpOutcome>,
 }
 
 /// One perp market's outcome over a path (`path_perps.parquet`).
@@ -110,6 +113,30 @@ pub struct PerpOutcome {
     pub fund_drawn: f64,
     /// Deficits the market's vault absorbed, USD.
     pub vault_bad_debt: f64,
+}
+
+/// One CDP's outcome over a path (`path_cdps.parquet`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CdpOutcome {
+    /// Auctions started.
+    pub auctions: u32,
+    /// Auctions finished.
+    pub finished: u32,
+    /// Finished auctions whose collateral went for less than a millionth
+    /// of their tab.
+    pub zero_bid_auctions: u32,
+    /// Stablecoin the auctions raised.
+    pub raised: f64,
+    /// Σ max(0, debt confiscated − stablecoin raised) over finished
+    /// auctions, stablecoin.
+    pub shortfall: f64,
+    /// Confiscated debt the surplus had not cancelled at the end, less the
+    /// surplus left, when positive (stablecoin).
+    pub deficit: f64,
+    /// Governance tokens minted by debt auctions.
+    pub gov_minted: f64,
+    /// Debt auctions held.
+    pub debt_auctions: u32,
 }
 
 /// Everything one path produced.
@@ -129,6 +156,10 @@ pub struct PathRecord {
     pub greeks: GreekRows,
     /// Push feeds' rows.
     pub oracles: OracleRows,
+    /// CDP rows.
+    pub cdp: CdpRows,
+    /// Auction rows.
+    pub auctions: AuctionRows,
     /// The summary row.
     pub summary: PathSummary,
     /// Files holding this path's earlier liquidation rows, in order, when
@@ -147,6 +178,8 @@ impl PathRecord {
         self.perps.check_finite(path)?;
         self.greeks.check_finite(path)?;
         self.oracles.check_finite(path)?;
+        self.cdp.check_finite(path)?;
+        self.auctions.check_finite(path)?;
         self.summary.check_finite()
     }
 }
@@ -193,6 +226,24 @@ impl PathSummary {
             s.path,
             &[],
             [("fund_drawn", col(&fund)), ("vault_bad_debt", col(&vault))],
+        )?;
+        let cdp = |g: fn(&CdpOutcome) -> f64| s.cdps.iter().map(g).collect::<Vec<f64>>();
+        let (raised, shortfall, deficit, minted) = (
+            cdp(|o| o.raised),
+            cdp(|o| o.shortfall),
+            cdp(|o| o.deficit),
+            cdp(|o| o.gov_minted),
+        );
+        first_bad(
+            "path_cdps.parquet",
+            s.path,
+            &[],
+            [
+                ("raised", col(&raised)),
+                ("shortfall", col(&shortfall)),
+                ("deficit", col(&deficit)),
+                ("gov_minted", col(&minted)),
+            ],
         )
     }
 }

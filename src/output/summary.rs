@@ -71,6 +71,9 @@ pub struct Summary {
     /// any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack: Option<AttackSummary>,
+    /// CDP stablecoins over paths (docs/model.md §17), one entry per CDP.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cdps: Vec<CdpSummary>,
     /// With `--cut`: what came through the cut links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
@@ -158,6 +161,24 @@ pub struct PerpSummary {
     pub fund_drawn: LossMetrics,
     /// Deficits the vaults absorbed per path, USD.
     pub vault_bad_debt: LossMetrics,
+}
+
+/// One CDP's outcomes over paths in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CdpSummary {
+    /// Name.
+    pub cdp: String,
+    /// Auctions started per path.
+    pub auctions: LossMetrics,
+    /// Auctions won for (nearly) nothing per path.
+    pub zero_bid_auctions: LossMetrics,
+    /// Σ max(0, debt − raised) over finished auctions, stablecoin per path.
+    pub shortfall: LossMetrics,
+    /// Debt left uncovered by surplus and debt auctions at the end,
+    /// stablecoin per path.
+    pub deficit: LossMetrics,
+    /// Governance tokens minted per path.
+    pub gov_minted: LossMetrics,
 }
 
 /// Attackers' outcomes over paths in `summary.json` (summed over the
@@ -391,6 +412,24 @@ impl Summary {
                 fund_drawn: m(|s| s.perp_fund_drawn),
                 vault_bad_debt: m(|s| s.perp_vault_bad_debt),
             }),
+            cdps: sc
+                .cdps
+                .iter()
+                .enumerate()
+                .map(|(c, spec)| {
+                    let over = |f: &dyn Fn(&PathSummary) -> f64| {
+                        loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
+                    };
+                    CdpSummary {
+                        cdp: spec.name.clone(),
+                        auctions: over(&|s| s.cdps[c].auctions as f64),
+                        zero_bid_auctions: over(&|s| s.cdps[c].zero_bid_auctions as f64),
+                        shortfall: over(&|s| s.cdps[c].shortfall),
+                        deficit: over(&|s| s.cdps[c].deficit),
+                        gov_minted: over(&|s| s.cdps[c].gov_minted),
+                    }
+                })
+                .collect(),
             attack: (!sc.attackers.is_empty()).then(|| AttackSummary {
                 pnl: m(|s| s.attack_pnl.unwrap_or(0.0)),
                 borrowed: m(|s| s.attack_borrowed.unwrap_or(0.0)),

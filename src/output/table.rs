@@ -50,7 +50,7 @@ impl StepTable {
 }
 
 /// Every per-step table, in the order runs and sweeps write them.
-pub fn step_tables() -> [StepTable; 6] {
+pub fn step_tables() -> [StepTable; 8] {
     use crate::market::MarketRows;
     use crate::mechanism::lending::{LiquidationRows, ProtocolRows};
     use crate::mechanism::options::GreekRows;
@@ -63,6 +63,8 @@ pub fn step_tables() -> [StepTable; 6] {
         PerpRows::TABLE,
         GreekRows::TABLE,
         OracleRows::TABLE,
+        crate::mechanism::cdp::CdpRows::TABLE,
+        crate::mechanism::cdp::AuctionRows::TABLE,
     ]
 }
 
@@ -268,6 +270,10 @@ pub struct Names {
     pub hedgers: usize,
     /// The kinds of option agent, by `greeks.parquet`'s `kind` index.
     pub option_kinds: Vec<String>,
+    /// CDP names.
+    pub cdps: Vec<String>,
+    /// Every CDP's keepers in order, then an empty name for "none".
+    pub keepers: Vec<String>,
 }
 
 impl Names {
@@ -286,6 +292,8 @@ impl Names {
                 .collect(),
             hedgers: sc.hedgers.len(),
             option_kinds: vec!["hedger".into(), "vault".into()],
+            cdps: sc.cdps.iter().map(|c| c.name.clone()).collect(),
+            keepers: crate::mechanism::cdp::table::keeper_names(sc),
         }
     }
 }

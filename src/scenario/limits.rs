@@ -22,6 +22,8 @@ const ROW_BYTES_ASSET: u64 = 24;
 const ROW_BYTES_PROTOCOL: u64 = 200;
 const ROW_BYTES_PERP: u64 = 140;
 const ROW_BYTES_AGENT: u64 = 130;
+/// A `cdp.parquet` row: 12 f64 and u32 columns.
+const ROW_BYTES_CDP: u64 = 120;
 
 /// Bytes every step holds whether recorded or not (its scripted shocks and
 /// the engine's per-step bookkeeping): about 57 measured by tests/memory.rs.
@@ -111,6 +113,7 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
         .saturating_mul(series * 8)
         .saturating_add(recorded_steps.saturating_mul(series * 24));
     let row = assets * ROW_BYTES_ASSET
+        + raw.cdps.len() as u64 * ROW_BYTES_CDP
         + protocols * ROW_BYTES_PROTOCOL
         + perps * ROW_BYTES_PERP
         + agents * ROW_BYTES_AGENT;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ScenarioError;
 pub use crate::market::raw::*;
 pub use crate::mechanism::attack::raw::RawAttacker;
+pub use crate::mechanism::cdp::raw::RawCdp;
 pub use crate::mechanism::lending::raw::*;
 pub use crate::mechanism::options::raw::*;
 pub use crate::mechanism::perp::raw::*;
@@ -77,6 +78,9 @@ pub struct RawScenario {
     /// Oracle manipulators.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attackers: Vec<RawAttacker>,
+    /// CDP stablecoins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cdps: Vec<RawCdp>,
 }
 
 /// `[simulation]`.

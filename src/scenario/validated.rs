@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, PoolSpec};
+use crate::mechanism::cdp::spec::cdps_from_raw;
 use crate::mechanism::lending::book::{Book, Terms, Unhealthy};
 use crate::mechanism::lending::spec::*;
 use crate::mechanism::lending::validate as lending;
@@ -66,6 +67,8 @@ pub struct Scenario {
     pub halts: Vec<crate::market::bridge::Halt>,
     /// Oracle manipulators (docs/model.md §16).
     pub attackers: Vec<crate::mechanism::attack::spec::AttackerSpec>,
+    /// CDP stablecoins (docs/model.md §17).
+    pub cdps: Vec<crate::mechanism::cdp::spec::CdpSpec>,
     /// Scripted log shocks by step, to assets and to pools.
     pub shocks: crate::market::spec::Shocks,
     /// Delta-hedging option books.
@@ -248,7 +251,9 @@ impl Scenario {
             &symbols,
             sim.steps,
         )?;
+        let cdps = cdps_from_raw(&raw.cdps, &assets, &pool_of, sim.dt_hours, sim.seed)?;
         Ok(Scenario {
+            cdps,
             hedgers,
             option_vaults,
             perps,

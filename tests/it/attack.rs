@@ -456,25 +456,33 @@ fn an_attacker_can_start_at_the_last_step() {
 
 /// The forecast holds prices still; when MNGO doubles during the hold, the
 /// re-push costs more than the capital left, and the attacker spends what
-/// is left and no more.
+/// is left and no more, in USD whatever the quote is worth.
 #[test]
 fn an_attacker_whose_capital_runs_out_mid_hold_spends_exactly_its_capital() {
-    let text = edit(
-        PUSH,
-        &[
-            Edit::Set(
-                "protocols.lend.oracle",
-                val(r#"{ kind = "twap", window_hours = 1.0, venues = { MNGO = ["MNGO thin"] } }"#),
-            ),
-            Edit::Push("shocks", table("step = 2\nasset = \"MNGO\"\nreturn = 1.0")),
-        ],
-    );
-    let sc = scenario(&text, &Overrides::default());
-    let mut world = World::new(&sc);
-    let rec = world.run_path(0).unwrap();
-    assert!(rec.summary.attack_borrowed.unwrap() > 0.0);
-    let spent = world.attackers.spent(0);
-    assert!((spent - 5e6).abs() < 1e-6, "{spent}");
+    for quote_usd in ["1.0", "2.0"] {
+        let text = edit(
+            PUSH,
+            &[
+                Edit::Set(
+                    "protocols.lend.oracle",
+                    val(
+                        r#"{ kind = "twap", window_hours = 1.0, venues = { MNGO = ["MNGO thin"] } }"#,
+                    ),
+                ),
+                Edit::Push("shocks", table("step = 2\nasset = \"MNGO\"\nreturn = 1.0")),
+                Edit::Set("assets.USDC.price", val(quote_usd)),
+            ],
+        );
+        let sc = scenario(&text, &Overrides::default());
+        let mut world = World::new(&sc);
+        let rec = world.run_path(0).unwrap();
+        assert!(
+            rec.summary.attack_borrowed.unwrap() > 0.0,
+            "quote at {quote_usd}"
+        );
+        let spent = world.attackers.spent(0);
+        assert!((spent - 5e6).abs() < 1e-6, "quote at {quote_usd}: {spent}");
+    }
     // Without the shock the plan costs less than the capital.
     let calm = edit(
         PUSH,

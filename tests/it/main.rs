@@ -5,6 +5,7 @@
 mod architecture;
 mod attack;
 mod bad_input;
+mod cdp;
 mod cli;
 mod common;
 mod contagion;

@@ -62,10 +62,11 @@ pub(crate) fn protocols_from_raw(
         && raw.perps.is_empty()
         && raw.hedgers.is_empty()
         && raw.option_vaults.is_empty()
+        && raw.cdps.is_empty()
     {
         return Err(ScenarioError::invalid(
             "protocols",
-            "nothing to simulate: add a lending market ([[protocols]]), a perp market ([[perps]]), a hedger or an option vault",
+            "nothing to simulate: add a lending market ([[protocols]]), a perp market ([[perps]]), a CDP ([[cdps]]), a hedger or an option vault",
         ));
     }
     let mut protocols: Vec<LendingSpec> = Vec::new();

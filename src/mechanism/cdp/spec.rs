@@ -1,0 +1,498 @@
+//! `[[cdps]]` validated (docs/model.md §17): vault types, the auction
+//! design, keepers, the oracle and the vault book, each checked with the
+//! field it refuses named.
+
+use crate::error::ScenarioError;
+use crate::market::source::{Quote, Source};
+use crate::market::spec::Asset;
+use crate::mechanism::cdp::abaci::Curve;
+use crate::mechanism::cdp::raw::*;
+use crate::mechanism::oracle::raw::{OracleKind, OracleSource};
+use crate::scenario::check::{
+    HOURS_PER_YEAR, MAX_USD, at_most, check_name, finite, non_negative, positive, unit_closed,
+};
+use crate::scenario::population::{check_health, check_size, draw_health, draw_size};
+
+/// Most vaults one CDP may hold (explicit and generated).
+pub const MAX_VAULTS: u64 = 10_000_000;
+
+/// A vault type as validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IlkSpec {
+    /// Collateral asset index.
+    pub asset: usize,
+    /// Liquidation ratio (`mat`).
+    pub mat: f64,
+    /// Rate index factor per hour: (1 + annual fee)^(1/8760).
+    pub fee_per_hour: f64,
+    /// Debt ceiling, stablecoin (∞ without one).
+    pub line: f64,
+    /// Dust, stablecoin.
+    pub dust: f64,
+    /// 1 + penalty (`chop`).
+    pub chop: f64,
+    /// Most stablecoin in this type's auctions at once (∞ without one).
+    pub hole: f64,
+    /// Where the oracle reads the collateral's price.
+    pub source: Source,
+}
+
+/// The auction design and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Design {
+    /// English auctions (flip.sol).
+    English {
+        /// Smallest relative raise.
+        beg: f64,
+        /// Hours a bid stands.
+        ttl: f64,
+        /// Hours an auction lasts.
+        tau: f64,
+    },
+    /// Dutch auctions (clip.sol).
+    Dutch {
+        /// Starting price ÷ oracle price.
+        buf: f64,
+        /// Price curve.
+        curve: Curve,
+        /// Hours before a reset.
+        tail: f64,
+        /// Price ÷ starting price below which it resets.
+        cusp: f64,
+    },
+}
+
+/// A keeper as validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeeperSpec {
+    /// Name.
+    pub name: String,
+    /// USD at step 0.
+    pub capital: f64,
+    /// Smallest profit after gas, USD.
+    pub min_profit: f64,
+    /// Probability its transactions land in a step.
+    pub inclusion: f64,
+    /// How it bids in English auctions.
+    pub strategy: KeeperStrategy,
+}
+
+/// The CDP's oracle: the source read directly (possibly lagged) or through
+/// an OSM.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CdpOracle {
+    /// Steps the source is read late.
+    pub lag_steps: u32,
+    /// OSM hop, hours; None for a direct oracle.
+    pub hop_hours: Option<f64>,
+}
+
+/// A CDP stablecoin as validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdpSpec {
+    /// Name.
+    pub name: String,
+    /// Stablecoin asset index.
+    pub stablecoin: usize,
+    /// Auction design.
+    pub design: Design,
+    /// Oracle.
+    pub oracle: CdpOracle,
+    /// Surplus at step 0.
+    pub surplus: f64,
+    /// Dog's `Hole` (∞ without one).
+    pub hole: f64,
+    /// Vow's `wait`, hours.
+    pub wait_hours: f64,
+    /// Vow's `sump`.
+    pub sump: f64,
+    /// Governance token price, USD.
+    pub gov_price: f64,
+    /// Vault types.
+    pub ilks: Vec<IlkSpec>,
+    /// Keepers in priority order.
+    pub keepers: Vec<KeeperSpec>,
+    /// Vaults at step 0: (ilk index, collateral units, debt), explicit ones
+    /// first, then each population's in order.
+    pub vaults: Vec<(usize, f64, f64)>,
+}
+
+fn invalid(field: String, problem: impl Into<String>) -> ScenarioError {
+    ScenarioError::invalid(field, problem)
+}
+
+/// Validate every `[[cdps]]`; `pool_of` gives each asset's main venue and
+/// `seed` draws the vault populations (from their own stream).
+pub fn cdps_from_raw(
+    raw: &[RawCdp],
+    assets: &[Asset],
+    pool_of: &[Option<usize>],
+    dt_hours: f64,
+    seed: u64,
+) -> Result<Vec<CdpSpec>, ScenarioError> {
+    let mut rng = crate::montecarlo::seed::vault_rng(seed);
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        check_name("cdps.name", &r.name)?;
+        if raw[..i]
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&r.name))
+        {
+            return Err(invalid(
+                format!("cdps.{}", r.name),
+                format!(
+                    "`{}` is listed twice (names are compared ignoring case)",
+                    r.name
+                ),
+            ));
+        }
+        out.push(cdp_from_raw(r, assets, pool_of, dt_hours, &mut rng)?);
+    }
+    Ok(out)
+}
+
+fn asset_index(field: String, symbol: &str, assets: &[Asset]) -> Result<usize, ScenarioError> {
+    assets
+        .iter()
+        .position(|a| a.symbol == symbol)
+        .ok_or_else(|| invalid(field, format!("unknown asset `{symbol}`")))
+}
+
+fn cdp_from_raw(
+    r: &RawCdp,
+    assets: &[Asset],
+    pool_of: &[Option<usize>],
+    dt_hours: f64,
+    rng: &mut crate::montecarlo::seed::PathRng,
+) -> Result<CdpSpec, ScenarioError> {
+    let f = |x: &str| format!("cdps.{}.{x}", r.name);
+    let stablecoin = asset_index(f("stablecoin"), &r.stablecoin, assets)?;
+    let oracle = oracle_from_raw(r, dt_hours)?;
+    let mut ilks = Vec::with_capacity(r.collateral.len());
+    for (symbol, ilk) in &r.collateral {
+        let field = |x: &str| f(&format!("collateral.{symbol}.{x}"));
+        let asset = asset_index(f(&format!("collateral.{symbol}")), symbol, assets)?;
+        if asset == stablecoin {
+            return Err(invalid(
+                f(&format!("collateral.{symbol}")),
+                "is the CDP's own stablecoin",
+            ));
+        }
+        let mat = finite(&field("liquidation_ratio"), ilk.liquidation_ratio)?;
+        if mat < 1.0 {
+            return Err(invalid(
+                field("liquidation_ratio"),
+                format!("{mat} is below 1: a vault could owe more than its collateral is worth"),
+            ));
+        }
+        let fee = non_negative(&field("stability_fee"), ilk.stability_fee)?;
+        at_most(&field("stability_fee"), fee, 10.0, "a year (1,000%)")?;
+        let source = match (r.oracle.source, pool_of[asset]) {
+            (OracleSource::Pool, Some(p)) => Source::one(Quote::Venue(p)),
+            (OracleSource::Pool, None) => {
+                return Err(invalid(
+                    f("oracle.source"),
+                    format!("`pool`, but `{symbol}` has no pool"),
+                ));
+            }
+            _ => Source::one(Quote::Fundamental(asset)),
+        };
+        ilks.push(IlkSpec {
+            asset,
+            mat,
+            fee_per_hour: (1.0 + fee).powf(1.0 / HOURS_PER_YEAR),
+            line: optional_positive(&field("debt_ceiling"), ilk.debt_ceiling)?,
+            dust: at_most(
+                &field("dust"),
+                non_negative(&field("dust"), ilk.dust)?,
+                MAX_USD,
+                "the most one amount may be",
+            )?,
+            chop: 1.0
+                + at_most(
+                    &field("penalty"),
+                    non_negative(&field("penalty"), ilk.penalty)?,
+                    1.0,
+                    "a penalty of the whole debt",
+                )?,
+            hole: optional_positive(&field("hole"), ilk.hole)?,
+            source,
+        });
+    }
+    if ilks.is_empty() {
+        return Err(invalid(f("collateral"), "lists no vault type"));
+    }
+    let design = design_from_raw(r)?;
+    let keepers = keepers_from_raw(r)?;
+    let vaults = vaults_from_raw(r, assets, &ilks, rng)?;
+    Ok(CdpSpec {
+        name: r.name.clone(),
+        stablecoin,
+        design,
+        oracle,
+        surplus: at_most(
+            &f("surplus"),
+            non_negative(&f("surplus"), r.surplus)?,
+            MAX_USD,
+            "the most one amount may be",
+        )?,
+        hole: optional_positive(&f("hole"), r.hole)?,
+        wait_hours: non_negative(&f("wait_hours"), r.wait_hours)?,
+        sump: positive(&f("debt_auction_lot"), r.debt_auction_lot)?,
+        gov_price: positive(&f("gov_token_price"), r.gov_token_price)?,
+        ilks,
+        keepers,
+        vaults,
+    })
+}
+
+fn optional_positive(field: &str, v: Option<f64>) -> Result<f64, ScenarioError> {
+    v.map_or(Ok(f64::INFINITY), |v| positive(field, v))
+}
+
+/// Only a direct or delayed (OSM) oracle reading the fundamental or the
+/// main venue.
+fn oracle_from_raw(r: &RawCdp, dt_hours: f64) -> Result<CdpOracle, ScenarioError> {
+    let f = |x: &str| format!("cdps.{}.oracle.{x}", r.name);
+    let o = &r.oracle;
+    let other = [
+        ("deviation", o.deviation.is_some()),
+        ("heartbeat_hours", o.heartbeat_hours.is_some()),
+        ("latency_steps", o.latency_steps.is_some()),
+        ("window_hours", o.window_hours.is_some()),
+        ("mean", o.mean.is_some()),
+        ("tolerance", o.tolerance.is_some()),
+        ("guard", o.guard.is_some()),
+        ("venues", !o.venues.is_empty()),
+        ("anchor_source", o.anchor_source.is_some()),
+        ("assets", !o.assets.is_empty()),
+    ];
+    if let Some((name, _)) = other.iter().find(|(_, set)| *set) {
+        return Err(invalid(
+            f(name),
+            "is not a setting of a CDP's oracle (kind, source, lag_steps, hop_hours)",
+        ));
+    }
+    let hop_hours = match o.kind {
+        OracleKind::Direct => {
+            if o.hop_hours.is_some() {
+                return Err(invalid(
+                    f("hop_hours"),
+                    "is a setting of a `delayed` oracle",
+                ));
+            }
+            None
+        }
+        OracleKind::Delayed => {
+            let hop = o
+                .hop_hours
+                .unwrap_or(crate::mechanism::oracle::spec::DEFAULT_HOP_HOURS);
+            Some(positive(&f("hop_hours"), hop)?)
+        }
+        _ => {
+            return Err(invalid(
+                f("kind"),
+                "a CDP reads a `direct` or `delayed` (OSM) oracle",
+            ));
+        }
+    };
+    let _ = dt_hours;
+    Ok(CdpOracle {
+        lag_steps: o.lag_steps,
+        hop_hours,
+    })
+}
+
+fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
+    let f = |x: &str| format!("cdps.{}.{x}", r.name);
+    match r.auction {
+        AuctionDesign::English => {
+            if r.dutch.is_some() {
+                return Err(invalid(f("dutch"), "is set, but `auction` is `english`"));
+            }
+            let e = r.english.clone().unwrap_or(RawFlip {
+                beg: 0.05,
+                ttl_hours: 3.0,
+                tau_hours: 48.0,
+            });
+            let beg = non_negative(&f("english.beg"), e.beg)?;
+            at_most(&f("english.beg"), beg, 1.0, "(a doubling per bid)")?;
+            Ok(Design::English {
+                beg,
+                ttl: positive(&f("english.ttl_hours"), e.ttl_hours)?,
+                tau: positive(&f("english.tau_hours"), e.tau_hours)?,
+            })
+        }
+        AuctionDesign::Dutch => {
+            if r.english.is_some() {
+                return Err(invalid(f("english"), "is set, but `auction` is `dutch`"));
+            }
+            let d = r.dutch.clone().unwrap_or(RawClip {
+                buf: 1.2,
+                curve: RawCurve::Stairstep,
+                tau_hours: None,
+                step_hours: None,
+                cut: None,
+                tail_hours: 2.0,
+                cusp: 0.4,
+            });
+            let field = |x: &str| f(&format!("dutch.{x}"));
+            let curve = match d.curve {
+                RawCurve::Linear => {
+                    for (name, set) in [
+                        ("step_hours", d.step_hours.is_some()),
+                        ("cut", d.cut.is_some()),
+                    ] {
+                        if set {
+                            return Err(invalid(
+                                field(name),
+                                "is not a setting of a `linear` curve (tau_hours is)",
+                            ));
+                        }
+                    }
+                    let tau = d.tau_hours.ok_or_else(|| {
+                        invalid(field("tau_hours"), "is required for a `linear` curve")
+                    })?;
+                    Curve::Linear {
+                        tau: positive(&field("tau_hours"), tau)?,
+                    }
+                }
+                RawCurve::Stairstep | RawCurve::Exponential => {
+                    if d.tau_hours.is_some() {
+                        return Err(invalid(
+                            field("tau_hours"),
+                            "is a setting of a `linear` curve (step_hours and cut are this one's)",
+                        ));
+                    }
+                    let step = positive(&field("step_hours"), d.step_hours.unwrap_or(0.025))?;
+                    let cut = d.cut.unwrap_or(0.99);
+                    if !(cut > 0.0 && cut < 1.0) {
+                        return Err(invalid(field("cut"), format!("{cut} must be in (0, 1)")));
+                    }
+                    if d.curve == RawCurve::Stairstep {
+                        Curve::Stairstep { step, cut }
+                    } else {
+                        Curve::Exponential { step, cut }
+                    }
+                }
+            };
+            let buf = positive(&field("buf"), d.buf)?;
+            at_most(&field("buf"), buf, 100.0, "times the oracle price")?;
+            let cusp = d.cusp;
+            if !(0.0..1.0).contains(&cusp) {
+                return Err(invalid(field("cusp"), format!("{cusp} must be in [0, 1)")));
+            }
+            Ok(Design::Dutch {
+                buf,
+                curve,
+                tail: positive(&field("tail_hours"), d.tail_hours)?,
+                cusp,
+            })
+        }
+    }
+}
+
+fn keepers_from_raw(r: &RawCdp) -> Result<Vec<KeeperSpec>, ScenarioError> {
+    let mut out: Vec<KeeperSpec> = Vec::with_capacity(r.keepers.len());
+    for k in &r.keepers {
+        check_name(&format!("cdps.{}.keepers.name", r.name), &k.name)?;
+        let f = |x: &str| format!("cdps.{}.keepers.{}.{x}", r.name, k.name);
+        if out.iter().any(|o| o.name.eq_ignore_ascii_case(&k.name)) {
+            return Err(invalid(
+                format!("cdps.{}.keepers.{}", r.name, k.name),
+                format!(
+                    "`{}` is listed twice (names are compared ignoring case)",
+                    k.name
+                ),
+            ));
+        }
+        let capital = non_negative(&f("capital_usd"), k.capital_usd)?;
+        out.push(KeeperSpec {
+            name: k.name.clone(),
+            capital: at_most(
+                &f("capital_usd"),
+                capital,
+                MAX_USD,
+                "the most one amount may be",
+            )?,
+            min_profit: finite(&f("min_profit_usd"), k.min_profit_usd)?,
+            inclusion: unit_closed(&f("inclusion"), k.inclusion)?,
+            strategy: k.strategy,
+        });
+    }
+    Ok(out)
+}
+
+fn vaults_from_raw(
+    r: &RawCdp,
+    assets: &[Asset],
+    ilks: &[IlkSpec],
+    rng: &mut crate::montecarlo::seed::PathRng,
+) -> Result<Vec<(usize, f64, f64)>, ScenarioError> {
+    let ilk_of = |field: String, symbol: &str| -> Result<usize, ScenarioError> {
+        ilks.iter()
+            .position(|k| assets[k.asset].symbol == symbol)
+            .ok_or_else(|| invalid(field, format!("`{symbol}` is not a vault type of this CDP")))
+    };
+    let total: u64 = r.vaults.len() as u64
+        + r.vault_populations
+            .iter()
+            .map(|p| p.count as u64)
+            .sum::<u64>();
+    if total > MAX_VAULTS {
+        return Err(invalid(
+            format!("cdps.{}.vault_populations", r.name),
+            format!("{total} vaults; at most {MAX_VAULTS}"),
+        ));
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    for (i, v) in r.vaults.iter().enumerate() {
+        let f = |x: &str| format!("cdps.{}.vaults[{i}].{x}", r.name);
+        let k = ilk_of(f("collateral"), &v.collateral)?;
+        let units = positive(&f("units"), v.units)?;
+        let debt = non_negative(&f("debt"), v.debt)?;
+        at_most(&f("debt"), debt, MAX_USD, "the most one amount may be")?;
+        at_most(
+            &f("units"),
+            units * assets[ilks[k].asset].initial_price,
+            MAX_USD,
+            "USD of collateral",
+        )?;
+        if debt > 0.0 && debt < ilks[k].dust {
+            return Err(invalid(
+                f("debt"),
+                format!("{debt} is below the vault type's dust {}", ilks[k].dust),
+            ));
+        }
+        out.push((k, units, debt));
+    }
+    for (i, p) in r.vault_populations.iter().enumerate() {
+        let f = |x: &str| format!("cdps.{}.vault_populations[{i}].{x}", r.name);
+        let k = ilk_of(f("collateral"), &p.collateral)?;
+        if p.count == 0 {
+            return Err(invalid(f("count"), "must be at least 1"));
+        }
+        check_size(&f("size"), &p.size)?;
+        check_health(&f("health"), &p.health)?;
+        let price = assets[ilks[k].asset].initial_price;
+        for _ in 0..p.count {
+            let usd = draw_size(&p.size, rng);
+            let health = draw_health(&p.health, rng);
+            let debt = (usd / (health * ilks[k].mat)).max(ilks[k].dust);
+            out.push((k, usd / price, debt));
+        }
+    }
+    for (k, ilk) in ilks.iter().enumerate() {
+        let debt: f64 = out.iter().filter(|v| v.0 == k).map(|v| v.2).sum();
+        if debt > ilk.line {
+            return Err(invalid(
+                format!(
+                    "cdps.{}.collateral.{}.debt_ceiling",
+                    r.name, assets[ilk.asset].symbol
+                ),
+                format!("the vaults owe {debt}, above the ceiling {}", ilk.line),
+            ));
+        }
+    }
+    Ok(out)
+}
