@@ -196,7 +196,7 @@ impl<'a> World<'a> {
         // The attackers' and CDPs' outcomes are sums over the path too.
         self.attackers
             .end_of_path(&self.market, &self.lending, &mut rec);
-        self.cdps.end_of_path(&self.market, &mut rec);
+        self.cdps.end_of_path(&mut rec);
         self.laps.lap(Stage::EndOfPath);
         Ok(rec)
     }

@@ -134,7 +134,7 @@ impl<'a> Cdps<'a> {
     pub fn new(sc: &'a Scenario) -> Self {
         Cdps {
             sc,
-            systems: sc.cdps.iter().map(|c| System::new(c, 0.0)).collect(),
+            systems: sc.cdps.iter().map(System::new).collect(),
             rng: keeper_rng(sc.seed, 0),
         }
     }
@@ -150,7 +150,7 @@ impl<'a> Cdps<'a> {
         let sc = self.sc;
         self.rng = keeper_rng(sc.seed, path);
         for (s, c) in self.systems.iter_mut().zip(&sc.cdps) {
-            *s = System::new(c, 0.0);
+            *s = System::new(c);
             for (k, ilk) in c.ilks.iter().enumerate() {
                 let px = market.source_price(sc, &ilk.source, 0, 0);
                 s.price[k] = px;
@@ -231,14 +231,14 @@ impl<'a> Cdps<'a> {
             s.out.debt_auctions = s.vow.debt_auctions;
             s.out.deficit = (s.vow.sin - s.vow.joy).max(0.0);
             if write {
-                s.record(c, t, spec, stable_usd, rec);
+                s.record(c, t, stable_usd, rec);
             }
         }
     }
 
     /// After the last step: the auctions still running (their rows, if
     /// recorded) and each CDP's outcome into the path's summary.
-    pub fn end_of_path(&mut self, market: &Market, rec: &mut PathRecord) {
+    pub fn end_of_path(&mut self, rec: &mut PathRecord) {
         let sc = self.sc;
         for (c, s) in self.systems.iter_mut().enumerate() {
             let live = std::mem::take(&mut s.live);
@@ -247,7 +247,6 @@ impl<'a> Cdps<'a> {
                     push_auction(&mut rec.auctions, sc, c, a, sc.steps, false, &s.price);
                 }
             }
-            let _ = market;
             rec.summary.cdps.push(s.out);
         }
     }
@@ -282,7 +281,7 @@ fn stable_usd(sc: &Scenario, market: &Market, stable: usize) -> f64 {
 }
 
 impl System {
-    fn new(c: &CdpSpec, _t: f64) -> Self {
+    fn new(c: &CdpSpec) -> Self {
         let n = c.ilks.len();
         let vaults: Vec<Vault> = c
             .vaults
@@ -324,7 +323,7 @@ impl System {
         }
     }
 
-    fn record(&self, c: usize, t: u32, spec: &CdpSpec, stable_usd: f64, rec: &mut PathRecord) {
+    fn record(&self, c: usize, t: u32, stable_usd: f64, rec: &mut PathRecord) {
         let r = &mut rec.cdp;
         let debt: f64 = self.art.iter().zip(&self.rate).map(|(a, r)| a * r).sum();
         let collateral: f64 = self.vaults.iter().map(|v| v.ink * self.price[v.ilk]).sum();
@@ -344,7 +343,6 @@ impl System {
         r.settled.push(self.step.settled);
         r.raised.push(self.step.raised);
         r.shortfall_cum.push(self.out.shortfall);
-        let _ = spec;
     }
 }
 
