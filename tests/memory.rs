@@ -210,6 +210,19 @@ fn perp_book() -> String {
     )
 }
 
+/// 400,000 CDP vaults, none unsafe: the vault book dominates.
+fn vault_book() -> String {
+    "[simulation]\nname = \"vaults\"\nsteps = 2\npaths = 2\nrecord_paths = 0\n\n\
+     [[assets]]\nsymbol = \"ETH\"\nprice = 2000.0\n\n\
+     [[assets]]\nsymbol = \"DAI\"\nprice = 1.0\n\n\
+     [[cdps]]\nname = \"maker\"\nstablecoin = \"DAI\"\nauction = \"dutch\"\n\n\
+     [cdps.collateral.ETH]\nliquidation_ratio = 1.5\n\n\
+     [[cdps.vault_populations]]\ncollateral = \"ETH\"\ncount = 400000\n\
+     size = { dist = \"lognormal\", median = 20000.0, sigma = 1.0 }\n\
+     health = { dist = \"uniform\", min = 2.0, max = 3.0 }\n"
+        .to_string()
+}
+
 /// The term of the estimate a case is sized to exercise.
 type Term = fn(&MemoryEstimate) -> u64;
 
@@ -242,6 +255,7 @@ fn the_memory_estimate_bounds_each_term_of_what_a_run_holds() {
         ),
         ("price history", lagged_history(), |e| e.history),
         ("perp accounts", perp_book(), |e| e.book),
+        ("CDP vaults", vault_book(), |e| e.book),
         (
             "per step, with perps and option agents",
             agents_and_perps(),

@@ -39,6 +39,11 @@ const POSITION_BYTES: u64 = 200;
 /// tests/memory.rs.
 const PERP_POSITION_BYTES: u64 = 64;
 
+/// Bytes of one CDP vault in the scenario and in one world's state (type,
+/// collateral, normalised debt: 24 each), with room for the rest of a CDP
+/// (about 24.2 measured by tests/memory.rs).
+const VAULT_BYTES: u64 = 32;
+
 /// Paths whose time series feed the charts, at most (`output::charts`).
 const CHART_PATHS: u64 = 1000;
 
@@ -150,10 +155,22 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
             .iter()
             .map(|p| p.count as u64 * p.perps.len().max(1) as u64)
             .sum::<u64>();
+    let vaults: u64 = raw
+        .cdps
+        .iter()
+        .map(|c| {
+            c.vaults.len() as u64
+                + c.vault_populations
+                    .iter()
+                    .map(|p| p.count as u64)
+                    .sum::<u64>()
+        })
+        .sum();
     MemoryEstimate {
         book: positions
             .saturating_mul(POSITION_BYTES)
             .saturating_add(perp_positions.saturating_mul(PERP_POSITION_BYTES))
+            .saturating_add(vaults.saturating_mul(VAULT_BYTES))
             .saturating_mul(1 + threads),
         per_path,
         per_step: charts.saturating_add(rows).saturating_add(fixed),

@@ -1,6 +1,10 @@
 //! A Dutch auction's price at a time after its start (makerdao/dss
 //! `src/abaci.sol`), and whether the auction must be reset
-//! (`src/clip.sol`, `status`). Times are hours.
+//! (`src/clip.sol`, `status`). Times are hours, compared as
+//! `oracle::feed` compares them (t·dt hours are not exact in floating
+//! point).
+
+use crate::mechanism::oracle::feed::{at_or_after, more_than, whole_steps};
 
 /// A price curve, as validated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,23 +31,19 @@ pub enum Curve {
     },
 }
 
-/// Whole steps are counted with this tolerance: t·dt hours are not exact
-/// in floating point (see `oracle::feed::more_than`).
-const STEP_TOLERANCE: f64 = 1e-9;
-
 impl Curve {
     /// The price `dur` hours after the start (the kick or the last reset)
     /// from the starting price `top`.
     pub fn price(&self, top: f64, dur: f64) -> f64 {
         match *self {
             Curve::Linear { tau } => {
-                if dur >= tau - STEP_TOLERANCE * tau.max(1.0) {
+                if at_or_after(dur, tau) {
                     0.0
                 } else {
                     top * (tau - dur) / tau
                 }
             }
-            Curve::Stairstep { step, cut } => top * cut.powf((dur / step + STEP_TOLERANCE).floor()),
+            Curve::Stairstep { step, cut } => top * cut.powf(whole_steps(dur, step)),
             Curve::Exponential { step, cut } => top * cut.powf(dur / step),
         }
     }
@@ -53,7 +53,7 @@ impl Curve {
 /// hours have passed since its start, or its price has fallen below
 /// `cusp` × its starting price.
 pub fn needs_reset(dur: f64, price: f64, top: f64, tail: f64, cusp: f64) -> bool {
-    crate::mechanism::oracle::feed::more_than(dur, tail) || price < cusp * top
+    more_than(dur, tail) || price < cusp * top
 }
 
 #[cfg(test)]

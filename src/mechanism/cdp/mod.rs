@@ -120,6 +120,8 @@ struct System {
     ilk_dirt: Vec<f64>,
     step: StepCounts,
     out: CdpOutcome,
+    /// Scratch: the round's unsafe vaults, (collateral ratio, vault).
+    unsafe_ids: Vec<(f64, usize)>,
 }
 
 /// Every CDP of the scenario on one path.
@@ -150,7 +152,7 @@ impl<'a> Cdps<'a> {
         let sc = self.sc;
         self.rng = keeper_rng(sc.seed, path);
         for (s, c) in self.systems.iter_mut().zip(&sc.cdps) {
-            *s = System::new(c);
+            s.reset(c);
             for (k, ilk) in c.ilks.iter().enumerate() {
                 let px = market.source_price(sc, &ilk.source, 0, 0);
                 s.price[k] = px;
@@ -225,7 +227,7 @@ impl<'a> Cdps<'a> {
         for (c, (s, spec)) in self.systems.iter_mut().zip(&sc.cdps).enumerate() {
             s.vow.flog(now, spec.wait_hours);
             s.supply -= s.vow.heal();
-            let stable_usd = stable_usd(sc, market, spec.stablecoin);
+            let stable_usd = market.market_price(sc, spec.stablecoin);
             s.supply -= s.vow.flop(spec.sump, stable_usd / spec.gov_price);
             s.out.gov_minted = s.vow.minted;
             s.out.debt_auctions = s.vow.debt_auctions;
@@ -272,55 +274,60 @@ impl<'a> Cdps<'a> {
     }
 }
 
-/// The stablecoin's price, USD: its main venue's, else its fundamental.
-fn stable_usd(sc: &Scenario, market: &Market, stable: usize) -> f64 {
-    match sc.pool_of[stable] {
-        Some(p) => market.pool_price_usd(sc, p),
-        None => market.fundamental[stable],
-    }
-}
-
 impl System {
+    /// Buffers sized for `c`; `reset` fills them.
     fn new(c: &CdpSpec) -> Self {
         let n = c.ilks.len();
-        let vaults: Vec<Vault> = c
-            .vaults
-            .iter()
-            .map(|&(ilk, ink, debt)| Vault {
-                ilk,
-                ink,
-                art: debt,
-            })
-            .collect();
-        let mut art = vec![0.0; n];
-        for v in &vaults {
-            art[v.ilk] += v.art;
-        }
-        let supply = vaults.iter().map(|v| v.art).sum();
-        System {
+        let mut s = System {
             rate: vec![1.0; n],
-            art,
+            art: vec![0.0; n],
             osm: vec![Osm::new(0.0); n],
             price: vec![0.0; n],
-            vaults,
-            vow: Vow::new(c.surplus),
-            supply,
-            keepers: c
-                .keepers
-                .iter()
-                .map(|k| Keeper {
-                    usd: k.capital,
-                    stable: 0.0,
-                    landed: false,
-                })
-                .collect(),
+            vaults: Vec::with_capacity(c.vaults.len()),
+            vow: Vow::default(),
+            supply: 0.0,
+            keepers: Vec::with_capacity(c.keepers.len()),
             live: Vec::new(),
             next_id: 0,
             dirt: 0.0,
             ilk_dirt: vec![0.0; n],
             step: StepCounts::default(),
             out: CdpOutcome::default(),
+            unsafe_ids: Vec::new(),
+        };
+        s.reset(c);
+        s
+    }
+
+    /// Back to `c`'s step 0 in the buffers already held (the oracle is set
+    /// by `Cdps::reset`, which knows the market).
+    fn reset(&mut self, c: &CdpSpec) {
+        self.rate.fill(1.0);
+        self.vaults.clear();
+        self.vaults
+            .extend(c.vaults.iter().map(|&(ilk, ink, debt)| Vault {
+                ilk,
+                ink,
+                art: debt,
+            }));
+        self.art.fill(0.0);
+        for v in &self.vaults {
+            self.art[v.ilk] += v.art;
         }
+        self.supply = self.vaults.iter().map(|v| v.art).sum();
+        self.vow = Vow::new(c.surplus);
+        self.keepers.clear();
+        self.keepers.extend(c.keepers.iter().map(|k| Keeper {
+            usd: k.capital,
+            stable: 0.0,
+            landed: false,
+        }));
+        self.live.clear();
+        self.next_id = 0;
+        self.dirt = 0.0;
+        self.ilk_dirt.fill(0.0);
+        self.step = StepCounts::default();
+        self.out = CdpOutcome::default();
     }
 
     fn record(&self, c: usize, t: u32, stable_usd: f64, rec: &mut PathRecord) {

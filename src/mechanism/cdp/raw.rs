@@ -127,6 +127,20 @@ pub struct RawClip {
     pub cusp: f64,
 }
 
+impl Default for RawClip {
+    fn default() -> Self {
+        RawClip {
+            buf: default_buf(),
+            curve: RawCurve::default(),
+            tau_hours: None,
+            step_hours: None,
+            cut: None,
+            tail_hours: default_tail(),
+            cusp: default_cusp(),
+        }
+    }
+}
+
 /// A Dutch auction's price curve.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -159,6 +173,16 @@ pub struct RawFlip {
     /// Hours an auction lasts at most (`tau`; default 48).
     #[serde(default = "default_flip_tau")]
     pub tau_hours: f64,
+}
+
+impl Default for RawFlip {
+    fn default() -> Self {
+        RawFlip {
+            beg: default_beg(),
+            ttl_hours: default_ttl(),
+            tau_hours: default_flip_tau(),
+        }
+    }
 }
 
 /// A keeper: bids in the auctions with capital, pays gas, and gets its

@@ -8,7 +8,7 @@ use crate::mechanism::cdp::dog::{bark, unsafe_vault};
 use crate::mechanism::cdp::flip::Flip;
 use crate::mechanism::cdp::raw::KeeperStrategy;
 use crate::mechanism::cdp::spec::{CdpSpec, Design};
-use crate::mechanism::cdp::{Auction, Kind, MIN_BID, System, ZERO_BID_SHARE, stable_usd};
+use crate::mechanism::cdp::{Auction, Kind, MIN_BID, System, ZERO_BID_SHARE};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
@@ -50,8 +50,9 @@ impl Round<'_, '_> {
         }
     }
 
+    /// The stablecoin's price, USD: its main venue's, else its fundamental.
     fn stable_usd(&self) -> f64 {
-        stable_usd(self.sc, self.market, self.spec.stablecoin)
+        self.market.market_price(self.sc, self.spec.stablecoin)
     }
 
     fn quote_usd(&self, asset: usize) -> Option<(usize, f64)> {
@@ -111,6 +112,18 @@ impl Round<'_, '_> {
         let keeper = &mut self.s.keepers[k];
         keeper.stable -= pay.from_balance;
         keeper.usd -= pay.usd;
+    }
+
+    /// Keeper `k` pays `owe` if it can with gas on top; false (and nothing
+    /// paid) when the venue cannot supply it or its USD falls short.
+    fn try_pay(&mut self, k: usize, owe: f64, gas: f64) -> bool {
+        match self.payment(k, owe) {
+            Some(pay) if pay.usd + gas <= self.s.keepers[k].usd => {
+                self.pay(k, pay);
+                true
+            }
+            _ => false,
+        }
     }
 
     fn gas(&self) -> f64 {
@@ -187,25 +200,27 @@ impl Round<'_, '_> {
     pub fn bark(&mut self) -> u32 {
         let spec = self.spec;
         let s = &mut *self.s;
-        let mut unsafe_ids: Vec<(f64, usize)> = s
-            .vaults
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| {
-                v.art > 0.0
-                    && unsafe_vault(
-                        v.ink,
-                        v.art,
-                        s.rate[v.ilk],
-                        s.price[v.ilk],
-                        spec.ilks[v.ilk].mat,
-                    )
-            })
-            .map(|(i, v)| (v.ink * s.price[v.ilk] / (v.art * s.rate[v.ilk]), i))
-            .collect();
+        let mut unsafe_ids = std::mem::take(&mut s.unsafe_ids);
+        unsafe_ids.clear();
+        unsafe_ids.extend(
+            s.vaults
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| {
+                    v.art > 0.0
+                        && unsafe_vault(
+                            v.ink,
+                            v.art,
+                            s.rate[v.ilk],
+                            s.price[v.ilk],
+                            spec.ilks[v.ilk].mat,
+                        )
+                })
+                .map(|(i, v)| (v.ink * s.price[v.ilk] / (v.art * s.rate[v.ilk]), i)),
+        );
         unsafe_ids.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut kicked = 0;
-        for (_, i) in unsafe_ids {
+        for &(_, i) in &unsafe_ids {
             let v = self.s.vaults[i];
             let ilk = &spec.ilks[v.ilk];
             let rate = self.s.rate[v.ilk];
@@ -224,9 +239,6 @@ impl Round<'_, '_> {
             let vault = &mut s.vaults[i];
             vault.ink -= b.dink;
             vault.art -= b.dart;
-            if vault.art <= 0.0 {
-                vault.art = 0.0;
-            }
             s.art[v.ilk] -= b.dart;
             s.vow.fess(self.now, b.due);
             s.dirt += b.tab;
@@ -262,6 +274,7 @@ impl Round<'_, '_> {
             s.out.auctions += 1;
             kicked += 1;
         }
+        self.s.unsafe_ids = unsafe_ids;
         self.s.step.kicks += kicked;
         self.s.step.actions += kicked;
         kicked
@@ -290,8 +303,8 @@ impl Round<'_, '_> {
         executed
     }
 
-    /// Dutch auction `i`: reset it if it needs one (clip.sol `redo`, by the
-    /// first keeper whose transactions landed: `top` = oracle × buf, the
+    /// Dutch auction `i`: reset it if it needs one and some keeper's
+    /// transactions landed (clip.sol `redo`: `top` = oracle × buf, the
     /// decay restarts), then each landed keeper takes what is worth taking.
     /// Returns (takes, whether the auction is over).
     fn take_from(&mut self, i: usize) -> (u32, bool) {
@@ -308,9 +321,9 @@ impl Round<'_, '_> {
         let Kind::Dutch(mut c) = a.kind else {
             unreachable!("one design per CDP")
         };
-        let Some(first) = self.s.keepers.iter().position(|k| k.landed) else {
+        if !self.s.keepers.iter().any(|k| k.landed) {
             return (0, false);
-        };
+        }
         let asset = self.spec.ilks[a.ilk].asset;
         let ilk = &self.spec.ilks[a.ilk];
         let chost = ilk.dust * ilk.chop;
@@ -320,7 +333,6 @@ impl Round<'_, '_> {
             c.tic = self.now;
             price = c.top;
             self.s.live[i].resets += 1;
-            self.s.live[i].keeper = Some(first);
         }
         let mut takes = 0;
         let mut over = false;
@@ -411,6 +423,13 @@ impl Round<'_, '_> {
         (profit >= spec.min_profit).then_some((take, pay, gas))
     }
 
+    /// An outbid keeper's bid comes back to it as stablecoin.
+    fn refund(&mut self, prev: Option<usize>, amount: f64) {
+        if let Some(g) = prev {
+            self.s.keepers[g].stable += amount;
+        }
+    }
+
     /// English auction `i`: each landed keeper that is not the high bidder
     /// bids once, if the auction is open. Returns the bids executed.
     fn tend_or_dent(&mut self, i: usize) -> u32 {
@@ -430,28 +449,18 @@ impl Round<'_, '_> {
             let spec = &self.spec.keepers[k];
             let gas = self.gas();
             let stable_usd = self.stable_usd();
-            let usd = self.s.keepers[k].usd;
             if !f.denting() {
                 let value = (self.sale_value(asset, f.lot) - gas - spec.min_profit) / stable_usd;
                 let bid = match spec.strategy {
                     KeeperStrategy::Opportunist if f.bid == 0.0 => MIN_BID,
                     _ => value.min(f.tab),
                 };
-                if bid > value || !f.tend_ok(self.now, bid, beg) {
+                if bid > value || !f.tend_ok(self.now, bid, beg) || !self.try_pay(k, bid, gas) {
                     continue;
                 }
-                let Some(pay) = self.payment(k, bid) else {
-                    continue;
-                };
-                if pay.usd + gas > usd {
-                    continue;
-                }
-                self.pay(k, pay);
                 let prev = f.guy;
                 let (refund, to_buffer) = f.tend(k, bid, self.now, ttl);
-                if let Some(g) = prev {
-                    self.s.keepers[g].stable += refund;
-                }
+                self.refund(prev, refund);
                 self.s.vow.joy += to_buffer;
                 self.s.step.raised += to_buffer;
                 self.s.live[i].raised += to_buffer;
@@ -461,21 +470,12 @@ impl Round<'_, '_> {
                     Some((p, f_quote)) => self.market.pools[p].base_to_sell_for(target / f_quote),
                     None => target / self.market.fundamental[asset],
                 };
-                if !f.dent_ok(self.now, lot, beg) {
+                if !f.dent_ok(self.now, lot, beg) || !self.try_pay(k, f.tab, gas) {
                     continue;
                 }
-                let Some(pay) = self.payment(k, f.tab) else {
-                    continue;
-                };
-                if pay.usd + gas > usd {
-                    continue;
-                }
-                self.pay(k, pay);
                 let prev = f.guy;
                 let (refund, back) = f.dent(k, lot, self.now, ttl);
-                if let Some(g) = prev {
-                    self.s.keepers[g].stable += refund;
-                }
+                self.refund(prev, refund);
                 self.s.vaults[a.vault].ink += back;
                 self.s.live[i].returned += back;
             }

@@ -127,7 +127,6 @@ pub fn cdps_from_raw(
     raw: &[RawCdp],
     assets: &[Asset],
     pool_of: &[Option<usize>],
-    dt_hours: f64,
     seed: u64,
 ) -> Result<Vec<CdpSpec>, ScenarioError> {
     let mut rng = crate::montecarlo::seed::vault_rng(seed);
@@ -146,7 +145,7 @@ pub fn cdps_from_raw(
                 ),
             ));
         }
-        out.push(cdp_from_raw(r, assets, pool_of, dt_hours, &mut rng)?);
+        out.push(cdp_from_raw(r, assets, pool_of, &mut rng)?);
     }
     Ok(out)
 }
@@ -162,12 +161,11 @@ fn cdp_from_raw(
     r: &RawCdp,
     assets: &[Asset],
     pool_of: &[Option<usize>],
-    dt_hours: f64,
     rng: &mut crate::montecarlo::seed::PathRng,
 ) -> Result<CdpSpec, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
     let stablecoin = asset_index(f("stablecoin"), &r.stablecoin, assets)?;
-    let oracle = oracle_from_raw(r, dt_hours)?;
+    let oracle = oracle_from_raw(r)?;
     let mut ilks = Vec::with_capacity(r.collateral.len());
     for (symbol, ilk) in &r.collateral {
         let field = |x: &str| f(&format!("collateral.{symbol}.{x}"));
@@ -252,7 +250,7 @@ fn optional_positive(field: &str, v: Option<f64>) -> Result<f64, ScenarioError> 
 
 /// Only a direct or delayed (OSM) oracle reading the fundamental or the
 /// main venue.
-fn oracle_from_raw(r: &RawCdp, dt_hours: f64) -> Result<CdpOracle, ScenarioError> {
+fn oracle_from_raw(r: &RawCdp) -> Result<CdpOracle, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.oracle.{x}", r.name);
     let o = &r.oracle;
     let other = [
@@ -296,7 +294,6 @@ fn oracle_from_raw(r: &RawCdp, dt_hours: f64) -> Result<CdpOracle, ScenarioError
             ));
         }
     };
-    let _ = dt_hours;
     Ok(CdpOracle {
         lag_steps: o.lag_steps,
         hop_hours,
@@ -310,11 +307,7 @@ fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
             if r.dutch.is_some() {
                 return Err(invalid(f("dutch"), "is set, but `auction` is `english`"));
             }
-            let e = r.english.clone().unwrap_or(RawFlip {
-                beg: 0.05,
-                ttl_hours: 3.0,
-                tau_hours: 48.0,
-            });
+            let e = r.english.clone().unwrap_or_default();
             let beg = non_negative(&f("english.beg"), e.beg)?;
             at_most(&f("english.beg"), beg, 1.0, "(a doubling per bid)")?;
             Ok(Design::English {
@@ -327,15 +320,7 @@ fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
             if r.english.is_some() {
                 return Err(invalid(f("english"), "is set, but `auction` is `dutch`"));
             }
-            let d = r.dutch.clone().unwrap_or(RawClip {
-                buf: 1.2,
-                curve: RawCurve::Stairstep,
-                tau_hours: None,
-                step_hours: None,
-                cut: None,
-                tail_hours: 2.0,
-                cusp: 0.4,
-            });
+            let d = r.dutch.clone().unwrap_or_default();
             let field = |x: &str| f(&format!("dutch.{x}"));
             let curve = match d.curve {
                 RawCurve::Linear => {

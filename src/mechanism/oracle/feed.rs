@@ -32,6 +32,12 @@ pub fn at_or_after(now: f64, at: f64) -> bool {
     now >= at - TIME_TOLERANCE * at.abs().max(1.0)
 }
 
+/// Whole steps of `step` hours in the span `span` (t·dt spans counted
+/// with the tolerance above: three steps of 0.1 h are three whole ones).
+pub fn whole_steps(span: f64, step: f64) -> f64 {
+    (span / step + TIME_TOLERANCE).floor()
+}
+
 /// A push feed's parameters for one asset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PushParams {
@@ -141,7 +147,7 @@ impl Osm {
         if self.updated {
             self.cur = self.nxt;
             self.nxt = source;
-            self.zzz = (hours / hop_hours + TIME_TOLERANCE).floor() * hop_hours;
+            self.zzz = whole_steps(hours, hop_hours) * hop_hours;
         }
         self.cur
     }
