@@ -424,3 +424,35 @@ fn cdp_settings_are_validated() {
         assert_rejected(&base.replacen(from, to, 1), needles);
     }
 }
+
+/// A cascade inside one step through the shared pool: the CDP's oracle
+/// reads ETH's pool, which is thin (122 ETH once arbitraged to 100). At
+/// step 1 ETH falls to 100: vault 0 (10 ETH owing 700; 1,000/1.5 < 700) is
+/// barked, vault 1 (10 ETH owing 600) is safe above 90. The auction starts
+/// at 80 (buf 0.8), so the keeper takes at once: 791 (the tab) buys 9.9
+/// ETH, whose sale drops the pool to about 85.6. At the next round of the
+/// same step the oracle shows vault 1 unsafe: it is barked in step 1 too.
+/// Rounds must go on while the CDP alone executes something.
+#[test]
+fn a_cdp_cascades_within_a_step_through_the_pool_its_oracle_reads() {
+    let text = one_vault(
+        r#"auction = "dutch"
+dutch = { buf = 0.8, curve = "linear", tau_hours = 100.0, tail_hours = 100.0, cusp = 0.1 }"#,
+        &keeper("k", "value"),
+        -1.0 / 3.0,
+    )
+    .replace(
+        r#"oracle = { kind = "direct" }"#,
+        r#"oracle = { kind = "direct", source = "pool" }"#,
+    )
+    .replace("base_reserve = 1000000000.0", "base_reserve = 100.0")
+    .replace(
+        "units = 10.0\ndebt = 1000.0",
+        "units = 10.0\ndebt = 700.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 10.0\ndebt = 600.0",
+    );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    let start_of = |v: u32| a.start_step[a.vault.iter().position(|&x| x == v).unwrap()];
+    assert_eq!(a.vault.len(), 2, "{:?}", a.vault);
+    assert_eq!((start_of(0), start_of(1)), (1, 1));
+}

@@ -240,12 +240,11 @@ impl<'a> Cdps<'a> {
 
     /// After the last step: the auctions still running (their rows, if
     /// recorded) and each CDP's outcome into the path's summary.
-    pub fn end_of_path(&mut self, rec: &mut PathRecord) {
+    pub fn end_of_path(&self, rec: &mut PathRecord) {
         let sc = self.sc;
-        for (c, s) in self.systems.iter_mut().enumerate() {
-            let live = std::mem::take(&mut s.live);
-            for a in &live {
-                if rec.recorded {
+        for (c, s) in self.systems.iter().enumerate() {
+            if rec.recorded {
+                for a in &s.live {
                     push_auction(&mut rec.auctions, sc, c, a, sc.steps, false, &s.price);
                 }
             }

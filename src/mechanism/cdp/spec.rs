@@ -4,7 +4,7 @@
 
 use crate::error::ScenarioError;
 use crate::market::source::{Quote, Source};
-use crate::market::spec::Asset;
+use crate::market::spec::{Asset, asset_index};
 use crate::mechanism::cdp::abaci::Curve;
 use crate::mechanism::cdp::raw::*;
 use crate::mechanism::oracle::raw::{OracleKind, OracleSource};
@@ -12,6 +12,7 @@ use crate::scenario::check::{
     HOURS_PER_YEAR, MAX_USD, at_most, check_name, finite, non_negative, positive, unit_closed,
 };
 use crate::scenario::population::{check_health, check_size, draw_health, draw_size};
+use crate::scenario::raw::RawScenario;
 
 /// Most vaults one CDP may hold (explicit and generated).
 pub const MAX_VAULTS: u64 = 10_000_000;
@@ -121,19 +122,19 @@ fn invalid(field: String, problem: impl Into<String>) -> ScenarioError {
     ScenarioError::invalid(field, problem)
 }
 
-/// Validate every `[[cdps]]`; `pool_of` gives each asset's main venue and
-/// `seed` draws the vault populations (from their own stream).
+/// Validate every `[[cdps]]`; `pool_of` gives each asset's main venue, and
+/// the scenario's seed draws the vault populations (from their own
+/// stream).
 pub fn cdps_from_raw(
-    raw: &[RawCdp],
+    raw: &RawScenario,
     assets: &[Asset],
     pool_of: &[Option<usize>],
-    seed: u64,
 ) -> Result<Vec<CdpSpec>, ScenarioError> {
-    let mut rng = crate::montecarlo::seed::vault_rng(seed);
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, r) in raw.iter().enumerate() {
+    let mut rng = crate::montecarlo::seed::vault_rng(raw.simulation.seed);
+    let mut out = Vec::with_capacity(raw.cdps.len());
+    for (i, r) in raw.cdps.iter().enumerate() {
         check_name("cdps.name", &r.name)?;
-        if raw[..i]
+        if raw.cdps[..i]
             .iter()
             .any(|o| o.name.eq_ignore_ascii_case(&r.name))
         {
@@ -145,31 +146,25 @@ pub fn cdps_from_raw(
                 ),
             ));
         }
-        out.push(cdp_from_raw(r, assets, pool_of, &mut rng)?);
+        out.push(cdp_from_raw(raw, r, assets, pool_of, &mut rng)?);
     }
     Ok(out)
 }
 
-fn asset_index(field: String, symbol: &str, assets: &[Asset]) -> Result<usize, ScenarioError> {
-    assets
-        .iter()
-        .position(|a| a.symbol == symbol)
-        .ok_or_else(|| invalid(field, format!("unknown asset `{symbol}`")))
-}
-
 fn cdp_from_raw(
+    raw: &RawScenario,
     r: &RawCdp,
     assets: &[Asset],
     pool_of: &[Option<usize>],
     rng: &mut crate::montecarlo::seed::PathRng,
 ) -> Result<CdpSpec, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
-    let stablecoin = asset_index(f("stablecoin"), &r.stablecoin, assets)?;
+    let stablecoin = asset_index(raw, &f("stablecoin"), &r.stablecoin)?;
     let oracle = oracle_from_raw(r)?;
     let mut ilks = Vec::with_capacity(r.collateral.len());
     for (symbol, ilk) in &r.collateral {
         let field = |x: &str| f(&format!("collateral.{symbol}.{x}"));
-        let asset = asset_index(f(&format!("collateral.{symbol}")), symbol, assets)?;
+        let asset = asset_index(raw, &f(&format!("collateral.{symbol}")), symbol)?;
         if asset == stablecoin {
             return Err(invalid(
                 f(&format!("collateral.{symbol}")),
