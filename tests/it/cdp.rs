@@ -456,3 +456,299 @@ dutch = { buf = 0.8, curve = "linear", tau_hours = 100.0, tail_hours = 100.0, cu
     assert_eq!(a.vault.len(), 2, "{:?}", a.vault);
     assert_eq!((start_of(0), start_of(1)), (1, 1));
 }
+
+/// Path 0 of `text` run by a world kept for inspection: `check` gets the
+/// record and the world after the last step.
+fn inspect(text: &str, check: impl FnOnce(&PathRecord, &World)) {
+    let sc = scenario(text, &Overrides::default());
+    let mut w = World::new(&sc);
+    let rec = w.run_path(0).unwrap();
+    check(&rec, &w);
+}
+
+/// Row of `rec.cdp` at step `t`.
+fn at(rec: &PathRecord, t: u32) -> usize {
+    rec.cdp.step.iter().position(|&s| s == t).unwrap()
+}
+
+/// jug.sol by hand: a 50% annual fee over eight steps of 1,095 hours (one
+/// year) takes a debt of 500 to 750 and the 250 to the surplus; half-way
+/// the debt is 500·√1.5.
+#[test]
+fn the_stability_fee_compounds_the_debt_into_the_surplus() {
+    let text = one_vault(DUTCH, &keeper("k", "value"), 0.0)
+        .replace("dt_hours = 0.25", "dt_hours = 1095.0")
+        .replace("penalty = 0.13", "penalty = 0.13\nstability_fee = 0.5")
+        .replace("debt = 1000.0", "debt = 500.0");
+    let (rec, buffer, _) = run(&text);
+    let c = &rec.cdp;
+    assert!(
+        near(c.debt[at(&rec, 8)], 750.0, 1e-12),
+        "{}",
+        c.debt[at(&rec, 8)]
+    );
+    assert!(near(c.debt[at(&rec, 4)], 500.0 * 1.5f64.sqrt(), 1e-12));
+    assert!(near(c.surplus[at(&rec, 8)], 250.0, 1e-9));
+    assert!(near(c.supply[at(&rec, 8)], 750.0, 1e-12));
+    assert_eq!(buffer[0].1, 0.0);
+    assert!(rec.auctions.step.is_empty());
+}
+
+/// vow.sol by hand, on the Dutch case above (1,000 confiscated at step 1,
+/// 900 raised at step 2): with a wait of 0.5 h the debt queued at 0.25 h
+/// leaves the queue at 0.75 h (step 3), not before; then the 900 of
+/// surplus cancels 900, and debt auctions of 30 cancel three lots of the
+/// 100 left, minting 3 × 30 × 1/1,000 tokens; 10 stays short.
+#[test]
+fn confiscated_debt_waits_then_surplus_and_debt_auctions_cancel_it() {
+    let auction = format!("{DUTCH}\nwait_hours = 0.5\ndebt_auction_lot = 30.0");
+    let (rec, _, _) = run(&one_vault(&auction, &keeper("k", "value"), -1.0 / 3.0));
+    let c = &rec.cdp;
+    let s2 = at(&rec, 2);
+    assert!(near(c.surplus[s2], 900.0, 1e-9) && near(c.unbacked[s2], 1000.0, 1e-12));
+    assert_eq!(c.gov_minted[s2], 0.0);
+    let s3 = at(&rec, 3);
+    assert!(c.surplus[s3].abs() < 1e-9, "{}", c.surplus[s3]);
+    assert!(near(c.unbacked[s3], 10.0, 1e-9) && near(c.deficit[s3], 10.0, 1e-9));
+    assert!(near(c.gov_minted[s3], 0.09, 1e-12));
+    assert!(near(c.supply[s3], 10.0, 1e-9));
+    let o = rec.summary.cdps[0];
+    assert_eq!(o.debt_auctions, 3);
+    assert!(near(o.deficit, 10.0, 1e-9));
+}
+
+/// The keeper buys the 900 DAI of its take in a DAI/USDC pool of 10,000 a
+/// side (fee 0): it pays 10,000·900/9,100 USD, the pool's DAI ends the step
+/// at 10,989/9,100, and gas of 5 comes out of its USD.
+#[test]
+fn keepers_buy_the_stablecoin_in_its_venue_and_pay_gas() {
+    let text = one_vault(DUTCH, &keeper("k", "value"), -1.0 / 3.0)
+        .replace(
+            "[[shocks]]",
+            "[[pools]]\nbase = \"DAI\"\nquote = \"USDC\"\nbase_reserve = 10000.0\nfee = 0.0\n\n[[shocks]]",
+        )
+        .replace("[[assets]]\nsymbol = \"ETH\"", "[network]\ngas_usd = 5.0\n\n[[assets]]\nsymbol = \"ETH\"");
+    inspect(&text, |rec, w| {
+        let cost = 10_000.0 * 900.0 / 9_100.0;
+        let (usd, stable) = w.cdps.keeper_balances(0)[0];
+        assert!((usd - (1e6 - cost + 1000.0 - 5.0)).abs() < 1e-3, "{usd}");
+        assert_eq!(stable, 0.0);
+        let p = rec.cdp.stablecoin_price[at(rec, 2)];
+        assert!(near(p, (10_000.0 + cost) / 9_100.0, 1e-9), "{p}");
+        assert!(near(rec.auctions.raised[0], 900.0, 1e-9));
+    });
+}
+
+/// A keeper with 450 USD and a dust of 700 (chost 791): at 90 it can pay
+/// for 5 of the 10 units (450), but that would leave a tab of 680 < 791,
+/// so it pays 1,130 − 791 = 339 for 339/90 units; at 60 (step 3) it takes
+/// the 10 − 339/90 left (a whole lot may leave any tab): raised
+/// 339 + 60·(10 − 339/90) = 713.
+#[test]
+fn a_keeper_takes_what_it_can_pay_and_leaves_no_tab_below_chost() {
+    let poor = "[[cdps.keepers]]\nname = \"poor\"\ncapital_usd = 450.0\n";
+    let text = one_vault(DUTCH, poor, -1.0 / 3.0)
+        .replace("penalty = 0.13", "penalty = 0.13\ndust = 700.0");
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    assert_eq!((a.step[0], a.bids[0]), (3, 2));
+    assert!(near(a.raised[0], 713.0, 1e-9), "{}", a.raised[0]);
+    assert!(near(a.sold[0], 10.0, 1e-12) && near(a.shortfall[0], 287.0, 1e-9));
+}
+
+/// Limits on stablecoin in auctions (dog.sol `Hole` and `hole`) of one
+/// tab: of two identical vaults only the first is barked at step 1; the
+/// second waits until the first auction is over (a Dutch take at step 2;
+/// an English deal at step 4), and is barked in that step.
+#[test]
+fn a_limit_on_stablecoin_in_auctions_holds_the_second_vault_back() {
+    let two = |auction: &str, limit: (&str, &str)| {
+        one_vault(auction, &keeper("k", "value"), -1.0 / 3.0)
+            .replace(limit.0, limit.1)
+            .replace(
+                "units = 10.0\ndebt = 1000.0",
+                "units = 10.0\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
+            )
+    };
+    let global = (
+        "stablecoin = \"DAI\"",
+        "stablecoin = \"DAI\"\nhole = 1130.0",
+    );
+    let per_type = ("penalty = 0.13", "penalty = 0.13\nhole = 1130.0");
+    for (auction, second_start) in [(DUTCH, 2), (ENGLISH, 4)] {
+        for limit in [global, per_type] {
+            let (rec, _, _) = run(&two(auction, limit));
+            let a = &rec.auctions;
+            let start = |v: u32| a.start_step[a.vault.iter().position(|&x| x == v).unwrap()];
+            assert_eq!((start(0), start(1)), (1, second_start), "{limit:?}");
+        }
+        // Without a limit both go at once.
+        let (rec, _, _) = run(&two(auction, ("", "")));
+        assert_eq!(rec.auctions.start_step, vec![1, 1]);
+    }
+}
+
+/// An outbid keeper gets its bid back as stablecoin: "a" wants 100 of
+/// profit and bids 900 for the lot worth 1,000; "b" bids 1,000 (≥ 1.05 ×
+/// 900) and wins. "a" bought 900 DAI at par and holds them at the end.
+#[test]
+fn an_outbid_keeper_gets_its_bid_back_as_stablecoin() {
+    let keepers = "[[cdps.keepers]]\nname = \"a\"\ncapital_usd = 1000000.0\nmin_profit_usd = 100.0\n\n\
+                   [[cdps.keepers]]\nname = \"b\"\ncapital_usd = 1000000.0\n";
+    inspect(&one_vault(ENGLISH, keepers, -1.0 / 3.0), |rec, w| {
+        let k = w.cdps.keeper_balances(0);
+        // (900 less the pool's slippage on 10 ETH, about 1e-8 of it.)
+        assert!(
+            near(k[0].0, 1e6 - 900.0, 1e-10) && near(k[0].1, 900.0, 1e-7),
+            "{k:?}"
+        );
+        assert!((k[1].0 - 1e6).abs() < 1e-3 && k[1].1 == 0.0, "{k:?}");
+        assert!(near(rec.auctions.raised[0], 1000.0, 1e-6));
+        assert_eq!(rec.auctions.bids[0], 2);
+    });
+}
+
+/// What a CDP left to its defaults runs with (docs/model.md §17 and the
+/// scenario reference): an OSM of one hour on the fundamental, no
+/// surplus, no limits, no wait, debt auctions of 50,000 at 1,000 USD, a
+/// 13% penalty, Dutch auctions from 1.2 × the oracle on a stairstep of
+/// 0.99 per 90 s, reset after 2 h or below 40%; English ones with a 5%
+/// raise, bids standing 3 h, auctions of 48 h; keepers that always land,
+/// want no profit and bid value.
+#[test]
+fn cdp_defaults_are_the_documented_ones() {
+    use contagion::mechanism::cdp::abaci::Curve;
+    use contagion::mechanism::cdp::raw::KeeperStrategy;
+    use contagion::mechanism::cdp::spec::Design;
+    let bare = |auction: &str| {
+        let text = one_vault(
+            auction,
+            "[[cdps.keepers]]\nname = \"k\"\ncapital_usd = 1.0\n",
+            0.0,
+        )
+        .replace("oracle = { kind = \"direct\" }\n", "")
+        .replace("penalty = 0.13\n", "");
+        scenario(&text, &Overrides::default()).cdps[0].clone()
+    };
+    let c = bare("auction = \"dutch\"");
+    assert_eq!((c.oracle.hop_hours, c.oracle.lag_steps), (Some(1.0), 0));
+    assert_eq!((c.surplus, c.hole, c.wait_hours), (0.0, f64::INFINITY, 0.0));
+    assert_eq!((c.sump, c.gov_price), (50_000.0, 1_000.0));
+    let ilk = &c.ilks[0];
+    assert_eq!(
+        (ilk.chop, ilk.dust, ilk.line, ilk.hole),
+        (1.13, 0.0, f64::INFINITY, f64::INFINITY)
+    );
+    assert_eq!(ilk.fee_per_hour, 1.0);
+    let curve = Curve::Stairstep {
+        step: 0.025,
+        cut: 0.99,
+    };
+    assert_eq!(
+        c.design,
+        Design::Dutch {
+            buf: 1.2,
+            curve,
+            tail: 2.0,
+            cusp: 0.4
+        }
+    );
+    let k = &c.keepers[0];
+    assert_eq!(
+        (k.inclusion, k.min_profit, k.strategy),
+        (1.0, 0.0, KeeperStrategy::Value)
+    );
+    let e = bare("auction = \"english\"");
+    assert_eq!(
+        e.design,
+        Design::English {
+            beg: 0.05,
+            ttl: 3.0,
+            tau: 48.0
+        }
+    );
+}
+
+/// More refusals, and the edges that are allowed.
+#[test]
+fn cdp_settings_are_validated_at_their_edges() {
+    let base = one_vault(DUTCH, &keeper("k", "value"), -0.3);
+    let ok = |from: &str, to: &str| {
+        assert_eq!(base.matches(from).count(), 1, "{from}");
+        scenario(&base.replacen(from, to, 1), &Overrides::default());
+    };
+    ok("liquidation_ratio = 1.5", "liquidation_ratio = 1.0");
+    ok("penalty = 0.13", "penalty = 1.0\nstability_fee = 10.0");
+    ok("cusp = 0.1", "cusp = 0.0");
+    ok("debt = 1000.0", "debt = 100.0");
+    let no = |from: &str, to: &str, needles: &[&str]| {
+        assert_eq!(base.matches(from).count(), 1, "{from}");
+        assert_rejected(&base.replacen(from, to, 1), needles);
+    };
+    no(
+        "penalty = 0.13",
+        "penalty = 1.01",
+        &["cdps.maker.collateral.ETH.penalty"],
+    );
+    no(
+        "penalty = 0.13",
+        "penalty = 0.13\nstability_fee = 10.5",
+        &["collateral.ETH.stability_fee"],
+    );
+    no(
+        "penalty = 0.13",
+        "penalty = 0.13\nhole = 0.0",
+        &["collateral.ETH.hole"],
+    );
+    no(
+        "[cdps.collateral.ETH]",
+        "[cdps.collateral.DAI]\nliquidation_ratio = 2.0\n\n[cdps.collateral.ETH]",
+        &["cdps.maker.collateral.DAI", "own stablecoin"],
+    );
+    no(
+        "oracle = { kind = \"direct\" }",
+        "oracle = { kind = \"direct\", hop_hours = 1.0 }",
+        &["cdps.maker.oracle.hop_hours", "delayed"],
+    );
+    no(
+        "oracle = { kind = \"direct\" }",
+        "oracle = { kind = \"delayed\", hop_hours = 0.0 }",
+        &["cdps.maker.oracle.hop_hours"],
+    );
+    no(
+        "tau_hours = 1.0,",
+        "",
+        &["cdps.maker.dutch.tau_hours", "required"],
+    );
+    no(
+        "curve = \"linear\", tau_hours = 1.0,",
+        "curve = \"stairstep\", tau_hours = 1.0,",
+        &["cdps.maker.dutch.tau_hours", "linear"],
+    );
+    no(
+        "curve = \"linear\", tau_hours = 1.0,",
+        "curve = \"stairstep\", cut = 1.0,",
+        &["cdps.maker.dutch.cut"],
+    );
+    no("buf = 1.2", "buf = 101.0", &["cdps.maker.dutch.buf"]);
+    no(
+        "name = \"k\"",
+        "name = \"k\"\nmin_profit_usd = nan",
+        &["cdps.maker.keepers.k.min_profit_usd"],
+    );
+    no(
+        "[[cdps.keepers]]",
+        "[[cdps.keepers]]\nname = \"K\"\ncapital_usd = 1.0\n\n[[cdps.keepers]]",
+        &["cdps.maker.keepers.k", "twice"],
+    );
+    no(
+        "[[cdps.vaults]]",
+        "[[cdps.vault_populations]]\ncollateral = \"ETH\"\ncount = 0\nsize = { dist = \"fixed\", value = 1.0 }\nhealth = { dist = \"fixed\", value = 2.0 }\n\n[[cdps.vaults]]",
+        &["cdps.maker.vault_populations[0].count"],
+    );
+    let twice = format!(
+        "{base}\n[[cdps]]\nname = \"MAKER\"\nstablecoin = \"DAI\"\nauction = \"dutch\"\n\n\
+         [cdps.collateral.ETH]\nliquidation_ratio = 2.0\n"
+    );
+    assert_rejected(&twice, &["cdps.MAKER", "twice"]);
+}

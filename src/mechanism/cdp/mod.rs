@@ -264,6 +264,15 @@ impl<'a> Cdps<'a> {
             .collect()
     }
 
+    /// CDP `c`'s keepers' (USD, stablecoin) balances now, in scenario order.
+    pub fn keeper_balances(&self, c: usize) -> Vec<(f64, f64)> {
+        self.systems[c]
+            .keepers
+            .iter()
+            .map(|k| (k.usd, k.stable))
+            .collect()
+    }
+
     /// Per CDP: (surplus, confiscated debt not yet cancelled).
     pub fn buffer(&self) -> Vec<(f64, f64)> {
         self.systems
