@@ -136,6 +136,13 @@ fn a_dutch_auction_returns_what_is_left_once_the_tab_is_paid() {
     assert!(near(a.raised[0], 1130.0, 1e-9) && a.shortfall[0] == 0.0);
     assert!(near(a.sold[0], 1130.0 / 126.0, 1e-9));
     assert!(near(a.returned[0], 10.0 - 1130.0 / 126.0, 1e-9));
+    // The vault holds 10 ETH at 150, nothing while its lot is on auction,
+    // and what came back, at the oracle's 140.
+    let c = &rec.cdp;
+    assert_eq!(c.collateral_value[at(&rec, 0)], 1500.0);
+    assert_eq!(c.collateral_value[at(&rec, 1)], 0.0);
+    let back = (10.0 - 1130.0 / 126.0) * 140.0;
+    assert!(near(c.collateral_value[at(&rec, 2)], back, 1e-9));
     // The penalty (130) is surplus once the debt is cancelled.
     let o = rec.summary.cdps[0];
     assert!(o.deficit == 0.0 && o.shortfall == 0.0);
@@ -513,6 +520,7 @@ fn confiscated_debt_waits_then_surplus_and_debt_auctions_cancel_it() {
     let c = &rec.cdp;
     let s2 = at(&rec, 2);
     assert!(near(c.surplus[s2], 900.0, 1e-9) && near(c.unbacked[s2], 1000.0, 1e-12));
+    assert!(near(c.deficit[s2], 100.0, 1e-9));
     assert_eq!(c.gov_minted[s2], 0.0);
     let s3 = at(&rec, 3);
     assert!(c.surplus[s3].abs() < 1e-9, "{}", c.surplus[s3]);
@@ -783,4 +791,22 @@ fn an_english_settlement_cascades_within_its_step() {
     let row = |v: u32| a.vault.iter().position(|&x| x == v).unwrap();
     assert_eq!((a.start_step[row(0)], a.step[row(0)]), (1, 4));
     assert_eq!(a.start_step[row(1)], 4);
+}
+
+/// With no keeper landing, the auction is still running at the end: its
+/// row says so, with nothing raised or sold (no price), no zero bid (it
+/// did not finish) and the whole debt short so far.
+#[test]
+fn an_auction_nobody_bids_on_is_written_unfinished() {
+    let idle = "[[cdps.keepers]]\nname = \"idle\"\ncapital_usd = 1000.0\ninclusion = 0.0\n";
+    for auction in [DUTCH, ENGLISH] {
+        let (rec, _, names) = run(&one_vault(auction, idle, -1.0 / 3.0));
+        let a = &rec.auctions;
+        assert_eq!((a.step.clone(), a.finished.clone()), (vec![8], vec![false]));
+        assert_eq!((a.price_to_oracle[0], a.zero_bid[0]), (None, false));
+        assert_eq!((a.raised[0], a.sold[0]), (0.0, 0.0));
+        assert!(near(a.shortfall[0], 1000.0, 1e-12));
+        assert_eq!(winners(&rec, &names), [""]);
+        assert_eq!(rec.summary.cdps[0].finished, 0);
+    }
 }

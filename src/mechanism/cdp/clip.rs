@@ -71,6 +71,8 @@ mod tests {
         // Tab 1,000, lot 10 at 80: 5 units cost 400.
         let t = take(1000.0, 10.0, 80.0, 5.0, 0.0).unwrap();
         assert_eq!((t.slice, t.owe), (5.0, 400.0));
+        // Asking for nothing gets nothing.
+        assert_eq!(take(1000.0, 10.0, 80.0, 0.0, 0.0), None);
         // Asking for 20 gets the whole lot of 10 for 800.
         let t = take(1000.0, 10.0, 80.0, 20.0, 0.0).unwrap();
         assert_eq!((t.slice, t.owe), (10.0, 800.0));
@@ -85,6 +87,9 @@ mod tests {
         // the take is cut to 700 (7 units) and leaves exactly chost.
         let t = take(1000.0, 10.0, 100.0, 8.0, 300.0).unwrap();
         assert!((t.owe - 700.0).abs() < 1e-12 && (t.slice - 7.0).abs() < 1e-12);
+        // A take leaving 600 ≥ chost stands as asked.
+        let t = take(1000.0, 10.0, 100.0, 4.0, 300.0).unwrap();
+        assert_eq!((t.slice, t.owe), (4.0, 400.0));
         // Taking the whole lot is allowed whatever it leaves.
         let t = take(1000.0, 10.0, 90.0, 10.0, 300.0).unwrap();
         assert_eq!((t.slice, t.owe), (10.0, 900.0));

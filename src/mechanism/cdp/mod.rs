@@ -39,6 +39,12 @@ pub use table::{AuctionRows, CdpRows};
 /// A bid below this share of the tab counts as a zero bid.
 pub const ZERO_BID_SHARE: f64 = 1e-6;
 
+/// Whether an auction that raised `raised` against its `tab` went for
+/// (nearly) nothing: below a millionth of the tab.
+pub fn zero_bid(raised: f64, tab: f64) -> bool {
+    raised < ZERO_BID_SHARE * tab
+}
+
 /// The smallest bid an English auction accepts first: one wei of a
 /// stablecoin with 18 decimals.
 pub const MIN_BID: f64 = 1e-18;
@@ -389,8 +395,20 @@ fn push_auction(
     r.resets.push(a.resets);
     r.price_to_oracle
         .push((a.sold > 0.0).then(|| a.raised / a.sold / price[a.ilk]));
-    r.zero_bid
-        .push(finished && a.raised < ZERO_BID_SHARE * a.tab0);
+    r.zero_bid.push(finished && zero_bid(a.raised, a.tab0));
     r.shortfall.push((a.due - a.raised).max(0.0));
     r.keeper.push(table::keeper_index(sc, c, a.keeper));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_bid_is_below_a_millionth_of_the_tab() {
+        assert!(zero_bid(0.0, 1000.0));
+        assert!(zero_bid(9.99e-4, 1000.0));
+        assert!(!zero_bid(1e-3, 1000.0));
+        assert!(!zero_bid(0.5, 1000.0));
+    }
 }

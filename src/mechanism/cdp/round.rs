@@ -8,7 +8,7 @@ use crate::mechanism::cdp::dog::{bark, unsafe_vault};
 use crate::mechanism::cdp::flip::Flip;
 use crate::mechanism::cdp::raw::KeeperStrategy;
 use crate::mechanism::cdp::spec::{CdpSpec, Design};
-use crate::mechanism::cdp::{Auction, Kind, MIN_BID, System, ZERO_BID_SHARE};
+use crate::mechanism::cdp::{Auction, Kind, MIN_BID, System, zero_bid};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
@@ -178,7 +178,7 @@ impl Round<'_, '_> {
         o.finished += 1;
         o.raised += a.raised;
         o.shortfall += (a.due - a.raised).max(0.0);
-        if a.raised < ZERO_BID_SHARE * a.tab0 {
+        if zero_bid(a.raised, a.tab0) {
             o.zero_bid_auctions += 1;
         }
         if self.rec.recorded {
