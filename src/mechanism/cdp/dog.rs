@@ -106,6 +106,31 @@ mod tests {
         assert_eq!(bark(0.0, 1000.0, 1.0, 1.0, 0.0, INF, INF), None);
     }
 
+    /// With a rate index of 1.25 (debt = 1.25 × normalised debt) and the
+    /// limits and dust met exactly.
+    #[test]
+    fn the_rate_index_scales_room_rest_and_part() {
+        // Room 550 at chop 1.1 buys 550/1.1 = 500 of debt: 400 normalised.
+        let b = bark(10.0, 1000.0, 1.25, 1.1, 100.0, 550.0, INF).unwrap();
+        assert!((b.dart - 400.0).abs() < 1e-9 && (b.dink - 4.0).abs() < 1e-12);
+        assert!((b.due - 500.0).abs() < 1e-9 && (b.tab - 550.0).abs() < 1e-9);
+        // A rest of 90 owes 112.5 ≥ dust: a part, not the whole vault.
+        let b = bark(10.0, 1000.0, 1.25, 1.0, 100.0, 1137.5, INF).unwrap();
+        assert!((b.dart - 910.0).abs() < 1e-9);
+        // A rest owing exactly dust is not dusty.
+        let b = bark(10.0, 1000.0, 1.25, 1.0, 100.0, 1150.0, INF).unwrap();
+        assert_eq!(b.dart, 920.0);
+        // Room exactly dust buys a part owing exactly dust: allowed.
+        let b = bark(10.0, 1000.0, 1.25, 1.0, 100.0, 100.0, INF).unwrap();
+        assert_eq!(b.dart, 80.0);
+        // A part of 90 owes 112.5 ≥ dust: allowed.
+        let b = bark(10.0, 1000.0, 1.25, 1.0, 100.0, 112.5, INF).unwrap();
+        assert!((b.dart - 90.0).abs() < 1e-9);
+        // Room below dust is refused even where the rest would be dusty
+        // (which would otherwise send the whole vault).
+        assert_eq!(bark(10.0, 150.0, 1.0, 1.0, 100.0, 99.0, INF), None);
+    }
+
     #[test]
     fn unsafe_means_collateral_at_spot_below_the_debt() {
         // 1 ETH at 150 with mat 1.5: spot 100; debt 100 is safe, 100.01 not.

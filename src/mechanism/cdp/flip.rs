@@ -153,6 +153,10 @@ mod tests {
         assert!(f.denting());
         assert!(!f.dent_ok(0.6, 9.6, 0.05), "10 is not 1.05 × 9.6");
         assert!(f.dent_ok(0.6, 10.0 / 1.05, 0.05));
+        // With no raise required the lot must still fall, and not to 0.
+        assert!(!f.dent_ok(0.6, 10.0, 0.0));
+        assert!(f.dent_ok(0.6, 9.99, 0.0));
+        assert!(!f.dent_ok(0.6, 0.0, 0.05));
         // The new bidder pays the tab back to the last; 2 units go back.
         assert_eq!(f.dent(0, 8.0, 0.6, 1.0), (1000.0, 2.0));
         assert_eq!((f.lot, f.guy), (8.0, Some(0)));
