@@ -810,3 +810,27 @@ fn an_auction_nobody_bids_on_is_written_unfinished() {
         assert_eq!(rec.summary.cdps[0].finished, 0);
     }
 }
+
+/// A stablecoin worth 1.1 USD (at its fundamental, without a venue): the
+/// lot's 1,000 USD are worth 1,000/1.1 of it, which is what the value
+/// keeper bids, paying 1,000 USD for them.
+#[test]
+fn keepers_value_lots_in_the_stablecoin_at_its_price() {
+    let text = one_vault(ENGLISH, &keeper("v", "value"), -1.0 / 3.0).replace(
+        "symbol = \"DAI\"\nprice = 1.0",
+        "symbol = \"DAI\"\nprice = 1.1",
+    );
+    inspect(&text, |rec, w| {
+        assert!(
+            near(rec.auctions.raised[0], 1000.0 / 1.1, 1e-6),
+            "{}",
+            rec.auctions.raised[0]
+        );
+        let (usd, _) = w.cdps.keeper_balances(0)[0];
+        assert!(
+            (usd - 1e6).abs() < 1e-3,
+            "paid 1,000 for the DAI, sold the lot for 1,000: {usd}"
+        );
+        assert!(near(rec.cdp.stablecoin_price[0], 1.1, 1e-12));
+    });
+}

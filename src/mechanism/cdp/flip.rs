@@ -159,7 +159,7 @@ mod tests {
         assert!(!f.dent_ok(0.6, 0.0, 0.05));
         // The new bidder pays the tab back to the last; 2 units go back.
         assert_eq!(f.dent(0, 8.0, 0.6, 1.0), (1000.0, 2.0));
-        assert_eq!((f.lot, f.guy), (8.0, Some(0)));
+        assert_eq!((f.lot, f.guy, f.tic), (8.0, Some(0), Some(1.6)));
     }
 
     #[test]
