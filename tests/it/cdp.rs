@@ -834,3 +834,28 @@ fn keepers_value_lots_in_the_stablecoin_at_its_price() {
         assert!(near(rec.cdp.stablecoin_price[0], 1.1, 1e-12));
     });
 }
+
+/// What a keeper wins is worth its sale in USD: in a pool quoted in a
+/// token worth 2 USD (ETH at 50 of it), or at its fundamental without a
+/// pool. Either way the Dutch lot goes at 90 for 900 and the keeper ends
+/// 100 USD up (the pool's slippage on 10 ETH is below a millionth).
+#[test]
+fn a_keeper_sells_what_it_wins_for_usd_whatever_the_venue() {
+    let base = one_vault(DUTCH, &keeper("k", "value"), -1.0 / 3.0);
+    let quoted_at_2 = base.replace(
+        "symbol = \"USDC\"\nprice = 1.0",
+        "symbol = \"USDC\"\nprice = 2.0",
+    );
+    let no_pool = base.replace(
+        "[[pools]]\nbase = \"ETH\"\nquote = \"USDC\"\nbase_reserve = 1000000000.0\nfee = 0.0\n",
+        "",
+    );
+    for text in [quoted_at_2, no_pool] {
+        assert_ne!(text, base);
+        inspect(&text, |rec, w| {
+            assert!(near(rec.auctions.raised[0], 900.0, 1e-9));
+            let (usd, _) = w.cdps.keeper_balances(0)[0];
+            assert!((usd - (1e6 + 100.0)).abs() < 1e-3, "{usd}");
+        });
+    }
+}
