@@ -532,25 +532,70 @@ fn confiscated_debt_waits_then_surplus_and_debt_auctions_cancel_it() {
     assert!(near(o.deficit, 10.0, 1e-9));
 }
 
-/// The keeper buys the 900 DAI of its take in a DAI/USDC pool of 10,000 a
-/// side (fee 0): it pays 10,000·900/9,100 USD, the pool's DAI ends the step
-/// at 10,989/9,100, and gas of 5 comes out of its USD.
+/// The keeper buys the 900 DAI of its take in a DAI/USDC pool of 10,000
+/// DAI (fee 0): it pays 10,000·900/9,100 USD, the pool's DAI ends the
+/// step at 10,989/9,100 USD, and gas of 5 comes out of its USD. The same
+/// in USD when USDC is worth 2 (both pools then quote half as many
+/// USDC). A pool of 1,000 DAI cannot supply more than half its reserve:
+/// with DAI at 0.1 USD every take would pay, but not 1,130 at 120 (step
+/// 1), 900 at 90 or 600 at 60, only 300 at 30 (step 4).
 #[test]
 fn keepers_buy_the_stablecoin_in_its_venue_and_pay_gas() {
-    let text = one_vault(DUTCH, &keeper("k", "value"), -1.0 / 3.0)
-        .replace(
-            "[[shocks]]",
-            "[[pools]]\nbase = \"DAI\"\nquote = \"USDC\"\nbase_reserve = 10000.0\nfee = 0.0\n\n[[shocks]]",
-        )
-        .replace("[[assets]]\nsymbol = \"ETH\"", "[network]\ngas_usd = 5.0\n\n[[assets]]\nsymbol = \"ETH\"");
+    let with_pool = |dai: &str, usdc: &str| {
+        one_vault(DUTCH, &keeper("k", "value"), -1.0 / 3.0)
+            .replace(
+                "[[shocks]]",
+                &format!("[[pools]]\nbase = \"DAI\"\nquote = \"USDC\"\nbase_reserve = {dai}\nfee = 0.0\n\n[[shocks]]"),
+            )
+            .replace(
+                "[[assets]]\nsymbol = \"ETH\"",
+                "[network]\ngas_usd = 5.0\n\n[[assets]]\nsymbol = \"ETH\"",
+            )
+            .replace("symbol = \"USDC\"\nprice = 1.0", &format!("symbol = \"USDC\"\nprice = {usdc}"))
+    };
+    for usdc in ["1.0", "2.0"] {
+        inspect(&with_pool("10000.0", usdc), |rec, w| {
+            let cost = 10_000.0 * 900.0 / 9_100.0;
+            let (usd, stable) = w.cdps.keeper_balances(0)[0];
+            assert!(
+                (usd - (1e6 - cost + 1000.0 - 5.0)).abs() < 1e-3,
+                "USDC at {usdc}: {usd}"
+            );
+            assert_eq!(stable, 0.0);
+            let p = rec.cdp.stablecoin_price[at(rec, 2)];
+            assert!(near(p, (10_000.0 + cost) / 9_100.0, 1e-9), "{p}");
+            assert!(near(rec.auctions.raised[0], 900.0, 1e-9));
+        });
+    }
+    let cheap_dai = with_pool("1000.0", "1.0").replace(
+        "symbol = \"DAI\"\nprice = 1.0",
+        "symbol = \"DAI\"\nprice = 0.1",
+    );
+    let (rec, _, _) = run(&cheap_dai);
+    assert_eq!((rec.auctions.step[0], rec.auctions.bids[0]), (4, 1));
+    assert!(near(rec.auctions.raised[0], 300.0, 1e-9));
+}
+
+/// A keeper pays from its stablecoin balance before it buys: "a" (wanting
+/// 100 of profit) bids 900 on each of two identical lots and "b" outbids
+/// it each time. "a" buys 900 DAI for the first bid, gets them back, bids
+/// them again on the second lot, and gets them back again: it ends with
+/// 900 DAI for 900 USD spent.
+#[test]
+fn a_keeper_bids_its_refunded_stablecoin_before_buying_more() {
+    let keepers = "[[cdps.keepers]]\nname = \"a\"\ncapital_usd = 1000000.0\nmin_profit_usd = 100.0\n\n\
+                   [[cdps.keepers]]\nname = \"b\"\ncapital_usd = 1000000.0\n";
+    let text = one_vault(ENGLISH, keepers, -1.0 / 3.0).replace(
+        "units = 10.0\ndebt = 1000.0",
+        "units = 10.0\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
+    );
     inspect(&text, |rec, w| {
-        let cost = 10_000.0 * 900.0 / 9_100.0;
-        let (usd, stable) = w.cdps.keeper_balances(0)[0];
-        assert!((usd - (1e6 - cost + 1000.0 - 5.0)).abs() < 1e-3, "{usd}");
-        assert_eq!(stable, 0.0);
-        let p = rec.cdp.stablecoin_price[at(rec, 2)];
-        assert!(near(p, (10_000.0 + cost) / 9_100.0, 1e-9), "{p}");
-        assert!(near(rec.auctions.raised[0], 900.0, 1e-9));
+        assert_eq!(rec.auctions.bids, vec![2, 2]);
+        let a = w.cdps.keeper_balances(0)[0];
+        assert!(
+            near(a.0, 1e6 - 900.0, 1e-10) && near(a.1, 900.0, 1e-7),
+            "{a:?}"
+        );
     });
 }
 
