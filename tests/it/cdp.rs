@@ -114,6 +114,7 @@ fn a_dutch_auction_sells_at_the_first_price_below_the_market() {
     assert!(near(a.price_to_oracle[0].unwrap(), 0.9, 1e-9));
     let o = rec.summary.cdps[0];
     assert_eq!((o.auctions, o.finished, o.zero_bid_auctions), (1, 1, 0));
+    assert!(near(o.raised, 900.0, 1e-9) && near(o.shortfall, 100.0, 1e-9));
     assert!(near(o.deficit, 100.0, 1e-9) && o.gov_minted == 0.0);
     let (surplus, unbacked) = buffer[0];
     assert!(surplus.abs() < 1e-9 && near(unbacked, 100.0, 1e-9));
@@ -641,6 +642,9 @@ fn a_limit_on_stablecoin_in_auctions_holds_the_second_vault_back() {
             let a = &rec.auctions;
             let start = |v: u32| a.start_step[a.vault.iter().position(|&x| x == v).unwrap()];
             assert_eq!((start(0), start(1)), (1, second_start), "{limit:?}");
+            // Once the first is over the whole room is free again: the
+            // second vault goes whole.
+            assert!(a.tab.iter().all(|&t| near(t, 1130.0, 1e-12)), "{:?}", a.tab);
         }
         // Without a limit both go at once.
         let (rec, _, _) = run(&two(auction, ("", "")));
@@ -902,5 +906,58 @@ fn a_keeper_sells_what_it_wins_for_usd_whatever_the_venue() {
             let (usd, _) = w.cdps.keeper_balances(0)[0];
             assert!((usd - (1e6 + 100.0)).abs() < 1e-3, "{usd}");
         });
+    }
+}
+
+/// English auctions nobody bids on restart and hold up no other: gas of
+/// 200 makes vault 0's lot (1 ETH, 100) worth nothing to the keeper, so its
+/// auction, started at 0.25 h with an end at 2.25 h, is restarted at step
+/// 10 (2.5 h, end 4.5 h) and step 19 (4.75 h), and is still running at the
+/// end; vault 1's (10 ETH) gets a bid of 1,000 − 200 at step 1 and is
+/// settled at step 4, behind it in the list.
+#[test]
+fn unbid_english_auctions_restart_and_hold_up_no_other() {
+    let text = one_vault(ENGLISH, &keeper("k", "value"), -1.0 / 3.0)
+        .replace("steps = 8", "steps = 20")
+        .replace(
+            "[[assets]]\nsymbol = \"ETH\"",
+            "[network]\ngas_usd = 200.0\n\n[[assets]]\nsymbol = \"ETH\"",
+        )
+        .replace(
+            "units = 10.0\ndebt = 1000.0",
+            "units = 1.0\ndebt = 100.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
+        );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    let row = |v: u32| a.vault.iter().position(|&x| x == v).unwrap();
+    let (r0, r1) = (row(0), row(1));
+    assert_eq!(
+        (a.auction[r0], a.auction[r1]),
+        (0, 1),
+        "vault 0's auction is first"
+    );
+    assert_eq!((a.finished[r0], a.resets[r0], a.bids[r0]), (false, 2, 0));
+    assert_eq!((a.finished[r1], a.step[r1]), (true, 4));
+    assert!(near(a.raised[r1], 800.0, 1e-6), "{}", a.raised[r1]);
+    let c = &rec.cdp;
+    assert_eq!((c.settled[at(&rec, 4)], c.settled[at(&rec, 5)]), (1, 0));
+}
+
+/// An English bid needs the USD to buy it and pay gas: with gas 5 the
+/// value keeper bids 995 for the 1,000 lot and needs 1,000 USD; with 999 it
+/// cannot bid, with 1,001 it can.
+#[test]
+fn an_english_bid_needs_the_usd_for_the_bid_and_its_gas() {
+    for (capital, bids) in [("999.0", 0), ("1001.0", 1)] {
+        let keeper = format!("[[cdps.keepers]]\nname = \"v\"\ncapital_usd = {capital}\n");
+        let text = one_vault(ENGLISH, &keeper, -1.0 / 3.0).replace(
+            "[[assets]]\nsymbol = \"ETH\"",
+            "[network]\ngas_usd = 5.0\n\n[[assets]]\nsymbol = \"ETH\"",
+        );
+        let (rec, _, _) = run(&text);
+        assert_eq!(rec.auctions.bids[0], bids, "capital {capital}");
+        if bids == 1 {
+            assert!(near(rec.auctions.raised[0], 995.0, 1e-6));
+        }
     }
 }
