@@ -961,3 +961,30 @@ fn an_english_bid_needs_the_usd_for_the_bid_and_its_gas() {
         }
     }
 }
+
+/// Unsafe vaults are barked lowest collateral ratio first, ties by vault:
+/// at 100, vault 2 (10 ETH owing 1,000: ratio 1.0) then vault 0 (20 owing
+/// 1,999: 1.0005) then vault 1 (2 owing 199: 1.005); a fourth, vault 3,
+/// ties with vault 2 and comes after it. Auctions are numbered in that
+/// order.
+#[test]
+fn unsafe_vaults_are_barked_lowest_collateral_ratio_first() {
+    let vault = |units: f64, debt: f64| {
+        format!("[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = {units:?}\ndebt = {debt:?}\n")
+    };
+    let vaults = [
+        vault(20.0, 1999.0),
+        vault(2.0, 199.0),
+        vault(10.0, 1000.0),
+        vault(10.0, 1000.0),
+    ]
+    .join("\n");
+    let text = one_vault(DUTCH, "", -1.0 / 3.0).replace(
+        "[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0\n",
+        &vaults,
+    );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    let id_of = |v: u32| a.auction[a.vault.iter().position(|&x| x == v).unwrap()];
+    assert_eq!([id_of(2), id_of(3), id_of(0), id_of(1)], [0, 1, 2, 3]);
+}
