@@ -430,14 +430,42 @@ fn cdp_settings_are_validated() {
         ),
         (
             "auction = \"dutch\"",
-            "auction = \"english\"",
-            &["cdps.maker.dutch", "english"],
+            "auction = \"english\"\nenglish = { ttl_hours = 0.0 }",
+            &["cdps.maker.english.ttl_hours"],
+        ),
+        (
+            // The design not in use is validated too.
+            DUTCH,
+            "auction = \"english\"\ndutch = { cusp = 1.0 }",
+            &["cdps.maker.dutch.cusp", "[0, 1)"],
         ),
     ];
     for (from, to, needles) in cases {
         assert_eq!(base.matches(from).count(), 1, "{from}");
         assert_rejected(&base.replacen(from, to, 1), needles);
     }
+}
+
+/// Both designs' tables may be given; `auction` picks the one in use, and
+/// the other changes nothing (a sweep over `auction` compares the two on
+/// one market).
+#[test]
+fn auction_picks_the_design_when_both_tables_are_given() {
+    let tables = "english = { beg = 0.05, ttl_hours = 0.5, tau_hours = 2.0 }\n\
+                  dutch = { buf = 1.2, curve = \"linear\", tau_hours = 1.0, tail_hours = 1.0, cusp = 0.1 }";
+    let keepers = keeper("k", "value");
+    for (design, alone) in [("dutch", DUTCH), ("english", ENGLISH)] {
+        let both = format!("auction = \"{design}\"\n{tables}");
+        let (a, _, _) = run(&one_vault(&both, &keepers, -1.0 / 3.0));
+        let (b, _, _) = run(&one_vault(alone, &keepers, -1.0 / 3.0));
+        assert_eq!(a.auctions.raised, b.auctions.raised, "{design}");
+        assert_eq!(a.auctions.step, b.auctions.step, "{design}");
+        assert_eq!(a.auctions.bids, b.auctions.bids, "{design}");
+    }
+    // The designs differ on this book, so the check above can fail.
+    let (d, _, _) = run(&one_vault(DUTCH, &keepers, -1.0 / 3.0));
+    let (e, _, _) = run(&one_vault(ENGLISH, &keepers, -1.0 / 3.0));
+    assert_ne!(d.auctions.raised, e.auctions.raised);
 }
 
 /// A cascade inside one step through the shared pool: the CDP's oracle

@@ -295,81 +295,87 @@ fn oracle_from_raw(r: &RawCdp) -> Result<CdpOracle, ScenarioError> {
     })
 }
 
+/// The design `auction` names. Both designs' tables may be given (a sweep
+/// over `auction` compares them on one market); each given one is
+/// validated, whichever is in use.
 fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
+    let english = english_from_raw(r, r.english.as_ref())?;
+    let dutch = dutch_from_raw(r, r.dutch.as_ref())?;
+    Ok(match r.auction {
+        AuctionDesign::English => english,
+        AuctionDesign::Dutch => dutch,
+    })
+}
+
+/// English settings, flip.sol's defaults where not given.
+fn english_from_raw(r: &RawCdp, e: Option<&RawFlip>) -> Result<Design, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
-    match r.auction {
-        AuctionDesign::English => {
-            if r.dutch.is_some() {
-                return Err(invalid(f("dutch"), "is set, but `auction` is `english`"));
-            }
-            let e = r.english.clone().unwrap_or_default();
-            let beg = non_negative(&f("english.beg"), e.beg)?;
-            at_most(&f("english.beg"), beg, 1.0, "(a doubling per bid)")?;
-            Ok(Design::English {
-                beg,
-                ttl: positive(&f("english.ttl_hours"), e.ttl_hours)?,
-                tau: positive(&f("english.tau_hours"), e.tau_hours)?,
-            })
-        }
-        AuctionDesign::Dutch => {
-            if r.english.is_some() {
-                return Err(invalid(f("english"), "is set, but `auction` is `dutch`"));
-            }
-            let d = r.dutch.clone().unwrap_or_default();
-            let field = |x: &str| f(&format!("dutch.{x}"));
-            let curve = match d.curve {
-                RawCurve::Linear => {
-                    for (name, set) in [
-                        ("step_hours", d.step_hours.is_some()),
-                        ("cut", d.cut.is_some()),
-                    ] {
-                        if set {
-                            return Err(invalid(
-                                field(name),
-                                "is not a setting of a `linear` curve (tau_hours is)",
-                            ));
-                        }
-                    }
-                    let tau = d.tau_hours.ok_or_else(|| {
-                        invalid(field("tau_hours"), "is required for a `linear` curve")
-                    })?;
-                    Curve::Linear {
-                        tau: positive(&field("tau_hours"), tau)?,
-                    }
+    let e = e.cloned().unwrap_or_default();
+    let beg = non_negative(&f("english.beg"), e.beg)?;
+    at_most(&f("english.beg"), beg, 1.0, "(a doubling per bid)")?;
+    Ok(Design::English {
+        beg,
+        ttl: positive(&f("english.ttl_hours"), e.ttl_hours)?,
+        tau: positive(&f("english.tau_hours"), e.tau_hours)?,
+    })
+}
+
+/// Dutch settings, clip.sol's and abaci.sol's defaults where not given.
+fn dutch_from_raw(r: &RawCdp, d: Option<&RawClip>) -> Result<Design, ScenarioError> {
+    let f = |x: &str| format!("cdps.{}.{x}", r.name);
+    let d = d.cloned().unwrap_or_default();
+    let field = |x: &str| f(&format!("dutch.{x}"));
+    let curve = match d.curve {
+        RawCurve::Linear => {
+            for (name, set) in [
+                ("step_hours", d.step_hours.is_some()),
+                ("cut", d.cut.is_some()),
+            ] {
+                if set {
+                    return Err(invalid(
+                        field(name),
+                        "is not a setting of a `linear` curve (tau_hours is)",
+                    ));
                 }
-                RawCurve::Stairstep | RawCurve::Exponential => {
-                    if d.tau_hours.is_some() {
-                        return Err(invalid(
-                            field("tau_hours"),
-                            "is a setting of a `linear` curve (step_hours and cut are this one's)",
-                        ));
-                    }
-                    let step = positive(&field("step_hours"), d.step_hours.unwrap_or(0.025))?;
-                    let cut = d.cut.unwrap_or(0.99);
-                    if !(cut > 0.0 && cut < 1.0) {
-                        return Err(invalid(field("cut"), format!("{cut} must be in (0, 1)")));
-                    }
-                    if d.curve == RawCurve::Stairstep {
-                        Curve::Stairstep { step, cut }
-                    } else {
-                        Curve::Exponential { step, cut }
-                    }
-                }
-            };
-            let buf = positive(&field("buf"), d.buf)?;
-            at_most(&field("buf"), buf, 100.0, "times the oracle price")?;
-            let cusp = d.cusp;
-            if !(0.0..1.0).contains(&cusp) {
-                return Err(invalid(field("cusp"), format!("{cusp} must be in [0, 1)")));
             }
-            Ok(Design::Dutch {
-                buf,
-                curve,
-                tail: positive(&field("tail_hours"), d.tail_hours)?,
-                cusp,
-            })
+            let tau = d
+                .tau_hours
+                .ok_or_else(|| invalid(field("tau_hours"), "is required for a `linear` curve"))?;
+            Curve::Linear {
+                tau: positive(&field("tau_hours"), tau)?,
+            }
         }
+        RawCurve::Stairstep | RawCurve::Exponential => {
+            if d.tau_hours.is_some() {
+                return Err(invalid(
+                    field("tau_hours"),
+                    "is a setting of a `linear` curve (step_hours and cut are this one's)",
+                ));
+            }
+            let step = positive(&field("step_hours"), d.step_hours.unwrap_or(0.025))?;
+            let cut = d.cut.unwrap_or(0.99);
+            if !(cut > 0.0 && cut < 1.0) {
+                return Err(invalid(field("cut"), format!("{cut} must be in (0, 1)")));
+            }
+            if d.curve == RawCurve::Stairstep {
+                Curve::Stairstep { step, cut }
+            } else {
+                Curve::Exponential { step, cut }
+            }
+        }
+    };
+    let buf = positive(&field("buf"), d.buf)?;
+    at_most(&field("buf"), buf, 100.0, "times the oracle price")?;
+    let cusp = d.cusp;
+    if !(0.0..1.0).contains(&cusp) {
+        return Err(invalid(field("cusp"), format!("{cusp} must be in [0, 1)")));
     }
+    Ok(Design::Dutch {
+        buf,
+        curve,
+        tail: positive(&field("tail_hours"), d.tail_hours)?,
+        cusp,
+    })
 }
 
 fn keepers_from_raw(r: &RawCdp) -> Result<Vec<KeeperSpec>, ScenarioError> {
