@@ -17,7 +17,7 @@ use crate::output::charts::{Canvas, ChartData, Figure, ProtocolLoss, draw_all, d
 use crate::output::manifest::Manifest;
 use crate::output::parquet::{
     Names, TableWriter, attribution_frame, book_frame, graph_edges_frame, graph_nodes_frame,
-    path_cdps_frame, path_perps_frame, path_protocols_frame, paths_frame, write_frame,
+    path_tables, write_frame,
 };
 use crate::output::run_folder::RunFolder;
 use crate::output::spill::{Spill, take_spilled};
@@ -258,29 +258,10 @@ impl EndOfRun<'_> {
     /// bytes written.
     fn write_tables(&self, sc: &Scenario, graph: &CollateralGraph) -> Result<u64, RunError> {
         let mut parquet_bytes = 0;
-        parquet_bytes += write_frame(
-            &self.dir.join("paths.parquet"),
-            paths_frame(self.summaries),
-            self.meta,
-        )?;
-        if !sc.protocols.is_empty() {
+        for t in path_tables().iter().filter(|t| (t.written)(sc)) {
             parquet_bytes += write_frame(
-                &self.dir.join("path_protocols.parquet"),
-                path_protocols_frame(self.names, self.summaries),
-                self.meta,
-            )?;
-        }
-        if !sc.perps.is_empty() {
-            parquet_bytes += write_frame(
-                &self.dir.join("path_perps.parquet"),
-                path_perps_frame(self.names, self.summaries),
-                self.meta,
-            )?;
-        }
-        if !sc.cdps.is_empty() {
-            parquet_bytes += write_frame(
-                &self.dir.join("path_cdps.parquet"),
-                path_cdps_frame(self.names, self.summaries),
+                &self.dir.join(format!("{}.parquet", t.name)),
+                (t.frame)(self.names, self.summaries),
                 self.meta,
             )?;
         }

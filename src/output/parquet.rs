@@ -336,6 +336,45 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
     ])
 }
 
+/// A per-path table (one row per path, or per path and protocol, perp or
+/// CDP): written by every run of a scenario it applies to, and by every
+/// unit of a sweep, into a folder of the same name.
+#[derive(Clone, Copy)]
+pub struct PathTable {
+    /// Table name: the file stem and the sweep's folder name.
+    pub name: &'static str,
+    /// The rows of a block of paths' summaries.
+    pub frame: fn(&Names, &[PathSummary]) -> DataFrame,
+    /// Whether a run of this scenario writes the table.
+    pub written: fn(&Scenario) -> bool,
+}
+
+/// Every per-path table, `paths` first.
+pub fn path_tables() -> [PathTable; 4] {
+    [
+        PathTable {
+            name: "paths",
+            frame: |_, s| paths_frame(s),
+            written: |_| true,
+        },
+        PathTable {
+            name: "path_protocols",
+            frame: path_protocols_frame,
+            written: |sc| !sc.protocols.is_empty(),
+        },
+        PathTable {
+            name: "path_perps",
+            frame: path_perps_frame,
+            written: |sc| !sc.perps.is_empty(),
+        },
+        PathTable {
+            name: "path_cdps",
+            frame: path_cdps_frame,
+            written: |sc| !sc.cdps.is_empty(),
+        },
+    ]
+}
+
 /// `book.parquet`: the initial book, one row per collateral entry of each
 /// position (a position without collateral has none). Its `id, protocol,
 /// asset, units, debt` columns are the snapshot format `positions_file`

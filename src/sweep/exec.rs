@@ -11,7 +11,7 @@ use crate::engine::CandidateSearch;
 use crate::error::{OutputError, RunError, ScenarioError};
 use crate::mechanism::lending::LiquidationRows;
 use crate::montecarlo::run_path_range;
-use crate::output::parquet::{Names, TableWriter, paths_frame, write_frame};
+use crate::output::parquet::{Names, TableWriter, path_tables, write_frame};
 use crate::output::spill::{Spill, take_spilled};
 use crate::output::table::step_tables;
 use crate::scenario::validated::Scenario;
@@ -144,12 +144,13 @@ fn unit_meta(sw: &Sweep, run: &Run, u: Unit, paths: &std::ops::Range<u32>) -> St
 }
 
 /// Every table a sweep may write, one folder each: the per-step tables
-/// the mechanisms declare (`output::table`), then `paths`.
+/// the mechanisms declare (`output::table`), then the per-path tables
+/// (`paths` first).
 pub fn all_tables() -> Vec<&'static str> {
     step_tables()
         .iter()
         .map(|t| t.name)
-        .chain(std::iter::once("paths"))
+        .chain(path_tables().iter().map(|t| t.name))
         .collect()
 }
 
@@ -263,7 +264,12 @@ fn tables(sc: &Scenario) -> Vec<&'static str> {
         .iter()
         .filter(|t| (t.written)(sc))
         .map(|t| t.name)
-        .chain(std::iter::once("paths"))
+        .chain(
+            path_tables()
+                .into_iter()
+                .filter(|t| (t.written)(sc))
+                .map(|t| t.name),
+        )
         .collect()
 }
 
@@ -328,7 +334,13 @@ fn run_unit(sw: &Sweep, sc: &Scenario, run: &Run, u: Unit, out: &Path) -> Result
     for w in writers {
         w.finish()?;
     }
-    write_frame(&tmp("paths"), tags.apply(paths_frame(&summaries)), &meta)?;
+    for t in path_tables().iter().filter(|t| (t.written)(sc)) {
+        write_frame(
+            &tmp(t.name),
+            tags.apply((t.frame)(&names, &summaries)),
+            &meta,
+        )?;
+    }
     let mut files = Vec::new();
     for t in &tables {
         let (from, to) = (tmp(t), unit_file(out, t, u));

@@ -124,6 +124,14 @@ fn runs_with_the_same_parameters_are_identical() {
         vec![0.85; 10]
     );
     assert_eq!(u32s(&p, "path"), (10..20).collect::<Vec<u32>>());
+    // The per-path tables of a run are written too, with the same columns.
+    let pp = read(&out.join("path_protocols/run-00003/part-0001.parquet"));
+    assert_eq!(u32s(&pp, "path"), (10..20).collect::<Vec<u32>>());
+    assert_eq!(
+        run_values(&out, "path_protocols", 0, "bad_debt"),
+        run_values(&out, "path_protocols", 1, "bad_debt")
+    );
+    assert!(!out.join("path_cdps").exists(), "no CDP, no path_cdps");
     let runs = read(&out.join("runs.parquet"));
     assert_eq!(u32s(&runs, "run"), [0, 1, 2, 3]);
     let bd = f64s(&runs, "bad_debt_mean");
@@ -603,8 +611,9 @@ fn every_file_carries_the_sweep_manifest_and_a_2d_grid_gets_a_heatmap() {
         }
         checked += 1;
     }
-    // 4 runs × 3 units × 4 tables, and runs.parquet.
-    assert_eq!(checked, 4 * 3 * 4 + 1);
+    // 4 runs × 3 units × 5 tables (market, protocols, liquidations,
+    // paths, path_protocols), and runs.parquet.
+    assert_eq!(checked, 4 * 3 * 5 + 1);
     assert!(out.join("charts/heatmap_bad_debt_mean.png").exists());
     let runs = read(&out.join("runs.parquet"));
     assert_eq!(
@@ -780,7 +789,7 @@ fn sweep_keys_are_signed_and_folders_carry_no_hive_keys() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 4 * 3 * 4);
+    assert_eq!(checked, 4 * 3 * 5);
     let p = read(&out.join("paths/run-00002/part-0000.parquet"));
     assert_eq!(i64s(&p, "run"), vec![2; 10]);
 }
@@ -1055,5 +1064,68 @@ fn a_sweeps_report_holds_its_charts_runs_and_the_budgets_verdicts() {
     assert!(
         0 < passed && passed < 4,
         "{passed} of 4 within: move the budget"
+    );
+}
+
+/// The shipped black-thursday-auctions sweep writes each run's per-path
+/// CDP outcomes (`path_cdps`), equal path for path to a single run of the
+/// scenario under that run's auction design.
+#[test]
+fn the_auction_design_sweep_writes_each_runs_path_cdps() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let sweep = root.join("scenarios/sweeps/black-thursday-auctions.toml");
+    sweep_cli(
+        dir.path(),
+        &[
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    let base = std::fs::read_to_string(root.join("scenarios/black-thursday.toml")).unwrap();
+    for (run, design) in [(0, "english"), (1, "dutch")] {
+        let f = dir.path().join(format!("{design}.toml"));
+        let text = edit(
+            &base,
+            &[Edit::Set(
+                "cdps.maker.auction",
+                val(&format!("\"{design}\"")),
+            )],
+        );
+        std::fs::write(&f, text).unwrap();
+        let single = dir.path().join(design);
+        sweep_cli(
+            dir.path(),
+            &[
+                "run",
+                f.to_str().unwrap(),
+                "--paths",
+                "100",
+                "--out",
+                single.to_str().unwrap(),
+                "--quiet",
+            ],
+        );
+        let one = read(&single.join("path_cdps.parquet"));
+        for col in ["shortfall", "raised", "gov_minted"] {
+            let swept = run_values(&out, "path_cdps", run, col);
+            assert_eq!(swept.len(), 100, "{design} {col}");
+            assert_eq!(swept, f64s(&one, col), "{design} {col}");
+        }
+        let part = read(&out.join(format!("path_cdps/run-{run:05}/part-0000.parquet")));
+        assert!(
+            strs(&part, "cdps.maker.auction")
+                .iter()
+                .all(|d| d == design)
+        );
+    }
+    // The designs differ, so the comparison above can fail.
+    assert_ne!(
+        run_values(&out, "path_cdps", 0, "shortfall"),
+        run_values(&out, "path_cdps", 1, "shortfall")
     );
 }
