@@ -12,6 +12,7 @@
 //! (`accrue`) and, every cascade round, barks and bids (`auction_round`).
 
 pub mod abaci;
+pub mod charts;
 pub mod clip;
 pub mod dog;
 pub mod flip;

@@ -16,6 +16,7 @@ pub use draw::fmt_usd;
 
 use crate::error::OutputError;
 use crate::market::charts::MarketSeries;
+use crate::mechanism::cdp::charts::CdpCharts;
 use crate::mechanism::lending::charts::LendingSeries;
 use crate::mechanism::options::charts::OptionSeries;
 use crate::mechanism::oracle::charts::OracleCharts;
@@ -38,6 +39,7 @@ pub struct ChartData {
     options: OptionSeries,
     perps: PerpCharts,
     oracles: OracleCharts,
+    cdps: CdpCharts,
     lending: LendingSeries,
 }
 
@@ -54,6 +56,7 @@ impl ChartData {
             options: OptionSeries::new(sc, &axis),
             perps: PerpCharts::new(sc, &axis),
             oracles: OracleCharts::new(sc, &axis),
+            cdps: CdpCharts::new(sc, &axis),
             lending: LendingSeries::new(&axis, sc.protocols.len()),
             axis,
         }
@@ -75,6 +78,7 @@ impl ChartData {
             self.options.add(r);
             self.perps.add(r);
             self.oracles.add(r);
+            self.cdps.add(r);
             self.lending.add(r);
         }
     }
@@ -95,6 +99,7 @@ pub fn draw_all(
         data.options.draw(axis, canvas)?;
         data.perps.draw(axis, canvas)?;
         data.oracles.draw(axis, canvas)?;
+        data.cdps.draw(axis, canvas)?;
     }
     data.lending
         .draw(axis, canvas, summaries, bad_debt, protocols)?;
