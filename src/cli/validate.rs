@@ -80,8 +80,17 @@ pub(crate) fn validate(path: &Path, export: Option<&Path>, force: bool) -> Resul
     if let Some(file) = export {
         export_book(&sc, file, force)?;
     }
+    let cdps = if sc.cdps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", CDPs: {} ({} vaults)",
+            sc.cdps.len(),
+            sc.cdps.iter().map(|c| c.vaults.len()).sum::<usize>()
+        )
+    };
     println!(
-        "{}: valid — scenario `{}`, {} assets, {} pools, {} protocols, {} perp markets, {} positions, {} liquidators, {} steps × {} paths",
+        "{}: valid — scenario `{}`, {} assets, {} pools, {} protocols, {} perp markets, {} positions, {} liquidators{cdps}, {} steps × {} paths",
         path.display(),
         sc.name,
         sc.assets.len(),

@@ -24,6 +24,14 @@ fn run_validate_and_force_end_to_end() {
         stdout(&v)
     );
     assert!(stdout(&v).contains("201 positions"));
+    assert!(!stdout(&v).contains("CDPs"), "{}", stdout(&v));
+    let bt = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/black-thursday.toml");
+    let v = cli(dir.path(), &["validate", bt.to_str().unwrap()]);
+    assert!(
+        stdout(&v).contains("CDPs: 1 (1500 vaults), 720 steps"),
+        "{}",
+        stdout(&v)
+    );
     assert!(
         !dir.path().join("output").exists(),
         "validate writes nothing"
@@ -123,7 +131,10 @@ fn every_shipped_scenario_is_valid() {
         let p = entry.unwrap().path();
         if p.extension().is_some_and(|e| e == "toml") {
             let sc = Scenario::load(&p, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-            let agents = sc.book.len() + sc.perp_book.accounts() + sc.hedgers.len();
+            let agents = sc.book.len()
+                + sc.perp_book.accounts()
+                + sc.hedgers.len()
+                + sc.cdps.iter().map(|c| c.vaults.len()).sum::<usize>();
             assert!(agents > 0, "{}: nobody to simulate", p.display());
             let text = std::fs::read_to_string(&p).unwrap();
             // After the line naming its schema (tests/it/schema.rs).

@@ -709,3 +709,67 @@ fn bridge_halt_opens_a_discount_that_only_the_market_priced_lender_sees() {
         during("market")
     );
 }
+
+/// black-thursday: under English auctions zero-bid auctions appear on
+/// every path and leave a shortfall that debt auctions cover on most
+/// paths; the same paths under Dutch auctions have no zero-bid auction, a
+/// smaller shortfall on every path and no debt auction; keepers buying
+/// DAI lift it above 1 USD under both (its highest on a path between about
+/// 1.05 and 1.25).
+#[test]
+fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
+    let text = text_of("black-thursday");
+    let dutch = edit(&text, &[Edit::Set("cdps.maker.auction", val("\"dutch\""))]);
+    let paths = 12;
+    let (_a, out) = run_text(&text, paths);
+    let (_b, dout) = run_text(&dutch, paths);
+    let (e, d) = (
+        read(&out.join("path_cdps.parquet")),
+        read(&dout.join("path_cdps.parquet")),
+    );
+    let ints = |df: &DataFrame, c: &str| -> Vec<i64> {
+        let mut rows: Vec<(i64, i64)> = i64s(df, "path").into_iter().zip(i64s(df, c)).collect();
+        rows.sort_by_key(|r| r.0);
+        rows.into_iter().map(|r| r.1).collect()
+    };
+    // The same vaults go to auction on the same paths under both designs.
+    assert_eq!(ints(&e, "auctions"), ints(&d, "auctions"));
+    let (e_zero, e_auctions) = (ints(&e, "zero_bid_auctions"), ints(&e, "auctions"));
+    assert!(
+        e_zero.iter().all(|&z| z > 0),
+        "zero bids on every path: {e_zero:?}"
+    );
+    let share = e_zero.iter().sum::<i64>() as f64 / e_auctions.iter().sum::<i64>() as f64;
+    assert!((0.1..0.5).contains(&share), "zero-bid share {share}");
+    assert!(ints(&d, "zero_bid_auctions").iter().all(|&z| z == 0));
+
+    let (e_short, d_short) = (per_path(&e, "shortfall"), per_path(&d, "shortfall"));
+    for (p, (x, y)) in e_short.iter().zip(&d_short).enumerate() {
+        assert!(*x > 1e5 && y < x, "path {p}: English {x}, Dutch {y}");
+    }
+    let minting = per_path(&e, "gov_minted")
+        .iter()
+        .filter(|&&m| m > 0.0)
+        .count();
+    assert!(
+        4 * minting >= 3 * paths as usize,
+        "debt auctions on {minting} paths"
+    );
+    assert!(ints(&d, "debt_auctions").iter().all(|&n| n == 0));
+
+    for o in [&out, &dout] {
+        let png = std::fs::read(o.join("charts/cdp_maker.png")).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let dai = series(
+            &read(&o.join("cdp.parquet")),
+            "cdp",
+            "maker",
+            "stablecoin_price",
+        );
+        assert_eq!(dai.len(), paths as usize);
+        for (p, s) in dai {
+            let top = s.iter().cloned().fold(0.0, f64::max);
+            assert!((1.03..1.3).contains(&top), "path {p}: DAI at most {top}");
+        }
+    }
+}
