@@ -15,6 +15,8 @@ pub enum Stage {
     MovePrices,
     /// Stage 2: pool arbitrage.
     Arbitrage,
+    /// Stage 2: arbitrage through the CDPs' peg stability modules.
+    ArbitrageCdp,
     /// Stage 3: lenders' runs and borrowers' deleveraging.
     AgentsLending,
     /// Stage 3c: perp index and margin models.
@@ -41,11 +43,12 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in step order.
-    pub const ALL: [Stage; 15] = [
+    pub const ALL: [Stage; 16] = [
         Stage::AccrueLending,
         Stage::AccrueCdp,
         Stage::MovePrices,
         Stage::Arbitrage,
+        Stage::ArbitrageCdp,
         Stage::AgentsLending,
         Stage::AgentsPerps,
         Stage::AgentsOptions,
@@ -66,6 +69,7 @@ impl Stage {
             Stage::AccrueCdp => "accrue/cdp",
             Stage::MovePrices => "prices/market",
             Stage::Arbitrage => "arbitrage/market",
+            Stage::ArbitrageCdp => "arbitrage/cdp",
             Stage::AgentsLending => "agents/lending",
             Stage::AgentsPerps => "agents/perps",
             Stage::AgentsOptions => "agents/options",

@@ -221,6 +221,10 @@ impl<'a> World<'a> {
         self.laps.lap(Stage::MovePrices);
         self.market.arbitrage(sc, t);
         self.laps.lap(Stage::Arbitrage);
+        if self.cdps.any() {
+            self.cdps.psm_arbitrage(&mut self.market);
+        }
+        self.laps.lap(Stage::ArbitrageCdp);
         self.lending.lenders_act(t, &mut self.market);
         if self.lending.deleverages() {
             self.read_oracles(t);

@@ -303,7 +303,7 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
     let mut path = Vec::with_capacity(summaries.len() * n);
     let mut cdp = Vec::with_capacity(summaries.len() * n);
     let mut counts: [Vec<i64>; 4] = Default::default();
-    let mut values: [Vec<f64>; 4] = Default::default();
+    let mut values: [Vec<f64>; 6] = Default::default();
     for s in summaries {
         for (c, o) in s.cdps.iter().enumerate() {
             path.push(s.path as i64);
@@ -312,16 +312,20 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
             for (col, x) in counts.iter_mut().zip(k) {
                 col.push(x as i64);
             }
-            for (col, x) in values
-                .iter_mut()
-                .zip([o.raised, o.shortfall, o.deficit, o.gov_minted])
-            {
+            for (col, x) in values.iter_mut().zip([
+                o.raised,
+                o.shortfall,
+                o.deficit,
+                o.gov_minted,
+                o.psm_gem,
+                o.psm_impairment,
+            ]) {
                 col.push(x);
             }
         }
     }
     let [auctions, finished, zero, flops] = counts;
-    let [raised, shortfall, deficit, minted] = values;
+    let [raised, shortfall, deficit, minted, psm_gem, psm_impairment] = values;
     frame(vec![
         col("path", path),
         col("cdp", cdp),
@@ -333,6 +337,8 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
         col("deficit", deficit),
         col("debt_auctions", flops),
         col("gov_minted", minted),
+        col("psm_gem", psm_gem),
+        col("psm_impairment", psm_impairment),
     ])
 }
 

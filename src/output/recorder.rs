@@ -137,6 +137,11 @@ pub struct CdpOutcome {
     pub gov_minted: f64,
     /// Debt auctions held.
     pub debt_auctions: u32,
+    /// Gem held by the peg stability module at the end.
+    pub psm_gem: f64,
+    /// The module's gem below par at its worst over the path: the largest
+    /// end-of-step gem held × max(0, 1 − its USD price), USD.
+    pub psm_impairment: f64,
 }
 
 /// Everything one path produced.

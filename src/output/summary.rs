@@ -179,6 +179,10 @@ pub struct CdpSummary {
     pub deficit: LossMetrics,
     /// Governance tokens minted per path.
     pub gov_minted: LossMetrics,
+    /// The peg stability module's gem below par at its worst, USD per
+    /// path (absent without a module).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psm_impairment: Option<LossMetrics>,
 }
 
 /// Attackers' outcomes over paths in `summary.json` (summed over the
@@ -321,6 +325,33 @@ impl Systemic {
     }
 }
 
+impl CdpSummary {
+    /// Each CDP's outcomes over a run's paths.
+    fn of(sc: &Scenario, rows: &[PathSummary]) -> Vec<CdpSummary> {
+        sc.cdps
+            .iter()
+            .enumerate()
+            .map(|(c, spec)| {
+                let over = |f: &dyn Fn(&PathSummary) -> f64| {
+                    loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
+                };
+                CdpSummary {
+                    cdp: spec.name.clone(),
+                    auctions: over(&|s| s.cdps[c].auctions as f64),
+                    zero_bid_auctions: over(&|s| s.cdps[c].zero_bid_auctions as f64),
+                    shortfall: over(&|s| s.cdps[c].shortfall),
+                    deficit: over(&|s| s.cdps[c].deficit),
+                    gov_minted: over(&|s| s.cdps[c].gov_minted),
+                    psm_impairment: spec
+                        .psm
+                        .is_some()
+                        .then(|| over(&|s| s.cdps[c].psm_impairment)),
+                }
+            })
+            .collect()
+    }
+}
+
 impl Summary {
     /// The summary of a run's paths.
     pub fn of(sc: &Scenario, rows: &[PathSummary]) -> Self {
@@ -412,24 +443,7 @@ impl Summary {
                 fund_drawn: m(|s| s.perp_fund_drawn),
                 vault_bad_debt: m(|s| s.perp_vault_bad_debt),
             }),
-            cdps: sc
-                .cdps
-                .iter()
-                .enumerate()
-                .map(|(c, spec)| {
-                    let over = |f: &dyn Fn(&PathSummary) -> f64| {
-                        loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
-                    };
-                    CdpSummary {
-                        cdp: spec.name.clone(),
-                        auctions: over(&|s| s.cdps[c].auctions as f64),
-                        zero_bid_auctions: over(&|s| s.cdps[c].zero_bid_auctions as f64),
-                        shortfall: over(&|s| s.cdps[c].shortfall),
-                        deficit: over(&|s| s.cdps[c].deficit),
-                        gov_minted: over(&|s| s.cdps[c].gov_minted),
-                    }
-                })
-                .collect(),
+            cdps: CdpSummary::of(sc, rows),
             attack: (!sc.attackers.is_empty()).then(|| AttackSummary {
                 pnl: m(|s| s.attack_pnl.unwrap_or(0.0)),
                 borrowed: m(|s| s.attack_borrowed.unwrap_or(0.0)),

@@ -251,7 +251,7 @@ impl Scenario {
             &symbols,
             sim.steps,
         )?;
-        let cdps = cdps_from_raw(&raw, &assets, &pool_of)?;
+        let cdps = cdps_from_raw(&raw, &assets, &pools, &pool_of)?;
         Ok(Scenario {
             cdps,
             hedgers,

@@ -297,10 +297,14 @@ dutch = { buf = 1.2, curve = "stairstep", step_hours = 0.5, cut = 0.9, tail_hour
 /// unbacked − vault debt) moves each step
 /// by exactly what the auctions raised plus what debt auctions brought in
 /// (tokens minted × their price): fees, barks and cancellations move it
-/// by nothing.
+/// by nothing. The third case adds a peg stability module without tolls,
+/// which answers the keepers' purchases of DAI: its gem is in the supply,
+/// and it moves the net position by nothing either.
 #[test]
 fn supply_surplus_and_debt_reconcile_every_step() {
-    for auction in [ENGLISH, CRASH_DUTCH] {
+    let with_psm = format!("{ENGLISH}\npsm = {{ gem = \"USDC\", reserve = 1000000.0 }}");
+    for auction in [ENGLISH, CRASH_DUTCH, with_psm.as_str()] {
+        let mut psm_traded = 0.0;
         let sc = scenario(&crash(auction), &Overrides::default());
         let mut w = World::new(&sc);
         let (mut kicked, mut minted) = (0, 0.0);
@@ -334,7 +338,9 @@ fn supply_surplus_and_debt_reconcile_every_step() {
             let last = c.step.len() - 1;
             assert_eq!(check.len(), 1);
             assert!(near(check[0].0, c.supply[last], 1e-12));
-            assert!(near(check[0].1, c.debt[last] + c.unbacked[last], 1e-9));
+            let stocks = c.debt[last] + c.unbacked[last] + c.psm_gem[last];
+            assert!(near(check[0].1, stocks, 1e-9));
+            psm_traded += c.psm_flow.iter().map(|f| f.abs()).sum::<f64>();
             kicked += rec.summary.cdps[0].auctions;
             minted += rec.summary.cdps[0].gov_minted;
             // Each finished auction raised at most its tab.
@@ -349,6 +355,7 @@ fn supply_surplus_and_debt_reconcile_every_step() {
             minted > 0.0,
             "and leave debt for debt auctions under {auction}"
         );
+        assert_eq!(psm_traded > 0.0, auction.contains("psm"), "{auction}");
     }
 }
 
@@ -1015,4 +1022,174 @@ fn unsafe_vaults_are_barked_lowest_collateral_ratio_first() {
     let a = &rec.auctions;
     let id_of = |v: u32| a.auction[a.vault.iter().position(|&x| x == v).unwrap()];
     assert_eq!([id_of(2), id_of(3), id_of(0), id_of(1)], [0, 1, 2, 3]);
+}
+
+/// USDC loses 13% at step 1. DAI's pool against USDC (1,000,000 each, no
+/// fee) is arbitraged towards DAI's fundamental of 1 USD, 1.149 USDC, but
+/// only 1,000 USD (1,149.4 USDC) a step; the PSM (no tolls) then mints DAI
+/// for USDC and sells it into the pool until a DAI fetches one USDC at
+/// the margin: with no fee that is back at 1,000,000 each. So every step
+/// from 1 on the module takes in `g = 10⁶ − 10¹²/(10⁶ + c)` USDC, DAI is
+/// worth exactly 0.87 USD, and what the coins minted against the USDC lack
+/// of par is 13% of it.
+const PSM: &str = r#"
+[simulation]
+name = "psm"
+steps = 6
+dt_hours = 1.0
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 150.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[assets]]
+symbol = "DAI"
+price = 1.0
+
+[[pools]]
+base = "DAI"
+quote = "USDC"
+base_reserve = 1000000.0
+fee = 0.0
+arbitrage_usd = 1000.0
+
+[[shocks]]
+step = 1
+asset = "USDC"
+return = -0.13
+
+[[cdps]]
+name = "maker"
+stablecoin = "DAI"
+auction = "dutch"
+oracle = { kind = "direct" }
+psm = { gem = "USDC", reserve = 100000.0 }
+
+[cdps.collateral.ETH]
+liquidation_ratio = 1.5
+
+[[cdps.vaults]]
+collateral = "ETH"
+units = 10.0
+debt = 500.0
+"#;
+
+#[test]
+fn an_impaired_gem_takes_the_coin_with_it_through_the_psm() {
+    let sc = scenario(PSM, &Overrides::default());
+    let mut w = World::new(&sc);
+    let rec = w.run_path(0).unwrap();
+    let c = 1000.0 / 0.87;
+    let g = 1e6 - 1e12 / (1e6 + c);
+    let r = &rec.cdp;
+    for (k, &t) in r.step.iter().enumerate() {
+        let want = 100_000.0 + f64::from(t) * g;
+        assert!(
+            near(r.psm_gem[k], want, 1e-9),
+            "step {t}: {} vs {want}",
+            r.psm_gem[k]
+        );
+        let flow = if t == 0 { 0.0 } else { g };
+        assert!(
+            near(r.psm_flow[k], flow, 1e-6),
+            "step {t}: flow {}",
+            r.psm_flow[k]
+        );
+        let dai = if t == 0 { 1.0 } else { 0.87 };
+        assert!(
+            near(r.stablecoin_price[k], dai, 1e-9),
+            "step {t}: DAI {}",
+            r.stablecoin_price[k]
+        );
+        // The supply is the vault's debt and the module's gem.
+        assert!(near(r.supply[k], 500.0 + want, 1e-9));
+    }
+    let (supply, stocks) = w.cdps.supply_check()[0];
+    assert!(near(supply, stocks, 1e-12));
+    let o = rec.summary.cdps[0];
+    assert!(near(o.psm_gem, 100_000.0 + 6.0 * g, 1e-9));
+    assert!(near(o.psm_impairment, 0.13 * o.psm_gem, 1e-9));
+
+    // Without the module, DAI keeps its pool's price, which arbitrage
+    // pulls up towards 1 USD.
+    let bare = PSM.replace("psm = { gem = \"USDC\", reserve = 100000.0 }\n", "");
+    let sc = scenario(&bare, &Overrides::default());
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let last = *rec.cdp.stablecoin_price.last().unwrap();
+    assert!(last > 0.875, "DAI at {last} without the module");
+    assert_eq!(rec.summary.cdps[0].psm_gem, 0.0);
+}
+
+/// Tolls: with tin = 1% the module's gem is what the coins sold cost, and
+/// the tolls go to the surplus; the supply counts them once.
+#[test]
+fn psm_tolls_go_to_the_surplus() {
+    let text = PSM.replace(
+        "psm = { gem = \"USDC\", reserve = 100000.0 }",
+        "psm = { gem = \"USDC\", reserve = 100000.0, tin = 0.01 }",
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let mut w = World::new(&sc);
+    let rec = w.run_path(0).unwrap();
+    let r = &rec.cdp;
+    let minted = r.psm_gem.last().unwrap() - 100_000.0;
+    assert!(minted > 0.0);
+    assert!(near(*r.surplus.last().unwrap(), 0.01 * minted, 1e-9));
+    // DAI now sits where a coin sold fetches 1/0.99 USDC: above 0.87 USD.
+    assert!(near(*r.stablecoin_price.last().unwrap(), 0.87 / 0.99, 1e-9));
+    let (supply, stocks) = w.cdps.supply_check()[0];
+    assert!(near(supply, stocks, 1e-12));
+    assert!(near(supply, 500.0 + r.psm_gem.last().unwrap(), 1e-12));
+}
+
+/// A module's settings are checked and named.
+#[test]
+fn psm_settings_are_validated() {
+    let line = "psm = { gem = \"USDC\", reserve = 100000.0 }";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "psm = { gem = \"DAI\" }",
+            &["cdps.maker.psm.gem", "own stablecoin"],
+        ),
+        (
+            "psm = { gem = \"ETH\" }",
+            &["cdps.maker.psm.gem", "main venue"],
+        ),
+        (
+            "psm = { gem = \"USDC\", tin = 1.0 }",
+            &["cdps.maker.psm.tin", "below 1"],
+        ),
+        (
+            "psm = { gem = \"USDC\", tout = -0.1 }",
+            &["cdps.maker.psm.tout"],
+        ),
+        (
+            "psm = { gem = \"USDC\", reserve = 10.0, debt_ceiling = 5.0 }",
+            &["cdps.maker.psm.reserve", "above the debt ceiling"],
+        ),
+        (
+            "psm = { gem = \"USDX\" }",
+            &["cdps.maker.psm.gem", "unknown asset"],
+        ),
+    ];
+    for (to, needles) in cases {
+        assert_rejected(&PSM.replace(line, to), needles);
+    }
+    // The stablecoin's pool the other way round is refused too.
+    let flipped = PSM.replace(
+        "base = \"DAI\"\nquote = \"USDC\"",
+        "base = \"USDC\"\nquote = \"DAI\"",
+    );
+    assert_rejected(&flipped, &["cdps.maker.psm.gem", "main venue"]);
+    // The gem as a vault type's collateral as well.
+    let both = PSM.replace(
+        "[cdps.collateral.ETH]",
+        "[cdps.collateral.USDC]\nliquidation_ratio = 1.0\n\n[cdps.collateral.ETH]",
+    );
+    assert_rejected(&both, &["cdps.maker.psm.gem", "vault type"]);
 }

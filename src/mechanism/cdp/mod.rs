@@ -16,6 +16,7 @@ pub mod charts;
 pub mod clip;
 pub mod dog;
 pub mod flip;
+pub mod psm;
 pub mod raw;
 mod round;
 pub mod spec;
@@ -101,6 +102,8 @@ struct StepCounts {
     raised: f64,
     /// Actions of this CDP in the step: gas grows with them.
     actions: u32,
+    /// Gem into the peg stability module in the step (net).
+    psm_flow: f64,
 }
 
 /// One CDP on one path.
@@ -129,6 +132,9 @@ struct System {
     out: CdpOutcome,
     /// Scratch: the round's unsafe vaults, (collateral ratio, vault).
     unsafe_ids: Vec<(f64, usize)>,
+    /// Gem held by the peg stability module (= stablecoin minted
+    /// against it).
+    psm_gem: f64,
 }
 
 /// Every CDP of the scenario on one path.
@@ -190,6 +196,23 @@ impl<'a> Cdps<'a> {
         }
     }
 
+    /// Stage 2, after the pools' arbitrage, and at the end of every
+    /// cascade round: arbitrage through each peg stability module against
+    /// its stablecoin's main venue (`psm.rs`).
+    /// Minting adds the gem to the module and to the supply, redeeming
+    /// takes it out of both; the tolls go to the surplus.
+    pub fn psm_arbitrage(&mut self, market: &mut Market) {
+        for (s, c) in self.systems.iter_mut().zip(&self.sc.cdps) {
+            if let Some(p) = &c.psm {
+                let swap = psm::arbitrage(p, s.psm_gem, &mut market.pools[p.pool]);
+                s.psm_gem += swap.gem_in;
+                s.supply += swap.gem_in;
+                s.vow.joy += swap.toll;
+                s.step.psm_flow += swap.gem_in;
+            }
+        }
+    }
+
     /// Stage 4, one cascade round at step `t`: read the oracles, settle or
     /// restart English auctions (first round only: time moves between
     /// steps), send unsafe vaults to auction, and let the keepers whose
@@ -222,6 +245,9 @@ impl<'a> Cdps<'a> {
             executed += r.bark();
             executed += r.bid();
         }
+        // The modules answer what the round's sales and purchases did to
+        // their pools (not counted as executed: they only follow).
+        self.psm_arbitrage(market);
         executed
     }
 
@@ -239,6 +265,14 @@ impl<'a> Cdps<'a> {
             s.out.gov_minted = s.vow.minted;
             s.out.debt_auctions = s.vow.debt_auctions;
             s.out.deficit = (s.vow.sin - s.vow.joy).max(0.0);
+            if let Some(p) = &spec.psm {
+                let gem_usd = market.market_price(sc, p.gem);
+                s.out.psm_gem = s.psm_gem;
+                // What the coins minted against the gem lack of par (1
+                // USD), at its worst so far.
+                let gap = s.psm_gem * (1.0 - gem_usd).max(0.0);
+                s.out.psm_impairment = s.out.psm_impairment.max(gap);
+            }
             if write {
                 s.record(c, t, stable_usd, rec);
             }
@@ -260,13 +294,14 @@ impl<'a> Cdps<'a> {
     }
 
     /// Checks for tests: per CDP, (supply, Σ vault debt + confiscated debt
-    /// not yet cancelled). The two are kept apart and must agree.
+    /// not yet cancelled + the module's gem). The two are kept apart and
+    /// must agree.
     pub fn supply_check(&self) -> Vec<(f64, f64)> {
         self.systems
             .iter()
             .map(|s| {
                 let debt: f64 = s.vaults.iter().map(|v| v.art * s.rate[v.ilk]).sum();
-                (s.supply, debt + s.vow.sin)
+                (s.supply, debt + s.vow.sin + s.psm_gem)
             })
             .collect()
     }
@@ -309,6 +344,7 @@ impl System {
             step: StepCounts::default(),
             out: CdpOutcome::default(),
             unsafe_ids: Vec::new(),
+            psm_gem: 0.0,
         };
         s.reset(c);
         s
@@ -329,7 +365,8 @@ impl System {
         for v in &self.vaults {
             self.art[v.ilk] += v.art;
         }
-        self.supply = self.vaults.iter().map(|v| v.art).sum();
+        self.psm_gem = c.psm.as_ref().map_or(0.0, |p| p.reserve);
+        self.supply = self.vaults.iter().map(|v| v.art).sum::<f64>() + self.psm_gem;
         self.vow = Vow::new(c.surplus);
         self.keepers.clear();
         self.keepers.extend(c.keepers.iter().map(|k| Keeper {
@@ -365,6 +402,8 @@ impl System {
         r.settled.push(self.step.settled);
         r.raised.push(self.step.raised);
         r.shortfall_cum.push(self.out.shortfall);
+        r.psm_gem.push(self.psm_gem);
+        r.psm_flow.push(self.step.psm_flow);
     }
 }
 

@@ -59,6 +59,32 @@ pub struct RawCdp {
     /// Generated vaults.
     #[serde(default)]
     pub vault_populations: Vec<RawVaultPopulation>,
+    /// A peg stability module: swaps another asset for the stablecoin at
+    /// par less a fee (makerdao/dss-psm `psm.sol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psm: Option<RawPsm>,
+}
+
+/// `[cdps.psm]`: a peg stability module (dss-psm's `psm.sol`).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPsm {
+    /// The asset it swaps for the stablecoin at par (`gem`, e.g. USDC).
+    /// The stablecoin's main venue must be a `STABLECOIN/GEM` pool.
+    pub gem: String,
+    /// Fee on selling gem for stablecoin (`tin`; default 0).
+    #[serde(default)]
+    pub tin: f64,
+    /// Fee on buying gem with stablecoin (`tout`; default 0).
+    #[serde(default)]
+    pub tout: f64,
+    /// Most stablecoin minted against gem (its vault type's `line`;
+    /// default unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debt_ceiling: Option<f64>,
+    /// Gem held at step 0, and so stablecoin minted against it (default 0).
+    #[serde(default)]
+    pub reserve: f64,
 }
 
 /// Which auction liquidates vaults.

@@ -4,8 +4,9 @@
 
 use crate::error::ScenarioError;
 use crate::market::source::{Quote, Source};
-use crate::market::spec::{Asset, asset_index};
+use crate::market::spec::{Asset, PoolSpec, asset_index};
 use crate::mechanism::cdp::abaci::Curve;
+use crate::mechanism::cdp::psm::{PsmSpec, psm_from_raw};
 use crate::mechanism::cdp::raw::*;
 use crate::mechanism::oracle::raw::{OracleKind, OracleSource};
 use crate::scenario::check::{
@@ -116,6 +117,8 @@ pub struct CdpSpec {
     /// Vaults at step 0: (ilk index, collateral units, debt), explicit ones
     /// first, then each population's in order.
     pub vaults: Vec<(usize, f64, f64)>,
+    /// Peg stability module, if any.
+    pub psm: Option<PsmSpec>,
 }
 
 fn invalid(field: String, problem: impl Into<String>) -> ScenarioError {
@@ -128,6 +131,7 @@ fn invalid(field: String, problem: impl Into<String>) -> ScenarioError {
 pub fn cdps_from_raw(
     raw: &RawScenario,
     assets: &[Asset],
+    pools: &[PoolSpec],
     pool_of: &[Option<usize>],
 ) -> Result<Vec<CdpSpec>, ScenarioError> {
     let mut rng = crate::montecarlo::seed::vault_rng(raw.simulation.seed);
@@ -146,7 +150,7 @@ pub fn cdps_from_raw(
                 ),
             ));
         }
-        out.push(cdp_from_raw(raw, r, assets, pool_of, &mut rng)?);
+        out.push(cdp_from_raw(raw, r, assets, pools, pool_of, &mut rng)?);
     }
     Ok(out)
 }
@@ -155,6 +159,7 @@ fn cdp_from_raw(
     raw: &RawScenario,
     r: &RawCdp,
     assets: &[Asset],
+    pools: &[PoolSpec],
     pool_of: &[Option<usize>],
     rng: &mut crate::montecarlo::seed::PathRng,
 ) -> Result<CdpSpec, ScenarioError> {
@@ -218,6 +223,20 @@ fn cdp_from_raw(
     let design = design_from_raw(r)?;
     let keepers = keepers_from_raw(r)?;
     let vaults = vaults_from_raw(r, assets, &ilks, rng)?;
+    let psm = r
+        .psm
+        .as_ref()
+        .map(|p| psm_from_raw(raw, &r.name, p, stablecoin, pool_of[stablecoin], pools))
+        .transpose()?;
+    if psm
+        .as_ref()
+        .is_some_and(|p| ilks.iter().any(|i| i.asset == p.gem))
+    {
+        return Err(invalid(
+            f("psm.gem"),
+            "is also a vault type's collateral: give the module or the vault type, not both",
+        ));
+    }
     Ok(CdpSpec {
         name: r.name.clone(),
         stablecoin,
@@ -236,6 +255,7 @@ fn cdp_from_raw(
         ilks,
         keepers,
         vaults,
+        psm,
     })
 }
 

@@ -38,6 +38,11 @@ crate::step_table! {
         "raised" raised: f64 as value,
         /// Σ max(0, debt confiscated − raised) over auctions finished so far.
         "shortfall_cum" shortfall_cum: f64 as value,
+        /// Gem held by the peg stability module (= stablecoin minted
+        /// against it; 0 without one).
+        "psm_gem" psm_gem: f64 as value,
+        /// Gem into the module in the step (negative: out of it).
+        "psm_flow" psm_flow: f64 as value,
     }
 }
 
