@@ -757,6 +757,12 @@ fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
     );
     assert!(ints(&d, "debt_auctions").iter().all(|&n| n == 0));
 
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["cdps"][0].get("psm_impairment").is_none(),
+        "no module"
+    );
     for o in [&out, &dout] {
         let png = std::fs::read(o.join("charts/cdp_maker.png")).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
@@ -772,4 +778,64 @@ fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
             assert!((1.03..1.3).contains(&top), "path {p}: DAI at most {top}");
         }
     }
+}
+
+/// usdc-impairment: through the module DAI falls with USDC (its lowest
+/// within a cent of USDC's on every path), the module is short of par by
+/// about 12% of its USDC at worst, and the DAI-backed lender liquidates on
+/// every path; with the module's minting closed DAI never trades below 1
+/// USD, nothing is liquidated, and the module's shortfall is the same.
+#[test]
+fn usdc_impairment_reaches_dai_and_its_lender_through_the_module() {
+    let text = text_of("usdc-impairment");
+    let closed = edit(
+        &text,
+        &[Edit::Add(
+            "cdps.maker.psm.debt_ceiling",
+            val("2000000000.0"),
+        )],
+    );
+    let paths = 8;
+    let (_a, out) = run_text(&text, paths);
+    let (_b, cout) = run_text(&closed, paths);
+    let usdc_low = 0.94 * 0.935;
+    let lows = |o: &Path| -> Vec<f64> {
+        series(
+            &read(&o.join("cdp.parquet")),
+            "cdp",
+            "maker",
+            "stablecoin_price",
+        )
+        .values()
+        .map(|s| s.iter().cloned().fold(f64::INFINITY, f64::min))
+        .collect()
+    };
+    let (open, shut) = (lows(&out), lows(&cout));
+    assert_eq!(open.len(), paths as usize);
+    for (p, (a, b)) in open.iter().zip(&shut).enumerate() {
+        assert!((a - usdc_low).abs() < 0.01, "path {p}: DAI low {a}");
+        assert!(
+            *b >= 1.0 - 1e-9,
+            "path {p}: DAI low {b} with minting closed"
+        );
+    }
+    let count = |o: &Path| -> Vec<i64> {
+        let df = read(&o.join("path_protocols.parquet"));
+        i64s(&df, "liquidations")
+    };
+    assert!(count(&out).iter().all(|&n| n >= 100), "{:?}", count(&out));
+    assert!(count(&cout).iter().all(|&n| n == 0), "{:?}", count(&cout));
+    let gap = |o: &Path| per_path(&read(&o.join("path_cdps.parquet")), "psm_impairment");
+    let (g_open, g_shut) = (gap(&out), gap(&cout));
+    for (a, b) in g_open.iter().zip(&g_shut) {
+        // About 12% of 2B, at USDC's low (the recovery does not erase it).
+        assert!((0.11..0.13).contains(&(a / 2e9)), "{a}");
+        assert!((a - b).abs() < 0.01 * b, "{a} vs {b}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let mean = summary["cdps"][0]["psm_impairment"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((mean - g_open.iter().sum::<f64>() / g_open.len() as f64).abs() < 1e-6 * mean);
 }
