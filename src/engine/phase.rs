@@ -25,6 +25,8 @@ pub enum Stage {
     AgentsOptions,
     /// Stage 3e: oracle manipulators' forecasts, pushes and loans.
     AgentsAttack,
+    /// Stage 3f: CDP vault owners repaying.
+    AgentsCdp,
     /// Stage 4: oracle reads and lending liquidations, every round.
     CascadeLending,
     /// Stage 4: perp liquidations and ADL, every round.
@@ -43,7 +45,7 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in step order.
-    pub const ALL: [Stage; 16] = [
+    pub const ALL: [Stage; 17] = [
         Stage::AccrueLending,
         Stage::AccrueCdp,
         Stage::MovePrices,
@@ -53,6 +55,7 @@ impl Stage {
         Stage::AgentsPerps,
         Stage::AgentsOptions,
         Stage::AgentsAttack,
+        Stage::AgentsCdp,
         Stage::CascadeLending,
         Stage::CascadePerps,
         Stage::CascadeCdp,
@@ -74,6 +77,7 @@ impl Stage {
             Stage::AgentsPerps => "agents/perps",
             Stage::AgentsOptions => "agents/options",
             Stage::AgentsAttack => "agents/attack",
+            Stage::AgentsCdp => "agents/cdp",
             Stage::CascadeLending => "cascade/lending",
             Stage::CascadePerps => "cascade/perps",
             Stage::CascadeCdp => "cascade/cdp",

@@ -241,6 +241,10 @@ impl<'a> World<'a> {
                 .act(t, &mut self.market, &mut self.lending, &mut self.oracles);
         }
         self.laps.lap(Stage::AgentsAttack);
+        if self.cdps.any() {
+            self.cdps.owners_act(&mut self.market);
+        }
+        self.laps.lap(Stage::AgentsCdp);
         let outcome = self.cascade(t, rec);
         self.perps.funding(&self.market);
         self.laps.lap(Stage::AfterCascadePerps);

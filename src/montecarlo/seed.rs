@@ -22,6 +22,7 @@ const BOOK_STREAM: u64 = 0x626f_6f6b; // "book"
 const PERP_STREAM: u64 = 0x7065_7270; // "perp"
 const VAULT_STREAM: u64 = 0x7661_756c; // "vaul"
 const KEEPER_STREAM: u64 = 0x6b65_6570; // "keep"
+const OWNER_STREAM: u64 = 0x6f77_6e72; // "ownr"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -55,6 +56,13 @@ pub fn vault_rng(seed: u64) -> PathRng {
 /// either auction design, whatever the keepers draw.
 pub fn keeper_rng(seed: u64, path: u32) -> PathRng {
     stream(seed, KEEPER_STREAM, path as u64)
+}
+
+/// The generator of the CDPs' vault owners: index 0 draws which vaults'
+/// owners act (at validation), index 1 + path whose transactions land on
+/// that path; a stream apart from the prices, the books and the keepers.
+pub fn owner_rng(seed: u64, index: u64) -> PathRng {
+    stream(seed, OWNER_STREAM, index)
 }
 
 #[cfg(test)]

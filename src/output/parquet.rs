@@ -303,7 +303,7 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
     let mut path = Vec::with_capacity(summaries.len() * n);
     let mut cdp = Vec::with_capacity(summaries.len() * n);
     let mut counts: [Vec<i64>; 4] = Default::default();
-    let mut values: [Vec<f64>; 6] = Default::default();
+    let mut values: [Vec<f64>; 7] = Default::default();
     for s in summaries {
         for (c, o) in s.cdps.iter().enumerate() {
             path.push(s.path as i64);
@@ -319,13 +319,22 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
                 o.gov_minted,
                 o.psm_gem,
                 o.psm_impairment,
+                o.repaid,
             ]) {
                 col.push(x);
             }
         }
     }
     let [auctions, finished, zero, flops] = counts;
-    let [raised, shortfall, deficit, minted, psm_gem, psm_impairment] = values;
+    let [
+        raised,
+        shortfall,
+        deficit,
+        minted,
+        psm_gem,
+        psm_impairment,
+        repaid,
+    ] = values;
     frame(vec![
         col("path", path),
         col("cdp", cdp),
@@ -339,6 +348,7 @@ pub fn path_cdps_frame(names: &Names, summaries: &[PathSummary]) -> DataFrame {
         col("gov_minted", minted),
         col("psm_gem", psm_gem),
         col("psm_impairment", psm_impairment),
+        col("repaid", repaid),
     ])
 }
 

@@ -142,6 +142,8 @@ pub struct CdpOutcome {
     /// The module's gem below par at its worst over the path: the largest
     /// end-of-step gem held × max(0, 1 − its USD price), USD.
     pub psm_impairment: f64,
+    /// Stablecoin vault owners bought and repaid.
+    pub repaid: f64,
 }
 
 /// Everything one path produced.

@@ -303,7 +303,16 @@ dutch = { buf = 1.2, curve = "stairstep", step_hours = 0.5, cut = 0.9, tail_hour
 #[test]
 fn supply_surplus_and_debt_reconcile_every_step() {
     let with_psm = format!("{ENGLISH}\npsm = {{ gem = \"USDC\", reserve = 1000000.0 }}");
-    for auction in [ENGLISH, CRASH_DUTCH, with_psm.as_str()] {
+    let with_owners = format!(
+        "{CRASH_DUTCH}\nowners = {{ share = 0.5, repay_below = 1.2, repay_to = 1.5, inclusion = 0.5 }}"
+    );
+    let mut repaid_total = 0.0;
+    for auction in [
+        ENGLISH,
+        CRASH_DUTCH,
+        with_psm.as_str(),
+        with_owners.as_str(),
+    ] {
         let mut psm_traded = 0.0;
         let sc = scenario(&crash(auction), &Overrides::default());
         let mut w = World::new(&sc);
@@ -325,8 +334,11 @@ fn supply_surplus_and_debt_reconcile_every_step() {
                 let brought =
                     (c.gov_minted[r] - c.gov_minted[r - 1]) * 500.0 / c.stablecoin_price[r];
                 let moved = net(r) - net(r - 1);
+                // Owners' repayments lower the debt: the net rises by them.
+                let repaid = c.repaid[r];
+                repaid_total += repaid;
                 assert!(
-                    (moved - c.raised[r] - brought).abs() < 1e-6 * c.debt[0],
+                    (moved - c.raised[r] - brought - repaid).abs() < 1e-6 * c.debt[0],
                     "path {p} step {}: net moved {moved}, raised {}, debt auctions {brought}",
                     c.step[r],
                     c.raised[r]
@@ -357,6 +369,7 @@ fn supply_surplus_and_debt_reconcile_every_step() {
         );
         assert_eq!(psm_traded > 0.0, auction.contains("psm"), "{auction}");
     }
+    assert!(repaid_total > 0.0, "the owners repaid");
 }
 
 /// The same bytes whatever the thread count, under both designs.
@@ -1192,4 +1205,118 @@ fn psm_settings_are_validated() {
         "[cdps.collateral.USDC]\nliquidation_ratio = 1.0\n\n[cdps.collateral.ETH]",
     );
     assert_rejected(&both, &["cdps.maker.psm.gem", "vault type"]);
+}
+
+/// Owners who repay, by hand: ETH falls to 135 at step 1, so the vault (10
+/// ETH owing 1,000 under a 1.5 ratio) is at 1,350 < 1.1 × 1.5 × 1,000. Its
+/// owner repays down to 1,350 / (1.5 × 1.4) = 642.86 at stage 3, before
+/// the cascade, whose oracle then finds it safe (900 of room > 642.86):
+/// no auction. Without a landing (inclusion 0), or with no owner who acts
+/// (share 0), the vault is barked as before; with dust above 642.86 the
+/// whole debt is repaid.
+#[test]
+fn owners_repay_before_the_cascade_reads_their_vaults() {
+    let with = |owners: &str| {
+        one_vault(
+            &format!("{DUTCH}\nowners = {owners}"),
+            &keeper("k", "value"),
+            -0.1,
+        )
+    };
+    let (rec, _, _) = run(&with("{ repay_below = 1.1, repay_to = 1.4 }"));
+    let keep = 1350.0 / (1.5 * 1.4);
+    assert!(rec.auctions.step.is_empty(), "no auction");
+    let c = &rec.cdp;
+    let at1 = c.step.iter().position(|&t| t == 1).unwrap();
+    assert!(
+        near(c.repaid[at1], 1000.0 - keep, 1e-12),
+        "{}",
+        c.repaid[at1]
+    );
+    assert!(near(c.debt[at1], keep, 1e-12));
+    assert!(near(c.supply[at1], keep, 1e-12));
+    assert_eq!(c.repaid.iter().filter(|&&r| r > 0.0).count(), 1, "once");
+    assert!(near(rec.summary.cdps[0].repaid, 1000.0 - keep, 1e-12));
+
+    for off in [
+        "{ repay_below = 1.1, repay_to = 1.4, inclusion = 0.0 }",
+        "{ repay_below = 1.1, repay_to = 1.4, share = 0.0 }",
+    ] {
+        let (rec, _, _) = run(&with(off));
+        assert_eq!(rec.auctions.step.len(), 1, "{off}");
+        assert_eq!(rec.summary.cdps[0].repaid, 0.0, "{off}");
+    }
+    // The trigger: with ETH up 10% the vault is at 1,650, above 1.05 ×
+    // 1.5 × 1,000 = 1,575 (nothing) and below 1.15 × ... = 1,725 (repays
+    // to 1,650 / (1.5 × 1.4) = 785.71).
+    for (below, repaid) in [(1.05, 0.0), (1.15, 1000.0 - 1650.0 / 2.1)] {
+        let (rec, _, _) = run(&one_vault(
+            &format!("{DUTCH}\nowners = {{ repay_below = {below}, repay_to = 1.4 }}"),
+            &keeper("k", "value"),
+            0.1,
+        ));
+        assert!(near(rec.summary.cdps[0].repaid, repaid, 1e-12), "{below}");
+    }
+
+    // Dust above what would be left: the whole debt goes.
+    let (rec, _, _) = run(&with("{ repay_below = 1.1, repay_to = 1.4 }")
+        .replace("penalty = 0.13", "penalty = 0.13\ndust = 700.0"));
+    assert!(near(rec.summary.cdps[0].repaid, 1000.0, 1e-12));
+    assert_eq!(rec.cdp.debt[at1], 0.0);
+}
+
+/// Owners' settings are checked and named.
+#[test]
+fn owners_settings_are_validated() {
+    let text = |owners: &str| one_vault(&format!("{DUTCH}\nowners = {owners}"), "", -0.1);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "{ repay_below = 1.0, repay_to = 1.4 }",
+            &["cdps.maker.owners.repay_below", "above 1"],
+        ),
+        (
+            "{ repay_below = 1.2, repay_to = 1.2 }",
+            &["cdps.maker.owners.repay_to", "above repay_below"],
+        ),
+        (
+            "{ repay_below = 1.2, repay_to = 101.0 }",
+            &["cdps.maker.owners.repay_to", "at most 100"],
+        ),
+        (
+            "{ repay_below = 1.2, repay_to = 1.5, share = 1.5 }",
+            &["cdps.maker.owners.share"],
+        ),
+        (
+            "{ repay_below = 1.2, repay_to = 1.5, inclusion = -0.1 }",
+            &["cdps.maker.owners.inclusion"],
+        ),
+        ("{ repay_below = 1.2 }", &["repay_to"]),
+    ];
+    for (owners, needles) in cases {
+        assert_rejected(&text(owners), needles);
+    }
+}
+
+/// Owners buy the stablecoin in its pool: in the crash, with owners who
+/// act the DAI pool's price ends above where it ends without them, and
+/// the price paths (ETH's fundamental) are the same: the owners draw from
+/// a stream of their own.
+#[test]
+fn owners_buying_lifts_the_stablecoin_and_leaves_the_paths_alone() {
+    let owners = "\nowners = { repay_below = 1.3, repay_to = 1.6 }";
+    let with = scenario(
+        &crash(&format!("{CRASH_DUTCH}{owners}")),
+        &Overrides::default(),
+    );
+    let without = scenario(&crash(CRASH_DUTCH), &Overrides::default());
+    let (a, b) = (
+        World::new(&with).run_path(0).unwrap(),
+        World::new(&without).run_path(0).unwrap(),
+    );
+    let peak = |r: &PathRecord| r.cdp.stablecoin_price.iter().cloned().fold(0.0, f64::max);
+    assert!(a.summary.cdps[0].repaid > 0.0);
+    assert!(peak(&a) > peak(&b), "{} vs {}", peak(&a), peak(&b));
+    assert_eq!(a.market.fundamental, b.market.fundamental);
+    // Fewer vaults reach auction when their owners repay.
+    assert!(a.summary.cdps[0].auctions < b.summary.cdps[0].auctions);
 }

@@ -16,6 +16,7 @@ pub mod charts;
 pub mod clip;
 pub mod dog;
 pub mod flip;
+pub mod owners;
 pub mod psm;
 pub mod raw;
 mod round;
@@ -104,6 +105,8 @@ struct StepCounts {
     actions: u32,
     /// Gem into the peg stability module in the step (net).
     psm_flow: f64,
+    /// Stablecoin vault owners repaid in the step.
+    repaid: f64,
 }
 
 /// One CDP on one path.
@@ -142,6 +145,8 @@ pub struct Cdps<'a> {
     sc: &'a Scenario,
     systems: Vec<System>,
     rng: PathRng,
+    /// The owners' landing draws on this path (`owners.rs`).
+    owner_rng: PathRng,
 }
 
 impl<'a> Cdps<'a> {
@@ -151,6 +156,7 @@ impl<'a> Cdps<'a> {
             sc,
             systems: sc.cdps.iter().map(System::new).collect(),
             rng: keeper_rng(sc.seed, 0),
+            owner_rng: owners::path_rng(sc.seed, 0),
         }
     }
 
@@ -164,6 +170,7 @@ impl<'a> Cdps<'a> {
     pub fn reset(&mut self, path: u32, market: &Market) {
         let sc = self.sc;
         self.rng = keeper_rng(sc.seed, path);
+        self.owner_rng = owners::path_rng(sc.seed, path);
         for (s, c) in self.systems.iter_mut().zip(&sc.cdps) {
             s.reset(c);
             for (k, ilk) in c.ilks.iter().enumerate() {
@@ -209,6 +216,45 @@ impl<'a> Cdps<'a> {
                 s.supply += swap.gem_in;
                 s.vow.joy += swap.toll;
                 s.step.psm_flow += swap.gem_in;
+            }
+        }
+    }
+
+    /// Stage 3: every owner who acts and whose vault needs it
+    /// (`owners::repayment`, at the collateral's market price) draws
+    /// whether its transaction lands (from the owners' stream: one draw per
+    /// owner wanting to act); if it does, it buys the repayment in the
+    /// stablecoin's main venue (at most half its reserve, as keepers; at
+    /// its fundamental without a venue) and repays.
+    pub fn owners_act(&mut self, market: &mut Market) {
+        let sc = self.sc;
+        for (s, c) in self.systems.iter_mut().zip(&sc.cdps) {
+            let Some(o) = &c.owners else { continue };
+            let venue = sc.pool_of[c.stablecoin];
+            for (v, _) in s.vaults.iter_mut().zip(&o.watched).filter(|(_, w)| **w) {
+                let ilk = &c.ilks[v.ilk];
+                let rate = s.rate[v.ilk];
+                let debt = v.art * rate;
+                let value = v.ink * market.market_price(sc, ilk.asset);
+                let Some(repay) = owners::repayment(o, value, debt, ilk.mat, ilk.dust) else {
+                    continue;
+                };
+                if self.owner_rng.random::<f64>() >= o.inclusion {
+                    continue;
+                }
+                if let Some(p) = venue {
+                    let pool = &mut market.pools[p];
+                    if repay >= 0.5 * pool.x {
+                        continue;
+                    }
+                    pool.buy_base(repay);
+                }
+                let dart = if repay >= debt { v.art } else { repay / rate };
+                v.art -= dart;
+                s.art[v.ilk] -= dart;
+                s.supply -= repay;
+                s.step.repaid += repay;
+                s.out.repaid += repay;
             }
         }
     }
@@ -404,6 +450,7 @@ impl System {
         r.shortfall_cum.push(self.out.shortfall);
         r.psm_gem.push(self.psm_gem);
         r.psm_flow.push(self.step.psm_flow);
+        r.repaid.push(self.step.repaid);
     }
 }
 

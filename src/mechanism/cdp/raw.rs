@@ -63,6 +63,34 @@ pub struct RawCdp {
     /// par less a fee (makerdao/dss-psm `psm.sol`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psm: Option<RawPsm>,
+    /// Vault owners who repay when their vault nears liquidation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<RawOwners>,
+}
+
+/// `[cdps.owners]`: vault owners who buy the stablecoin and repay when
+/// their vault's collateral ratio, at the market, nears the liquidation
+/// ratio.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOwners {
+    /// Share of vaults whose owners act, drawn per vault from a seed
+    /// stream of their own (default 1: all).
+    #[serde(default = "default_one")]
+    pub share: f64,
+    /// Collateral ratio ÷ liquidation ratio below which an owner repays
+    /// (above 1, e.g. 1.15).
+    pub repay_below: f64,
+    /// Collateral ratio ÷ liquidation ratio an owner repays up to (above
+    /// `repay_below`).
+    pub repay_to: f64,
+    /// Probability an owner's transaction lands in a step (default 1).
+    #[serde(default = "default_one")]
+    pub inclusion: f64,
+}
+
+fn default_one() -> f64 {
+    1.0
 }
 
 /// `[cdps.psm]`: a peg stability module (dss-psm's `psm.sol`).
@@ -224,7 +252,7 @@ pub struct RawKeeper {
     #[serde(default)]
     pub min_profit_usd: f64,
     /// Probability its transactions land in a step (default 1).
-    #[serde(default = "default_inclusion")]
+    #[serde(default = "default_one")]
     pub inclusion: f64,
     /// English auctions: `value` (bids what the lot is worth to it) or
     /// `opportunist` (opens an auction nobody bid on with the smallest bid,
@@ -315,8 +343,4 @@ fn default_ttl() -> f64 {
 
 fn default_flip_tau() -> f64 {
     48.0
-}
-
-fn default_inclusion() -> f64 {
-    1.0
 }

@@ -6,6 +6,7 @@ use crate::error::ScenarioError;
 use crate::market::source::{Quote, Source};
 use crate::market::spec::{Asset, PoolSpec, asset_index};
 use crate::mechanism::cdp::abaci::Curve;
+use crate::mechanism::cdp::owners::{OwnersSpec, owners_from_raw, picking_rng};
 use crate::mechanism::cdp::psm::{PsmSpec, psm_from_raw};
 use crate::mechanism::cdp::raw::*;
 use crate::mechanism::oracle::raw::{OracleKind, OracleSource};
@@ -119,6 +120,8 @@ pub struct CdpSpec {
     pub vaults: Vec<(usize, f64, f64)>,
     /// Peg stability module, if any.
     pub psm: Option<PsmSpec>,
+    /// Vault owners who repay, if any.
+    pub owners: Option<OwnersSpec>,
 }
 
 fn invalid(field: String, problem: impl Into<String>) -> ScenarioError {
@@ -135,6 +138,7 @@ pub fn cdps_from_raw(
     pool_of: &[Option<usize>],
 ) -> Result<Vec<CdpSpec>, ScenarioError> {
     let mut rng = crate::montecarlo::seed::vault_rng(raw.simulation.seed);
+    let mut picking = picking_rng(raw.simulation.seed);
     let mut out = Vec::with_capacity(raw.cdps.len());
     for (i, r) in raw.cdps.iter().enumerate() {
         check_name("cdps.name", &r.name)?;
@@ -150,7 +154,13 @@ pub fn cdps_from_raw(
                 ),
             ));
         }
-        out.push(cdp_from_raw(raw, r, assets, pools, pool_of, &mut rng)?);
+        let mut c = cdp_from_raw(raw, r, assets, pools, pool_of, &mut rng)?;
+        c.owners = r
+            .owners
+            .as_ref()
+            .map(|o| owners_from_raw(&r.name, o, c.vaults.len(), &mut picking))
+            .transpose()?;
+        out.push(c);
     }
     Ok(out)
 }
@@ -256,6 +266,7 @@ fn cdp_from_raw(
         keepers,
         vaults,
         psm,
+        owners: None,
     })
 }
 

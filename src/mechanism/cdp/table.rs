@@ -43,6 +43,8 @@ crate::step_table! {
         "psm_gem" psm_gem: f64 as value,
         /// Gem into the module in the step (negative: out of it).
         "psm_flow" psm_flow: f64 as value,
+        /// Stablecoin vault owners bought and repaid in the step.
+        "repaid" repaid: f64 as value,
     }
 }
 
