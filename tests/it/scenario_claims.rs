@@ -714,8 +714,8 @@ fn bridge_halt_opens_a_discount_that_only_the_market_priced_lender_sees() {
 /// every path and leave a shortfall that debt auctions cover on most
 /// paths; the same paths under Dutch auctions have no zero-bid auction, a
 /// smaller shortfall on every path and no debt auction; keepers buying
-/// DAI lift it above 1 USD under both (its highest on a path between about
-/// 1.05 and 1.25).
+/// DAI (keepers and the owners who repay) lift it above 1 USD under both
+/// (its highest on a path between about 1.03 and 1.2).
 #[test]
 fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
     let text = text_of("black-thursday");
@@ -747,12 +747,16 @@ fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
     for (p, (x, y)) in e_short.iter().zip(&d_short).enumerate() {
         assert!(*x > 1e5 && y < x, "path {p}: English {x}, Dutch {y}");
     }
+    // Owners repay on every path, under both designs.
+    for df in [&e, &d] {
+        assert!(per_path(df, "repaid").iter().all(|&r| r > 0.0));
+    }
     let minting = per_path(&e, "gov_minted")
         .iter()
         .filter(|&&m| m > 0.0)
         .count();
     assert!(
-        4 * minting >= 3 * paths as usize,
+        2 * minting > paths as usize,
         "debt auctions on {minting} paths"
     );
     assert!(ints(&d, "debt_auctions").iter().all(|&n| n == 0));
@@ -775,7 +779,7 @@ fn black_thursday_english_auctions_close_at_zero_and_dutch_ones_lose_less() {
         assert_eq!(dai.len(), paths as usize);
         for (p, s) in dai {
             let top = s.iter().cloned().fold(0.0, f64::max);
-            assert!((1.03..1.3).contains(&top), "path {p}: DAI at most {top}");
+            assert!((1.02..1.25).contains(&top), "path {p}: DAI at most {top}");
         }
     }
 }
