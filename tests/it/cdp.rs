@@ -1320,3 +1320,26 @@ fn owners_buying_lifts_the_stablecoin_and_leaves_the_paths_alone() {
     // Fewer vaults reach auction when their owners repay.
     assert!(a.summary.cdps[0].auctions < b.summary.cdps[0].auctions);
 }
+
+/// The bytes a run reports writing are its Parquet files' sizes, the
+/// per-path tables (here `path_cdps`) included.
+#[test]
+fn a_run_reports_the_bytes_of_its_parquet_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&crash(CRASH_DUTCH), &Overrides::default());
+    let report = run_into(&sc, dir.path(), "r", None);
+    let mut total = 0;
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir.path().join("r")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "parquet") {
+            total += std::fs::metadata(&p).unwrap().len();
+            files.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(
+        files.contains(&"path_cdps.parquet".to_string()),
+        "{files:?}"
+    );
+    assert_eq!(report.parquet_bytes, total);
+}
