@@ -406,6 +406,11 @@ fn cdp_settings_are_validated() {
         ),
         ("cusp = 0.1", "cusp = 1.0", &["cdps.maker.dutch.cusp"]),
         (
+            "curve = \"linear\", tau_hours = 1.0,",
+            "curve = \"stairstep\", cut = 0.0,",
+            &["cdps.maker.dutch.cut", "(0, 1)"],
+        ),
+        (
             "tau_hours = 1.0,",
             "step_hours = 1.0, tau_hours = 1.0,",
             &["cdps.maker.dutch.step_hours", "linear"],
@@ -1258,6 +1263,33 @@ fn owners_repay_before_the_cascade_reads_their_vaults() {
         assert!(near(rec.summary.cdps[0].repaid, repaid, 1e-12), "{below}");
     }
 
+    // Under a stability fee the debt owed is art × the rate index: with
+    // 1,000% a year, 11^(0.25/8760) by step 1.
+    let (rec, _, _) = run(&with("{ repay_below = 1.1, repay_to = 1.4 }")
+        .replace("penalty = 0.13", "penalty = 0.13\nstability_fee = 10.0"));
+    let owed = 1000.0 * 11f64.powf(0.25 / 8760.0);
+    assert!(near(rec.summary.cdps[0].repaid, owed - keep, 1e-12));
+
+    // Owners buy in the stablecoin's pool, at most half its reserve: with
+    // 700 DAI in it, 357.14 is too much (the vault is barked); with 800
+    // the purchase leaves 442.86 DAI and DAI at 800² / 442.86² USD.
+    for (reserve, repays) in [(700.0, false), (800.0, true)] {
+        let pool = format!(
+            "[[pools]]\nbase = \"DAI\"\nquote = \"USDC\"\nbase_reserve = {reserve}\nfee = 0.0\n\n[[shocks]]"
+        );
+        let text = with("{ repay_below = 1.1, repay_to = 1.4 }").replacen("[[shocks]]", &pool, 1);
+        let (rec, _, _) = run(&text);
+        assert_eq!(rec.auctions.step.is_empty(), repays, "{reserve}");
+        if repays {
+            let left = reserve - (1000.0 - keep);
+            let want = reserve * reserve / (left * left);
+            let dai = rec.cdp.stablecoin_price[at1];
+            assert!(near(dai, want, 1e-9), "DAI at {dai}, want {want}");
+        } else {
+            assert_eq!(rec.summary.cdps[0].repaid, 0.0);
+        }
+    }
+
     // Dust above what would be left: the whole debt goes.
     let (rec, _, _) = run(&with("{ repay_below = 1.1, repay_to = 1.4 }")
         .replace("penalty = 0.13", "penalty = 0.13\ndust = 700.0"));
@@ -1342,4 +1374,30 @@ fn a_run_reports_the_bytes_of_its_parquet_files() {
         "{files:?}"
     );
     assert_eq!(report.parquet_bytes, total);
+}
+
+/// clip.sol's `redo` by hand: ETH falls to 100 at step 1 and to 50 at step
+/// 2 (direct oracle, linear curve over an hour, tail 0.3 h). Kicked at
+/// step 1 with top 120: 120 at step 1 and 90 at step 2 are above the
+/// market; at step 3 (0.5 h > tail) it is reset to 1.2 × 50 = 60, still
+/// above; at step 4 the price is 60 × 0.75 = 45 and the keeper takes the
+/// whole lot for 450.
+#[test]
+fn a_dutch_auction_reset_restarts_from_the_oracle_times_buf() {
+    let text = one_vault(
+        r#"auction = "dutch"
+dutch = { buf = 1.2, curve = "linear", tau_hours = 1.0, tail_hours = 0.3, cusp = 0.1 }"#,
+        &keeper("k", "value"),
+        -1.0 / 3.0,
+    )
+    .replace(
+        "[[cdps]]",
+        "[[shocks]]\nstep = 2\nasset = \"ETH\"\nreturn = -0.5\n\n[[cdps]]",
+    );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    assert_eq!(a.step, vec![4], "over at step 4");
+    assert_eq!((a.start_step[0], a.resets[0], a.bids[0]), (1, 1, 1));
+    assert!(near(a.raised[0], 450.0, 1e-9), "raised {}", a.raised[0]);
+    assert!(near(a.sold[0], 10.0, 1e-12));
 }

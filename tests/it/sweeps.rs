@@ -489,6 +489,16 @@ fn bad_sweeps_are_rejected_before_anything_is_written() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    // What the replaced sweep wrote goes, in every table's folder: a run
+    // the new sweep does not have must not linger.
+    let stale: Vec<PathBuf> = ["paths", "path_protocols", "market"]
+        .iter()
+        .map(|t| dir.path().join("taken").join(t).join("run-00009"))
+        .collect();
+    for d in &stale {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("part-0000.parquet"), b"old").unwrap();
+    }
     sweep_cli(
         dir.path(),
         &[
@@ -500,6 +510,9 @@ fn bad_sweeps_are_rejected_before_anything_is_written() {
             "--force",
         ],
     );
+    for d in &stale {
+        assert!(!d.exists(), "{} survived --force", d.display());
+    }
     let bad_shard = cli(
         dir.path(),
         &["sweep", f.to_str().unwrap(), "--shard", "2/2"],

@@ -97,6 +97,18 @@ mod tests {
         }
     }
 
+    /// The picking stream and each path's landing stream are apart.
+    #[test]
+    fn the_owners_streams_are_apart() {
+        let draw = |mut r: PathRng| -> [u64; 4] { std::array::from_fn(|_| r.random()) };
+        let pick = draw(picking_rng(7));
+        let paths: Vec<[u64; 4]> = (0..4).map(|p| draw(path_rng(7, p))).collect();
+        for (p, d) in paths.iter().enumerate() {
+            assert_ne!(*d, pick, "path {p}");
+            assert!(!paths[..p].contains(d), "path {p}");
+        }
+    }
+
     /// Debt 1,000 under a ratio of 1.5: the owner acts below 1,800 of
     /// collateral (1.2 × 1.5 × 1,000), not at it, and repays down to
     /// value / 2.25; all of it when that is below dust.
