@@ -1401,3 +1401,45 @@ dutch = { buf = 1.2, curve = "linear", tau_hours = 1.0, tail_hours = 0.3, cusp =
     assert!(near(a.raised[0], 450.0, 1e-9), "raised {}", a.raised[0]);
     assert!(near(a.sold[0], 10.0, 1e-12));
 }
+
+/// Gas counts the settlements already executed in the step. Gas 10 USD ×
+/// (1 + n), n the CDP's actions so far in the step. Vault A (10 ETH owing
+/// 1,000) is barked at step 1 (ETH at 100) and the keeper bids 1,000 − 20;
+/// its bid stands until step 4, when it is settled in the first round.
+/// ETH falls to 60 at step 4, so vault B (15.1 ETH owing 1,000, safe at
+/// 100) is barked in the same round: the keeper's bid on it pays gas of
+/// 10 × (1 + 2) (the settlement and the bark), so it bids 15.1 × 60 − 30.
+#[test]
+fn gas_counts_the_settlements_of_the_step() {
+    let text = one_vault(ENGLISH, &keeper("k", "value"), -1.0 / 3.0)
+        .replacen(
+            "[[assets]]",
+            "[network]\ngas_usd = 10.0\ncongestion = 1.0\n\n[[assets]]",
+            1,
+        )
+        .replacen(
+            "[[cdps]]",
+            "[[shocks]]\nstep = 4\nasset = \"ETH\"\nreturn = -0.4\n\n[[cdps]]",
+            1,
+        )
+        .replace(
+            "units = 10.0\ndebt = 1000.0",
+            "units = 10.0\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 15.1\ndebt = 1000.0",
+        );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    let of = |v: u32| a.vault.iter().position(|&x| x == v).unwrap();
+    let (ia, ib) = (of(0), of(1));
+    assert_eq!(
+        (a.start_step[ia], a.step[ia]),
+        (1, 4),
+        "A settled at step 4"
+    );
+    assert!(near(a.raised[ia], 980.0, 1e-6), "A raised {}", a.raised[ia]);
+    assert_eq!(a.start_step[ib], 4);
+    assert!(
+        near(a.raised[ib], 15.1 * 60.0 - 30.0, 1e-6),
+        "B raised {}",
+        a.raised[ib]
+    );
+}
