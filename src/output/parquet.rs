@@ -330,7 +330,7 @@ pub fn path_tables() -> [PathTable; 4] {
         },
         PathTable {
             name: "path_cdps",
-            frame: crate::mechanism::cdp::table::path_frame,
+            frame: crate::mechanism::cdp::path_table::path_frame,
             written: |sc| !sc.cdps.is_empty(),
         },
     ]

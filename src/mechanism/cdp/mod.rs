@@ -17,6 +17,7 @@ pub mod clip;
 pub mod dog;
 pub mod flip;
 pub mod owners;
+pub mod path_table;
 pub mod psm;
 pub mod raw;
 mod round;
