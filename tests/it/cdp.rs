@@ -1443,3 +1443,35 @@ fn gas_counts_the_settlements_of_the_step() {
         a.raised[ib]
     );
 }
+
+/// The bark order compares collateral ratios across vault types, in USD:
+/// at step 1 vault 0 (1.2 BTC at 1,000 owing 1,000) is at 1.2 and vault 1
+/// (11 ETH at 100 owing 1,000) at 1.1, so vault 1 is barked first
+/// (auction 0), although it has more units per unit of debt.
+#[test]
+fn bark_order_compares_ratios_across_vault_types() {
+    let text = one_vault(DUTCH, "", -1.0 / 3.0)
+        .replacen(
+            "[[assets]]",
+            "[[assets]]\nsymbol = \"BTC\"\nprice = 1500.0\n\n[[assets]]",
+            1,
+        )
+        .replacen(
+            "[[cdps]]",
+            "[[shocks]]\nstep = 1\nasset = \"BTC\"\nreturn = -0.3333333333333333\n\n[[cdps]]",
+            1,
+        )
+        .replace(
+            "[cdps.collateral.ETH]",
+            "[cdps.collateral.BTC]\nliquidation_ratio = 1.5\n\n[cdps.collateral.ETH]",
+        )
+        .replace(
+            "collateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
+            "collateral = \"BTC\"\nunits = 1.2\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 11.0\ndebt = 1000.0",
+        );
+    let (rec, _, _) = run(&text);
+    let a = &rec.auctions;
+    assert_eq!(a.start_step, vec![1, 1], "both barked at step 1");
+    let id_of = |v: u32| a.auction[a.vault.iter().position(|&x| x == v).unwrap()];
+    assert_eq!((id_of(1), id_of(0)), (0, 1));
+}
