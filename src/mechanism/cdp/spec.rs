@@ -154,15 +154,20 @@ pub fn cdps_from_raw(
                 ),
             ));
         }
-        let mut c = cdp_from_raw(raw, r, assets, pools, pool_of, &mut rng)?;
-        c.owners = r
-            .owners
-            .as_ref()
-            .map(|o| owners_from_raw(&r.name, o, c.vaults.len(), &mut picking))
-            .transpose()?;
-        out.push(c);
+        let streams = Streams {
+            vaults: &mut rng,
+            owners: &mut picking,
+        };
+        out.push(cdp_from_raw(raw, r, assets, pools, pool_of, streams)?);
     }
     Ok(out)
+}
+
+/// The validation-time seed streams every CDP draws from in turn: the
+/// vault populations', and which owners act.
+struct Streams<'a> {
+    vaults: &'a mut crate::montecarlo::seed::PathRng,
+    owners: &'a mut crate::montecarlo::seed::PathRng,
 }
 
 fn cdp_from_raw(
@@ -171,7 +176,7 @@ fn cdp_from_raw(
     assets: &[Asset],
     pools: &[PoolSpec],
     pool_of: &[Option<usize>],
-    rng: &mut crate::montecarlo::seed::PathRng,
+    streams: Streams<'_>,
 ) -> Result<CdpSpec, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
     let stablecoin = asset_index(raw, &f("stablecoin"), &r.stablecoin)?;
@@ -232,7 +237,12 @@ fn cdp_from_raw(
     }
     let design = design_from_raw(r)?;
     let keepers = keepers_from_raw(r)?;
-    let vaults = vaults_from_raw(r, assets, &ilks, rng)?;
+    let vaults = vaults_from_raw(r, assets, &ilks, streams.vaults)?;
+    let owners = r
+        .owners
+        .as_ref()
+        .map(|o| owners_from_raw(&r.name, o, vaults.len(), streams.owners))
+        .transpose()?;
     let psm = r
         .psm
         .as_ref()
@@ -266,7 +276,7 @@ fn cdp_from_raw(
         keepers,
         vaults,
         psm,
-        owners: None,
+        owners,
     })
 }
 
@@ -330,8 +340,8 @@ fn oracle_from_raw(r: &RawCdp) -> Result<CdpOracle, ScenarioError> {
 /// over `auction` compares them on one market); each given one is
 /// validated, whichever is in use.
 fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
-    let english = english_from_raw(r, r.english.as_ref())?;
-    let dutch = dutch_from_raw(r, r.dutch.as_ref())?;
+    let english = english_from_raw(r)?;
+    let dutch = dutch_from_raw(r)?;
     Ok(match r.auction {
         AuctionDesign::English => english,
         AuctionDesign::Dutch => dutch,
@@ -339,9 +349,9 @@ fn design_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
 }
 
 /// English settings, flip.sol's defaults where not given.
-fn english_from_raw(r: &RawCdp, e: Option<&RawFlip>) -> Result<Design, ScenarioError> {
+fn english_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
-    let e = e.cloned().unwrap_or_default();
+    let e = r.english.clone().unwrap_or_default();
     let beg = non_negative(&f("english.beg"), e.beg)?;
     at_most(&f("english.beg"), beg, 1.0, "(a doubling per bid)")?;
     Ok(Design::English {
@@ -352,9 +362,9 @@ fn english_from_raw(r: &RawCdp, e: Option<&RawFlip>) -> Result<Design, ScenarioE
 }
 
 /// Dutch settings, clip.sol's and abaci.sol's defaults where not given.
-fn dutch_from_raw(r: &RawCdp, d: Option<&RawClip>) -> Result<Design, ScenarioError> {
+fn dutch_from_raw(r: &RawCdp) -> Result<Design, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
-    let d = d.cloned().unwrap_or_default();
+    let d = r.dutch.clone().unwrap_or_default();
     let field = |x: &str| f(&format!("dutch.{x}"));
     let curve = match d.curve {
         RawCurve::Linear => {
