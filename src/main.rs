@@ -33,7 +33,8 @@ enum Command {
     /// The folder is built under a temporary name and renamed when complete;
     /// an existing folder is only replaced with --force.
     Run(RunArgs),
-    /// Check a scenario file (and its positions_file) without running it.
+    /// Check a scenario file (and the snapshot files it names) without
+    /// running it.
     ///
     /// Exits 0 and prints a one-line description when valid; exits 2 with a
     /// one-line error naming the field otherwise.

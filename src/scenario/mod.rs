@@ -7,6 +7,7 @@ pub mod limits;
 pub mod population;
 pub mod raw;
 pub mod schema;
+pub mod snapshot;
 pub mod validated;
 
 pub use crate::market::spec::{Asset, LpToken, Peg, PoolSpec};

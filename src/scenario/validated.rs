@@ -2,7 +2,7 @@
 //! book built. `Scenario::from_raw` is the one place where input is validated;
 //! everything downstream may assume a consistent scenario.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, PoolSpec};
@@ -16,6 +16,7 @@ use crate::mechanism::options::spec::{
 use crate::mechanism::perp::spec::{PerpBook, PerpSpec, perps_from_raw};
 use crate::scenario::check::*;
 use crate::scenario::raw::{RawScenario, UnhealthyPolicy};
+use crate::scenario::snapshot::resolve;
 
 /// Command-line overrides applied before validation.
 #[derive(Debug, Clone, Default)]
@@ -129,7 +130,8 @@ impl Scenario {
         Self::from_toml(&text, &label, &base, overrides)
     }
 
-    /// Parse and validate TOML text; `base_dir` resolves `positions_file`.
+    /// Parse and validate TOML text; `base_dir` resolves `positions_file` and
+    /// every `vaults_file`.
     pub fn from_toml(
         text: &str,
         label: &str,
@@ -251,7 +253,7 @@ impl Scenario {
             &symbols,
             sim.steps,
         )?;
-        let cdps = cdps_from_raw(&raw, &assets, &pools, &pool_of)?;
+        let cdps = cdps_from_raw(&raw, &assets, &pools, &pool_of, base_dir)?;
         Ok(Scenario {
             cdps,
             hedgers,
@@ -446,15 +448,6 @@ fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
         }
     }
     Ok(())
-}
-
-fn resolve(base: &Path, file: &str) -> PathBuf {
-    let p = Path::new(file);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::common::*;
 /// (`{ret}`), read by a direct oracle; a pool so deep that its slippage is
 /// below a millionth; no fee, no gas, no penalty unless set; steps of
 /// 0.25 h. `{auction}` and `{keepers}` complete it.
-fn one_vault(auction: &str, keepers: &str, ret: f64) -> String {
+pub(crate) fn one_vault(auction: &str, keepers: &str, ret: f64) -> String {
     format!(
         r#"
 [simulation]
@@ -64,7 +64,7 @@ debt = 1000.0
     )
 }
 
-const DUTCH: &str = r#"auction = "dutch"
+pub(crate) const DUTCH: &str = r#"auction = "dutch"
 dutch = { buf = 1.2, curve = "linear", tau_hours = 1.0, tail_hours = 1.0, cusp = 0.1 }"#;
 
 const ENGLISH: &str = r#"auction = "english"
@@ -78,7 +78,7 @@ fn keeper(name: &str, strategy: &str) -> String {
 
 /// Path 0 of `text`: its record, each CDP's (surplus, unbacked) at the
 /// end, and the keepers' names as `auctions.parquet` writes them.
-fn run(text: &str) -> (PathRecord, Vec<(f64, f64)>, Vec<String>) {
+pub(crate) fn run(text: &str) -> (PathRecord, Vec<(f64, f64)>, Vec<String>) {
     let sc = scenario(text, &Overrides::default());
     let mut w = World::new(&sc);
     let rec = w.run_path(0).unwrap();
@@ -210,7 +210,7 @@ fn winners(rec: &PathRecord, names: &[String]) -> Vec<String> {
 /// A crash under congestion: ETH −30% at step 4 and a volatile path after,
 /// an OSM an hour late, 300 generated vaults, a value keeper landing 30% of
 /// steps and an opportunist landing half, buying DAI in a DAI/USDC pool.
-fn crash(auction: &str) -> String {
+pub(crate) fn crash(auction: &str) -> String {
     format!(
         r#"
 [simulation]
@@ -287,7 +287,7 @@ health = {{ dist = "uniform", min = 1.05, max = 2.0 }}
     )
 }
 
-const CRASH_DUTCH: &str = r#"auction = "dutch"
+pub(crate) const CRASH_DUTCH: &str = r#"auction = "dutch"
 dutch = { buf = 1.2, curve = "stairstep", step_hours = 0.5, cut = 0.9, tail_hours = 4.0, cusp = 0.3 }"#;
 
 /// Every step of every path, under both designs: the stablecoin in

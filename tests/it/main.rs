@@ -6,6 +6,7 @@ mod architecture;
 mod attack;
 mod bad_input;
 mod cdp;
+mod cdp_vaults;
 mod cli;
 mod common;
 mod contagion;

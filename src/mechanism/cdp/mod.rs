@@ -12,10 +12,12 @@
 //! (`accrue`) and, every cascade round, barks and bids (`auction_round`).
 
 pub mod abaci;
+mod book;
 pub mod charts;
 pub mod clip;
 pub mod dog;
 pub mod flip;
+pub mod ilk;
 pub mod owners;
 pub mod path_table;
 pub mod psm;

@@ -56,6 +56,11 @@ pub struct RawCdp {
     /// Explicit vaults.
     #[serde(default)]
     pub vaults: Vec<RawVault>,
+    /// A vault book snapshot: CSV (header `collateral,units,debt`) or
+    /// Parquet with those columns, one row a vault, resolved beside the
+    /// scenario file. Its vaults follow the explicit ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vaults_file: Option<String>,
     /// Generated vaults.
     #[serde(default)]
     pub vault_populations: Vec<RawVaultPopulation>,

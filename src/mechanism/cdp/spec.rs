@@ -2,43 +2,23 @@
 //! design, keepers, the oracle and the vault book, each checked with the
 //! field it refuses named.
 
+use std::path::Path;
+
 use crate::error::ScenarioError;
-use crate::market::source::{Quote, Source};
 use crate::market::spec::{Asset, PoolSpec, asset_index};
 use crate::mechanism::cdp::abaci::Curve;
+use crate::mechanism::cdp::book::vaults_from_raw;
+pub use crate::mechanism::cdp::ilk::IlkSpec;
+use crate::mechanism::cdp::ilk::{ilks_from_raw, optional_positive};
 use crate::mechanism::cdp::owners::{OwnersSpec, owners_from_raw, picking_rng};
 use crate::mechanism::cdp::psm::{PsmSpec, psm_from_raw};
 use crate::mechanism::cdp::raw::*;
-use crate::mechanism::oracle::raw::{OracleKind, OracleSource};
+use crate::mechanism::oracle::raw::OracleKind;
 use crate::scenario::check::{
-    HOURS_PER_YEAR, MAX_USD, at_most, check_name, finite, non_negative, positive, unit_closed,
+    MAX_USD, at_most, check_name, finite, non_negative, positive, unit_closed,
 };
-use crate::scenario::population::{check_health, check_size, draw_health, draw_size};
 use crate::scenario::raw::RawScenario;
-
-/// Most vaults one CDP may hold (explicit and generated).
-pub const MAX_VAULTS: u64 = 10_000_000;
-
-/// A vault type as validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IlkSpec {
-    /// Collateral asset index.
-    pub asset: usize,
-    /// Liquidation ratio (`mat`).
-    pub mat: f64,
-    /// Rate index factor per hour: (1 + annual fee)^(1/8760).
-    pub fee_per_hour: f64,
-    /// Debt ceiling, stablecoin (∞ without one).
-    pub line: f64,
-    /// Dust, stablecoin.
-    pub dust: f64,
-    /// 1 + penalty (`chop`).
-    pub chop: f64,
-    /// Most stablecoin in this type's auctions at once (∞ without one).
-    pub hole: f64,
-    /// Where the oracle reads the collateral's price.
-    pub source: Source,
-}
+use crate::scenario::snapshot::resolve;
 
 /// The auction design and its settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +116,7 @@ pub fn cdps_from_raw(
     assets: &[Asset],
     pools: &[PoolSpec],
     pool_of: &[Option<usize>],
+    base_dir: &Path,
 ) -> Result<Vec<CdpSpec>, ScenarioError> {
     let mut rng = crate::montecarlo::seed::vault_rng(raw.simulation.seed);
     let mut picking = picking_rng(raw.simulation.seed);
@@ -158,7 +139,15 @@ pub fn cdps_from_raw(
             vaults: &mut rng,
             owners: &mut picking,
         };
-        out.push(cdp_from_raw(raw, r, assets, pools, pool_of, streams)?);
+        let file = r.vaults_file.as_deref().map(|f| resolve(base_dir, f));
+        out.push(cdp_from_raw(
+            raw,
+            r,
+            assets,
+            (pools, pool_of),
+            file.as_deref(),
+            streams,
+        )?);
     }
     Ok(out)
 }
@@ -174,70 +163,17 @@ fn cdp_from_raw(
     raw: &RawScenario,
     r: &RawCdp,
     assets: &[Asset],
-    pools: &[PoolSpec],
-    pool_of: &[Option<usize>],
+    (pools, pool_of): (&[PoolSpec], &[Option<usize>]),
+    vaults_file: Option<&Path>,
     streams: Streams<'_>,
 ) -> Result<CdpSpec, ScenarioError> {
     let f = |x: &str| format!("cdps.{}.{x}", r.name);
     let stablecoin = asset_index(raw, &f("stablecoin"), &r.stablecoin)?;
     let oracle = oracle_from_raw(r)?;
-    let mut ilks = Vec::with_capacity(r.collateral.len());
-    for (symbol, ilk) in &r.collateral {
-        let field = |x: &str| f(&format!("collateral.{symbol}.{x}"));
-        let asset = asset_index(raw, &f(&format!("collateral.{symbol}")), symbol)?;
-        if asset == stablecoin {
-            return Err(invalid(
-                f(&format!("collateral.{symbol}")),
-                "is the CDP's own stablecoin",
-            ));
-        }
-        let mat = finite(&field("liquidation_ratio"), ilk.liquidation_ratio)?;
-        if mat < 1.0 {
-            return Err(invalid(
-                field("liquidation_ratio"),
-                format!("{mat} is below 1: a vault could owe more than its collateral is worth"),
-            ));
-        }
-        let fee = non_negative(&field("stability_fee"), ilk.stability_fee)?;
-        at_most(&field("stability_fee"), fee, 10.0, "a year (1,000%)")?;
-        let source = match (r.oracle.source, pool_of[asset]) {
-            (OracleSource::Pool, Some(p)) => Source::one(Quote::Venue(p)),
-            (OracleSource::Pool, None) => {
-                return Err(invalid(
-                    f("oracle.source"),
-                    format!("`pool`, but `{symbol}` has no pool"),
-                ));
-            }
-            _ => Source::one(Quote::Fundamental(asset)),
-        };
-        ilks.push(IlkSpec {
-            asset,
-            mat,
-            fee_per_hour: (1.0 + fee).powf(1.0 / HOURS_PER_YEAR),
-            line: optional_positive(&field("debt_ceiling"), ilk.debt_ceiling)?,
-            dust: at_most(
-                &field("dust"),
-                non_negative(&field("dust"), ilk.dust)?,
-                MAX_USD,
-                "the most one amount may be",
-            )?,
-            chop: 1.0
-                + at_most(
-                    &field("penalty"),
-                    non_negative(&field("penalty"), ilk.penalty)?,
-                    1.0,
-                    "a penalty of the whole debt",
-                )?,
-            hole: optional_positive(&field("hole"), ilk.hole)?,
-            source,
-        });
-    }
-    if ilks.is_empty() {
-        return Err(invalid(f("collateral"), "lists no vault type"));
-    }
+    let ilks = ilks_from_raw(raw, r, stablecoin, pool_of)?;
     let design = design_from_raw(r)?;
     let keepers = keepers_from_raw(r)?;
-    let vaults = vaults_from_raw(r, assets, &ilks, streams.vaults)?;
+    let vaults = vaults_from_raw(r, assets, &ilks, vaults_file, streams.vaults)?;
     let owners = r
         .owners
         .as_ref()
@@ -278,10 +214,6 @@ fn cdp_from_raw(
         psm,
         owners,
     })
-}
-
-fn optional_positive(field: &str, v: Option<f64>) -> Result<f64, ScenarioError> {
-    v.map_or(Ok(f64::INFINITY), |v| positive(field, v))
 }
 
 /// Only a direct or delayed (OSM) oracle reading the fundamental or the
@@ -446,80 +378,6 @@ fn keepers_from_raw(r: &RawCdp) -> Result<Vec<KeeperSpec>, ScenarioError> {
             inclusion: unit_closed(&f("inclusion"), k.inclusion)?,
             strategy: k.strategy,
         });
-    }
-    Ok(out)
-}
-
-fn vaults_from_raw(
-    r: &RawCdp,
-    assets: &[Asset],
-    ilks: &[IlkSpec],
-    rng: &mut crate::montecarlo::seed::PathRng,
-) -> Result<Vec<(usize, f64, f64)>, ScenarioError> {
-    let ilk_of = |field: String, symbol: &str| -> Result<usize, ScenarioError> {
-        ilks.iter()
-            .position(|k| assets[k.asset].symbol == symbol)
-            .ok_or_else(|| invalid(field, format!("`{symbol}` is not a vault type of this CDP")))
-    };
-    let total: u64 = r.vaults.len() as u64
-        + r.vault_populations
-            .iter()
-            .map(|p| p.count as u64)
-            .sum::<u64>();
-    if total > MAX_VAULTS {
-        return Err(invalid(
-            format!("cdps.{}.vault_populations", r.name),
-            format!("{total} vaults; at most {MAX_VAULTS}"),
-        ));
-    }
-    let mut out = Vec::with_capacity(total as usize);
-    for (i, v) in r.vaults.iter().enumerate() {
-        let f = |x: &str| format!("cdps.{}.vaults[{i}].{x}", r.name);
-        let k = ilk_of(f("collateral"), &v.collateral)?;
-        let units = positive(&f("units"), v.units)?;
-        let debt = non_negative(&f("debt"), v.debt)?;
-        at_most(&f("debt"), debt, MAX_USD, "the most one amount may be")?;
-        at_most(
-            &f("units"),
-            units * assets[ilks[k].asset].initial_price,
-            MAX_USD,
-            "USD of collateral",
-        )?;
-        if debt > 0.0 && debt < ilks[k].dust {
-            return Err(invalid(
-                f("debt"),
-                format!("{debt} is below the vault type's dust {}", ilks[k].dust),
-            ));
-        }
-        out.push((k, units, debt));
-    }
-    for (i, p) in r.vault_populations.iter().enumerate() {
-        let f = |x: &str| format!("cdps.{}.vault_populations[{i}].{x}", r.name);
-        let k = ilk_of(f("collateral"), &p.collateral)?;
-        if p.count == 0 {
-            return Err(invalid(f("count"), "must be at least 1"));
-        }
-        check_size(&f("size"), &p.size)?;
-        check_health(&f("health"), &p.health)?;
-        let price = assets[ilks[k].asset].initial_price;
-        for _ in 0..p.count {
-            let usd = draw_size(&p.size, rng);
-            let health = draw_health(&p.health, rng);
-            let debt = (usd / (health * ilks[k].mat)).max(ilks[k].dust);
-            out.push((k, usd / price, debt));
-        }
-    }
-    for (k, ilk) in ilks.iter().enumerate() {
-        let debt: f64 = out.iter().filter(|v| v.0 == k).map(|v| v.2).sum();
-        if debt > ilk.line {
-            return Err(invalid(
-                format!(
-                    "cdps.{}.collateral.{}.debt_ceiling",
-                    r.name, assets[ilk.asset].symbol
-                ),
-                format!("the vaults owe {debt}, above the ceiling {}", ilk.line),
-            ));
-        }
     }
     Ok(out)
 }

@@ -59,7 +59,8 @@ crate::step_table! {
         "cdp" cdp: u32 as name(cdps),
         /// Auction number within the path and CDP, from 0.
         "auction" auction: u32 as index,
-        /// Vault number within the CDP (explicit vaults first).
+        /// Vault number within the CDP (explicit vaults, then `vaults_file`'s
+        /// rows, then populations').
         "vault" vault: u32 as index,
         /// Collateral asset.
         "collateral" collateral: u32 as name(assets),
