@@ -253,3 +253,72 @@ fn a_vault_snapshot_resolves_beside_its_scenario() {
         "{stderr}"
     );
 }
+
+/// The cap on vaults counts the file's rows with the explicit and drawn
+/// ones: one row and ten million drawn is one too many.
+#[test]
+fn the_vault_cap_counts_the_files_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("v.csv"),
+        "collateral,units,debt\nETH,3,100\n",
+    )
+    .unwrap();
+    let text = crash(CRASH_DUTCH)
+        .replace("count = 300", "count = 10000000")
+        .replacen(
+            "name = \"maker\"\n",
+            "name = \"maker\"\nvaults_file = \"v.csv\"\n",
+            1,
+        );
+    let err = in_dir(dir.path(), &text).expect_err("over the cap");
+    assert!(err.contains("10000001 vaults; at most 10000000"), "{err}");
+}
+
+/// A drawn vault holds its size in USD at step 0 and owes size ÷ (health
+/// × liquidation ratio): with a fixed size of 20,000 USD of ETH at 200 and
+/// a fixed health of 1.25 under a ratio of 1.5, 100 ETH owing 10,666.67.
+#[test]
+fn a_drawn_vault_holds_its_size_and_owes_it_over_health_and_ratio() {
+    let text = crash(CRASH_DUTCH)
+        .replace(
+            "size = { dist = \"lognormal\", median = 20000.0, sigma = 1.0 }",
+            "size = { dist = \"fixed\", value = 20000.0 }",
+        )
+        .replace(
+            "health = { dist = \"uniform\", min = 1.05, max = 2.0 }",
+            "health = { dist = \"fixed\", value = 1.25 }",
+        );
+    let sc = scenario(&text, &Overrides::default());
+    assert_eq!(sc.cdps[0].vaults.len(), 300);
+    for &(k, units, debt) in &sc.cdps[0].vaults {
+        assert_eq!(k, 0);
+        assert!((units - 100.0).abs() < 1e-12, "{units}");
+        assert!((debt - 20000.0 / 1.875).abs() < 1e-9, "{debt}");
+    }
+}
+
+/// A vault type's vaults may owe exactly its ceiling, not a unit more.
+#[test]
+fn vaults_may_owe_exactly_the_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("v.csv"),
+        "collateral,units,debt\nETH,100,3000\nETH,100,2000\n",
+    )
+    .unwrap();
+    let text = crash_without_population()
+        .replace(
+            "hole = 3000000.0",
+            "hole = 3000000.0\ndebt_ceiling = 5000.0",
+        )
+        .replacen(
+            "name = \"maker\"\n",
+            "name = \"maker\"\nvaults_file = \"v.csv\"\n",
+            1,
+        );
+    assert_eq!(in_dir(dir.path(), &text).unwrap().cdps[0].vaults.len(), 2);
+    let over = text.replace("debt_ceiling = 5000.0", "debt_ceiling = 4999.0");
+    let err = in_dir(dir.path(), &over).expect_err("over the ceiling");
+    assert!(err.contains("above the ceiling 4999"), "{err}");
+}
