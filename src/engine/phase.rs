@@ -7,6 +7,8 @@ use std::time::Instant;
 /// it. The order is the order a step runs them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// Stage 0: scheduled parameter changes.
+    Governance,
     /// Stage 0: lending interest.
     AccrueLending,
     /// Stage 0: keepers' inclusion and the CDPs' stability fees.
@@ -45,7 +47,8 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in step order.
-    pub const ALL: [Stage; 17] = [
+    pub const ALL: [Stage; 18] = [
+        Stage::Governance,
         Stage::AccrueLending,
         Stage::AccrueCdp,
         Stage::MovePrices,
@@ -68,6 +71,7 @@ impl Stage {
     /// `phase/mechanism`, as benchmarks print it.
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Governance => "governance/all",
             Stage::AccrueLending => "accrue/lending",
             Stage::AccrueCdp => "accrue/cdp",
             Stage::MovePrices => "prices/market",

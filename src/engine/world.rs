@@ -8,6 +8,7 @@ use crate::error::EngineError;
 use crate::market::state::Market;
 use crate::mechanism::attack::Attackers;
 use crate::mechanism::cdp::Cdps;
+use crate::mechanism::governance::Governance;
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
 use crate::mechanism::oracle::Oracles;
@@ -45,6 +46,8 @@ pub struct World<'a> {
     pub attackers: Attackers<'a>,
     /// CDP stablecoins.
     pub cdps: Cdps<'a>,
+    /// Parameter changes.
+    governance: Governance<'a>,
     /// DebtRank and clearing at the end of a path.
     systemic: Systemic,
     laps: Laps,
@@ -64,6 +67,7 @@ impl<'a> World<'a> {
             options: Options::new(sc),
             oracles: Oracles::new(sc),
             cdps: Cdps::new(sc),
+            governance: Governance::new(&sc.governance),
             systemic: Systemic::new(sc),
             laps: Laps::default(),
             spill: None,
@@ -151,6 +155,7 @@ impl<'a> World<'a> {
         self.market.push_history(0);
         self.oracles.reset(&self.market);
         self.cdps.reset(path, &self.market);
+        self.governance.reset();
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -210,6 +215,8 @@ impl<'a> World<'a> {
         rec: &mut PathRecord,
     ) -> Result<(), EngineError> {
         let sc = self.sc;
+        self.governance.act(t, &mut self.lending, rec);
+        self.laps.lap(Stage::Governance);
         self.lending.begin_step();
         self.lending.accrue_interest();
         self.laps.lap(Stage::AccrueLending);

@@ -7,6 +7,7 @@
 pub mod attack;
 pub mod cdp;
 pub mod exact;
+pub mod governance;
 pub mod lending;
 pub mod options;
 pub mod oracle;

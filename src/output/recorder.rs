@@ -167,6 +167,8 @@ pub struct PathRecord {
     pub cdp: CdpRows,
     /// Auction rows.
     pub auctions: AuctionRows,
+    /// Parameter changes.
+    pub parameters: crate::mechanism::governance::table::ParameterRows,
     /// The summary row.
     pub summary: PathSummary,
     /// Files holding this path's earlier liquidation rows, in order, when
@@ -187,6 +189,7 @@ impl PathRecord {
         self.oracles.check_finite(path)?;
         self.cdp.check_finite(path)?;
         self.auctions.check_finite(path)?;
+        self.parameters.check_finite(path)?;
         self.summary.check_finite()
     }
 }

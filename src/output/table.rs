@@ -50,7 +50,7 @@ impl StepTable {
 }
 
 /// Every per-step table, in the order runs and sweeps write them.
-pub fn step_tables() -> [StepTable; 8] {
+pub fn step_tables() -> [StepTable; 9] {
     use crate::market::MarketRows;
     use crate::mechanism::lending::{LiquidationRows, ProtocolRows};
     use crate::mechanism::options::GreekRows;
@@ -65,6 +65,7 @@ pub fn step_tables() -> [StepTable; 8] {
         OracleRows::TABLE,
         crate::mechanism::cdp::CdpRows::TABLE,
         crate::mechanism::cdp::AuctionRows::TABLE,
+        crate::mechanism::governance::table::ParameterRows::TABLE,
     ]
 }
 
@@ -274,11 +275,18 @@ pub struct Names {
     pub cdps: Vec<String>,
     /// Every CDP's keepers in order, then an empty name for "none".
     pub keepers: Vec<String>,
+    /// Per field change (governance), its target and field.
+    pub parameter_targets: Vec<String>,
+    pub parameter_fields: Vec<String>,
+    /// Who changes parameters.
+    pub parameter_actors: Vec<String>,
 }
 
 impl Names {
     /// The names of a scenario.
     pub fn of(sc: &Scenario) -> Self {
+        use crate::mechanism::governance::table as gov;
+        let (targets, fields) = gov::field_names(sc);
         Names {
             assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
             protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
@@ -294,6 +302,9 @@ impl Names {
             option_kinds: vec!["hedger".into(), "vault".into()],
             cdps: sc.cdps.iter().map(|c| c.name.clone()).collect(),
             keepers: crate::mechanism::cdp::table::keeper_names(sc),
+            parameter_targets: targets,
+            parameter_fields: fields,
+            parameter_actors: gov::ACTORS.iter().map(|a| a.to_string()).collect(),
         }
     }
 }

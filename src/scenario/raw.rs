@@ -14,6 +14,7 @@ use crate::error::ScenarioError;
 pub use crate::market::raw::*;
 pub use crate::mechanism::attack::raw::RawAttacker;
 pub use crate::mechanism::cdp::raw::RawCdp;
+pub use crate::mechanism::governance::raw::RawChange;
 pub use crate::mechanism::lending::raw::*;
 pub use crate::mechanism::options::raw::*;
 pub use crate::mechanism::perp::raw::*;
@@ -78,6 +79,9 @@ pub struct RawScenario {
     /// Oracle manipulators.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attackers: Vec<RawAttacker>,
+    /// Parameter changes during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<RawChange>,
     /// CDP stablecoins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<RawCdp>,

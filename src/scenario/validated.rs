@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, PoolSpec};
 use crate::mechanism::cdp::spec::cdps_from_raw;
+use crate::mechanism::governance::spec::GovernanceSpec;
 use crate::mechanism::lending::book::{Book, Terms, Unhealthy};
 use crate::mechanism::lending::spec::*;
 use crate::mechanism::lending::validate as lending;
@@ -70,6 +71,8 @@ pub struct Scenario {
     pub attackers: Vec<crate::mechanism::attack::spec::AttackerSpec>,
     /// CDP stablecoins (docs/model.md §17).
     pub cdps: Vec<crate::mechanism::cdp::spec::CdpSpec>,
+    /// Parameter changes during the run (docs/model.md §18).
+    pub governance: GovernanceSpec,
     /// Scripted log shocks by step, to assets and to pools.
     pub shocks: crate::market::spec::Shocks,
     /// Delta-hedging option books.
@@ -173,40 +176,7 @@ impl Scenario {
     ) -> Result<Self, ScenarioError> {
         let sim = &raw.simulation;
         check_names(&raw)?;
-        if sim.steps == 0 {
-            return Err(ScenarioError::invalid(
-                "simulation.steps",
-                "must be at least 1",
-            ));
-        }
-        if sim.paths == 0 {
-            return Err(ScenarioError::invalid(
-                "simulation.paths",
-                "must be at least 1",
-            ));
-        }
-        positive("simulation.dt_hours", sim.dt_hours)?;
-        if sim.dt_hours * sim.steps as f64 > MAX_HORIZON_HOURS {
-            return Err(ScenarioError::invalid(
-                "simulation.dt_hours",
-                format!(
-                    "{} steps of {} hours run for more than a thousand years",
-                    sim.steps, sim.dt_hours
-                ),
-            ));
-        }
-        if sim.max_cascade_rounds == 0 {
-            return Err(ScenarioError::invalid(
-                "simulation.max_cascade_rounds",
-                "must be at least 1",
-            ));
-        }
-        if sim.record_every == 0 {
-            return Err(ScenarioError::invalid(
-                "simulation.record_every",
-                "must be at least 1",
-            ));
-        }
+        check_simulation(sim)?;
         crate::scenario::limits::check(&raw, crate::scenario::limits::available_memory())?;
         let record_paths = sim
             .record_paths
@@ -254,7 +224,8 @@ impl Scenario {
             sim.steps,
         )?;
         let cdps = cdps_from_raw(&raw, &assets, &pools, &pool_of, base_dir)?;
-        Ok(Scenario {
+        let mut sc = Scenario {
+            governance: Default::default(),
             cdps,
             hedgers,
             option_vaults,
@@ -284,7 +255,9 @@ impl Scenario {
             unhealthy,
             resolved: raw,
             notes: String::new(),
-        })
+        };
+        sc.governance = governance(&sc, base_dir)?;
+        Ok(sc)
     }
 
     /// The counterfactual world in which `protocol` does not accept `asset`
@@ -448,6 +421,87 @@ fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
         }
     }
     Ok(())
+}
+
+/// `[simulation]`'s counts and horizon.
+fn check_simulation(sim: &crate::scenario::raw::RawSimulation) -> Result<(), ScenarioError> {
+    if sim.steps == 0 {
+        return Err(ScenarioError::invalid(
+            "simulation.steps",
+            "must be at least 1",
+        ));
+    }
+    if sim.paths == 0 {
+        return Err(ScenarioError::invalid(
+            "simulation.paths",
+            "must be at least 1",
+        ));
+    }
+    positive("simulation.dt_hours", sim.dt_hours)?;
+    if sim.dt_hours * sim.steps as f64 > MAX_HORIZON_HOURS {
+        return Err(ScenarioError::invalid(
+            "simulation.dt_hours",
+            format!(
+                "{} steps of {} hours run for more than a thousand years",
+                sim.steps, sim.dt_hours
+            ),
+        ));
+    }
+    if sim.max_cascade_rounds == 0 {
+        return Err(ScenarioError::invalid(
+            "simulation.max_cascade_rounds",
+            "must be at least 1",
+        ));
+    }
+    if sim.record_every == 0 {
+        return Err(ScenarioError::invalid(
+            "simulation.record_every",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// A scenario's `[[governance]]` validated against it (docs/model.md §18):
+/// each change applied to the scenario as written, in order, and the
+/// result validated whole on the same book; the lending markets adopt the
+/// difference from the scenario before the change.
+fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, ScenarioError> {
+    use crate::mechanism::governance::spec::{Change, apply, in_order};
+    let raw = &sc.resolved.governance;
+    if raw.is_empty() {
+        return Ok(GovernanceSpec::default());
+    }
+    let mut current = sc.resolved.clone();
+    current.governance.clear();
+    current.simulation.unhealthy_positions = UnhealthyPolicy::Keep;
+    let mut prev: Option<Scenario> = None;
+    let mut changes = Vec::with_capacity(raw.len());
+    for i in in_order(raw, sc.steps)? {
+        let (next_raw, rows) = apply(&current, &raw[i], i)?;
+        let next =
+            Scenario::from_raw_on_book(next_raw.clone(), base_dir, &sc.book).map_err(|e| {
+                ScenarioError::invalid(
+                    format!("governance[{i}]"),
+                    format!("with its values set: {e}"),
+                )
+            })?;
+        let before = prev.as_ref().unwrap_or(sc);
+        let lending = crate::mechanism::lending::governed::revision(
+            &sc.book,
+            (&before.protocols, &before.book),
+            (&next.protocols, &next.book),
+        );
+        changes.push(Change {
+            step: raw[i].step,
+            entry: i,
+            rows,
+            lending,
+        });
+        current = next_raw;
+        prev = Some(next);
+    }
+    Ok(GovernanceSpec { changes })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use crate::common::*;
 
 #[derive(Debug, Clone)]
-struct Setup {
+pub(crate) struct Setup {
     seed: u64,
     lend_source: &'static str,
     lend_lag: u32,
@@ -25,7 +25,7 @@ struct Setup {
     deleverage_rate: f64,
 }
 
-fn scenario_text(s: &Setup) -> String {
+pub(crate) fn scenario_text(s: &Setup) -> String {
     let mut t = format!(
         r#"
 [simulation]
@@ -177,7 +177,7 @@ return = {shock}
     t
 }
 
-fn setup() -> impl Strategy<Value = Setup> {
+pub(crate) fn setup() -> impl Strategy<Value = Setup> {
     let source = prop_oneof![Just("pool"), Just("fundamental")];
     (
         (any::<u64>(), source.clone(), 0..3u32, source, 0..3u32),

@@ -12,6 +12,7 @@ mod common;
 mod contagion;
 mod contract;
 mod determinism;
+mod governance;
 mod graph;
 mod hand_cascade;
 mod hostile;

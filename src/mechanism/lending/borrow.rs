@@ -13,7 +13,7 @@ impl Lending<'_> {
         let sc = self.sc;
         let book = &sc.book;
         let p = book.protocol[i] as usize;
-        let spec = &sc.protocols[p];
+        let spec = &self.specs()[p];
         let range = book.coll_range(i);
         let held: Vec<usize> = range.clone().map(|k| book.coll_asset[k] as usize).collect();
         let mut limit = 0.0;

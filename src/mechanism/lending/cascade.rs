@@ -88,7 +88,10 @@ impl Lending<'_> {
             let px = &self.oracle[p * n..(p + 1) * n];
             let ratio = px[group.asset as usize] / px[self.sc.protocols[p].debt_asset];
             // Keys are scaled liquidation prices: L = key · debt index.
-            let threshold = ratio * (1.0 - index::MARGIN) / self.debt_index[p];
+            // Under a changed threshold the keys stay in step-0 units
+            // (governed.rs).
+            let threshold =
+                ratio * (1.0 - index::MARGIN) * self.group_scale(g) / self.debt_index[p];
             let mut j = next_clean(&mut self.skip[g], 0);
             while j < group.key.len() && group.key[j] > threshold {
                 self.push_if_liquidatable(group.order[j], out);
@@ -107,7 +110,7 @@ impl Lending<'_> {
     /// as they are. Each is visited once.
     pub(super) fn multi_candidates(&self, mut visit: impl FnMut(u32)) {
         let n = self.n_assets;
-        for mg in &self.sc.book.index.multi {
+        for (mi, mg) in self.sc.book.index.multi.iter().enumerate() {
             let p = mg.protocol as usize;
             let px = &self.oracle[p * n..(p + 1) * n];
             let spec = &self.sc.protocols[p];
@@ -118,7 +121,7 @@ impl Lending<'_> {
                     m = m.min(px[a] / self.sc.assets[a].initial_price);
                 }
             }
-            let m = m / debt_move / self.debt_index[p];
+            let m = m * self.multi_scale(mi) / debt_move / self.debt_index[p];
             for (j, &i) in mg.order.iter().enumerate() {
                 // ∞·0 is NaN (a position without debt when prices hit 0): stop.
                 let bound = mg.hf0[j] * m;
@@ -187,7 +190,8 @@ impl Lending<'_> {
         let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
         let p_debt = px[spec.debt_asset];
 
-        let cf = close_factor(hf, spec.close_factor, spec.full_liquidation_hf);
+        let terms = &self.specs()[p];
+        let cf = close_factor(hf, terms.close_factor, terms.full_liquidation_hf);
         let range = book.coll_range(i);
         let Some(offset) = largest_collateral(
             range
@@ -200,13 +204,7 @@ impl Lending<'_> {
         let asset = book.coll_asset[k] as usize;
         let p_coll = px[asset];
         let owed = self.owed(i);
-        let seizure = seizure(
-            cf * owed,
-            p_debt,
-            p_coll,
-            book.coll_lb[k],
-            self.coll_units[k],
-        );
+        let seizure = seizure(cf * owed, p_debt, p_coll, self.lb(k), self.coll_units[k]);
         let gas = sc.network.gas(self.executed_this_step);
         let repaid_value = seizure.repay * p_debt;
         let seized_value = seizure.seize * p_coll;

@@ -15,6 +15,7 @@ mod cascade;
 pub mod charts;
 mod deleverage;
 pub(crate) mod funding;
+pub mod governed;
 pub mod index;
 pub mod liquidator;
 pub mod raw;
@@ -131,6 +132,8 @@ pub struct Lending<'a> {
     /// and those write-offs on this path, USD.
     watched: Vec<usize>,
     watched_bad: Vec<f64>,
+    /// Parameters in force, when the scenario changes any during a run.
+    governed: Option<governed::Governed>,
 }
 
 /// Read protocol `p`'s oracle at step `t` into `row` (one price per
@@ -226,6 +229,10 @@ impl<'a> Lending<'a> {
             receipts: sc.receipts().collect(),
             watched: Vec::new(),
             watched_bad: Vec::new(),
+            governed: sc
+                .governance
+                .governs_lending()
+                .then(|| governed::Governed::new(&sc.protocols, &sc.book)),
         }
     }
 
@@ -296,6 +303,7 @@ impl<'a> Lending<'a> {
         self.lender_running.fill(false);
         self.peak_share_value.fill(1.0);
         self.borrow_rate.fill(0.0);
+        self.reset_governed();
     }
 
     /// Zero the step's flows.
@@ -430,9 +438,69 @@ impl<'a> Lending<'a> {
         let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
         let mut weighted = 0.0;
         for k in book.coll_range(i) {
-            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * book.coll_lt[k];
+            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * self.lt(k);
         }
         let p_debt = px[self.sc.protocols[p].debt_asset];
         health_factor(weighted, self.owed(i) * p_debt)
+    }
+}
+
+// Parameters in force (governed.rs; docs/model.md §18).
+impl Lending<'_> {
+    /// Adopt a change at the start of a step: positions are valued with the
+    /// new thresholds from the next oracle read on.
+    pub fn adopt(&mut self, r: &governed::Revision) {
+        self.governed
+            .as_mut()
+            .expect("a scenario with lending changes allocates them")
+            .adopt(r);
+    }
+
+    /// Back to step 0's parameters.
+    fn reset_governed(&mut self) {
+        if let Some(g) = &mut self.governed
+            && g.changed
+        {
+            *g = governed::Governed::new(&self.sc.protocols, &self.sc.book);
+        }
+    }
+
+    /// The protocols' specs in force.
+    #[inline]
+    fn specs(&self) -> &[spec::LendingSpec] {
+        match &self.governed {
+            Some(g) => &g.specs,
+            None => &self.sc.protocols,
+        }
+    }
+
+    /// Liquidation threshold of collateral entry `k` in force.
+    #[inline]
+    fn lt(&self, k: usize) -> f64 {
+        match &self.governed {
+            Some(g) => g.lt[k],
+            None => self.sc.book.coll_lt[k],
+        }
+    }
+
+    /// Liquidation bonus of collateral entry `k` in force.
+    #[inline]
+    fn lb(&self, k: usize) -> f64 {
+        match &self.governed {
+            Some(g) => g.lb[k],
+            None => self.sc.book.coll_lb[k],
+        }
+    }
+
+    /// Index group `g`'s threshold in force ÷ at step 0.
+    #[inline]
+    fn group_scale(&self, g: usize) -> f64 {
+        self.governed.as_ref().map_or(1.0, |x| x.group_scale[g])
+    }
+
+    /// Multi-collateral group `m`'s least threshold ratio (see `Revision`).
+    #[inline]
+    fn multi_scale(&self, m: usize) -> f64 {
+        self.governed.as_ref().map_or(1.0, |x| x.multi_scale[m])
     }
 }

@@ -102,8 +102,8 @@ impl Lending<'_> {
     /// the reserve fund and the rest to the suppliers.
     pub fn accrue_interest(&mut self) {
         let dt = self.sc.dt_years();
-        for (p, spec) in self.sc.protocols.iter().enumerate() {
-            let Some(rate) = spec.supply.and_then(|s| s.rate) else {
+        for p in 0..self.sc.protocols.len() {
+            let Some(rate) = self.specs()[p].supply.and_then(|s| s.rate) else {
                 continue;
             };
             let s = &mut self.supply[p];

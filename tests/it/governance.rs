@@ -1,0 +1,375 @@
+//! Governance (docs/model.md §18): scheduled parameter changes take effect
+//! exactly at their step, on open positions, in every lending rule that
+//! reads them; the liquidation index stays exact under them (against the
+//! full scan); each path starts from the scenario's own parameters; and a
+//! bad change is refused with its entry and field named.
+
+use contagion::Overrides;
+use contagion::engine::World;
+use proptest::prelude::*;
+
+use crate::common::*;
+use crate::index::{scenario_text, setup};
+
+/// One position of 10 ETH at 2,000 (constant) owing 15,000 USDC, under a
+/// threshold of 0.8: health factor 16,000 / 15,000 = 1.0667. `{gov}` adds
+/// the changes.
+fn one_position(gov: &str) -> String {
+    format!(
+        r#"
+[simulation]
+name = "gov"
+steps = 6
+paths = 3
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 1000000000.0
+fee = 0.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+full_liquidation_hf = 0.5
+oracle = {{ source = "fundamental" }}
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 15000.0
+collateral = {{ ETH = 10.0 }}
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+
+{gov}
+"#
+    )
+}
+
+fn change(step: u32, sets: &[(&str, f64)]) -> String {
+    let set: Vec<String> = sets
+        .iter()
+        .map(|(k, v)| format!("\"{k}\" = {v:?}"))
+        .collect();
+    format!(
+        "[[governance]]\nstep = {step}\nset = {{ {} }}\n",
+        set.join(", ")
+    )
+}
+
+const LT: &str = "protocols.lend.collateral.ETH.liquidation_threshold";
+const LB: &str = "protocols.lend.collateral.ETH.liquidation_bonus";
+const LTV: &str = "protocols.lend.collateral.ETH.max_ltv";
+
+/// Lowering the threshold to 0.7 at step `s` puts the position at HF
+/// 14,000 / 15,000 = 0.933: it is liquidated at step `s` and not before,
+/// with the close factor and bonus in force then: with 0.25 and 0.10 set
+/// in the same change, the first liquidation repays 3,750 and seizes
+/// 3,750 × 1.10 / 2,000 = 2.0625 ETH.
+#[test]
+fn a_lowered_threshold_liquidates_open_positions_at_its_step() {
+    for s in [1, 3, 6] {
+        let text = one_position(
+            &(change(s, &[(LTV, 0.65), (LT, 0.7)])
+                + &change(s, &[(LB, 0.10), ("protocols.lend.close_factor", 0.25)])),
+        );
+        let (rec, _) = run_path(&text, 0);
+        let l = &rec.liquidations;
+        assert!(!l.step.is_empty(), "step {s}: liquidated");
+        assert!(l.step.iter().all(|&t| t == s), "step {s}: {:?}", l.step);
+        assert!((l.repaid[0] - 3750.0).abs() < 1e-9, "{}", l.repaid[0]);
+        assert!((l.seized[0] - 2.0625).abs() < 1e-12, "{}", l.seized[0]);
+        assert!((l.health_factor[0] - 14000.0 / 15000.0).abs() < 1e-12);
+    }
+    // Without the change, nothing happens.
+    let (rec, _) = run_path(&one_position(""), 0);
+    assert!(rec.liquidations.step.is_empty());
+}
+
+fn run_path(
+    text: &str,
+    path: u32,
+) -> (contagion::output::recorder::PathRecord, contagion::Scenario) {
+    let sc = scenario(text, &Overrides::default());
+    let rec = World::new(&sc).run_path(path).unwrap();
+    (rec, sc)
+}
+
+/// Each path starts from the scenario's parameters: a threshold raised to
+/// 0.9 at step 3 spares nothing on path 1 if path 0 left it raised. ETH
+/// falls 10% at step 2 (HF 0.96 under 0.8, liquidated); a world that ran
+/// path 0 gives path 1 exactly as a fresh one does.
+#[test]
+fn every_path_starts_from_the_scenarios_parameters() {
+    let text = one_position(&change(3, &[(LT, 0.9)])).replace(
+        "[[positions]]",
+        "[[shocks]]\nstep = 2\nasset = \"ETH\"\nreturn = -0.1\n\n[[positions]]",
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let mut used = World::new(&sc);
+    let first = used.run_path(0).unwrap();
+    let again = used.run_path(1).unwrap();
+    let fresh = World::new(&sc).run_path(1).unwrap();
+    assert_eq!(first.liquidations.step[0], 2);
+    assert_eq!(again.liquidations.step, fresh.liquidations.step);
+    assert_eq!(again.liquidations.repaid, fresh.liquidations.repaid);
+}
+
+/// `max_ltv` in force is what `borrowable` reads: 10 ETH at 2,000 under
+/// 0.75 may owe 15,000 (nothing left to borrow); under 0.78 from step 4,
+/// 600 more.
+#[test]
+fn a_raised_ltv_is_what_a_borrower_may_draw_from_its_step() {
+    let text = one_position(&change(4, &[(LTV, 0.78)]));
+    let sc = scenario(&text, &Overrides::default());
+    let mut w = World::new(&sc);
+    let mut seen = Vec::new();
+    w.run_path_with(0, |w, t| {
+        seen.push((t, w.lending.borrowable(0, &[2000.0, 1.0])));
+    })
+    .unwrap();
+    for (t, b) in seen {
+        let want = if t >= 4 { 600.0 } else { 0.0 };
+        assert!((b - want).abs() < 1e-6, "step {t}: {b}");
+    }
+}
+
+/// A rate model changed at step 3 sets the borrow rate from step 3 on:
+/// at utilisation 0.5, below the kink 0.8, rate = base + slope1 · 0.5/0.8:
+/// 0.02 + 0.1 · 0.625 = 0.0825 before and 0.02 + 0.4 · 0.625 = 0.27 after.
+#[test]
+fn a_changed_rate_curve_prices_borrowing_from_its_step() {
+    let text = one_position(&change(3, &[("protocols.lend.supply.rate.slope1", 0.4)]))
+        .replace(
+            "oracle = { source = \"fundamental\" }",
+            "oracle = { source = \"fundamental\" }\nsupply = { utilisation = 0.5, rate = { base = 0.02, slope1 = 0.1, kink = 0.8, slope2 = 2.0 } }",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(&text, &Overrides::default());
+    run_into(&sc, dir.path(), "run", Some(1));
+    let df = read(&dir.path().join("run/protocols.parquet"));
+    let paths = u32s(&df, "path");
+    let steps = u32s(&df, "step");
+    let rates = f64_opts(&df, "borrow_rate");
+    for ((p, t), r) in paths.iter().zip(&steps).zip(&rates) {
+        if *p != 0 || *t == 0 {
+            continue;
+        }
+        let r = r.unwrap();
+        // Utilisation drifts as interest accrues: within 1e-3 of 0.5.
+        let want = if *t >= 3 { 0.27 } else { 0.0825 };
+        assert!((r - want).abs() < 2e-3, "step {t}: {r}");
+    }
+}
+
+/// `parameters.parquet`: a row per field and recorded path, at the step
+/// of its change, with its target, field, old and new values; the run's
+/// tables are the same on one thread and on two.
+#[test]
+fn parameters_parquet_records_every_field_changed() {
+    let text = one_position(&(change(4, &[(LT, 0.85)]) + &change(2, &[(LTV, 0.7), (LB, 0.07)])));
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "one", Some(1));
+    run_into(&sc, dir.path(), "two", Some(2));
+    let df = read(&dir.path().join("one/parameters.parquet"));
+    assert_eq!(df.height(), 3 * 3, "three fields on each of three paths");
+    let path0: Vec<usize> = (0..df.height())
+        .filter(|&i| u32s(&df, "path")[i] == 0)
+        .collect();
+    let pick = |c: &str| {
+        path0
+            .iter()
+            .map(|&i| strs(&df, c)[i].clone())
+            .collect::<Vec<_>>()
+    };
+    let num = |c: &str| path0.iter().map(|&i| f64s(&df, c)[i]).collect::<Vec<_>>();
+    assert_eq!(
+        path0
+            .iter()
+            .map(|&i| u32s(&df, "step")[i])
+            .collect::<Vec<_>>(),
+        [2, 2, 4]
+    );
+    assert_eq!(
+        path0
+            .iter()
+            .map(|&i| i64s(&df, "change")[i])
+            .collect::<Vec<_>>(),
+        [1, 1, 0]
+    );
+    assert_eq!(pick("target"), ["lend", "lend", "lend"]);
+    assert_eq!(
+        pick("field"),
+        [
+            "collateral.ETH.liquidation_bonus",
+            "collateral.ETH.max_ltv",
+            "collateral.ETH.liquidation_threshold"
+        ]
+    );
+    assert_eq!(num("old"), [0.05, 0.75, 0.8]);
+    assert_eq!(num("new"), [0.07, 0.7, 0.85]);
+    assert_eq!(pick("actor"), ["schedule", "schedule", "schedule"]);
+    for t in ["parameters", "liquidations", "protocols"] {
+        let a = read(&dir.path().join(format!("one/{t}.parquet")));
+        let b = read(&dir.path().join(format!("two/{t}.parquet")));
+        assert!(same_frame(&a, &b), "{t} differs across thread counts");
+    }
+}
+
+/// A bad change is refused, naming its entry and what is wrong.
+#[test]
+fn bad_changes_are_refused_with_the_entry_named() {
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            change(0, &[(LT, 0.7)]),
+            vec!["governance[0].step", "steps 1 to 6"],
+        ),
+        (
+            change(7, &[(LT, 0.7)]),
+            vec!["governance[0].step", "outside the run"],
+        ),
+        (
+            "[[governance]]\nstep = 2\nset = {}\n".into(),
+            vec!["governance[0].set", "sets nothing"],
+        ),
+        (
+            change(2, &[("pools.ETH.fee", 0.01)]),
+            vec![
+                "governance[0].set.\"pools.ETH.fee\"",
+                "cannot change during a run",
+            ],
+        ),
+        (
+            change(2, &[("protocols.nope.close_factor", 0.3)]),
+            vec!["governance[0].set", "no element `nope`"],
+        ),
+        (
+            change(2, &[(LT, 0.7)]),
+            vec!["governance[0]", "with its values set", "max_ltv"],
+        ),
+        (
+            change(3, &[(LTV, 0.6)]) + &change(2, &[(LT, 0.7)]).replace("0.7", "nan"),
+            vec!["governance[1]", "liquidation_threshold"],
+        ),
+    ];
+    for (gov, needles) in cases {
+        let err = scenario_error(&one_position(&gov));
+        for n in &needles {
+            assert!(err.contains(n), "`{n}` not in: {err}");
+        }
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+fn governed_text(s: &crate::index::Setup, g: &Gov) -> String {
+    let lt_eth = g.lt_eth;
+    let mut t = scenario_text(s);
+    t += &change(
+        g.first,
+        &[
+            (
+                "protocols.lend.collateral.ETH.max_ltv",
+                lt_eth.min(0.75) - 0.01,
+            ),
+            (
+                "protocols.lend.collateral.ETH.liquidation_threshold",
+                lt_eth,
+            ),
+            (
+                "protocols.lend.collateral.BTC.max_ltv",
+                g.lt_btc.min(0.7) - 0.01,
+            ),
+            (
+                "protocols.lend.collateral.BTC.liquidation_threshold",
+                g.lt_btc,
+            ),
+            (
+                "protocols.other.collateral.LP.max_ltv",
+                g.lt_lp.min(0.55) - 0.01,
+            ),
+            (
+                "protocols.other.collateral.LP.liquidation_threshold",
+                g.lt_lp,
+            ),
+        ],
+    );
+    t += &change(
+        g.first + g.gap,
+        &[
+            (
+                "protocols.lend.collateral.ETH.liquidation_threshold",
+                g.lt_eth2,
+            ),
+            ("protocols.lend.collateral.ETH.liquidation_bonus", 0.03),
+        ],
+    );
+    t
+}
+
+#[derive(Debug, Clone)]
+struct Gov {
+    first: u32,
+    gap: u32,
+    lt_eth: f64,
+    lt_btc: f64,
+    lt_lp: f64,
+    lt_eth2: f64,
+}
+
+fn gov() -> impl Strategy<Value = Gov> {
+    (
+        1..30u32,
+        1..10u32,
+        0.5..0.95f64,
+        0.5..0.9f64,
+        0.4..0.9f64,
+        0.76..0.95f64,
+    )
+        .prop_map(|(first, gap, lt_eth, lt_btc, lt_lp, lt_eth2)| Gov {
+            first,
+            gap,
+            lt_eth,
+            lt_btc,
+            lt_lp,
+            lt_eth2,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Thresholds lowered and raised mid-path, on single- and
+    /// multi-collateral positions of two protocols: the liquidation index
+    /// (keys of step 0, search thresholds scaled) finds exactly what the
+    /// full scan finds.
+    #[test]
+    fn the_index_stays_exact_under_changed_thresholds(s in setup(), g in gov()) {
+        let sc = scenario(&governed_text(&s, &g), &Overrides::default());
+        let dir = tempfile::tempdir().unwrap();
+        run_both_searches(&sc, dir.path(), Some(1));
+        for t in ["protocols", "liquidations", "paths"] {
+            let a = read(&dir.path().join(format!("indexed/{t}.parquet")));
+            let b = read(&dir.path().join(format!("scan/{t}.parquet")));
+            prop_assert!(same_frame(&a, &b), "{} differs for {:?} {:?}", t, s, g);
+        }
+    }
+}
