@@ -126,6 +126,8 @@ fn a_bad_vault_snapshot_is_refused_with_the_row_named() {
         ("nan.csv", "collateral,units,debt\nETH,NaN,100\n"),
         ("column.csv", "collateral,units\nETH,1\n"),
         ("ceiling.csv", "collateral,units,debt\nETH,100000,6000000\n"),
+        // 10¹³ ETH at 200 is 2·10¹⁵ USD, above the most one amount may be.
+        ("usd.csv", "collateral,units,debt\nETH,1e13,100\n"),
     ];
     for (name, text) in files {
         std::fs::write(d.join(name), text).unwrap();
@@ -149,6 +151,7 @@ fn a_bad_vault_snapshot_is_refused_with_the_row_named() {
             "ceiling.csv",
             vec!["collateral.ETH.debt_ceiling", "above the ceiling"],
         ),
+        ("usd.csv", vec!["row 1.units", "USD of collateral"]),
     ];
     let text = crash_without_population().replace(
         "hole = 3000000.0",
@@ -298,13 +301,14 @@ fn a_drawn_vault_holds_its_size_and_owes_it_over_health_and_ratio() {
     }
 }
 
-/// A vault type's vaults may owe exactly its ceiling, not a unit more.
+/// A vault type's vaults may owe exactly its ceiling, not a unit more; a
+/// vault may owe exactly the dust (20).
 #[test]
 fn vaults_may_owe_exactly_the_ceiling() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("v.csv"),
-        "collateral,units,debt\nETH,100,3000\nETH,100,2000\n",
+        "collateral,units,debt\nETH,100,2980\nETH,100,2000\nETH,1,20\n",
     )
     .unwrap();
     let text = crash_without_population()
@@ -317,7 +321,7 @@ fn vaults_may_owe_exactly_the_ceiling() {
             "name = \"maker\"\nvaults_file = \"v.csv\"\n",
             1,
         );
-    assert_eq!(in_dir(dir.path(), &text).unwrap().cdps[0].vaults.len(), 2);
+    assert_eq!(in_dir(dir.path(), &text).unwrap().cdps[0].vaults.len(), 3);
     let over = text.replace("debt_ceiling = 5000.0", "debt_ceiling = 4999.0");
     let err = in_dir(dir.path(), &over).expect_err("over the ceiling");
     assert!(err.contains("above the ceiling 4999"), "{err}");
