@@ -326,3 +326,30 @@ fn vaults_may_owe_exactly_the_ceiling() {
     let err = in_dir(dir.path(), &over).expect_err("over the ceiling");
     assert!(err.contains("above the ceiling 4999"), "{err}");
 }
+
+/// A vault type read from its pool needs one: a BTC vault type without a
+/// BTC pool under `source = "pool"` is refused, naming the oracle's
+/// source and the asset.
+#[test]
+fn a_pool_oracle_needs_a_pool_for_every_vault_type() {
+    let text = one_vault(DUTCH, "", -0.1)
+        .replace(
+            "oracle = { kind = \"direct\" }",
+            "oracle = { kind = \"direct\", source = \"pool\" }",
+        )
+        .replacen(
+            "[[assets]]",
+            "[[assets]]\nsymbol = \"BTC\"\nprice = 1500.0\n\n[[assets]]",
+            1,
+        );
+    assert!(in_dir(Path::new("."), &text).is_ok(), "ETH has its pool");
+    let with_btc = text.replace(
+        "[cdps.collateral.ETH]",
+        "[cdps.collateral.BTC]\nliquidation_ratio = 1.5\n\n[cdps.collateral.ETH]",
+    );
+    let err = in_dir(Path::new("."), &with_btc).expect_err("BTC has no pool");
+    assert!(
+        err.contains("cdps.maker.oracle.source") && err.contains("`BTC` has no pool"),
+        "{err}"
+    );
+}
