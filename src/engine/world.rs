@@ -8,7 +8,7 @@ use crate::error::EngineError;
 use crate::market::state::Market;
 use crate::mechanism::attack::Attackers;
 use crate::mechanism::cdp::Cdps;
-use crate::mechanism::governance::Governance;
+use crate::mechanism::governance::{Governance, Governed};
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
 use crate::mechanism::oracle::Oracles;
@@ -215,7 +215,12 @@ impl<'a> World<'a> {
         rec: &mut PathRecord,
     ) -> Result<(), EngineError> {
         let sc = self.sc;
-        self.governance.act(t, &mut self.lending, rec);
+        let governed = Governed {
+            lending: &mut self.lending,
+            perps: &mut self.perps,
+            cdps: &mut self.cdps,
+        };
+        self.governance.act(t, governed, rec);
         self.laps.lap(Stage::Governance);
         self.lending.begin_step();
         self.lending.accrue_interest();

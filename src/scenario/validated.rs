@@ -492,11 +492,17 @@ fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, Scenario
             (&before.protocols, &before.book),
             (&next.protocols, &next.book),
         );
+        let cdp_terms = |s: &Scenario| -> Vec<(Vec<_>, f64)> {
+            s.cdps.iter().map(|c| (c.ilks.clone(), c.hole)).collect()
+        };
+        let cdps = (cdp_terms(before) != cdp_terms(&next)).then(|| cdp_terms(&next));
         changes.push(Change {
             step: raw[i].step,
             entry: i,
             rows,
             lending,
+            perps: (before.perps != next.perps).then(|| next.perps.clone()),
+            cdps,
         });
         current = next_raw;
         prev = Some(next);

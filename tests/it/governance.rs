@@ -373,3 +373,83 @@ proptest! {
         }
     }
 }
+
+/// Perp margins: ETH falls 1% at step 1, leaving the long (10 ETH on
+/// 2,000 of margin) with about 1,800 of equity on 19,800 of notional:
+/// safe under a maintenance margin of 5% (990), below it under 9.5%
+/// (1,881) from step 3, when it is liquidated. `perps.parquet` shows the
+/// margin in force.
+#[test]
+fn a_raised_maintenance_margin_liquidates_at_its_step() {
+    let text = crate::perps::PERP
+        .replace("return = -0.08", "return = -0.01")
+        .replace("steps = 4", "steps = 5")
+        + &change(3, &[("perps.eth-perp.maintenance_margin", 0.095)]);
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let p = read(&dir.path().join("run/perps.parquet"));
+    assert_eq!(u32s(&p, "liquidations"), [0, 0, 0, 1, 0, 0]);
+    assert_eq!(
+        f64s(&p, "maintenance_margin"),
+        [0.05, 0.05, 0.05, 0.095, 0.095, 0.095]
+    );
+}
+
+/// CDP terms: one vault of 10 ETH at 150 owing 1,000 is exactly safe
+/// under a liquidation ratio of 1.5 (1,500 / 1.5 = 1,000). Raised to 1.6
+/// at step 3 with a penalty of 20%, it is barked at step 3 with a tab of
+/// 1,200.
+#[test]
+fn a_raised_liquidation_ratio_barks_at_its_step_with_the_new_penalty() {
+    let text = crate::cdp::one_vault(crate::cdp::DUTCH, "", 0.0)
+        + &change(
+            3,
+            &[
+                ("cdps.maker.collateral.ETH.liquidation_ratio", 1.6),
+                ("cdps.maker.collateral.ETH.penalty", 0.2),
+            ],
+        );
+    let (rec, _) = run_path(&text, 0);
+    assert_eq!(rec.auctions.start_step, [3]);
+    assert!(
+        (rec.auctions.tab[0] - 1200.0).abs() < 1e-9,
+        "{}",
+        rec.auctions.tab[0]
+    );
+    let (rec, _) = run_path(&crate::cdp::one_vault(crate::cdp::DUTCH, "", 0.0), 0);
+    assert!(
+        rec.auctions.start_step.is_empty(),
+        "safe without the change"
+    );
+}
+
+/// Perp markets and CDPs start each path from the scenario's terms too:
+/// a maintenance margin lowered to 1% at step 3 would spare the long the
+/// 8% fall of step 1 (400 of equity against 184), and a liquidation ratio
+/// lowered to 1.4 would spare the vault a 5% fall (1,425 / 1.4 > 1,000);
+/// path 1 of a world that ran path 0 liquidates each, as a fresh world
+/// does.
+#[test]
+fn perps_and_cdps_start_every_path_from_the_scenarios_terms() {
+    let perp =
+        crate::perps::PERP.to_string() + &change(3, &[("perps.eth-perp.maintenance_margin", 0.01)]);
+    let cdp = crate::cdp::one_vault(crate::cdp::DUTCH, "", -0.05)
+        + &change(3, &[("cdps.maker.collateral.ETH.liquidation_ratio", 1.4)]);
+    for text in [perp, cdp] {
+        let sc = scenario(&text, &Overrides::default());
+        let mut used = World::new(&sc);
+        used.run_path(0).unwrap();
+        let again = used.run_path(1).unwrap();
+        let fresh = World::new(&sc).run_path(1).unwrap();
+        assert_eq!(
+            again.summary.perp_liquidations,
+            fresh.summary.perp_liquidations
+        );
+        // Path 1 is not recorded (one path): count, and compare the
+        // debt confiscated and raised.
+        assert_eq!(again.summary.cdps, fresh.summary.cdps);
+        let barked: u32 = fresh.summary.cdps.iter().map(|c| c.auctions).sum();
+        assert_eq!(fresh.summary.perp_liquidations + barked, 1);
+    }
+}

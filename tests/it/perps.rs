@@ -10,7 +10,7 @@ use crate::common::*;
 
 /// One ETH market: a 10× long (margin 2,000 on 20,000) and a 1× short
 /// against a 1,000-ETH pool without fee. Funding is off (clamp 0).
-const PERP: &str = r#"
+pub(crate) const PERP: &str = r#"
 [simulation]
 name = "perp"
 steps = 4

@@ -32,7 +32,7 @@ use rand::RngExt;
 use crate::market::state::Market;
 use crate::mechanism::cdp::clip::Clip;
 use crate::mechanism::cdp::flip::Flip;
-use crate::mechanism::cdp::spec::CdpSpec;
+use crate::mechanism::cdp::spec::{CdpSpec, IlkSpec};
 use crate::mechanism::cdp::vow::Vow;
 use crate::mechanism::oracle::feed::Osm;
 use crate::montecarlo::seed::{PathRng, keeper_rng};
@@ -141,6 +141,12 @@ struct System {
     /// Gem held by the peg stability module (= stablecoin minted
     /// against it).
     psm_gem: f64,
+    /// Vault types' terms and the limit on stablecoin in auctions in
+    /// force (governance changes them, docs/model.md §18), and whether
+    /// they differ from step 0's.
+    ilks: Vec<IlkSpec>,
+    hole: f64,
+    changed: bool,
 }
 
 /// Every CDP of the scenario on one path.
@@ -160,6 +166,17 @@ impl<'a> Cdps<'a> {
             systems: sc.cdps.iter().map(System::new).collect(),
             rng: keeper_rng(sc.seed, 0),
             owner_rng: owners::path_rng(sc.seed, 0),
+        }
+    }
+
+    /// Adopt each CDP's vault-type terms and limit on stablecoin in
+    /// auctions after a parameter change (docs/model.md §18); auctions
+    /// already running keep the tab and prices they started with.
+    pub fn adopt(&mut self, terms: &[(Vec<IlkSpec>, f64)]) {
+        for (s, (ilks, hole)) in self.systems.iter_mut().zip(terms) {
+            s.ilks.clone_from(ilks);
+            s.hole = *hole;
+            s.changed = true;
         }
     }
 
@@ -196,8 +213,8 @@ impl<'a> Cdps<'a> {
                 let u: f64 = self.rng.random();
                 k.landed = u < spec.inclusion;
             }
-            for (k, ilk) in c.ilks.iter().enumerate() {
-                let factor = ilk.fee_per_hour.powf(sc.dt_hours);
+            for k in 0..s.ilks.len() {
+                let factor = s.ilks[k].fee_per_hour.powf(sc.dt_hours);
                 let added = s.art[k] * s.rate[k] * (factor - 1.0);
                 s.rate[k] *= factor;
                 s.vow.joy += added;
@@ -235,7 +252,7 @@ impl<'a> Cdps<'a> {
             let Some(o) = &c.owners else { continue };
             let venue = sc.pool_of[c.stablecoin];
             for (v, _) in s.vaults.iter_mut().zip(&o.watched).filter(|(_, w)| **w) {
-                let ilk = &c.ilks[v.ilk];
+                let ilk = &s.ilks[v.ilk];
                 let rate = s.rate[v.ilk];
                 let debt = v.art * rate;
                 let value = v.ink * market.market_price(sc, ilk.asset);
@@ -394,6 +411,9 @@ impl System {
             out: CdpOutcome::default(),
             unsafe_ids: Vec::new(),
             psm_gem: 0.0,
+            ilks: c.ilks.clone(),
+            hole: c.hole,
+            changed: false,
         };
         s.reset(c);
         s
@@ -402,6 +422,11 @@ impl System {
     /// Back to `c`'s step 0 in the buffers already held (the oracle is set
     /// by `Cdps::reset`, which knows the market).
     fn reset(&mut self, c: &CdpSpec) {
+        if self.changed {
+            self.ilks.clone_from(&c.ilks);
+            self.hole = c.hole;
+            self.changed = false;
+        }
         self.rate.fill(1.0);
         self.vaults.clear();
         self.vaults

@@ -213,7 +213,7 @@ impl Round<'_, '_> {
                             v.art,
                             s.rate[v.ilk],
                             s.price[v.ilk],
-                            spec.ilks[v.ilk].mat,
+                            s.ilks[v.ilk].mat,
                         )
                 })
                 .map(|(i, v)| (v.ink * s.price[v.ilk] / (v.art * s.rate[v.ilk]), i)),
@@ -222,7 +222,7 @@ impl Round<'_, '_> {
         let mut kicked = 0;
         for &(_, i) in &unsafe_ids {
             let v = self.s.vaults[i];
-            let ilk = &spec.ilks[v.ilk];
+            let ilk = &self.s.ilks[v.ilk];
             let rate = self.s.rate[v.ilk];
             let Some(b) = bark(
                 v.ink,
@@ -230,7 +230,7 @@ impl Round<'_, '_> {
                 rate,
                 ilk.chop,
                 ilk.dust,
-                spec.hole - self.s.dirt,
+                self.s.hole - self.s.dirt,
                 ilk.hole - self.s.ilk_dirt[v.ilk],
             ) else {
                 continue;
@@ -325,7 +325,7 @@ impl Round<'_, '_> {
             return (0, false);
         }
         let asset = self.spec.ilks[a.ilk].asset;
-        let ilk = &self.spec.ilks[a.ilk];
+        let ilk = &self.s.ilks[a.ilk];
         let chost = ilk.dust * ilk.chop;
         let mut price = curve.price(c.top, self.now - c.tic);
         if needs_reset(self.now - c.tic, price, c.top, tail, cusp) {

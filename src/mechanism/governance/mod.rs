@@ -8,9 +8,21 @@ pub mod raw;
 pub mod spec;
 pub mod table;
 
+use crate::mechanism::cdp::Cdps;
 use crate::mechanism::governance::spec::GovernanceSpec;
 use crate::mechanism::lending::Lending;
+use crate::mechanism::perp::Perps;
 use crate::output::recorder::PathRecord;
+
+/// The mechanisms whose parameters change.
+pub struct Governed<'w, 'a> {
+    /// Lending markets.
+    pub lending: &'w mut Lending<'a>,
+    /// Perp markets.
+    pub perps: &'w mut Perps<'a>,
+    /// CDPs.
+    pub cdps: &'w mut Cdps<'a>,
+}
 
 /// One path's progress through the changes.
 pub struct Governance<'a> {
@@ -39,13 +51,19 @@ impl<'a> Governance<'a> {
 
     /// Stage 0 of step `t`: apply the changes due, in order; a recorded
     /// path writes a row per field.
-    pub fn act(&mut self, t: u32, lending: &mut Lending, rec: &mut PathRecord) {
+    pub fn act(&mut self, t: u32, m: Governed<'_, '_>, rec: &mut PathRecord) {
         while let Some(c) = self.spec.changes.get(self.next) {
             if c.step > t {
                 break;
             }
             if let Some(r) = &c.lending {
-                lending.adopt(r);
+                m.lending.adopt(r);
+            }
+            if let Some(specs) = &c.perps {
+                m.perps.adopt(specs);
+            }
+            if let Some(terms) = &c.cdps {
+                m.cdps.adopt(terms);
             }
             if rec.recorded {
                 let rows = &mut rec.parameters;

@@ -7,8 +7,10 @@
 //! before and after the change.
 
 use crate::error::ScenarioError;
+use crate::mechanism::cdp::spec::IlkSpec;
 use crate::mechanism::governance::raw::RawChange;
 use crate::mechanism::lending::governed::Revision;
+use crate::mechanism::perp::spec::PerpSpec;
 use crate::scenario::fields;
 use crate::scenario::raw::RawScenario;
 
@@ -37,6 +39,10 @@ pub struct Change {
     pub rows: Vec<FieldChange>,
     /// What the lending markets adopt (None: they are untouched).
     pub lending: Option<Revision>,
+    /// The perp markets' specs after it (None: untouched).
+    pub perps: Option<Vec<PerpSpec>>,
+    /// Each CDP's vault types and `hole` after it (None: untouched).
+    pub cdps: Option<Vec<(Vec<IlkSpec>, f64)>>,
 }
 
 /// One field's change.
@@ -69,6 +75,15 @@ pub const GOVERNABLE: &[&str] = &[
     "protocols.*.supply.rate.kink",
     "protocols.*.supply.rate.slope2",
     "protocols.*.supply.rate.reserve_factor",
+    "perps.*.maintenance_margin",
+    "perps.*.taker_fee",
+    "perps.*.liquidation_fee",
+    "cdps.*.hole",
+    "cdps.*.collateral.*.liquidation_ratio",
+    "cdps.*.collateral.*.stability_fee",
+    "cdps.*.collateral.*.dust",
+    "cdps.*.collateral.*.penalty",
+    "cdps.*.collateral.*.hole",
 ];
 
 fn governable(path: &str) -> bool {

@@ -17,6 +17,7 @@ pub use state::{PerpState, RoundOutcome};
 pub use table::PerpRows;
 
 use crate::market::state::Market;
+use crate::mechanism::perp::spec::PerpSpec;
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
@@ -33,6 +34,10 @@ pub struct Perps<'a> {
     /// Each market's index this step and the step before.
     index: Vec<f64>,
     index_prev: Vec<f64>,
+    /// The markets' specs in force (governance changes their margins and
+    /// fees, docs/model.md §18), and whether they differ from step 0's.
+    specs: Vec<PerpSpec>,
+    changed: bool,
 }
 
 impl<'a> Perps<'a> {
@@ -47,6 +52,8 @@ impl<'a> Perps<'a> {
             ret: vec![0.0; n],
             index: vec![0.0; n],
             index_prev: vec![0.0; n],
+            specs: sc.perps.clone(),
+            changed: false,
         }
     }
 
@@ -62,8 +69,12 @@ impl<'a> Perps<'a> {
         if sc.perps.is_empty() {
             return;
         }
+        if self.changed {
+            self.specs.clone_from(&sc.perps);
+            self.changed = false;
+        }
         self.fill_prices(market);
-        self.state.reset(&sc.perps, &sc.perp_book, &self.mark);
+        self.state.reset(&self.specs, &sc.perp_book, &self.mark);
         for (m, spec) in sc.perps.iter().enumerate() {
             self.index[m] = market.fundamental[spec.asset];
         }
@@ -104,7 +115,7 @@ impl<'a> Perps<'a> {
             *r = (now / before).ln();
         }
         self.state
-            .observe_index(&sc.perps, &self.ret, sc.dt_years());
+            .observe_index(&self.specs, &self.ret, sc.dt_years());
     }
 
     /// One liquidation round inside the cascade; returns the number of
@@ -115,9 +126,12 @@ impl<'a> Perps<'a> {
             return 0;
         }
         self.fill_prices(market);
-        let round =
-            self.state
-                .liquidation_round(&sc.perps, &sc.perp_book, &mut market.pools, &self.quote);
+        let round = self.state.liquidation_round(
+            &self.specs,
+            &sc.perp_book,
+            &mut market.pools,
+            &self.quote,
+        );
         rec.summary.perp_liquidations += round.positions;
         round.accounts
     }
@@ -132,7 +146,7 @@ impl<'a> Perps<'a> {
         }
         self.fill_prices(market);
         self.state
-            .funding(&sc.perps, &self.mark, &self.index, sc.dt_hours);
+            .funding(&self.specs, &self.mark, &self.index, sc.dt_hours);
     }
 
     /// An agent's order of `units` (signed) on position `pos`, at the
@@ -141,13 +155,20 @@ impl<'a> Perps<'a> {
         let sc = self.sc;
         self.fill_prices(market);
         self.state.agent_trade(
-            &sc.perps,
+            &self.specs,
             &sc.perp_book,
             pos,
             units,
             &mut market.pools,
             &self.quote,
         )
+    }
+
+    /// Adopt the markets' specs after a parameter change (docs/model.md
+    /// §18): the maintenance margin in force is set again at stage 3c.
+    pub fn adopt(&mut self, specs: &[PerpSpec]) {
+        self.specs.clone_from_slice(specs);
+        self.changed = true;
     }
 
     /// Signed size of position `pos`.
