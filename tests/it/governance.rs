@@ -453,3 +453,60 @@ fn perps_and_cdps_start_every_path_from_the_scenarios_terms() {
         assert_eq!(fresh.summary.perp_liquidations + barked, 1);
     }
 }
+
+/// Common random numbers: a change at step 5 leaves every row before it
+/// as the same paths give without it (prices, liquidations), and lowering
+/// ETH's threshold from 0.8 to 0.7 there (before the crash of step 10)
+/// liquidates at step 5 what those paths leave open: every position below
+/// a health factor of 8/7 under 0.8 (the population starts from 1.07).
+#[test]
+fn a_change_leaves_the_steps_before_it_alone_and_acts_at_its_step() {
+    let cut = SMALL.to_string()
+        + &change(
+            5,
+            &[
+                ("protocols.lend.collateral.ETH.max_ltv", 0.65),
+                ("protocols.lend.collateral.ETH.liquidation_threshold", 0.7),
+            ],
+        );
+    let dir = tempfile::tempdir().unwrap();
+    run_into(
+        &scenario(SMALL, &Overrides::default()),
+        dir.path(),
+        "base",
+        Some(2),
+    );
+    run_into(
+        &scenario(&cut, &Overrides::default()),
+        dir.path(),
+        "cut",
+        Some(2),
+    );
+    let rows = |run: &str, table: &str| {
+        let df = read(&dir.path().join(format!("{run}/{table}.parquet")));
+        let steps = u32s(&df, "step");
+        (df, steps)
+    };
+    for table in ["market", "liquidations", "protocols"] {
+        let (a, sa) = rows("base", table);
+        let (b, sb) = rows("cut", table);
+        let before = |df: &polars::prelude::DataFrame, s: &[u32]| {
+            let mask: polars::prelude::BooleanChunked = s.iter().map(|&t| t < 5).collect();
+            df.filter(&mask).unwrap()
+        };
+        assert!(
+            same_frame(&before(&a, &sa), &before(&b, &sb)),
+            "{table} differs before the change"
+        );
+    }
+    let at = |run: &str| {
+        let (_, s) = rows(run, "liquidations");
+        s.iter().filter(|&&t| t == 5).count()
+    };
+    assert!(
+        at("cut") > at("base") + 10,
+        "{} vs {}",
+        at("cut"),
+        at("base")
+    );
+}
