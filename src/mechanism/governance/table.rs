@@ -29,8 +29,8 @@ crate::step_table! {
 pub const ACTORS: [&str; 1] = ["schedule"];
 
 /// Every field change of a scenario in order (changes in the order they
-/// take effect, fields within one as listed): (target, field). A row's
-/// `target` and `field` index this list.
+/// take effect, the fields of one in the order of their paths): (target,
+/// field). A row's `target` and `field` index this list.
 pub fn field_names(sc: &Scenario) -> (Vec<String>, Vec<String>) {
     sc.governance
         .changes
