@@ -291,7 +291,32 @@ impl Scenario {
         // An attacker whose account never existed never attacks.
         cut.attackers
             .retain(|x| cut.book.id.binary_search(&x.position_id).is_ok());
+        cut.recut_governance(p, a)?;
         Ok(cut)
+    }
+
+    /// The lending changes of a cut scenario, against its own book: each
+    /// change's specs with the cut applied, its book's thresholds and
+    /// bonuses under them (docs/model.md §18).
+    fn recut_governance(&mut self, p: usize, a: usize) -> Result<(), ScenarioError> {
+        use crate::mechanism::lending::governed::revision;
+        let mut prev = (self.protocols.clone(), self.book.clone());
+        for i in 0..self.governance.changes.len() {
+            let Some(r) = &self.governance.changes[i].lending else {
+                continue;
+            };
+            let mut specs = r.specs.clone();
+            specs[p].collateral[a] = None;
+            let terms = Terms {
+                assets: &self.assets,
+                protocols: &specs,
+            };
+            let book = self.book.with_params(terms)?;
+            let next = revision(&self.book, (&prev.0, &prev.1), (&specs, &book));
+            self.governance.changes[i].lending = next;
+            prev = (specs, book);
+        }
+        Ok(())
     }
 
     /// The assets and protocols a book is built and valued against.

@@ -510,3 +510,55 @@ fn a_change_leaves_the_steps_before_it_alone_and_acts_at_its_step() {
         at("base")
     );
 }
+
+/// `--cut` with changes: cutting `lend:BTC` (the one account holding BTC)
+/// under changes to ETH's and BTC's thresholds gives, path by path, what
+/// the scenario written without that account and without BTC as
+/// collateral gives under the ETH change alone.
+#[test]
+fn a_cut_world_adopts_the_changes_on_its_own_book() {
+    let eth = change(
+        5,
+        &[
+            ("protocols.lend.collateral.ETH.max_ltv", 0.65),
+            ("protocols.lend.collateral.ETH.liquidation_threshold", 0.7),
+        ],
+    );
+    let btc = change(
+        7,
+        &[
+            ("protocols.lend.collateral.BTC.max_ltv", 0.6),
+            ("protocols.lend.collateral.BTC.liquidation_threshold", 0.65),
+        ],
+    );
+    let with = SMALL.to_string() + &eth + &btc;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = contagion::RunOptions {
+        out: dir.path().join("cut"),
+        force: false,
+        threads: Some(2),
+        progress: false,
+        search: Default::default(),
+        cuts: vec![("lend".into(), "BTC".into())],
+    };
+    contagion::run(&scenario(&with, &Overrides::default()), &opts).unwrap();
+    let whale = "[[positions]]\nprotocol = \"lend\"\ndebt = 30000.0\ncollateral = { ETH = 10.0, BTC = 0.5 }\n";
+    let btc_terms = "[[protocols.collateral]]\nasset = \"BTC\"\nliquidation_threshold = 0.75\nliquidation_bonus = 0.08\nmax_ltv = 0.7\n";
+    assert!(SMALL.contains(whale) && SMALL.contains(btc_terms));
+    let by_hand = SMALL.replace(whale, "").replace(btc_terms, "") + &eth;
+    run_into(
+        &scenario(&by_hand, &Overrides::default()),
+        dir.path(),
+        "hand",
+        Some(2),
+    );
+    let a = read(&dir.path().join("cut/attribution.parquet"));
+    let h = read(&dir.path().join("hand/paths.parquet"));
+    let cut = f64s(&a, "liquidated_value_cut");
+    let hand = f64s(&h, "liquidated_value");
+    assert_eq!(cut.len(), hand.len());
+    assert!(hand.iter().sum::<f64>() > 0.0);
+    for (c, h) in cut.iter().zip(&hand) {
+        assert!(close(*c, *h), "{c} vs {h}");
+    }
+}
