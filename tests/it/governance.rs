@@ -562,3 +562,105 @@ fn a_cut_world_adopts_the_changes_on_its_own_book() {
         assert!(close(*c, *h), "{c} vs {h}");
     }
 }
+
+/// One change may reach several mechanisms: a perp market's margin and a
+/// lending market's close factor, one row each, named by their own
+/// targets.
+#[test]
+fn one_change_names_each_fields_own_target() {
+    let text = crate::perps::PERP.to_string()
+        + &change(
+            2,
+            &[
+                ("protocols.lend.close_factor", 0.4),
+                ("perps.eth-perp.maintenance_margin", 0.06),
+            ],
+        );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    run_into(&sc, dir.path(), "run", Some(1));
+    let df = read(&dir.path().join("run/parameters.parquet"));
+    assert_eq!(strs(&df, "target"), ["eth-perp", "lend"]);
+    assert_eq!(strs(&df, "field"), ["maintenance_margin", "close_factor"]);
+    assert_eq!(f64s(&df, "old"), [0.05, 0.5]);
+    assert_eq!(f64s(&df, "new"), [0.06, 0.4]);
+}
+
+/// The index stays an index under changed thresholds: on a calm book of
+/// 300 single- and 300 multi-collateral positions, all at health factors
+/// of 1.3 and above, a threshold cut from 0.8 to 0.78 at step 2 leaves
+/// every position far from 1, and the index examines almost none of them
+/// (the full scan examines all 600 every step), with the same outcome.
+/// A search threshold or multi-collateral bound scaled to nothing would
+/// examine every one every round.
+#[test]
+fn the_index_examines_few_positions_under_changed_thresholds() {
+    use contagion::engine::CandidateSearch;
+    let mut text = String::from(
+        r#"
+[simulation]
+name = "calm"
+steps = 10
+paths = 1
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "BTC"
+price = 40000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+oracle = { source = "fundamental" }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[protocols.collateral]]
+asset = "BTC"
+liquidation_threshold = 0.75
+liquidation_bonus = 0.05
+max_ltv = 0.7
+
+[[liquidators]]
+name = "bot"
+capital = "unlimited"
+"#,
+    );
+    for k in 0..300 {
+        let hf = 1.3 + k as f64 * 0.005;
+        // Multi: 1 ETH and 0.05 BTC weigh 1,600 + 1,500 = 3,100.
+        text += &format!(
+            "\n[[positions]]\nprotocol = \"lend\"\ndebt = {}\ncollateral = {{ ETH = 1.0, BTC = 0.05 }}\n",
+            3100.0 / hf
+        );
+        text += &format!(
+            "\n[[positions]]\nprotocol = \"lend\"\ndebt = {}\ncollateral = {{ ETH = 1.0 }}\n",
+            1600.0 / hf
+        );
+    }
+    text += &change(2, &[(LTV, 0.7), (LT, 0.78)]);
+    let sc = scenario(&text, &Overrides::default());
+    let mut examined = Vec::new();
+    let mut summaries = Vec::new();
+    for search in [CandidateSearch::Indexed, CandidateSearch::FullScan] {
+        let mut world = World::new(&sc);
+        world.set_search(search);
+        summaries.push(format!("{:?}", world.run_path(0).unwrap().summary));
+        examined.push(world.examined().0);
+    }
+    assert_eq!(summaries[0], summaries[1]);
+    assert!(examined[1] >= 600 * 10, "the full scan: {}", examined[1]);
+    assert!(examined[0] < 60, "the index examined {}", examined[0]);
+}
