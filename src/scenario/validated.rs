@@ -450,17 +450,15 @@ fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
 
 /// `[simulation]`'s counts and horizon.
 fn check_simulation(sim: &crate::scenario::raw::RawSimulation) -> Result<(), ScenarioError> {
-    if sim.steps == 0 {
-        return Err(ScenarioError::invalid(
-            "simulation.steps",
-            "must be at least 1",
-        ));
-    }
-    if sim.paths == 0 {
-        return Err(ScenarioError::invalid(
-            "simulation.paths",
-            "must be at least 1",
-        ));
+    for (field, n) in [
+        ("simulation.steps", sim.steps),
+        ("simulation.paths", sim.paths),
+        ("simulation.max_cascade_rounds", sim.max_cascade_rounds),
+        ("simulation.record_every", sim.record_every),
+    ] {
+        if n == 0 {
+            return Err(ScenarioError::invalid(field, "must be at least 1"));
+        }
     }
     positive("simulation.dt_hours", sim.dt_hours)?;
     if sim.dt_hours * sim.steps as f64 > MAX_HORIZON_HOURS {
@@ -470,18 +468,6 @@ fn check_simulation(sim: &crate::scenario::raw::RawSimulation) -> Result<(), Sce
                 "{} steps of {} hours run for more than a thousand years",
                 sim.steps, sim.dt_hours
             ),
-        ));
-    }
-    if sim.max_cascade_rounds == 0 {
-        return Err(ScenarioError::invalid(
-            "simulation.max_cascade_rounds",
-            "must be at least 1",
-        ));
-    }
-    if sim.record_every == 0 {
-        return Err(ScenarioError::invalid(
-            "simulation.record_every",
-            "must be at least 1",
         ));
     }
     Ok(())

@@ -168,15 +168,21 @@ fn nan_and_infinite_numbers() {
 }
 
 #[test]
-fn zero_steps_or_paths() {
-    expect_rejected(
-        &set("simulation.steps", "0"),
-        &["simulation.steps", "at least 1"],
-    );
-    expect_rejected(
-        &set("simulation.paths", "0"),
-        &["simulation.paths", "at least 1"],
-    );
+fn zero_steps_paths_rounds_or_record_interval() {
+    for field in [
+        "simulation.steps",
+        "simulation.paths",
+        "simulation.max_cascade_rounds",
+        "simulation.record_every",
+    ] {
+        let key = field.trim_start_matches("simulation.");
+        let zero = if SMALL.contains(&format!("\n{key} =")) {
+            edit(SMALL, &[Edit::Set(field, val("0"))])
+        } else {
+            edit(SMALL, &[Edit::Add(field, val("0"))])
+        };
+        expect_rejected(&zero, &[field, "at least 1"]);
+    }
 }
 
 #[test]

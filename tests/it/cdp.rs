@@ -1444,13 +1444,11 @@ fn gas_counts_the_settlements_of_the_step() {
     );
 }
 
-/// The bark order compares collateral ratios across vault types, in USD:
-/// at step 1 vault 0 (1.2 BTC at 1,000 owing 1,000) is at 1.2 and vault 1
-/// (11 ETH at 100 owing 1,000) at 1.1, so vault 1 is barked first
-/// (auction 0), although it has more units per unit of debt.
-#[test]
-fn bark_order_compares_ratios_across_vault_types() {
-    let text = one_vault(DUTCH, "", -1.0 / 3.0)
+/// `one_vault`'s text with a second vault type: BTC at 1,500, falling by a
+/// third at step 1 as ETH does, with `terms` (its table's lines), and its
+/// one vault replaced by `vaults` (the lines after `[[cdps.vaults]]`).
+pub(crate) fn with_btc_type(one_vault: &str, terms: &str, vaults: &str) -> String {
+    one_vault
         .replacen(
             "[[assets]]",
             "[[assets]]\nsymbol = \"BTC\"\nprice = 1500.0\n\n[[assets]]",
@@ -1463,12 +1461,22 @@ fn bark_order_compares_ratios_across_vault_types() {
         )
         .replace(
             "[cdps.collateral.ETH]",
-            "[cdps.collateral.BTC]\nliquidation_ratio = 1.5\n\n[cdps.collateral.ETH]",
+            &format!("[cdps.collateral.BTC]\n{terms}\n\n[cdps.collateral.ETH]"),
         )
-        .replace(
-            "collateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
-            "collateral = \"BTC\"\nunits = 1.2\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 11.0\ndebt = 1000.0",
-        );
+        .replace("collateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0", vaults)
+}
+
+/// The bark order compares collateral ratios across vault types, in USD:
+/// at step 1 vault 0 (1.2 BTC at 1,000 owing 1,000) is at 1.2 and vault 1
+/// (11 ETH at 100 owing 1,000) at 1.1, so vault 1 is barked first
+/// (auction 0), although it has more units per unit of debt.
+#[test]
+fn bark_order_compares_ratios_across_vault_types() {
+    let text = with_btc_type(
+        &one_vault(DUTCH, "", -1.0 / 3.0),
+        "liquidation_ratio = 1.5",
+        "collateral = \"BTC\"\nunits = 1.2\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"ETH\"\nunits = 11.0\ndebt = 1000.0",
+    );
     let (rec, _, _) = run(&text);
     let a = &rec.auctions;
     assert_eq!(a.start_step, vec![1, 1], "both barked at step 1");

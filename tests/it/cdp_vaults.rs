@@ -8,7 +8,7 @@ use std::path::Path;
 use contagion::engine::World;
 use contagion::{Overrides, Scenario};
 
-use crate::cdp::{CRASH_DUTCH, DUTCH, crash, one_vault, run};
+use crate::cdp::{CRASH_DUTCH, DUTCH, crash, one_vault, run, with_btc_type};
 use crate::common::*;
 
 /// `text` validated as a file in `dir` (so `vaults_file` resolves there).
@@ -185,26 +185,11 @@ fn a_bad_vault_snapshot_is_refused_with_the_row_named() {
 /// BTC vault would look safer than the ETH one.
 #[test]
 fn bark_order_reads_each_vault_types_rate_index() {
-    let text = one_vault(DUTCH, "", -1.0 / 3.0)
-        .replace("dt_hours = 0.25", "dt_hours = 8760.0")
-        .replacen(
-            "[[assets]]",
-            "[[assets]]\nsymbol = \"BTC\"\nprice = 1500.0\n\n[[assets]]",
-            1,
-        )
-        .replacen(
-            "[[cdps]]",
-            "[[shocks]]\nstep = 1\nasset = \"BTC\"\nreturn = -0.3333333333333333\n\n[[cdps]]",
-            1,
-        )
-        .replace(
-            "[cdps.collateral.ETH]",
-            "[cdps.collateral.BTC]\nliquidation_ratio = 1.5\nstability_fee = 1.0\n\n[cdps.collateral.ETH]",
-        )
-        .replace(
-            "collateral = \"ETH\"\nunits = 10.0\ndebt = 1000.0",
-            "collateral = \"ETH\"\nunits = 11.0\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"BTC\"\nunits = 1.05\ndebt = 500.0",
-        );
+    let text = with_btc_type(
+        &one_vault(DUTCH, "", -1.0 / 3.0).replace("dt_hours = 0.25", "dt_hours = 8760.0"),
+        "liquidation_ratio = 1.5\nstability_fee = 1.0",
+        "collateral = \"ETH\"\nunits = 11.0\ndebt = 1000.0\n\n[[cdps.vaults]]\ncollateral = \"BTC\"\nunits = 1.05\ndebt = 500.0",
+    );
     let (rec, _, _) = run(&text);
     let a = &rec.auctions;
     assert_eq!(a.start_step, vec![1, 1], "both barked at step 1");

@@ -152,6 +152,27 @@ pub fn run_both_searches(sc: &Scenario, dir: &Path, threads: Option<usize>) {
     }
 }
 
+/// Run `text` on one thread with the counterfactual worlds of `cuts`
+/// ((protocol, asset) pairs, as `--cut` takes them) into a fresh `run`
+/// folder: the folder, and the temporary folder that holds it.
+pub fn run_with_cuts(text: &str, cuts: &[(&str, &str)]) -> (std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(text, &Overrides::default());
+    let opts = contagion::RunOptions {
+        out: dir.path().join("run"),
+        force: false,
+        threads: Some(1),
+        progress: false,
+        search: Default::default(),
+        cuts: cuts
+            .iter()
+            .map(|(p, a)| (p.to_string(), a.to_string()))
+            .collect(),
+    };
+    contagion::run(&sc, &opts).unwrap();
+    (dir.path().join("run"), dir)
+}
+
 /// Run a scenario that must fail into `dir/run` on one thread: its error,
 /// after checking that nothing was left behind in `dir`.
 pub fn run_error(sc: &Scenario, dir: &Path) -> String {

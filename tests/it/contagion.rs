@@ -287,24 +287,6 @@ fn the_collateral_graph_lists_who_accepts_lends_and_issues_what() {
     );
 }
 
-fn run_with_cuts(text: &str, cuts: &[(&str, &str)]) -> (std::path::PathBuf, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(text, &Overrides::default());
-    let opts = contagion::RunOptions {
-        out: dir.path().join("run"),
-        force: false,
-        threads: Some(1),
-        progress: false,
-        search: Default::default(),
-        cuts: cuts
-            .iter()
-            .map(|(p, a)| (p.to_string(), a.to_string()))
-            .collect(),
-    };
-    contagion::run(&sc, &opts).unwrap();
-    (dir.path().join("run"), dir)
-}
-
 #[test]
 fn cutting_the_receipt_link_attributes_b_liquidations_to_a() {
     let (out, _dir) = run_with_cuts(TWO_MARKETS, &[("lend-b", "aUSDC@lend-a")]);

@@ -192,42 +192,23 @@ fn parameters_parquet_records_every_field_changed() {
     run_into(&sc, dir.path(), "two", Some(2));
     let df = read(&dir.path().join("one/parameters.parquet"));
     assert_eq!(df.height(), 3 * 3, "three fields on each of three paths");
-    let path0: Vec<usize> = (0..df.height())
-        .filter(|&i| u32s(&df, "path")[i] == 0)
-        .collect();
-    let pick = |c: &str| {
-        path0
-            .iter()
-            .map(|&i| strs(&df, c)[i].clone())
-            .collect::<Vec<_>>()
-    };
-    let num = |c: &str| path0.iter().map(|&i| f64s(&df, c)[i]).collect::<Vec<_>>();
+    let on_path0: polars::prelude::BooleanChunked =
+        u32s(&df, "path").iter().map(|&p| p == 0).collect();
+    let p0 = df.filter(&on_path0).unwrap();
+    assert_eq!(u32s(&p0, "step"), [2, 2, 4]);
+    assert_eq!(i64s(&p0, "change"), [1, 1, 0]);
+    assert_eq!(strs(&p0, "target"), ["lend", "lend", "lend"]);
     assert_eq!(
-        path0
-            .iter()
-            .map(|&i| u32s(&df, "step")[i])
-            .collect::<Vec<_>>(),
-        [2, 2, 4]
-    );
-    assert_eq!(
-        path0
-            .iter()
-            .map(|&i| i64s(&df, "change")[i])
-            .collect::<Vec<_>>(),
-        [1, 1, 0]
-    );
-    assert_eq!(pick("target"), ["lend", "lend", "lend"]);
-    assert_eq!(
-        pick("field"),
+        strs(&p0, "field"),
         [
             "collateral.ETH.liquidation_bonus",
             "collateral.ETH.max_ltv",
             "collateral.ETH.liquidation_threshold"
         ]
     );
-    assert_eq!(num("old"), [0.05, 0.75, 0.8]);
-    assert_eq!(num("new"), [0.07, 0.7, 0.85]);
-    assert_eq!(pick("actor"), ["schedule", "schedule", "schedule"]);
+    assert_eq!(f64s(&p0, "old"), [0.05, 0.75, 0.8]);
+    assert_eq!(f64s(&p0, "new"), [0.07, 0.7, 0.85]);
+    assert_eq!(strs(&p0, "actor"), ["schedule", "schedule", "schedule"]);
     for t in ["parameters", "liquidations", "protocols"] {
         let a = read(&dir.path().join(format!("one/{t}.parquet")));
         let b = read(&dir.path().join(format!("two/{t}.parquet")));
@@ -532,16 +513,7 @@ fn a_cut_world_adopts_the_changes_on_its_own_book() {
         ],
     );
     let with = SMALL.to_string() + &eth + &btc;
-    let dir = tempfile::tempdir().unwrap();
-    let opts = contagion::RunOptions {
-        out: dir.path().join("cut"),
-        force: false,
-        threads: Some(2),
-        progress: false,
-        search: Default::default(),
-        cuts: vec![("lend".into(), "BTC".into())],
-    };
-    contagion::run(&scenario(&with, &Overrides::default()), &opts).unwrap();
+    let (cut, dir) = run_with_cuts(&with, &[("lend", "BTC")]);
     let whale = "[[positions]]\nprotocol = \"lend\"\ndebt = 30000.0\ncollateral = { ETH = 10.0, BTC = 0.5 }\n";
     let btc_terms = "[[protocols.collateral]]\nasset = \"BTC\"\nliquidation_threshold = 0.75\nliquidation_bonus = 0.08\nmax_ltv = 0.7\n";
     assert!(SMALL.contains(whale) && SMALL.contains(btc_terms));
@@ -552,7 +524,7 @@ fn a_cut_world_adopts_the_changes_on_its_own_book() {
         "hand",
         Some(2),
     );
-    let a = read(&dir.path().join("cut/attribution.parquet"));
+    let a = read(&cut.join("attribution.parquet"));
     let h = read(&dir.path().join("hand/paths.parquet"));
     let cut = f64s(&a, "liquidated_value_cut");
     let hand = f64s(&h, "liquidated_value");
@@ -663,4 +635,41 @@ capital = "unlimited"
     assert_eq!(summaries[0], summaries[1]);
     assert!(examined[1] >= 600 * 10, "the full scan: {}", examined[1]);
     assert!(examined[0] < 60, "the index examined {}", examined[0]);
+}
+
+/// E-mode terms change only the positions inside the category: stStETH
+/// falls 5% at step 1 (94.05 ETH of collateral for 80 ETH of debt); the
+/// e-mode position (0) is safe under 0.93 and liquidated at step 2 once
+/// e-mode's threshold is 0.84 (HF 0.84 · 94.05 / 80 = 0.9875), while the
+/// mixed position (1, per-asset terms) is liquidated at step 1 either way
+/// and its threshold of 0.81 stays.
+#[test]
+fn an_emode_threshold_change_reaches_only_the_category() {
+    let base = crate::mechanisms::EMODE.replace("steps = 2", "steps = 3");
+    let text = base.clone()
+        + &change(
+            2,
+            &[
+                ("protocols.lend.emode.max_ltv", 0.8),
+                ("protocols.lend.emode.liquidation_threshold", 0.84),
+            ],
+        );
+    for (text, want) in [(&base, vec![(1, 1)]), (&text, vec![(1, 1), (2, 0)])] {
+        let (rec, _) = run_path(text, 0);
+        let l = &rec.liquidations;
+        let got: Vec<(u32, u64)> = l
+            .step
+            .iter()
+            .copied()
+            .zip(l.position.iter().copied())
+            .collect();
+        let firsts: Vec<(u32, u64)> = want
+            .iter()
+            .map(|&(_, p)| *got.iter().find(|g| g.1 == p).unwrap_or(&(0, p)))
+            .collect();
+        assert_eq!(firsts, want, "{got:?}");
+        if let Some(j) = l.position.iter().position(|&p| p == 0) {
+            assert!((l.health_factor[j] - 0.84 * 94.05 / 80.0).abs() < 1e-9);
+        }
+    }
 }

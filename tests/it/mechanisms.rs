@@ -150,7 +150,7 @@ fn pool_impact_on_a_pegged_token_persists_relative_to_the_underlying() {
     assert!(close(eth[8], 0.8 * eth[7]));
 }
 
-const EMODE: &str = r#"
+pub(crate) const EMODE: &str = r#"
 [simulation]
 name = "emode"
 steps = 2

@@ -97,8 +97,10 @@ pub(super) struct Governed {
     /// See `Revision`.
     pub group_scale: Vec<f64>,
     pub multi_scale: Vec<f64>,
-    /// Whether anything differs from step 0 (so `reset` restores it).
-    pub changed: bool,
+    /// Whether anything differs from step 0, and the entries whose
+    /// threshold or bonus may (so `restore` costs what changed).
+    changed: bool,
+    touched: Vec<u32>,
 }
 
 impl Governed {
@@ -111,6 +113,7 @@ impl Governed {
             group_scale: vec![1.0; book.index.groups.len()],
             multi_scale: vec![1.0; book.index.multi.len()],
             changed: false,
+            touched: Vec::new(),
         }
     }
 
@@ -120,9 +123,27 @@ impl Governed {
         for &(k, lt, lb) in &r.entries {
             self.lt[k as usize] = lt;
             self.lb[k as usize] = lb;
+            self.touched.push(k);
         }
         self.group_scale.copy_from_slice(&r.group_scale);
         self.multi_scale.copy_from_slice(&r.multi_scale);
         self.changed = true;
+    }
+
+    /// Back to the parameters of step 0 (`protocols`, `book`), in the
+    /// buffers already held.
+    pub(super) fn restore(&mut self, protocols: &[LendingSpec], book: &Book) {
+        if !self.changed {
+            return;
+        }
+        self.specs.clone_from_slice(protocols);
+        for k in self.touched.drain(..) {
+            let k = k as usize;
+            self.lt[k] = book.coll_lt[k];
+            self.lb[k] = book.coll_lb[k];
+        }
+        self.group_scale.fill(1.0);
+        self.multi_scale.fill(1.0);
+        self.changed = false;
     }
 }

@@ -458,10 +458,8 @@ impl Lending<'_> {
 
     /// Back to step 0's parameters.
     fn reset_governed(&mut self) {
-        if let Some(g) = &mut self.governed
-            && g.changed
-        {
-            *g = governed::Governed::new(&self.sc.protocols, &self.sc.book);
+        if let Some(g) = &mut self.governed {
+            g.restore(&self.sc.protocols, &self.sc.book);
         }
     }
 
