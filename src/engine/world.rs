@@ -8,6 +8,7 @@ use crate::error::EngineError;
 use crate::market::state::Market;
 use crate::mechanism::attack::Attackers;
 use crate::mechanism::cdp::Cdps;
+use crate::mechanism::governance::watch::Observed;
 use crate::mechanism::governance::{Governance, Governed};
 use crate::mechanism::lending::{CandidateSearch, Lending, SupplyState};
 use crate::mechanism::options::Options;
@@ -67,7 +68,7 @@ impl<'a> World<'a> {
             options: Options::new(sc),
             oracles: Oracles::new(sc),
             cdps: Cdps::new(sc),
-            governance: Governance::new(&sc.governance),
+            governance: Governance::new(&sc.governance, sc.seed),
             systemic: Systemic::new(sc),
             laps: Laps::default(),
             spill: None,
@@ -155,7 +156,6 @@ impl<'a> World<'a> {
         self.market.push_history(0);
         self.oracles.reset(&self.market);
         self.cdps.reset(path, &self.market);
-        self.governance.reset();
     }
 
     /// Simulate path `path` from its own seed; rows go to a fresh record.
@@ -187,6 +187,7 @@ impl<'a> World<'a> {
             ..PathRecord::default()
         };
         self.reset(path);
+        self.governance.reset(path, &mut rec);
         self.lending.begin_step();
         self.finish_step(0, CascadeOutcome::default(), &mut rec);
         self.laps.start();
@@ -325,5 +326,16 @@ impl<'a> World<'a> {
         self.lending.finish_step(t, outcome, write, rec);
         self.cdps.finish_step(t, write, &self.market, rec);
         self.market.push_history(t);
+        if self.governance.watches() {
+            let bad_debt = std::mem::take(&mut rec.summary.protocol_bad_debt);
+            let seen = Observed {
+                market: &self.market,
+                lending: &self.lending,
+                bad_debt: &bad_debt,
+                dt_years: sc.dt_years(),
+            };
+            self.governance.observe(t, &seen, rec);
+            rec.summary.protocol_bad_debt = bad_debt;
+        }
     }
 }

@@ -23,6 +23,7 @@ const PERP_STREAM: u64 = 0x7065_7270; // "perp"
 const VAULT_STREAM: u64 = 0x7661_756c; // "vaul"
 const KEEPER_STREAM: u64 = 0x6b65_6570; // "keep"
 const OWNER_STREAM: u64 = 0x6f77_6e72; // "ownr"
+const GOVERNANCE_STREAM: u64 = 0x766f_7465; // "vote"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -63,6 +64,12 @@ pub fn keeper_rng(seed: u64, path: u32) -> PathRng {
 /// that path; a stream apart from the prices, the books and the keepers.
 pub fn owner_rng(seed: u64, index: u64) -> PathRng {
     stream(seed, OWNER_STREAM, index)
+}
+
+/// The generator of path `path`'s governance votes: a stream apart from
+/// the prices, so the same paths run under any governance.
+pub fn governance_rng(seed: u64, path: u32) -> PathRng {
+    stream(seed, GOVERNANCE_STREAM, path as u64)
 }
 
 #[cfg(test)]

@@ -311,7 +311,7 @@ pub struct PathTable {
 }
 
 /// Every per-path table, `paths` first.
-pub fn path_tables() -> [PathTable; 4] {
+pub fn path_tables() -> [PathTable; 5] {
     [
         PathTable {
             name: "paths",
@@ -332,6 +332,11 @@ pub fn path_tables() -> [PathTable; 4] {
             name: "path_cdps",
             frame: crate::mechanism::cdp::path_table::path_frame,
             written: |sc| !sc.cdps.is_empty(),
+        },
+        PathTable {
+            name: "path_actors",
+            frame: crate::mechanism::governance::path_table::path_frame,
+            written: |sc| sc.governance.any(),
         },
     ]
 }

@@ -100,6 +100,8 @@ pub struct PathSummary {
     pub attack_bad_debt: Option<f64>,
     /// Per CDP: the path's outcome (docs/model.md §17).
     pub cdps: Vec<CdpOutcome>,
+    /// Per governance actor: the path's outcome (docs/model.md §18).
+    pub actors: Vec<crate::mechanism::governance::table::ActorOutcome>,
 }
 
 /// One perp market's outcome over a path (`path_perps.parquet`).

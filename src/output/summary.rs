@@ -74,6 +74,9 @@ pub struct Summary {
     /// CDP stablecoins over paths (docs/model.md §17), one entry per CDP.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<CdpSummary>,
+    /// Each governance actor over paths (docs/model.md §18).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<ActorSummary>,
     /// With `--cut`: what came through the cut links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
@@ -183,6 +186,70 @@ pub struct CdpSummary {
     /// path (absent without a module).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub psm_impairment: Option<LossMetrics>,
+}
+
+/// One governance actor's outcomes over paths in `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActorSummary {
+    /// Name.
+    pub actor: String,
+    /// `schedule`, `governance` or `agent`.
+    pub kind: String,
+    /// Share of paths on which it changed a parameter.
+    pub share_of_paths_changed: f64,
+    /// Mean step of its first change, over the paths with one (absent
+    /// when none has).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_first_change: Option<f64>,
+    /// Configurations put in force per path.
+    pub changes: LossMetrics,
+    /// A proposal: share of paths on which it was raised, executed,
+    /// rejected by its vote, cancelled, or still pending at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fates: Option<std::collections::BTreeMap<String, f64>>,
+    /// Lending liquidations its changes caused per path.
+    pub liquidations_caused: LossMetrics,
+    /// Collateral they seized, USD per path.
+    pub liquidated_value_caused: LossMetrics,
+}
+
+impl ActorSummary {
+    fn of(sc: &Scenario, rows: &[PathSummary]) -> Vec<ActorSummary> {
+        use crate::mechanism::governance::spec::ActorKind;
+        use crate::mechanism::governance::table::{FATES, Fate};
+        let n = rows.len().max(1) as f64;
+        let share =
+            |f: &dyn Fn(&PathSummary) -> bool| rows.iter().filter(|s| f(s)).count() as f64 / n;
+        (sc.governance.actors.iter().enumerate())
+            .map(|(i, a)| {
+                let over = |f: &dyn Fn(&PathSummary) -> f64| {
+                    loss_metrics(&rows.iter().map(f).collect::<Vec<_>>())
+                };
+                let firsts: Vec<f64> = (rows.iter())
+                    .filter_map(|s| s.actors[i].first_change.map(f64::from))
+                    .collect();
+                let fates = (a.kind == ActorKind::Governance).then(|| {
+                    let mut m: std::collections::BTreeMap<String, f64> = (FATES.iter().enumerate())
+                        .map(|(k, f)| (f.to_string(), share(&|s| s.actors[i].fate as usize == k)))
+                        .collect();
+                    m.insert("raised".into(), share(&|s| s.actors[i].raised.is_some()));
+                    m.remove(FATES[Fate::NotRaised as usize]);
+                    m
+                });
+                ActorSummary {
+                    actor: a.name.clone(),
+                    kind: a.kind.name().to_string(),
+                    share_of_paths_changed: share(&|s| s.actors[i].changes > 0),
+                    mean_first_change: (!firsts.is_empty())
+                        .then(|| firsts.iter().sum::<f64>() / firsts.len() as f64),
+                    changes: over(&|s| s.actors[i].changes as f64),
+                    fates,
+                    liquidations_caused: over(&|s| s.actors[i].liquidations as f64),
+                    liquidated_value_caused: over(&|s| s.actors[i].liquidated_value),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Attackers' outcomes over paths in `summary.json` (summed over the
@@ -454,6 +521,7 @@ impl Summary {
                     .count() as f64
                     / rows.len().max(1) as f64,
             }),
+            governance: ActorSummary::of(sc, rows),
             attribution: None,
         }
     }

@@ -280,6 +280,9 @@ pub struct Names {
     pub parameter_fields: Vec<String>,
     /// Who changes parameters.
     pub parameter_actors: Vec<String>,
+    /// Each governance actor's name and kind.
+    pub actor_names: Vec<String>,
+    pub actor_kinds: Vec<String>,
 }
 
 impl Names {
@@ -305,6 +308,10 @@ impl Names {
             parameter_targets: targets,
             parameter_fields: fields,
             parameter_actors: gov::ACTORS.iter().map(|a| a.to_string()).collect(),
+            actor_names: gov::actor_names(sc),
+            actor_kinds: (sc.governance.actors.iter())
+                .map(|a| a.kind.name().to_string())
+                .collect(),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::ScenarioError;
 pub use crate::market::raw::*;
 pub use crate::mechanism::attack::raw::RawAttacker;
 pub use crate::mechanism::cdp::raw::RawCdp;
-pub use crate::mechanism::governance::raw::RawChange;
+pub use crate::mechanism::governance::raw::{RawAgent, RawChange, RawProposal, RawSignal};
 pub use crate::mechanism::lending::raw::*;
 pub use crate::mechanism::options::raw::*;
 pub use crate::mechanism::perp::raw::*;
@@ -82,6 +82,12 @@ pub struct RawScenario {
     /// Parameter changes during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub governance: Vec<RawChange>,
+    /// Governance proposals raised by signals (docs/model.md §18).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposals: Vec<RawProposal>,
+    /// Autonomous risk agents (docs/model.md §18).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_agents: Vec<RawAgent>,
     /// CDP stablecoins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<RawCdp>,

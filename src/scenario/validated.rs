@@ -296,25 +296,33 @@ impl Scenario {
     }
 
     /// The lending changes of a cut scenario, against its own book: each
-    /// change's specs with the cut applied, its book's thresholds and
-    /// bonuses under them (docs/model.md §18).
+    /// configuration's specs with the cut applied, its book's thresholds
+    /// and bonuses under them (docs/model.md §18).
     fn recut_governance(&mut self, p: usize, a: usize) -> Result<(), ScenarioError> {
-        use crate::mechanism::lending::governed::revision;
-        let mut prev = (self.protocols.clone(), self.book.clone());
-        for i in 0..self.governance.changes.len() {
-            let Some(r) = &self.governance.changes[i].lending else {
-                continue;
-            };
-            let mut specs = r.specs.clone();
-            specs[p].collateral[a] = None;
-            let terms = Terms {
-                assets: &self.assets,
-                protocols: &specs,
-            };
-            let book = self.book.with_params(terms)?;
-            let next = revision(&self.book, (&prev.0, &prev.1), (&specs, &book));
-            self.governance.changes[i].lending = next;
-            prev = (specs, book);
+        use crate::mechanism::lending::governed::{fill_footprint, revision};
+        for actor in &mut self.governance.actors {
+            let mut states: Vec<_> = Vec::with_capacity(actor.states.len());
+            for st in &actor.states {
+                let Some(r) = &st.lending else {
+                    states.push(None);
+                    continue;
+                };
+                let mut specs = self.protocols.clone();
+                for (q, spec) in &r.specs {
+                    specs[*q as usize].clone_from(spec);
+                }
+                specs[p].collateral[a] = None;
+                let terms = Terms {
+                    assets: &self.assets,
+                    protocols: &specs,
+                };
+                let book = self.book.with_params(terms)?;
+                states.push(revision((&self.protocols, &self.book), (&specs, &book)));
+            }
+            fill_footprint(&mut states, (&self.protocols, &self.book));
+            for (st, r) in actor.states.iter_mut().zip(states) {
+                st.lending = r;
+            }
         }
         Ok(())
     }
@@ -473,52 +481,49 @@ fn check_simulation(sim: &crate::scenario::raw::RawSimulation) -> Result<(), Sce
     Ok(())
 }
 
-/// A scenario's `[[governance]]` validated against it (docs/model.md §18):
-/// each change applied to the scenario as written, in order, and the
-/// result validated whole on the same book; the lending markets adopt the
-/// difference from the scenario before the change.
+/// A scenario's governance actors validated against it (docs/model.md
+/// §18): each configuration they can put in force is the scenario as
+/// written with their values set, validated whole against the same book.
 fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, ScenarioError> {
-    use crate::mechanism::governance::spec::{Change, apply, in_order};
-    let raw = &sc.resolved.governance;
-    if raw.is_empty() {
+    use crate::mechanism::governance::build::{Base, Config, build};
+    let r = &sc.resolved;
+    if r.governance.is_empty() && r.proposals.is_empty() && r.risk_agents.is_empty() {
         return Ok(GovernanceSpec::default());
     }
-    let mut current = sc.resolved.clone();
-    current.governance.clear();
-    current.simulation.unhealthy_positions = UnhealthyPolicy::Keep;
-    let mut prev: Option<Scenario> = None;
-    let mut changes = Vec::with_capacity(raw.len());
-    for i in in_order(raw, sc.steps)? {
-        let (next_raw, rows) = apply(&current, &raw[i], i)?;
-        let next =
-            Scenario::from_raw_on_book(next_raw.clone(), base_dir, &sc.book).map_err(|e| {
-                ScenarioError::invalid(
-                    format!("governance[{i}]"),
-                    format!("with its values set: {e}"),
-                )
-            })?;
-        let before = prev.as_ref().unwrap_or(sc);
-        let lending = crate::mechanism::lending::governed::revision(
-            &sc.book,
-            (&before.protocols, &before.book),
-            (&next.protocols, &next.book),
-        );
-        let cdp_terms = |s: &Scenario| -> Vec<(Vec<_>, f64)> {
-            s.cdps.iter().map(|c| (c.ilks.clone(), c.hole)).collect()
-        };
-        let cdps = (cdp_terms(before) != cdp_terms(&next)).then(|| cdp_terms(&next));
-        changes.push(Change {
-            step: raw[i].step,
-            entry: i,
-            rows,
-            lending,
-            perps: (before.perps != next.perps).then(|| next.perps.clone()),
-            cdps,
-        });
-        current = next_raw;
-        prev = Some(next);
-    }
-    Ok(GovernanceSpec { changes })
+    let mut raw = r.clone();
+    raw.governance.clear();
+    raw.proposals.clear();
+    raw.risk_agents.clear();
+    raw.simulation.unhealthy_positions = UnhealthyPolicy::Keep;
+    let cdps = |s: &Scenario| -> Vec<(Vec<_>, f64)> {
+        s.cdps.iter().map(|c| (c.ilks.clone(), c.hole)).collect()
+    };
+    let base = Base {
+        raw: &raw,
+        terms: sc.terms(),
+        protocols: &sc.protocols,
+        book: &sc.book,
+        perps: &sc.perps,
+        cdps: cdps(sc),
+        steps: sc.steps,
+        dt_hours: sc.dt_hours,
+    };
+    let mut validate = |next: RawScenario| -> Result<Config, ScenarioError> {
+        let s = Scenario::from_raw_on_book(next, base_dir, &sc.book)?;
+        Ok(Config {
+            cdps: cdps(&s),
+            protocols: s.protocols,
+            book: s.book,
+            perps: s.perps,
+        })
+    };
+    build(
+        &base,
+        &r.governance,
+        &r.proposals,
+        &r.risk_agents,
+        &mut validate,
+    )
 }
 
 #[cfg(test)]

@@ -125,6 +125,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("bad_debt", Float64),
             ("proceeds_value", Float64),
             ("bad_debt_contagion", Float64),
+            ("by_change", Boolean),
         ],
     );
     expect_schema(

@@ -172,8 +172,9 @@ impl<'a> Cdps<'a> {
     /// Adopt each CDP's vault-type terms and limit on stablecoin in
     /// auctions after a parameter change (docs/model.md §18); auctions
     /// already running keep the tab and prices they started with.
-    pub fn adopt(&mut self, terms: &[(Vec<IlkSpec>, f64)]) {
-        for (s, (ilks, hole)) in self.systems.iter_mut().zip(terms) {
+    pub fn adopt(&mut self, terms: &[(u32, Vec<IlkSpec>, f64)]) {
+        for (c, ilks, hole) in terms {
+            let s = &mut self.systems[*c as usize];
             s.ilks.clone_from(ilks);
             s.hole = *hole;
             s.changed = true;

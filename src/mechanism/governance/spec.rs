@@ -1,48 +1,129 @@
-//! `[[governance]]` validated (docs/model.md §18). Each change is applied
-//! to the scenario as written (`apply`), in step order (file order within
-//! a step), and the scenario so changed is validated whole against the
-//! same book (`scenario::validated`), so a change is refused exactly when
-//! a scenario written with the new value would be. What each mechanism
-//! must adopt is then taken from the difference between the scenario
-//! before and after the change.
+//! Governance validated (docs/model.md §18): the actors that change
+//! parameters during a run, each as the configurations it can put in
+//! force. Every configuration is the scenario as written with the actor's
+//! values set (`apply`), validated whole against the same book, so a value
+//! is refused exactly when a scenario written with it would be
+//! (`build.rs`). What each mechanism adopts is the difference from the
+//! scenario's own values.
+
+use std::collections::BTreeMap;
 
 use crate::error::ScenarioError;
 use crate::mechanism::cdp::spec::IlkSpec;
 use crate::mechanism::governance::raw::RawChange;
+use crate::mechanism::governance::signal::Signal;
 use crate::mechanism::lending::governed::Revision;
 use crate::mechanism::perp::spec::PerpSpec;
 use crate::scenario::fields;
 use crate::scenario::raw::RawScenario;
 
-/// Every change of a scenario, in the order they take effect.
+/// Every actor that changes parameters during a run.
 #[derive(Debug, Clone, Default)]
 pub struct GovernanceSpec {
-    /// Sorted by step; within a step, in file order.
-    pub changes: Vec<Change>,
+    /// The schedule (if any), then proposals, then risk agents, each in
+    /// file order.
+    pub actors: Vec<Actor>,
+    /// Per lending protocol: the actor that governs it, if any.
+    pub lending_owner: Vec<Option<u32>>,
 }
 
 impl GovernanceSpec {
-    /// Whether any change touches the lending markets.
+    /// Whether any actor may touch the lending markets.
     pub fn governs_lending(&self) -> bool {
-        self.changes.iter().any(|c| c.lending.is_some())
+        self.actors
+            .iter()
+            .any(|a| a.states.iter().any(|s| s.lending.is_some()))
+    }
+
+    /// Whether the scenario changes any parameter during a run.
+    pub fn any(&self) -> bool {
+        !self.actors.is_empty()
     }
 }
 
-/// One `[[governance]]` entry as validated.
+/// Who changes parameters, as `parameters.parquet`'s `actor` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// `[[governance]]`: changes on a schedule.
+    Schedule,
+    /// `[[proposals]]`: changes voted on after a signal.
+    Governance,
+    /// `[[risk_agents]]`.
+    Agent,
+}
+
+impl ActorKind {
+    /// Its name in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActorKind::Schedule => "schedule",
+            ActorKind::Governance => "governance",
+            ActorKind::Agent => "agent",
+        }
+    }
+}
+
+/// One actor: the configurations it can put in force, and its rule.
 #[derive(Debug, Clone)]
-pub struct Change {
-    /// Step at whose start it takes effect.
-    pub step: u32,
-    /// Its entry in the file (`governance[i]`).
-    pub entry: usize,
-    /// The fields it sets, as `parameters.parquet` writes them.
-    pub rows: Vec<FieldChange>,
+pub struct Actor {
+    /// What kind.
+    pub kind: ActorKind,
+    /// Name (`schedule`, a proposal's or an agent's).
+    pub name: String,
+    /// Its entry in `[[proposals]]` or `[[risk_agents]]` (0 for the
+    /// schedule, whose rows name their `[[governance]]` entry).
+    pub entry: u32,
+    /// The fields it may set: (target, field) as `parameters.parquet`
+    /// writes them.
+    pub fields: Vec<(String, String)>,
+    /// Its configurations; 0 is the scenario's own values. Each writes
+    /// every item any of them moves (its footprint), so moving from any
+    /// configuration to any other is adopting the second.
+    pub states: Vec<State>,
+    /// When it moves.
+    pub rule: Rule,
+}
+
+/// One configuration of an actor's fields.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Its values, by the actor's `fields`.
+    pub values: Vec<f64>,
     /// What the lending markets adopt (None: they are untouched).
     pub lending: Option<Revision>,
-    /// The perp markets' specs after it (None: untouched).
-    pub perps: Option<Vec<PerpSpec>>,
-    /// Each CDP's vault types and `hole` after it (None: untouched).
-    pub cdps: Option<Vec<(Vec<IlkSpec>, f64)>>,
+    /// Perp markets (index, spec) the actor moves.
+    pub perps: Vec<(u32, PerpSpec)>,
+    /// CDPs (index, vault types, `hole`) the actor moves.
+    pub cdps: Vec<(u32, Vec<IlkSpec>, f64)>,
+}
+
+/// When an actor moves.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// Configuration k ≥ 1 takes effect at the start of `steps[k − 1]`;
+    /// `entries[k − 1]` is its `[[governance]]` entry.
+    Schedule { steps: Vec<u32>, entries: Vec<u32> },
+    /// Raised at the end of the first step t whose signal is at least
+    /// `above`; if its vote passes, configuration 1 takes effect at the
+    /// start of step t + 1 + `delay_steps`.
+    Proposal {
+        signal: Signal,
+        above: f64,
+        delay_steps: u32,
+        pass_probability: f64,
+        requires_signal: bool,
+    },
+    /// Every step: towards level round(levels·clamp((s − from)/(to − from),
+    /// 0, 1)), at most `max_step` levels a step and `max_day` levels
+    /// within any `day_steps` consecutive steps.
+    Agent {
+        signal: Signal,
+        from: f64,
+        to: f64,
+        max_step: u32,
+        max_day: u32,
+        day_steps: u32,
+    },
 }
 
 /// One field's change.
@@ -118,22 +199,22 @@ pub fn in_order(raw: &[RawChange], steps: u32) -> Result<Vec<usize>, ScenarioErr
     Ok(order)
 }
 
-/// The scenario as written with entry `i`'s values set (its governance
-/// and the policy for unhealthy positions are the caller's), and the rows
-/// it writes. The result still has to be validated whole.
+/// The scenario as written with the values of `set` (an entry's, named
+/// `at`) set, and each field's change (its governance and the policy for
+/// unhealthy positions are the caller's). The result still has to be
+/// validated whole.
 pub fn apply(
     current: &RawScenario,
-    c: &RawChange,
-    i: usize,
+    set: &BTreeMap<String, f64>,
+    at: &str,
 ) -> Result<(RawScenario, Vec<FieldChange>), ScenarioError> {
-    let at = format!("governance[{i}]");
     // TOML integers are i64: the seed (a u64) goes around the value.
     let mut bare = current.clone();
     bare.simulation.seed = 0;
     let mut value =
-        toml::Value::try_from(&bare).map_err(|e| ScenarioError::invalid(&at, e.to_string()))?;
-    let mut rows = Vec::with_capacity(c.set.len());
-    for (path, &new) in &c.set {
+        toml::Value::try_from(&bare).map_err(|e| ScenarioError::invalid(at, e.to_string()))?;
+    let mut rows = Vec::with_capacity(set.len());
+    for (path, &new) in set {
         let field = format!("{at}.set.\"{path}\"");
         if !governable(path) {
             return Err(ScenarioError::invalid(
@@ -161,14 +242,14 @@ pub fn apply(
     }
     let mut next: RawScenario = value
         .try_into()
-        .map_err(|e: toml::de::Error| ScenarioError::invalid(&at, e.message().to_string()))?;
+        .map_err(|e: toml::de::Error| ScenarioError::invalid(at, e.message().to_string()))?;
     next.simulation.seed = current.simulation.seed;
     Ok((next, rows))
 }
 
 /// `protocols.aave-like.collateral.ETH.liquidation_threshold` →
 /// (`aave-like`, `collateral.ETH.liquidation_threshold`).
-fn split_target(path: &str) -> (String, String) {
+pub fn split_target(path: &str) -> (String, String) {
     let mut it = path.splitn(3, '.');
     let _section = it.next();
     let target = it.next().unwrap_or_default().to_string();

@@ -1,15 +1,16 @@
-//! `parameters.parquet`: one row per field a change moves, on each recorded
-//! path (docs/model.md §18).
+//! `parameters.parquet`: one row per field an actor moves, on each
+//! recorded path; and each actor's outcome per path (docs/model.md §18).
 
 use crate::scenario::validated::Scenario;
 
 crate::step_table! {
-    /// `parameters.parquet` rows of one path: one per field changed, at the
-    /// step the change took effect.
-    pub struct ParameterRows in "parameters" of parameters, written if |sc| !sc.governance.changes.is_empty() => {
+    /// `parameters.parquet` rows of one path: one per field that moved, at
+    /// the step the change took effect.
+    pub struct ParameterRows in "parameters" of parameters, written if |sc| sc.governance.any() => {
         /// Step at whose start the change took effect.
         "step" step: u32 as index,
-        /// `[[governance]]` entry (in file order, from 0).
+        /// The schedule's `[[governance]]` entry, or the proposal's or
+        /// agent's entry in `[[proposals]]` or `[[risk_agents]]` (from 0).
         "change" change: u32 as index,
         /// The protocol, perp market or CDP the field belongs to.
         "target" target: u32 as name(parameter_targets),
@@ -20,21 +21,69 @@ crate::step_table! {
         "old" old: f64 as value,
         /// Value after.
         "new" new: f64 as value,
-        /// Who changed it: `schedule`.
+        /// Who changed it: `schedule`, `governance` or `agent`.
         "actor" actor: u32 as name(parameter_actors),
+        /// The actor's name (`schedule`, or the proposal's or agent's).
+        "name" name: u32 as name(actor_names),
     }
 }
 
-/// The actors `ParameterRows::actor` names.
-pub const ACTORS: [&str; 1] = ["schedule"];
+/// The actors `ParameterRows::actor` names, by `ActorKind`.
+pub const ACTORS: [&str; 3] = ["schedule", "governance", "agent"];
 
-/// Every field change of a scenario in order (changes in the order they
-/// take effect, the fields of one in the order of their paths): (target,
-/// field). A row's `target` and `field` index this list.
+/// What became of a proposal on a path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fate {
+    /// Its signal never reached its threshold (and for the schedule and
+    /// agents, always).
+    #[default]
+    NotRaised,
+    /// Raised; not yet due at the end of the run.
+    Pending,
+    /// Its vote failed.
+    Rejected,
+    /// Its signal had gone when it was due, and it required it.
+    Cancelled,
+    /// It took effect.
+    Executed,
+}
+
+/// `Fate`s as `path_actors.parquet` writes them.
+pub const FATES: [&str; 5] = ["not_raised", "pending", "rejected", "cancelled", "executed"];
+
+/// One actor's outcome over a path (`path_actors.parquet`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ActorOutcome {
+    /// Configurations it put in force.
+    pub changes: u32,
+    /// The step of the first.
+    pub first_change: Option<u32>,
+    /// A proposal: the step it was raised at.
+    pub raised: Option<u32>,
+    /// A proposal: what became of it.
+    pub fate: Fate,
+    /// Lending liquidations its changes caused: positions at or above
+    /// health factor 1 under the scenario's own parameters when liquidated.
+    pub liquidations: u32,
+    /// Collateral they seized, USD.
+    pub liquidated_value: f64,
+}
+
+/// Every actor's fields in order: (target, field). A row's `target` and
+/// `field` index this list.
 pub fn field_names(sc: &Scenario) -> (Vec<String>, Vec<String>) {
     sc.governance
-        .changes
+        .actors
         .iter()
-        .flat_map(|c| c.rows.iter().map(|r| (r.target.clone(), r.field.clone())))
+        .flat_map(|a| a.fields.iter().cloned())
         .unzip()
+}
+
+/// Every actor's name, in order.
+pub fn actor_names(sc: &Scenario) -> Vec<String> {
+    sc.governance
+        .actors
+        .iter()
+        .map(|a| a.name.clone())
+        .collect()
 }

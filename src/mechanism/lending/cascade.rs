@@ -24,6 +24,7 @@ struct Executed {
     bad: f64,
     proceeds: f64,
     bad_contagion: f64,
+    caused: bool,
 }
 
 impl Lending<'_> {
@@ -218,6 +219,7 @@ impl Lending<'_> {
         };
 
         let contagion_share = self.contagion_share(i);
+        let caused = self.caused_by_change(i);
 
         // Execute.
         let old_key = self.dirty_key(i);
@@ -276,6 +278,7 @@ impl Lending<'_> {
                 bad,
                 proceeds,
                 bad_contagion: bad * contagion_share,
+                caused,
             },
             rec,
         );
@@ -356,6 +359,13 @@ impl Lending<'_> {
         s.protocol_bad_debt[p] += e.bad;
         s.protocol_bad_debt_contagion[p] += e.bad_contagion;
         s.protocol_liquidations[p] += 1;
+        if e.caused
+            && let Some(a) = self.sc.governance.lending_owner[p]
+        {
+            let out = &mut s.actors[a as usize];
+            out.liquidations += 1;
+            out.liquidated_value += e.seized_value;
+        }
         if rec.recorded {
             let r = &mut rec.liquidations;
             r.step.push(e.t);
@@ -374,6 +384,7 @@ impl Lending<'_> {
             r.bad_debt.push(e.bad);
             r.proceeds_value.push(e.proceeds);
             r.bad_debt_contagion.push(e.bad_contagion);
+            r.by_change.push(e.caused);
         }
     }
 

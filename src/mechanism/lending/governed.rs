@@ -14,41 +14,46 @@
 use crate::mechanism::lending::book::Book;
 use crate::mechanism::lending::spec::LendingSpec;
 
-/// What the lending markets adopt at a change, computed at validation.
+/// What the lending markets adopt when an actor puts a configuration in
+/// force: the items that differ from step 0 (in any of the actor's
+/// configurations: `fill_footprint`), at this configuration's values.
 #[derive(Debug, Clone)]
 pub struct Revision {
-    /// The protocols' specs after the change.
-    pub specs: Vec<LendingSpec>,
-    /// Collateral entries whose threshold or bonus the change moves:
-    /// (entry, threshold, bonus) after it.
+    /// Protocols (index, spec).
+    pub specs: Vec<(u32, LendingSpec)>,
+    /// Collateral entries: (entry, threshold, bonus).
     pub entries: Vec<(u32, f64, f64)>,
-    /// Per index group: threshold after the change ÷ at step 0.
-    pub group_scale: Vec<f64>,
-    /// Per multi-collateral group: the least threshold after the change ÷
-    /// at step 0 over its positions' entries.
-    pub multi_scale: Vec<f64>,
+    /// Index groups: (group, threshold ÷ the threshold at step 0).
+    pub groups: Vec<(u32, f64)>,
+    /// Multi-collateral groups: (group, the least threshold ÷ threshold
+    /// at step 0 over its positions' entries).
+    pub multi: Vec<(u32, f64)>,
 }
 
 /// A scenario's lending terms: its protocols and its book under them.
 pub type Terms<'a> = (&'a [LendingSpec], &'a Book);
 
-/// What changes from `prev` to `next` (each the terms with the changes so
-/// far), against the book and index of step 0 (`base`); None when no
-/// lending parameter moves.
-pub fn revision(base: &Book, prev: Terms<'_>, next: Terms<'_>) -> Option<Revision> {
-    let same_specs = prev.0.iter().zip(next.0).all(|(a, b)| {
-        a.close_factor == b.close_factor
-            && a.full_liquidation_hf == b.full_liquidation_hf
-            && a.collateral == b.collateral
-            && a.emode == b.emode
-            && a.supply == b.supply
-    });
-    let (b, p, n) = (base, prev.1, next.1);
+fn same_spec(a: &LendingSpec, b: &LendingSpec) -> bool {
+    a.close_factor == b.close_factor
+        && a.full_liquidation_hf == b.full_liquidation_hf
+        && a.collateral == b.collateral
+        && a.emode == b.emode
+        && a.supply == b.supply
+}
+
+/// What differs between step 0 (`base`, whose book holds the index) and
+/// `next`; None when nothing does.
+pub fn revision(base: Terms<'_>, next: Terms<'_>) -> Option<Revision> {
+    let (b, n) = (base.1, next.1);
+    let specs: Vec<(u32, LendingSpec)> = (0..next.0.len())
+        .filter(|&p| !same_spec(&base.0[p], &next.0[p]))
+        .map(|p| (p as u32, next.0[p].clone()))
+        .collect();
     let entries: Vec<(u32, f64, f64)> = (0..n.coll_lt.len())
-        .filter(|&k| n.coll_lt[k] != p.coll_lt[k] || n.coll_lb[k] != p.coll_lb[k])
+        .filter(|&k| n.coll_lt[k] != b.coll_lt[k] || n.coll_lb[k] != b.coll_lb[k])
         .map(|k| (k as u32, n.coll_lt[k], n.coll_lb[k]))
         .collect();
-    if same_specs && entries.is_empty() {
+    if specs.is_empty() && entries.is_empty() {
         return None;
     }
     let entry_of = |i: u32, asset: u32| {
@@ -56,34 +61,77 @@ pub fn revision(base: &Book, prev: Terms<'_>, next: Terms<'_>) -> Option<Revisio
             .find(|&k| b.coll_asset[k] == asset)
             .expect("a group's member holds its asset")
     };
-    let group_scale = b
-        .index
-        .groups
-        .iter()
-        .map(|g| {
-            let k = entry_of(g.order[0], g.asset);
-            n.coll_lt[k] / g.lt
+    let groups = (b.index.groups.iter().enumerate())
+        .filter_map(|(g, group)| {
+            let k = entry_of(group.order[0], group.asset);
+            (n.coll_lt[k] != b.coll_lt[k]).then(|| (g as u32, n.coll_lt[k] / group.lt))
         })
         .collect();
-    let multi_scale = b
-        .index
-        .multi
-        .iter()
-        .map(|mg| {
-            mg.order
-                .iter()
-                .flat_map(|&i| b.coll_range(i as usize))
-                .filter(|&k| b.coll_lt[k] > 0.0)
-                .map(|k| n.coll_lt[k] / b.coll_lt[k])
-                .fold(f64::INFINITY, f64::min)
+    let multi = (b.index.multi.iter().enumerate())
+        .filter_map(|(m, mg)| {
+            let ks = || {
+                mg.order
+                    .iter()
+                    .flat_map(|&i| b.coll_range(i as usize))
+                    .filter(|&k| b.coll_lt[k] > 0.0)
+            };
+            ks().any(|k| n.coll_lt[k] != b.coll_lt[k]).then(|| {
+                let least = ks()
+                    .map(|k| n.coll_lt[k] / b.coll_lt[k])
+                    .fold(f64::INFINITY, f64::min);
+                (m as u32, least)
+            })
         })
         .collect();
     Some(Revision {
-        specs: next.0.to_vec(),
+        specs,
         entries,
-        group_scale,
-        multi_scale,
+        groups,
+        multi,
     })
+}
+
+/// Give each of an actor's configurations every item any of them moves,
+/// at step 0's values where it leaves an item as it was; all None when
+/// none moves anything.
+pub fn fill_footprint(states: &mut [Option<Revision>], base: Terms<'_>) {
+    use std::collections::BTreeMap;
+    let mut specs = BTreeMap::new();
+    let mut entries = BTreeMap::new();
+    let mut groups = BTreeMap::new();
+    let mut multi = BTreeMap::new();
+    for r in states.iter().flatten() {
+        for (p, _) in &r.specs {
+            specs.insert(*p, base.0[*p as usize].clone());
+        }
+        for &(k, ..) in &r.entries {
+            let i = k as usize;
+            entries.insert(k, (base.1.coll_lt[i], base.1.coll_lb[i]));
+        }
+        groups.extend(r.groups.iter().map(|&(g, _)| (g, 1.0)));
+        multi.extend(r.multi.iter().map(|&(m, _)| (m, 1.0)));
+    }
+    if specs.is_empty() && entries.is_empty() {
+        return;
+    }
+    for s in states.iter_mut() {
+        let mut sp = specs.clone();
+        let mut en = entries.clone();
+        let mut gr = groups.clone();
+        let mut mu = multi.clone();
+        if let Some(r) = s.take() {
+            sp.extend(r.specs);
+            en.extend(r.entries.into_iter().map(|(k, lt, lb)| (k, (lt, lb))));
+            gr.extend(r.groups);
+            mu.extend(r.multi);
+        }
+        *s = Some(Revision {
+            specs: sp.into_iter().collect(),
+            entries: en.into_iter().map(|(k, (lt, lb))| (k, lt, lb)).collect(),
+            groups: gr.into_iter().collect(),
+            multi: mu.into_iter().collect(),
+        });
+    }
 }
 
 /// The parameters in force on this path, when the scenario changes any.
@@ -101,6 +149,8 @@ pub(super) struct Governed {
     /// threshold or bonus may (so `restore` costs what changed).
     changed: bool,
     touched: Vec<u32>,
+    /// Per entry: whether it is in `touched`.
+    is_touched: Vec<bool>,
 }
 
 impl Governed {
@@ -114,19 +164,34 @@ impl Governed {
             multi_scale: vec![1.0; book.index.multi.len()],
             changed: false,
             touched: Vec::new(),
+            is_touched: vec![false; book.coll_lt.len()],
         }
     }
 
-    /// Adopt a change.
+    /// Whether anything may differ from step 0.
+    pub(super) fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Put a configuration in force.
     pub(super) fn adopt(&mut self, r: &Revision) {
-        self.specs.clone_from(&r.specs);
+        for (p, spec) in &r.specs {
+            self.specs[*p as usize].clone_from(spec);
+        }
         for &(k, lt, lb) in &r.entries {
             self.lt[k as usize] = lt;
             self.lb[k as usize] = lb;
-            self.touched.push(k);
+            if !self.is_touched[k as usize] {
+                self.is_touched[k as usize] = true;
+                self.touched.push(k);
+            }
         }
-        self.group_scale.copy_from_slice(&r.group_scale);
-        self.multi_scale.copy_from_slice(&r.multi_scale);
+        for &(g, x) in &r.groups {
+            self.group_scale[g as usize] = x;
+        }
+        for &(m, x) in &r.multi {
+            self.multi_scale[m as usize] = x;
+        }
         self.changed = true;
     }
 
@@ -139,6 +204,7 @@ impl Governed {
         self.specs.clone_from_slice(protocols);
         for k in self.touched.drain(..) {
             let k = k as usize;
+            self.is_touched[k] = false;
             self.lt[k] = book.coll_lt[k];
             self.lb[k] = book.coll_lb[k];
         }

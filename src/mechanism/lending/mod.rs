@@ -433,15 +433,31 @@ impl<'a> Lending<'a> {
     /// Health factor of position i at the current oracle prices.
     #[inline]
     fn health_factor(&self, i: usize) -> f64 {
+        self.health_factor_under(i, |k| self.lt(k))
+    }
+
+    /// Health factor of position i at the current oracle prices, entry k
+    /// weighted by `lt(k)`.
+    #[inline]
+    fn health_factor_under(&self, i: usize, lt: impl Fn(usize) -> f64) -> f64 {
         let book = &self.sc.book;
         let p = book.protocol[i] as usize;
         let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
         let mut weighted = 0.0;
         for k in book.coll_range(i) {
-            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * self.lt(k);
+            weighted += self.coll_units[k] * px[book.coll_asset[k] as usize] * lt(k);
         }
         let p_debt = px[self.sc.protocols[p].debt_asset];
         health_factor(weighted, self.owed(i) * p_debt)
+    }
+
+    /// Whether liquidating position i now is a parameter change's doing:
+    /// parameters have changed on this path and the position is at or
+    /// above health factor 1 under the scenario's own thresholds
+    /// (docs/model.md §18).
+    fn caused_by_change(&self, i: usize) -> bool {
+        self.governed.as_ref().is_some_and(|g| g.changed())
+            && self.health_factor_under(i, |k| self.sc.book.coll_lt[k]) >= 1.0
     }
 }
 
@@ -461,6 +477,11 @@ impl Lending<'_> {
         if let Some(g) = &mut self.governed {
             g.restore(&self.sc.protocols, &self.sc.book);
         }
+    }
+
+    /// Protocol `p`'s oracle price of asset `a` at its last read.
+    pub fn oracle_price(&self, p: usize, a: usize) -> f64 {
+        self.oracle[p * self.n_assets + a]
     }
 
     /// The protocols' specs in force.

@@ -86,5 +86,9 @@ crate::step_table! {
         "proceeds_value" proceeds_value: f64 as value,
         /// Part of `bad_debt` from receipt-token collateral (contagion).
         "bad_debt_contagion" bad_debt_contagion: f64 as value,
+        /// Whether a parameter change caused it: the position was at or
+        /// above health factor 1 under the scenario's own thresholds
+        /// (docs/model.md §18).
+        "by_change" by_change: bool as flag,
     }
 }

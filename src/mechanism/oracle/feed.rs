@@ -32,6 +32,14 @@ pub fn at_or_after(now: f64, at: f64) -> bool {
     now >= at - TIME_TOLERANCE * at.abs().max(1.0)
 }
 
+/// The fewest steps of `step` hours that cover `span` hours (a span
+/// within the tolerance above of n steps is n steps: 72 h of 3 h steps are
+/// 24).
+pub fn steps_covering(span: f64, step: f64) -> f64 {
+    let n = span / step;
+    (n - TIME_TOLERANCE * n.max(1.0)).ceil().max(0.0)
+}
+
 /// Whole steps of `step` hours in the span `span` (t·dt spans counted
 /// with the tolerance above: three steps of 0.1 h are three whole ones).
 pub fn whole_steps(span: f64, step: f64) -> f64 {

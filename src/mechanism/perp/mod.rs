@@ -166,8 +166,10 @@ impl<'a> Perps<'a> {
 
     /// Adopt the markets' specs after a parameter change (docs/model.md
     /// §18): the maintenance margin in force is set again at stage 3c.
-    pub fn adopt(&mut self, specs: &[PerpSpec]) {
-        self.specs.clone_from_slice(specs);
+    pub fn adopt(&mut self, specs: &[(u32, PerpSpec)]) {
+        for (m, spec) in specs {
+            self.specs[*m as usize].clone_from(spec);
+        }
         self.changed = true;
     }
 
