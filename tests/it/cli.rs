@@ -121,7 +121,7 @@ fn help_documents_each_subcommand() {
 fn every_shipped_scenario_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
-    let claims = ["scenario_claims.rs", "options.rs"]
+    let claims = ["scenario_claims.rs", "options.rs", "governance_scenario.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(tests.join(f)).unwrap())
         .collect::<Vec<_>>()

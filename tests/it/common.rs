@@ -276,6 +276,12 @@ return = -0.25
 "#;
 
 /// A nullable f64 column.
+/// An integer column with its nulls.
+pub fn i64_opts(df: &DataFrame, name: &str) -> Vec<Option<i64>> {
+    let c = df.column(name).unwrap().cast(&DataType::Int64).unwrap();
+    c.i64().unwrap().iter().collect()
+}
+
 pub fn f64_opts(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
     df.column(name).unwrap().f64().unwrap().iter().collect()
 }

@@ -14,7 +14,7 @@ use crate::index::{scenario_text, setup};
 /// One position of 10 ETH at 2,000 (constant) owing 15,000 USDC, under a
 /// threshold of 0.8: health factor 16,000 / 15,000 = 1.0667. `{gov}` adds
 /// the changes.
-fn one_position(gov: &str) -> String {
+pub(crate) fn one_position(gov: &str) -> String {
     format!(
         r#"
 [simulation]
@@ -104,7 +104,7 @@ fn a_lowered_threshold_liquidates_open_positions_at_its_step() {
     assert!(rec.liquidations.step.is_empty());
 }
 
-fn run_path(
+pub(crate) fn run_path(
     text: &str,
     path: u32,
 ) -> (contagion::output::recorder::PathRecord, contagion::Scenario) {

@@ -196,7 +196,9 @@ fn validated(
     raw: RawScenario,
     at: &str,
 ) -> Result<Config, ScenarioError> {
-    validate(raw).map_err(|e| ScenarioError::invalid(at, format!("with its values set: {e}")))
+    validate(raw).map_err(|e| {
+        ScenarioError::invalid(format!("{at}.set"), format!("with its values set: {e}"))
+    })
 }
 
 /// `[[governance]]`: configuration k is the scenario with the first k
@@ -368,7 +370,14 @@ fn agent(
             a.set.keys().cloned().zip(rows.iter().map(value)).collect();
         let (next, _) = apply(base.raw, &set, &at)?;
         let config = validate(next).map_err(|e| {
-            ScenarioError::invalid(&at, format!("at level {j}/{levels} of the way: {e}"))
+            let values: Vec<String> = set.iter().map(|(k, v)| format!("\"{k}\" = {v}")).collect();
+            ScenarioError::invalid(
+                format!("{at}.set"),
+                format!(
+                    "at level {j}/{levels} of the way ({}): {e}",
+                    values.join(", ")
+                ),
+            )
         })?;
         configs.push((config, rows.iter().map(value).collect()));
     }

@@ -7,6 +7,7 @@
 //! field's old and new value.
 
 pub mod build;
+pub mod charts;
 pub mod path_table;
 pub mod raw;
 pub mod signal;

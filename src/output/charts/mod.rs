@@ -17,6 +17,7 @@ pub use draw::fmt_usd;
 use crate::error::OutputError;
 use crate::market::charts::MarketSeries;
 use crate::mechanism::cdp::charts::CdpCharts;
+use crate::mechanism::governance::charts::GovernanceCharts;
 use crate::mechanism::lending::charts::LendingSeries;
 use crate::mechanism::options::charts::OptionSeries;
 use crate::mechanism::oracle::charts::OracleCharts;
@@ -40,6 +41,7 @@ pub struct ChartData {
     perps: PerpCharts,
     oracles: OracleCharts,
     cdps: CdpCharts,
+    governance: GovernanceCharts,
     lending: LendingSeries,
 }
 
@@ -57,6 +59,7 @@ impl ChartData {
             perps: PerpCharts::new(sc, &axis),
             oracles: OracleCharts::new(sc, &axis),
             cdps: CdpCharts::new(sc, &axis),
+            governance: GovernanceCharts::new(sc, &axis),
             lending: LendingSeries::new(&axis, sc.protocols.len()),
             axis,
         }
@@ -79,6 +82,7 @@ impl ChartData {
             self.perps.add(r);
             self.oracles.add(r);
             self.cdps.add(r);
+            self.governance.add(r);
             self.lending.add(r);
         }
     }
@@ -100,6 +104,7 @@ pub fn draw_all(
         data.perps.draw(axis, canvas)?;
         data.oracles.draw(axis, canvas)?;
         data.cdps.draw(axis, canvas)?;
+        data.governance.draw(axis, canvas)?;
     }
     data.lending
         .draw(axis, canvas, summaries, bad_debt, protocols)?;
