@@ -14,7 +14,9 @@ use crate::error::ScenarioError;
 pub use crate::market::raw::*;
 pub use crate::mechanism::attack::raw::RawAttacker;
 pub use crate::mechanism::cdp::raw::RawCdp;
-pub use crate::mechanism::governance::raw::{RawAgent, RawChange, RawProposal, RawSignal};
+pub use crate::mechanism::governance::raw::{
+    RawAgent, RawChange, RawGuardian, RawProposal, RawSignal,
+};
 pub use crate::mechanism::lending::raw::*;
 pub use crate::mechanism::options::raw::*;
 pub use crate::mechanism::perp::raw::*;
@@ -88,6 +90,9 @@ pub struct RawScenario {
     /// Autonomous risk agents (docs/model.md §18).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk_agents: Vec<RawAgent>,
+    /// Guardians who pause liquidations (docs/model.md §18).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardians: Vec<RawGuardian>,
     /// CDP stablecoins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<RawCdp>,

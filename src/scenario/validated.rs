@@ -487,13 +487,22 @@ fn check_simulation(sim: &crate::scenario::raw::RawSimulation) -> Result<(), Sce
 fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, ScenarioError> {
     use crate::mechanism::governance::build::{Base, Config, build};
     let r = &sc.resolved;
-    if r.governance.is_empty() && r.proposals.is_empty() && r.risk_agents.is_empty() {
-        return Ok(GovernanceSpec::default());
+    if r.governance.is_empty()
+        && r.proposals.is_empty()
+        && r.risk_agents.is_empty()
+        && r.guardians.is_empty()
+    {
+        return Ok(GovernanceSpec {
+            lending_owner: vec![None; sc.protocols.len()],
+            guarded: vec![false; sc.protocols.len()],
+            ..Default::default()
+        });
     }
     let mut raw = r.clone();
     raw.governance.clear();
     raw.proposals.clear();
     raw.risk_agents.clear();
+    raw.guardians.clear();
     raw.simulation.unhealthy_positions = UnhealthyPolicy::Keep;
     let cdps = |s: &Scenario| -> Vec<(Vec<_>, f64)> {
         s.cdps.iter().map(|c| (c.ilks.clone(), c.hole)).collect()
@@ -522,6 +531,7 @@ fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, Scenario
         &r.governance,
         &r.proposals,
         &r.risk_agents,
+        &r.guardians,
         &mut validate,
     )
 }

@@ -81,6 +81,18 @@ fn a_delay_is_counted_in_whole_steps() {
         assert_eq!(a.first_change, Some(due), "dt {dt}, delay {delay}");
         assert_eq!(rec.liquidations.step[0], due, "dt {dt}, delay {delay}");
     }
+    // The tolerance grows with the span: 1,000 h and a hundred-billionth
+    // over are 1,000 hourly steps.
+    let text = with(
+        1010,
+        1.0,
+        &[(2, -0.05)],
+        &proposal(1000.0 * (1.0 + 1e-11), ""),
+    );
+    assert_eq!(
+        run_path(&text, 0).0.summary.actors[0].first_change,
+        Some(1003)
+    );
     // Due after the last step: pending, nothing changes.
     let text = with(20, 1.0, &[(2, -0.05)], &proposal(24.0, ""));
     let (rec, _) = run_path(&text, 0);
@@ -321,4 +333,265 @@ fn bad_actors_are_refused_with_the_field_named() {
         &base(&two),
         &["risk_agents[0]", "already governed by `proposals[0]`"],
     );
+}
+
+/// A guardian on a volatility signal with λ = 0 (the signal is the last
+/// step's |return| annualised): ETH −1% at step 2 (signal 0.94 ≥ 0.5)
+/// pauses liquidations from step 3; −12% at step 3 (HF 0.929) pauses again
+/// from step 4; with no move after, liquidations resume `hours` later and
+/// the position is liquidated then, not at step 3 as without the guardian.
+#[test]
+fn a_guardian_pauses_liquidations_and_they_resume_after_its_hours() {
+    let guardian = |hours: f64| {
+        format!(
+            "[[guardians]]\nprotocol = \"lend\"\nsignal = {{ kind = \"volatility\", asset = \"ETH\", lambda = 0.0 }}\nabove = 0.5\nhours = {hours:?}\n"
+        )
+    };
+    let shocks = [(2, -0.01), (3, -0.12)];
+    let (rec, _) = run_path(&with(12, 1.0, &shocks, ""), 0);
+    assert_eq!(rec.liquidations.step[0], 3);
+    for (hours, resume) in [(1.0, 5), (3.0, 7), (2.5, 7), (5.0, 9)] {
+        let (rec, _) = run_path(&with(12, 1.0, &shocks, &guardian(hours)), 0);
+        assert_eq!(rec.liquidations.step[0], resume, "{hours} h");
+        let a = rec.summary.actors[0];
+        assert_eq!((a.changes, a.first_change), (2, Some(3)), "{hours} h");
+        let p = &rec.parameters;
+        assert_eq!(p.step, [3, resume], "{hours} h");
+        assert_eq!(
+            (p.old.clone(), p.new.clone()),
+            (vec![0.0, 1.0], vec![1.0, 0.0])
+        );
+    }
+    // Half-hour steps: 3 h are 6 steps.
+    let (rec, _) = run_path(&with(20, 0.5, &shocks, &guardian(3.0)), 0);
+    assert_eq!(rec.liquidations.step[0], 4 + 6);
+}
+
+#[test]
+fn bad_guardians_are_refused() {
+    let g = |protocol: &str, hours: &str| {
+        format!(
+            "[[guardians]]\nprotocol = \"{protocol}\"\nsignal = {{ kind = \"drawdown\", asset = \"ETH\" }}\nabove = 0.1\nhours = {hours}\n"
+        )
+    };
+    let base = |extra: &str| with(10, 1.0, &[], extra);
+    assert_rejected(
+        &base(&g("nope", "1.0")),
+        &["guardians[0].protocol", "unknown lending protocol `nope`"],
+    );
+    assert_rejected(&base(&g("lend", "0.0")), &["guardians[0].hours"]);
+    assert_rejected(
+        &base(&(g("lend", "1.0") + "\n" + &g("lend", "2.0"))),
+        &["guardians[1].protocol", "has a guardian already"],
+    );
+    // Names are unique among actors, whatever their kind.
+    let named = g("lend", "1.0").replace("[[guardians]]", "[[guardians]]\nname = \"cut\"");
+    assert_rejected(
+        &base(&(proposal(0.0, "") + "\n" + &named)),
+        &["guardians[0].name", "`cut` names another actor"],
+    );
+    let sched =
+        format!("[[governance]]\nstep = 2\nset = {{ \"protocols.lend.close_factor\" = 0.6 }}\n\n");
+    let named = g("lend", "1.0").replace("[[guardians]]", "[[guardians]]\nname = \"schedule\"");
+    assert_rejected(
+        &base(&(sched + &named)),
+        &["guardians[0].name", "`schedule` names another actor"],
+    );
+    // A guardian may watch a protocol a proposal governs.
+    let both = base(&(proposal(0.0, "") + "\n" + &g("lend", "1.0")));
+    assert!(
+        contagion::Scenario::from_toml(
+            &both,
+            "t.toml",
+            std::path::Path::new("."),
+            &Overrides::default()
+        )
+        .is_ok()
+    );
+}
+
+/// "At least" is inclusive both times a proposal reads its signal: bad
+/// debt 0 with `above = 0` raises it at step 0, and with
+/// `requires_signal` it still executes when due (0 is not below 0).
+#[test]
+fn a_signal_exactly_at_its_threshold_counts() {
+    let p = "[[proposals]]\nsignal = { kind = \"bad_debt\", protocol = \"lend\" }\nabove = 0.0\ndelay_hours = 2.0\nrequires_signal = true\nset = { \"protocols.lend.close_factor\" = 0.6 }\n";
+    let (rec, _) = run_path(&with(6, 1.0, &[], p), 0);
+    let a = rec.summary.actors[0];
+    assert_eq!(a.raised, Some(0));
+    assert_eq!(a.fate, Fate::Executed);
+    assert_eq!(a.first_change, Some(3));
+}
+
+/// A run without actors writes neither governance table; one with an actor
+/// writes both.
+#[test]
+fn the_governance_tables_come_with_actors_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = scenario(&with(4, 1.0, &[], ""), &Overrides::default());
+    run_into(&plain, dir.path(), "plain", Some(1));
+    let governed = scenario(
+        &with(4, 1.0, &[], &proposal(0.0, "")),
+        &Overrides::default(),
+    );
+    run_into(&governed, dir.path(), "governed", Some(1));
+    for f in ["parameters.parquet", "path_actors.parquet"] {
+        assert!(
+            !dir.path().join("plain").join(f).exists(),
+            "{f} without actors"
+        );
+        assert!(
+            dir.path().join("governed").join(f).exists(),
+            "{f} with an actor"
+        );
+    }
+}
+
+/// The second market of `one_position`, named `lend2`, with its own
+/// position (the same 10 ETH owing 15,000).
+fn second_market() -> String {
+    let body = one_position("")
+        .split("[[protocols]]")
+        .nth(1)
+        .unwrap()
+        .split("[[liquidators]]")
+        .next()
+        .unwrap()
+        .replace("\"lend\"", "\"lend2\"");
+    format!("[[protocols]]{body}")
+}
+
+/// An actor touches only its own market: an agent halves `lend2`'s close
+/// factor at step 1; the schedule changes `lend` at step 2, which must
+/// leave `lend2`'s close factor alone. ETH −10% at step 4 (HF 0.96 in
+/// both): `lend2`'s liquidation repays 0.25 × 15,000, `lend`'s 0.5 ×.
+#[test]
+fn an_actor_writes_its_own_market_only() {
+    let actors = format!(
+        "{}\n[[governance]]\nstep = 2\nset = {{ \"protocols.lend.full_liquidation_hf\" = 0.4, \"{LT}\" = 0.81 }}\n\n[[risk_agents]]\nsignal = {{ kind = \"bad_debt\", protocol = \"lend\" }}\nfrom = -1.0\nto = 0.0\nlevels = 1\nset = {{ \"protocols.lend2.close_factor\" = 0.25 }}\n",
+        second_market()
+    );
+    let (rec, sc) = run_path(&with(6, 1.0, &[(4, -0.10)], &actors), 0);
+    let l = &rec.liquidations;
+    let lend2 = sc.protocol_index("lend2").unwrap() as u32;
+    let mut seen = [false; 2];
+    for r in 0..l.step.len() {
+        if l.step[r] != 4 {
+            continue;
+        }
+        let want = if l.protocol[r] == lend2 {
+            3750.0
+        } else {
+            7500.0
+        };
+        if !seen[usize::from(l.protocol[r] == lend2)] {
+            assert!(
+                (l.repaid[r] - want).abs() < 1e-6,
+                "protocol {}: {}",
+                l.protocol[r],
+                l.repaid[r]
+            );
+        }
+        seen[usize::from(l.protocol[r] == lend2)] = true;
+    }
+    assert_eq!(seen, [true, true]);
+    assert_eq!(rec.summary.actors[1].first_change, Some(1));
+}
+
+/// Oracle deviation |oracle − F| / F: a one-step-late oracle after ETH −10%
+/// at step 2 reads 2,000 against 1,800 at the end of step 2 (0.111); the
+/// proposal (above 0.1) is raised then, and not before.
+#[test]
+fn an_oracle_deviation_raises_a_proposal_when_the_oracle_lags() {
+    let p = "[[proposals]]\nsignal = { kind = \"oracle_deviation\", protocol = \"lend\", asset = \"ETH\" }\nabove = 0.1\ndelay_hours = 0.0\nset = { \"protocols.lend.close_factor\" = 0.6 }\n";
+    let text = with(6, 1.0, &[(2, -0.10)], p).replace(
+        "oracle = { source = \"fundamental\" }",
+        "oracle = { source = \"fundamental\", lag_steps = 1 }",
+    );
+    let (rec, _) = run_path(&text, 0);
+    assert_eq!(rec.summary.actors[0].raised, Some(2));
+    // 0.111 is not at least 0.12: never raised.
+    let (rec, _) = run_path(&text.replace("above = 0.1", "above = 0.12"), 0);
+    assert_eq!(rec.summary.actors[0].raised, None);
+}
+
+/// A change of the bonus alone reaches the open positions' entries: LB
+/// 0.10 from step 1, ETH −10% at step 2 (HF 0.96): the liquidation repays
+/// 7,500 and seizes 7,500 × 1.10 / 1,800 ETH.
+#[test]
+fn a_bonus_changed_alone_is_what_a_liquidation_pays() {
+    let gov = "[[governance]]\nstep = 1\nset = { \"protocols.lend.collateral.ETH.liquidation_bonus\" = 0.10 }\n";
+    let (rec, _) = run_path(&with(4, 1.0, &[(2, -0.10)], gov), 0);
+    let l = &rec.liquidations;
+    assert_eq!(l.step[0], 2);
+    let price = 2000.0 * (0.9f64.ln()).exp();
+    assert!((l.repaid[0] - 7500.0).abs() < 1e-9);
+    assert!(
+        (l.seized[0] - 7500.0 * 1.10 / price).abs() < 1e-9,
+        "{}",
+        l.seized[0]
+    );
+}
+
+/// Under a threshold changed at step 1 the index examines exactly the
+/// positions an index built with that threshold examines (the group's
+/// search threshold is scaled by LT / LT₀, not more, not less), and both
+/// liquidate the same.
+#[test]
+fn the_index_under_a_change_examines_what_a_fresh_index_does() {
+    use contagion::engine::CandidateSearch;
+    let mut book = String::new();
+    for k in 0..400 {
+        let hf = 1.0 + k as f64 * 0.004;
+        book += &format!(
+            "\n[[positions]]\nprotocol = \"lend\"\ndebt = {}\ncollateral = {{ ETH = 1.0 }}\n",
+            1600.0 / hf
+        );
+    }
+    let base = with(3, 1.0, &[(2, -0.02)], &book).replace(
+        "[simulation]",
+        "[simulation]\nunhealthy_positions = \"keep\"",
+    );
+    let governed = base.clone()
+        + &format!(
+            "\n[[governance]]\nstep = 1\nset = {{ \"{LT}\" = 0.7, \"protocols.lend.collateral.ETH.max_ltv\" = 0.65 }}\n"
+        );
+    let fresh = base
+        .replace("liquidation_threshold = 0.8", "liquidation_threshold = 0.7")
+        .replace("max_ltv = 0.75", "max_ltv = 0.65");
+    let mut examined = Vec::new();
+    let mut liquidations = Vec::new();
+    for text in [&governed, &fresh] {
+        let sc = scenario(text, &Overrides::default());
+        let mut world = World::new(&sc);
+        world.set_search(CandidateSearch::Indexed);
+        let rec = world.run_path(0).unwrap();
+        liquidations.push((
+            rec.liquidations.step.clone(),
+            rec.liquidations.repaid.clone(),
+        ));
+        examined.push(world.examined().0);
+    }
+    assert!(!liquidations[0].0.is_empty());
+    assert_eq!(liquidations[0], liquidations[1]);
+    assert_eq!(examined[0], examined[1]);
+}
+
+/// An agent moving back to level 0 puts the scenario's own values in force
+/// again, a close factor included. Steps of a day, so the daily cap holds
+/// one step's move: ETH −1% at step 1 (λ = 0 volatility 0.01·√365 = 0.19
+/// ≥ `to`) halves the close factor at step 2; no move at step 2 brings it
+/// back at step 3, whose −10% liquidation repays 0.5 × 15,000.
+#[test]
+fn an_agent_back_at_level_zero_restores_the_scenarios_values() {
+    let agent = "[[risk_agents]]\nsignal = { kind = \"volatility\", asset = \"ETH\", lambda = 0.0 }\nfrom = 0.1\nto = 0.15\nlevels = 1\nset = { \"protocols.lend.close_factor\" = 0.25 }\n";
+    let (rec, _) = run_path(&with(5, 24.0, &[(1, -0.01), (3, -0.10)], agent), 0);
+    let p = &rec.parameters;
+    assert_eq!(p.step[..2], [2, 3]);
+    assert_eq!(
+        (p.old[0], p.new[0], p.old[1], p.new[1]),
+        (0.5, 0.25, 0.25, 0.5)
+    );
+    assert_eq!(rec.liquidations.step[0], 3);
+    assert!((rec.liquidations.repaid[0] - 7500.0).abs() < 1e-9);
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::error::ScenarioError;
 use crate::mechanism::cdp::spec::IlkSpec;
-use crate::mechanism::governance::raw::{RawAgent, RawChange, RawProposal};
+use crate::mechanism::governance::raw::{RawAgent, RawChange, RawGuardian, RawProposal};
 use crate::mechanism::governance::signal::Signal;
 use crate::mechanism::governance::spec::{
     Actor, ActorKind, FieldChange, GovernanceSpec, Rule, State, apply, in_order,
@@ -59,6 +59,7 @@ pub fn build(
     schedule: &[RawChange],
     proposals: &[RawProposal],
     agents: &[RawAgent],
+    guardians: &[RawGuardian],
     validate: &mut Validate<'_>,
 ) -> Result<GovernanceSpec, ScenarioError> {
     one_actor_per_target(schedule, proposals, agents)?;
@@ -72,8 +73,25 @@ pub fn build(
     for (i, a) in agents.iter().enumerate() {
         actors.push(agent(base, a, i, validate)?);
     }
+    let mut guarded = vec![false; base.protocols.len()];
+    for (i, g) in guardians.iter().enumerate() {
+        let actor = guardian(base, g, i)?;
+        if let Rule::Guardian { protocol, .. } = actor.rule {
+            if guarded[protocol] {
+                return Err(ScenarioError::invalid(
+                    format!("guardians[{i}].protocol"),
+                    format!("`{}` has a guardian already", g.protocol),
+                ));
+            }
+            guarded[protocol] = true;
+        }
+        actors.push(actor);
+    }
     let mut names = std::collections::BTreeSet::new();
-    for (a, at) in actors.iter().zip(actor_fields(schedule, proposals, agents)) {
+    for (a, at) in actors
+        .iter()
+        .zip(actor_fields(schedule, proposals, agents, guardians.len()))
+    {
         if !names.insert(a.name.clone()) {
             return Err(ScenarioError::invalid(
                 format!("{at}.name"),
@@ -92,6 +110,7 @@ pub fn build(
     Ok(GovernanceSpec {
         actors,
         lending_owner,
+        guarded,
     })
 }
 
@@ -100,6 +119,7 @@ fn actor_fields(
     schedule: &[RawChange],
     proposals: &[RawProposal],
     agents: &[RawAgent],
+    guardians: usize,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if !schedule.is_empty() {
@@ -107,6 +127,7 @@ fn actor_fields(
     }
     out.extend((0..proposals.len()).map(|i| format!("proposals[{i}]")));
     out.extend((0..agents.len()).map(|i| format!("risk_agents[{i}]")));
+    out.extend((0..guardians).map(|i| format!("guardians[{i}]")));
     out
 }
 
@@ -394,6 +415,41 @@ fn agent(
             max_step,
             max_day,
             day_steps: steps_covering(24.0, base.dt_hours).max(1.0) as u32,
+        },
+    })
+}
+
+/// `[[guardians]]`: configuration 1 is its protocol with liquidations
+/// paused (nothing for the mechanisms to adopt: `Lending::halt` pauses).
+fn guardian(base: &Base<'_>, g: &RawGuardian, i: usize) -> Result<Actor, ScenarioError> {
+    let at = format!("guardians[{i}]");
+    let name = name(&g.name, &at, format!("guardian-{i}"))?;
+    let protocol = base.terms.protocol_index(&g.protocol).ok_or_else(|| {
+        ScenarioError::invalid(
+            format!("{at}.protocol"),
+            format!("unknown lending protocol `{}`", g.protocol),
+        )
+    })?;
+    let signal = Signal::from_raw(&g.signal, &format!("{at}.signal"), base.terms)?;
+    let above = finite(&format!("{at}.above"), g.above)?;
+    let hours = crate::scenario::check::positive(&format!("{at}.hours"), g.hours)?;
+    let state = |v: f64| State {
+        values: vec![v],
+        lending: None,
+        perps: Vec::new(),
+        cdps: Vec::new(),
+    };
+    Ok(Actor {
+        kind: ActorKind::Guardian,
+        name,
+        entry: i as u32,
+        fields: vec![(g.protocol.clone(), "liquidations_paused".into())],
+        states: vec![state(0.0), state(1.0)],
+        rule: Rule::Guardian {
+            signal,
+            above,
+            protocol,
+            steps: steps_covering(hours, base.dt_hours).clamp(1.0, u32::MAX as f64) as u32,
         },
     })
 }

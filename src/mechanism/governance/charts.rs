@@ -29,7 +29,9 @@ pub struct GovernanceCharts {
 /// The asset a signal watches, if any.
 fn watched(rule: &Rule) -> Option<usize> {
     let s = match rule {
-        Rule::Proposal { signal, .. } | Rule::Agent { signal, .. } => signal,
+        Rule::Proposal { signal, .. }
+        | Rule::Agent { signal, .. }
+        | Rule::Guardian { signal, .. } => signal,
         Rule::Schedule { .. } => return None,
     };
     match *s {

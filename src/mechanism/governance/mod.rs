@@ -171,6 +171,24 @@ impl<'a> Governance<'a> {
                         self.move_to(i, to_level, a.entry, t, &mut m, rec);
                     }
                 }
+                Rule::Guardian {
+                    above,
+                    protocol,
+                    steps,
+                    ..
+                } => {
+                    if self.watch[i].value >= *above {
+                        // Paused through step next[i].
+                        self.next[i] = t.saturating_add(steps - 1);
+                        if self.at[i] == 0 {
+                            self.move_to(i, 1, a.entry, t, &mut m, rec);
+                            m.lending.halt(*protocol, true);
+                        }
+                    } else if self.at[i] == 1 && t > self.next[i] {
+                        self.move_to(i, 0, a.entry, t, &mut m, rec);
+                        m.lending.halt(*protocol, false);
+                    }
+                }
             }
         }
     }
@@ -250,7 +268,9 @@ impl<'a> Governance<'a> {
 /// An actor's signal (a placeholder the schedule never reads).
 fn signal(a: &Actor) -> &Signal {
     match &a.rule {
-        Rule::Proposal { signal, .. } | Rule::Agent { signal, .. } => signal,
+        Rule::Proposal { signal, .. }
+        | Rule::Agent { signal, .. }
+        | Rule::Guardian { signal, .. } => signal,
         Rule::Schedule { .. } => &Signal::BadDebt(0),
     }
 }

@@ -117,3 +117,23 @@ pub struct RawAgent {
     #[serde(default)]
     pub max_day: Option<f64>,
 }
+
+/// A guardian: pauses a lending protocol's liquidations for `hours` once
+/// its signal reaches `above` (again while it stays there).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardian {
+    /// Name, for outputs (default `guardian-i`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The lending protocol it can pause.
+    pub protocol: String,
+    /// What it watches.
+    pub signal: RawSignal,
+    /// It pauses at the start of the step after its signal is at least
+    /// this.
+    pub above: f64,
+    /// How long a pause lasts, hours (> 0), counted again from each step
+    /// the signal is still at or above `above`.
+    pub hours: f64,
+}

@@ -25,6 +25,8 @@ pub struct GovernanceSpec {
     pub actors: Vec<Actor>,
     /// Per lending protocol: the actor that governs it, if any.
     pub lending_owner: Vec<Option<u32>>,
+    /// Per lending protocol: whether a guardian may pause it.
+    pub guarded: Vec<bool>,
 }
 
 impl GovernanceSpec {
@@ -50,6 +52,8 @@ pub enum ActorKind {
     Governance,
     /// `[[risk_agents]]`.
     Agent,
+    /// `[[guardians]]`.
+    Guardian,
 }
 
 impl ActorKind {
@@ -59,6 +63,7 @@ impl ActorKind {
             ActorKind::Schedule => "schedule",
             ActorKind::Governance => "governance",
             ActorKind::Agent => "agent",
+            ActorKind::Guardian => "guardian",
         }
     }
 }
@@ -123,6 +128,16 @@ pub enum Rule {
         max_step: u32,
         max_day: u32,
         day_steps: u32,
+    },
+    /// Pauses lending protocol `protocol`'s liquidations (configuration 1)
+    /// at the start of step t when the signal is at least `above`, through
+    /// step t + `steps` − 1 (counted again at every such step); resumes
+    /// (configuration 0) at the first step after.
+    Guardian {
+        signal: Signal,
+        above: f64,
+        protocol: usize,
+        steps: u32,
     },
 }
 

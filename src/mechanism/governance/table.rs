@@ -21,7 +21,8 @@ crate::step_table! {
         "old" old: f64 as value,
         /// Value after.
         "new" new: f64 as value,
-        /// Who changed it: `schedule`, `governance` or `agent`.
+        /// Who changed it: `schedule`, `governance`, `agent` or
+        /// `guardian` (whose field is `liquidations_paused`, 1 while paused).
         "actor" actor: u32 as name(parameter_actors),
         /// The actor's name (`schedule`, or the proposal's or agent's).
         "name" name: u32 as name(actor_names),
@@ -29,7 +30,7 @@ crate::step_table! {
 }
 
 /// The actors `ParameterRows::actor` names, by `ActorKind`.
-pub const ACTORS: [&str; 3] = ["schedule", "governance", "agent"];
+pub const ACTORS: [&str; 4] = ["schedule", "governance", "agent", "guardian"];
 
 /// What became of a proposal on a path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub const FATES: [&str; 5] = ["not_raised", "pending", "rejected", "cancelled", 
 /// One actor's outcome over a path (`path_actors.parquet`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ActorOutcome {
-    /// Configurations it put in force.
+    /// Configurations it put in force (a guardian: pauses and resumptions).
     pub changes: u32,
     /// The step of the first.
     pub first_change: Option<u32>,

@@ -75,9 +75,14 @@ impl Lending<'_> {
     }
 
     /// The health factor below which position i is liquidatable now (a
-    /// guard may have lowered it from 1).
+    /// guard may have lowered it from 1; a guardian's pause to 0).
     fn paused_below(&self, i: usize) -> f64 {
-        self.liquidation_hf[self.sc.book.protocol[i] as usize]
+        let p = self.sc.book.protocol[i] as usize;
+        if self.halted[p] {
+            0.0
+        } else {
+            self.liquidation_hf[p]
+        }
     }
 
     /// The same set as `scan_all`, through the liquidation index.

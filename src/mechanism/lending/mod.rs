@@ -86,8 +86,11 @@ pub struct Lending<'a> {
     /// Per protocol: positions below this health factor are liquidatable
     /// (1, or a guard's `liquidate_below_hf` while it pauses).
     liquidation_hf: Vec<f64>,
-    /// Whether any protocol has a guard (else `liquidation_hf` is all 1).
+    /// Whether any protocol has a guard or a guardian (else
+    /// `liquidation_hf` is all 1 and nothing halts).
     guarded: bool,
+    /// Per protocol: whether a guardian pauses its liquidations now.
+    halted: Vec<bool>,
     /// The receipt tokens' share of each position's collateral value at its
     /// first liquidation on the path (NaN before it): the contagion part of
     /// its bad debt (docs/model.md §11). Empty without receipt tokens.
@@ -190,7 +193,9 @@ impl<'a> Lending<'a> {
             search: CandidateSearch::default(),
             dirty: vec![false; sc.book.len()],
             liquidation_hf: vec![1.0; sc.protocols.len()],
-            guarded: sc.protocols.iter().any(|p| p.oracle.guard.is_some()),
+            guarded: sc.protocols.iter().any(|p| p.oracle.guard.is_some())
+                || sc.governance.guarded.iter().any(|&g| g),
+            halted: vec![false; sc.protocols.len()],
             first_share: if sc.assets.iter().any(|a| a.receipt_of.is_some()) {
                 vec![f64::NAN; sc.book.len()]
             } else {
@@ -285,6 +290,7 @@ impl<'a> Lending<'a> {
         self.dirty_ids = dirty;
         self.dirty_ids.clear();
         self.liquidation_hf.fill(1.0);
+        self.halted.fill(false);
         self.dirty_multi.clear();
         for set in &mut self.dirty_sets {
             set.clear();
@@ -470,6 +476,12 @@ impl Lending<'_> {
             .as_mut()
             .expect("a scenario with lending changes allocates them")
             .adopt(r);
+    }
+
+    /// A guardian pauses protocol `p`'s liquidations (`on`) or lets them
+    /// resume (docs/model.md §18).
+    pub fn halt(&mut self, p: usize, on: bool) {
+        self.halted[p] = on;
     }
 
     /// Back to step 0's parameters.
