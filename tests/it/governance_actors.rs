@@ -391,7 +391,7 @@ fn bad_guardians_are_refused() {
         &["guardians[0].name", "`cut` names another actor"],
     );
     let sched =
-        format!("[[governance]]\nstep = 2\nset = {{ \"protocols.lend.close_factor\" = 0.6 }}\n\n");
+        "[[governance]]\nstep = 2\nset = { \"protocols.lend.close_factor\" = 0.6 }\n\n".to_string();
     let named = g("lend", "1.0").replace("[[guardians]]", "[[guardians]]\nname = \"schedule\"");
     assert_rejected(
         &base(&(sched + &named)),
