@@ -110,8 +110,21 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
     );
     let agents = (raw.hedgers.len() + raw.option_vaults.len()) as u64;
     let per_path = paths.saturating_mul(SUMMARY_BYTES + 24 * protocols);
-    // Chart series: prices, pegs, two per hedger and perp, liquidated value.
-    let series = assets + 2 * agents + 2 * perps + 1;
+    // Chart series: prices, pegs, two per hedger and perp, liquidated value,
+    // and with governance actors a price and each governed field (at most
+    // `MAX_PANELS`).
+    let governed: std::collections::BTreeSet<&String> = (raw.governance.iter())
+        .flat_map(|c| c.set.keys())
+        .chain(raw.proposals.iter().flat_map(|p| p.set.keys()))
+        .chain(raw.risk_agents.iter().flat_map(|a| a.set.keys()))
+        .collect();
+    let fields = governed.len() + raw.guardians.len();
+    let governance = if fields > 0 {
+        1 + fields.min(crate::mechanism::governance::raw::MAX_PANELS) as u64
+    } else {
+        0
+    };
+    let series = assets + 2 * agents + 2 * perps + 1 + governance;
     let charts = record_paths
         .min(CHART_PATHS)
         .saturating_mul(recorded_steps)

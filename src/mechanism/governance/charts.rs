@@ -9,8 +9,7 @@ use crate::output::charts::draw::{Canvas, TimeAxis, stacked_fans};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
-/// Fields drawn at most (one panel each).
-pub const MAX_PANELS: usize = 8;
+pub use crate::mechanism::governance::raw::MAX_PANELS;
 
 /// What the governance chart gathers from the recorded paths.
 #[derive(Debug, Clone)]
@@ -62,13 +61,25 @@ impl GovernanceCharts {
                     .map(|((t, f), &v)| (format!("{t}: {f}"), v))
             })
             .collect();
+        // Nothing is held without actors (a long run records many steps).
+        let series = || {
+            if asset.is_some() {
+                axis.empty_series()
+            } else {
+                Vec::new()
+            }
+        };
         GovernanceCharts {
-            asset,
             assets: sc.assets.len(),
-            steps: axis.steps.clone(),
-            values: vec![axis.empty_series(); fields.len().min(MAX_PANELS)],
+            steps: if asset.is_some() {
+                axis.steps.clone()
+            } else {
+                Vec::new()
+            },
+            values: vec![series(); fields.len().min(MAX_PANELS)],
             fields,
-            price: axis.empty_series(),
+            price: series(),
+            asset,
         }
     }
 

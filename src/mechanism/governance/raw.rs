@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Governed fields `charts/parameters.png` draws at most (one panel each).
+pub const MAX_PANELS: usize = 8;
+
 /// A scheduled parameter change: at the start of `step`, on every path,
 /// each field in `set` takes its new value.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
