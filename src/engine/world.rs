@@ -327,15 +327,13 @@ impl<'a> World<'a> {
         self.cdps.finish_step(t, write, &self.market, rec);
         self.market.push_history(t);
         if self.governance.watches() {
-            let bad_debt = std::mem::take(&mut rec.summary.protocol_bad_debt);
             let seen = Observed {
                 market: &self.market,
                 lending: &self.lending,
-                bad_debt: &bad_debt,
+                bad_debt: &rec.summary.protocol_bad_debt,
                 dt_years: sc.dt_years(),
             };
-            self.governance.observe(t, &seen, rec);
-            rec.summary.protocol_bad_debt = bad_debt;
+            self.governance.observe(t, &seen, &mut rec.summary.actors);
         }
     }
 }

@@ -201,16 +201,9 @@ fn an_agent_keeps_to_its_caps() {
 /// two, and path 1 is the same in a run of 2 paths and of 4.
 #[test]
 fn actors_on_two_markets_compose_and_runs_are_deterministic() {
-    let second = one_position("")
-        .split("[[protocols]]")
-        .nth(1)
-        .unwrap()
-        .split("[[liquidators]]")
-        .next()
-        .unwrap()
-        .replace("\"lend\"", "\"lend2\"");
+    let second = second_market();
     let actors = format!(
-        "[[protocols]]{second}\n[[governance]]\nstep = 5\nset = {{ \"{LT}\" = 0.75 }}\n\n[[risk_agents]]\nsignal = {{ kind = \"volatility\", asset = \"ETH\", start = 0.5 }}\nfrom = 0.6\nto = 1.5\nmax_step = 0.1\nset = {{ \"protocols.lend2.collateral.ETH.liquidation_threshold\" = 0.7, \"protocols.lend2.collateral.ETH.max_ltv\" = 0.65 }}\n"
+        "{second}\n[[governance]]\nstep = 5\nset = {{ \"{LT}\" = 0.75 }}\n\n[[risk_agents]]\nsignal = {{ kind = \"volatility\", asset = \"ETH\", start = 0.5 }}\nfrom = 0.6\nto = 1.5\nmax_step = 0.1\nset = {{ \"protocols.lend2.collateral.ETH.liquidation_threshold\" = 0.7, \"protocols.lend2.collateral.ETH.max_ltv\" = 0.65 }}\n"
     );
     let text = with(48, 1.0, &[(10, -0.04), (20, -0.04)], &actors).replace(
         "price = 2000.0",

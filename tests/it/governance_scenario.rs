@@ -134,6 +134,11 @@ fn governance_delay_costs_bad_debt_and_the_agent_beats_no_action() {
         means[3],
         means[0]
     );
+    // Its cuts liquidate borrowers healthy under the scenario's threshold
+    // on most paths.
+    let caused = i64s(&read(&run.join("path_actors.parquet")), "liquidations");
+    let hit = caused.iter().filter(|&&n| n > 0).count();
+    assert!(2 * hit > caused.len(), "{hit} of {} paths", caused.len());
     // It acts from the first hours, before any proposal could.
     let first = i64_opts(&read(&run.join("path_actors.parquet")), "first_change");
     let acted: Vec<i64> = first.iter().flatten().copied().collect();

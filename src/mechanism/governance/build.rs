@@ -18,7 +18,7 @@ use crate::mechanism::lending::governed::{fill_footprint, revision};
 use crate::mechanism::lending::spec::LendingSpec;
 use crate::mechanism::oracle::feed::steps_covering;
 use crate::mechanism::perp::spec::PerpSpec;
-use crate::scenario::check::{check_name, finite, non_negative};
+use crate::scenario::check::{check_name, finite, non_negative, unit_closed};
 use crate::scenario::raw::RawScenario;
 
 /// The parameters a configuration puts in force, as validation found them.
@@ -274,17 +274,6 @@ fn name(raw: &Option<String>, at: &str, default: String) -> Result<String, Scena
     Ok(n)
 }
 
-fn probability(field: &str, v: f64) -> Result<f64, ScenarioError> {
-    let v = finite(field, v)?;
-    if !(0.0..=1.0).contains(&v) {
-        return Err(ScenarioError::invalid(
-            field,
-            format!("{v} is outside [0, 1]"),
-        ));
-    }
-    Ok(v)
-}
-
 fn split(rows: &[FieldChange]) -> Vec<(String, String)> {
     rows.iter()
         .map(|r| (r.target.clone(), r.field.clone()))
@@ -303,7 +292,7 @@ fn proposal(
     let signal = Signal::from_raw(&p.signal, &format!("{at}.signal"), base.terms)?;
     let above = finite(&format!("{at}.above"), p.above)?;
     let delay = non_negative(&format!("{at}.delay_hours"), p.delay_hours)?;
-    let pass_probability = probability(
+    let pass_probability = unit_closed(
         &format!("{at}.pass_probability"),
         p.pass_probability.unwrap_or(1.0),
     )?;
@@ -361,7 +350,7 @@ fn agent(
     }
     let cap = |field: &str, v: Option<f64>| -> Result<u32, ScenarioError> {
         let f = format!("{at}.{field}");
-        let v = probability(&f, v.unwrap_or(1.0))?;
+        let v = unit_closed(&f, v.unwrap_or(1.0))?;
         let n = (v * levels as f64 + 1e-9).floor() as u32;
         if n == 0 {
             return Err(ScenarioError::invalid(

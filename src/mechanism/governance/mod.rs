@@ -239,7 +239,7 @@ impl<'a> Governance<'a> {
     /// End of step `t`, after it is recorded: every signal observes the
     /// path's state, and a proposal whose signal reaches its threshold is
     /// raised (once a path).
-    pub fn observe(&mut self, t: u32, o: &Observed<'_, '_>, rec: &mut PathRecord) {
+    pub fn observe(&mut self, t: u32, o: &Observed<'_, '_>, out: &mut [ActorOutcome]) {
         for (i, a) in self.spec.actors.iter().enumerate() {
             if matches!(a.rule, Rule::Schedule { .. }) {
                 continue;
@@ -249,7 +249,7 @@ impl<'a> Governance<'a> {
                 above, delay_steps, ..
             } = a.rule
             {
-                let out = &mut rec.summary.actors[i];
+                let out = &mut out[i];
                 if out.raised.is_none() && self.watch[i].value >= above {
                     out.raised = Some(t);
                     out.fate = Fate::Pending;
