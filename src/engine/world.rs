@@ -220,6 +220,7 @@ impl<'a> World<'a> {
             lending: &mut self.lending,
             perps: &mut self.perps,
             cdps: &mut self.cdps,
+            oracles: &mut self.oracles,
         };
         self.governance.act(t, governed, rec);
         self.laps.lap(Stage::Governance);

@@ -207,9 +207,11 @@ pub struct ActorSummary {
     /// rejected by its vote, cancelled, or still pending at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fates: Option<std::collections::BTreeMap<String, f64>>,
-    /// Lending liquidations its changes caused per path.
+    /// Liquidations its changes caused per path (lending positions, perp
+    /// positions, CDP auctions; docs/model.md §18).
     pub liquidations_caused: LossMetrics,
-    /// Collateral they seized, USD per path.
+    /// What they took (collateral seized, notional closed, collateral
+    /// auctioned), USD per path.
     pub liquidated_value_caused: LossMetrics,
 }
 

@@ -494,6 +494,8 @@ fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, Scenario
     {
         return Ok(GovernanceSpec {
             lending_owner: vec![None; sc.protocols.len()],
+            perp_owner: vec![None; sc.perps.len()],
+            cdp_owner: vec![None; sc.cdps.len()],
             guarded: vec![false; sc.protocols.len()],
             ..Default::default()
         });
@@ -504,9 +506,7 @@ fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, Scenario
     raw.risk_agents.clear();
     raw.guardians.clear();
     raw.simulation.unhealthy_positions = UnhealthyPolicy::Keep;
-    let cdps = |s: &Scenario| -> Vec<(Vec<_>, f64)> {
-        s.cdps.iter().map(|c| (c.ilks.clone(), c.hole)).collect()
-    };
+    let cdps = |s: &Scenario| -> Vec<_> { s.cdps.iter().map(|c| c.terms()).collect() };
     let base = Base {
         raw: &raw,
         terms: sc.terms(),

@@ -11,7 +11,7 @@ use crate::common::*;
 /// MNGO at a fixed 0.04 with a deep main venue and a thin one (100M MNGO,
 /// 4M USD a side, fee 0.3%); a market without a supply side whose direct
 /// oracle reads the thin venue now. The attacker owns 100M MNGO (4M USD).
-const PUSH: &str = r#"
+pub(crate) const PUSH: &str = r#"
 [simulation]
 name = "push"
 steps = 6

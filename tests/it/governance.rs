@@ -64,7 +64,7 @@ capital = "unlimited"
     )
 }
 
-fn change(step: u32, sets: &[(&str, f64)]) -> String {
+pub(crate) fn change(step: u32, sets: &[(&str, f64)]) -> String {
     let set: Vec<String> = sets
         .iter()
         .map(|(k, v)| format!("\"{k}\" = {v:?}"))

@@ -5,7 +5,7 @@ use contagion::engine::World;
 
 use crate::common::*;
 
-const STAIRS: &str = r#"
+pub(crate) const STAIRS: &str = r#"
 [simulation]
 name = "stairs"
 steps = 8
@@ -50,7 +50,7 @@ capital = "unlimited"
 "#;
 
 /// STAIRS with impact persistence `rho` and ETH falling 5% at every step.
-fn stairs(rho: f64) -> String {
+pub(crate) fn stairs(rho: f64) -> String {
     let mut edits = vec![Edit::Set("pools.ETH.impact_persistence", rho.into())];
     for t in 1..=8 {
         edits.push(Edit::Push(
@@ -331,7 +331,7 @@ fn oracle_settings_are_validated() {
 
 /// The ETH rows of `oracles.parquet`'s columns for STAIRS-like `text`,
 /// by step: (oracle price, staleness hours, updated).
-fn eth_oracle(text: &str) -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+pub(crate) fn eth_oracle(text: &str) -> (Vec<f64>, Vec<f64>, Vec<bool>) {
     let sc = scenario(text, &Overrides::default());
     let rec = World::new(&sc).run_path(0).unwrap();
     let o = &rec.oracles;

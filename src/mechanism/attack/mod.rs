@@ -146,7 +146,8 @@ impl<'a> Attackers<'a> {
                 held += dx;
                 m.fill_pool_usd(sc);
                 read_oracle(sc, a.protocol, tt, &m, &mut o, &mut self.row);
-                let loan = if o.paused(a.protocol) {
+                // A guardian's pause of borrowing is taken as lasting.
+                let loan = if o.paused(a.protocol) || lending.borrowing_paused(a.protocol) {
                     0.0
                 } else {
                     lending.borrowable(i, &self.row) * m.fundamental[debt_asset]
@@ -206,7 +207,7 @@ impl<'a> Attackers<'a> {
             // Borrow if walking away beats keeping the collateral.
             let i = self.account[k];
             read_oracle(sc, a.protocol, t, market, oracles, &mut self.row);
-            if !oracles.paused(a.protocol) {
+            if !oracles.paused(a.protocol) && !lending.borrowing_paused(a.protocol) {
                 let debt_asset = sc.protocols[a.protocol].debt_asset;
                 let units = lending.borrowable(i, &self.row);
                 let loan = units * market.fundamental[debt_asset];

@@ -32,7 +32,7 @@ use rand::RngExt;
 use crate::market::state::Market;
 use crate::mechanism::cdp::clip::Clip;
 use crate::mechanism::cdp::flip::Flip;
-use crate::mechanism::cdp::spec::{CdpSpec, IlkSpec};
+use crate::mechanism::cdp::spec::{CdpSpec, CdpTerms, IlkSpec};
 use crate::mechanism::cdp::vow::Vow;
 use crate::mechanism::oracle::feed::Osm;
 use crate::montecarlo::seed::{PathRng, keeper_rng};
@@ -95,6 +95,9 @@ struct Auction {
     bids: u32,
     resets: u32,
     keeper: Option<usize>,
+    /// Started from a vault safe under the scenario's own liquidation
+    /// ratio: a parameter change's doing (docs/model.md §18).
+    by_change: bool,
 }
 
 /// Counts of the step being simulated (`cdp.parquet`).
@@ -146,6 +149,7 @@ struct System {
     /// they differ from step 0's.
     ilks: Vec<IlkSpec>,
     hole: f64,
+    hop_hours: Option<f64>,
     changed: bool,
 }
 
@@ -169,14 +173,16 @@ impl<'a> Cdps<'a> {
         }
     }
 
-    /// Adopt each CDP's vault-type terms and limit on stablecoin in
-    /// auctions after a parameter change (docs/model.md §18); auctions
-    /// already running keep the tab and prices they started with.
-    pub fn adopt(&mut self, terms: &[(u32, Vec<IlkSpec>, f64)]) {
-        for (c, ilks, hole) in terms {
+    /// Adopt each CDP's vault-type terms, limit on stablecoin in auctions
+    /// and OSM hop after a parameter change (docs/model.md §18); auctions
+    /// already running keep the tab and prices they started with, and the
+    /// OSM keeps its values and its last hop boundary.
+    pub fn adopt(&mut self, terms: &[(u32, CdpTerms)]) {
+        for (c, t) in terms {
             let s = &mut self.systems[*c as usize];
-            s.ilks.clone_from(ilks);
-            s.hole = *hole;
+            s.ilks.clone_from(&t.ilks);
+            s.hole = t.hole;
+            s.hop_hours = t.hop_hours;
             s.changed = true;
         }
     }
@@ -414,6 +420,7 @@ impl System {
             psm_gem: 0.0,
             ilks: c.ilks.clone(),
             hole: c.hole,
+            hop_hours: c.oracle.hop_hours,
             changed: false,
         };
         s.reset(c);
@@ -426,6 +433,7 @@ impl System {
         if self.changed {
             self.ilks.clone_from(&c.ilks);
             self.hole = c.hole;
+            self.hop_hours = c.oracle.hop_hours;
             self.changed = false;
         }
         self.rate.fill(1.0);
@@ -514,6 +522,7 @@ fn push_auction(
     r.zero_bid.push(finished && zero_bid(a.raised, a.tab0));
     r.shortfall.push((a.due - a.raised).max(0.0));
     r.keeper.push(table::keeper_index(sc, c, a.keeper));
+    r.by_change.push(a.by_change);
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ impl Round<'_, '_> {
             let source = self
                 .market
                 .source_price(sc, &ilk.source, self.t, spec.oracle.lag_steps);
-            self.s.price[k] = match spec.oracle.hop_hours {
+            self.s.price[k] = match self.s.hop_hours {
                 Some(hop) => self.s.osm[k].read(hop, self.now, source),
                 None => source,
             };
@@ -236,6 +236,15 @@ impl Round<'_, '_> {
                 continue;
             };
             let s = &mut *self.s;
+            // Safe under the scenario's own ratio: a change's doing.
+            let price = s.price[v.ilk];
+            let by_change =
+                s.changed && !unsafe_vault(v.ink, v.art, rate, price, spec.ilks[v.ilk].mat);
+            if by_change && let Some(a) = self.sc.governance.cdp_owner[self.cdp] {
+                let out = &mut self.rec.summary.actors[a as usize];
+                out.liquidations += 1;
+                out.liquidated_value += b.dink * price;
+            }
             let vault = &mut s.vaults[i];
             vault.ink -= b.dink;
             vault.art -= b.dart;
@@ -269,6 +278,7 @@ impl Round<'_, '_> {
                 bids: 0,
                 resets: 0,
                 keeper: None,
+                by_change,
             });
             s.next_id += 1;
             s.out.auctions += 1;

@@ -70,6 +70,30 @@ pub struct CdpOracle {
     pub hop_hours: Option<f64>,
 }
 
+/// A CDP's terms that governance can change (docs/model.md §18): its
+/// vault types, its limit on stablecoin in auctions (`Hole`) and its OSM's
+/// hop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdpTerms {
+    /// Vault types.
+    pub ilks: Vec<IlkSpec>,
+    /// Limit on stablecoin in auctions.
+    pub hole: f64,
+    /// OSM hop, hours; None for a direct oracle.
+    pub hop_hours: Option<f64>,
+}
+
+impl CdpSpec {
+    /// Its terms as validated.
+    pub fn terms(&self) -> CdpTerms {
+        CdpTerms {
+            ilks: self.ilks.clone(),
+            hole: self.hole,
+            hop_hours: self.oracle.hop_hours,
+        }
+    }
+}
+
 /// A CDP stablecoin as validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdpSpec {

@@ -92,6 +92,9 @@ crate::step_table! {
         "shortfall" shortfall: f64 as value,
         /// Keeper of the last bid or take (empty: none).
         "keeper" keeper: u32 as name(keepers),
+        /// Whether a parameter change caused it: the vault was safe under
+        /// the scenario's own liquidation ratio when it was sent to auction.
+        "by_change" by_change: bool as flag,
     }
 }
 

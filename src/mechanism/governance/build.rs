@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::ScenarioError;
-use crate::mechanism::cdp::spec::IlkSpec;
-use crate::mechanism::governance::raw::{RawAgent, RawChange, RawGuardian, RawProposal};
+use crate::mechanism::cdp::spec::CdpTerms;
+use crate::mechanism::governance::raw::{Pausable, RawAgent, RawChange, RawGuardian, RawProposal};
 use crate::mechanism::governance::signal::Signal;
 use crate::mechanism::governance::spec::{
     Actor, ActorKind, FieldChange, GovernanceSpec, Rule, State, apply, in_order,
@@ -17,6 +17,7 @@ use crate::mechanism::lending::book::{Book, Terms};
 use crate::mechanism::lending::governed::{fill_footprint, revision};
 use crate::mechanism::lending::spec::LendingSpec;
 use crate::mechanism::oracle::feed::steps_covering;
+use crate::mechanism::oracle::spec::Oracle;
 use crate::mechanism::perp::spec::PerpSpec;
 use crate::scenario::check::{check_name, finite, non_negative, unit_closed};
 use crate::scenario::raw::RawScenario;
@@ -30,7 +31,7 @@ pub struct Config {
     /// Perp markets.
     pub perps: Vec<PerpSpec>,
     /// Each CDP's vault types and `hole`.
-    pub cdps: Vec<(Vec<IlkSpec>, f64)>,
+    pub cdps: Vec<CdpTerms>,
 }
 
 /// A scenario at step 0, to build its actors on.
@@ -44,7 +45,7 @@ pub struct Base<'a> {
     pub book: &'a Book,
     /// Its perp markets and CDPs.
     pub perps: &'a [PerpSpec],
-    pub cdps: Vec<(Vec<IlkSpec>, f64)>,
+    pub cdps: Vec<CdpTerms>,
     /// Steps in the run, and hours per step.
     pub steps: u32,
     pub dt_hours: f64,
@@ -100,16 +101,33 @@ pub fn build(
         }
     }
     let mut lending_owner = vec![None; base.protocols.len()];
+    let mut perp_owner = vec![None; base.perps.len()];
+    let mut cdp_owner = vec![None; base.cdps.len()];
     for (i, a) in actors.iter().enumerate() {
-        if let Some(r) = &a.states[0].lending {
-            for (p, _) in &r.specs {
-                lending_owner[*p as usize] = Some(i as u32);
-            }
+        // Every configuration is written over the actor's whole footprint:
+        // the scenario's own (0) names every item it governs.
+        let s = &a.states[0];
+        let owned = (s
+            .lending
+            .iter()
+            .flat_map(|r| &r.specs)
+            .map(|(p, _)| (0, *p)))
+        .chain(s.perps.iter().map(|(m, _)| (1, *m)))
+        .chain(s.cdps.iter().map(|(c, ..)| (2, *c)));
+        for (kind, item) in owned {
+            let owner = match kind {
+                0 => &mut lending_owner,
+                1 => &mut perp_owner,
+                _ => &mut cdp_owner,
+            };
+            owner[item as usize] = Some(i as u32);
         }
     }
     Ok(GovernanceSpec {
         actors,
         lending_owner,
+        perp_owner,
+        cdp_owner,
         guarded,
     })
 }
@@ -183,16 +201,24 @@ fn states(base: &Base<'_>, configs: Vec<(Config, Vec<f64>)>, zero: Vec<f64>) -> 
     fill_footprint(&mut lending, base_terms);
     let perps = footprint(base.perps, configs.iter().map(|(c, _)| c.perps.as_slice()));
     let cdps = footprint(&base.cdps, configs.iter().map(|(c, _)| c.cdps.as_slice()));
+    let oracles_of =
+        |ps: &[LendingSpec]| -> Vec<Oracle> { ps.iter().map(|p| p.oracle.clone()).collect() };
+    let config_oracles: Vec<Vec<Oracle>> = configs
+        .iter()
+        .map(|(c, _)| oracles_of(&c.protocols))
+        .collect();
+    let oracles = footprint(
+        &oracles_of(base.protocols),
+        config_oracles.iter().map(Vec::as_slice),
+    );
     let values = std::iter::once(zero).chain(configs.into_iter().map(|(_, v)| v));
-    (values.zip(lending).zip(perps).zip(cdps))
-        .map(|(((values, lending), perps), cdps)| State {
+    (values.zip(lending).zip(perps).zip(cdps).zip(oracles))
+        .map(|((((values, lending), perps), cdps), oracles)| State {
             values,
             lending,
             perps,
-            cdps: cdps
-                .into_iter()
-                .map(|(i, (ilks, hole))| (i, ilks, hole))
-                .collect(),
+            cdps,
+            oracles,
         })
         .collect()
 }
@@ -422,22 +448,45 @@ fn guardian(base: &Base<'_>, g: &RawGuardian, i: usize) -> Result<Actor, Scenari
     let signal = Signal::from_raw(&g.signal, &format!("{at}.signal"), base.terms)?;
     let above = finite(&format!("{at}.above"), g.above)?;
     let hours = crate::scenario::check::positive(&format!("{at}.hours"), g.hours)?;
+    let pauses = g
+        .pauses
+        .clone()
+        .unwrap_or_else(|| vec![Pausable::Liquidations]);
+    let set: std::collections::BTreeSet<Pausable> = pauses.iter().copied().collect();
+    if set.len() != pauses.len() || set.is_empty() {
+        return Err(ScenarioError::invalid(
+            format!("{at}.pauses"),
+            "must name `liquidations`, `borrowing` or both, once each",
+        ));
+    }
+    let field = |p: &Pausable| match p {
+        Pausable::Liquidations => "liquidations_paused",
+        Pausable::Borrowing => "borrowing_paused",
+    };
+    let fields: Vec<(String, String)> = (set.iter())
+        .map(|p| (g.protocol.clone(), field(p).to_string()))
+        .collect();
     let state = |v: f64| State {
-        values: vec![v],
+        values: vec![v; fields.len()],
         lending: None,
         perps: Vec::new(),
         cdps: Vec::new(),
+        oracles: Vec::new(),
     };
     Ok(Actor {
         kind: ActorKind::Guardian,
         name,
         entry: i as u32,
-        fields: vec![(g.protocol.clone(), "liquidations_paused".into())],
         states: vec![state(0.0), state(1.0)],
+        fields,
         rule: Rule::Guardian {
             signal,
             above,
             protocol,
+            pauses: (
+                set.contains(&Pausable::Liquidations),
+                set.contains(&Pausable::Borrowing),
+            ),
             steps: steps_covering(hours, base.dt_hours).clamp(1.0, u32::MAX as f64) as u32,
         },
     })

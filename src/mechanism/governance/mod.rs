@@ -25,6 +25,7 @@ use crate::mechanism::governance::spec::{Actor, GovernanceSpec, Rule};
 use crate::mechanism::governance::table::{ActorOutcome, Fate};
 use crate::mechanism::governance::watch::{Observed, Watch};
 use crate::mechanism::lending::Lending;
+use crate::mechanism::oracle::Oracles;
 use crate::mechanism::perp::Perps;
 use crate::montecarlo::seed::governance_rng;
 use crate::output::recorder::PathRecord;
@@ -37,6 +38,8 @@ pub struct Governed<'w, 'a> {
     pub perps: &'w mut Perps<'a>,
     /// CDPs.
     pub cdps: &'w mut Cdps<'a>,
+    /// Lending protocols' oracles.
+    pub oracles: &'w mut Oracles<'a>,
 }
 
 /// One path's actors.
@@ -175,6 +178,7 @@ impl<'a> Governance<'a> {
                     above,
                     protocol,
                     steps,
+                    pauses: (liquidations, borrowing),
                     ..
                 } => {
                     if self.watch[i].value >= *above {
@@ -182,11 +186,11 @@ impl<'a> Governance<'a> {
                         self.next[i] = t.saturating_add(steps - 1);
                         if self.at[i] == 0 {
                             self.move_to(i, 1, a.entry, t, &mut m, rec);
-                            m.lending.halt(*protocol, true);
+                            m.lending.halt(*protocol, *liquidations, *borrowing);
                         }
                     } else if self.at[i] == 1 && t > self.next[i] {
                         self.move_to(i, 0, a.entry, t, &mut m, rec);
-                        m.lending.halt(*protocol, false);
+                        m.lending.halt(*protocol, false, false);
                     }
                 }
             }
@@ -213,6 +217,9 @@ impl<'a> Governance<'a> {
         }
         if !new.cdps.is_empty() {
             m.cdps.adopt(&new.cdps);
+        }
+        if !new.oracles.is_empty() {
+            m.oracles.adopt(&new.oracles);
         }
         let out = &mut rec.summary.actors[i];
         out.changes += 1;

@@ -121,8 +121,8 @@ pub struct RawAgent {
     pub max_day: Option<f64>,
 }
 
-/// A guardian: pauses a lending protocol's liquidations for `hours` once
-/// its signal reaches `above` (again while it stays there).
+/// A guardian: pauses a lending protocol's liquidations (or borrowing) for
+/// `hours` once its signal reaches `above` (again while it stays there).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGuardian {
@@ -139,4 +139,21 @@ pub struct RawGuardian {
     /// How long a pause lasts, hours (> 0), counted again from each step
     /// the signal is still at or above `above`.
     pub hours: f64,
+    /// What it pauses: `liquidations`, `borrowing` or both (default
+    /// `["liquidations"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pauses: Option<Vec<Pausable>>,
+}
+
+/// What a guardian can pause (Compound's `seizeGuardianPaused` and
+/// `borrowGuardianPaused`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Pausable {
+    /// No position of the protocol is liquidated.
+    Liquidations,
+    /// No account borrows from the protocol.
+    Borrowing,
 }

@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::ScenarioError;
-use crate::mechanism::cdp::spec::IlkSpec;
+use crate::mechanism::cdp::spec::CdpTerms;
 use crate::mechanism::governance::raw::RawChange;
 use crate::mechanism::governance::signal::Signal;
 use crate::mechanism::lending::governed::Revision;
+use crate::mechanism::oracle::spec::Oracle;
 use crate::mechanism::perp::spec::PerpSpec;
 use crate::scenario::fields;
 use crate::scenario::raw::RawScenario;
@@ -25,6 +26,10 @@ pub struct GovernanceSpec {
     pub actors: Vec<Actor>,
     /// Per lending protocol: the actor that governs it, if any.
     pub lending_owner: Vec<Option<u32>>,
+    /// Per perp market: the actor that governs it, if any.
+    pub perp_owner: Vec<Option<u32>>,
+    /// Per CDP: the actor that governs it, if any.
+    pub cdp_owner: Vec<Option<u32>>,
     /// Per lending protocol: whether a guardian may pause it.
     pub guarded: Vec<bool>,
 }
@@ -98,8 +103,10 @@ pub struct State {
     pub lending: Option<Revision>,
     /// Perp markets (index, spec) the actor moves.
     pub perps: Vec<(u32, PerpSpec)>,
-    /// CDPs (index, vault types, `hole`) the actor moves.
-    pub cdps: Vec<(u32, Vec<IlkSpec>, f64)>,
+    /// CDPs (index, terms) the actor moves.
+    pub cdps: Vec<(u32, CdpTerms)>,
+    /// Lending protocols' oracles (index, oracle) the actor moves.
+    pub oracles: Vec<(u32, Oracle)>,
 }
 
 /// When an actor moves.
@@ -129,7 +136,8 @@ pub enum Rule {
         max_day: u32,
         day_steps: u32,
     },
-    /// Pauses lending protocol `protocol`'s liquidations (configuration 1)
+    /// Pauses lending protocol `protocol`'s liquidations or borrowing, as
+    /// `pauses` says (configuration 1)
     /// at the start of step t when the signal is at least `above`, through
     /// step t + `steps` − 1 (counted again at every such step); resumes
     /// (configuration 0) at the first step after.
@@ -138,6 +146,8 @@ pub enum Rule {
         above: f64,
         protocol: usize,
         steps: u32,
+        /// What it pauses: (liquidations, borrowing).
+        pauses: (bool, bool),
     },
 }
 
@@ -171,10 +181,23 @@ pub const GOVERNABLE: &[&str] = &[
     "protocols.*.supply.rate.kink",
     "protocols.*.supply.rate.slope2",
     "protocols.*.supply.rate.reserve_factor",
+    "protocols.*.oracle.deviation",
+    "protocols.*.oracle.heartbeat_hours",
+    "protocols.*.oracle.hop_hours",
+    "protocols.*.oracle.tolerance",
+    "protocols.*.oracle.assets.*.deviation",
+    "protocols.*.oracle.assets.*.heartbeat_hours",
+    "protocols.*.oracle.assets.*.min_answer",
+    "protocols.*.oracle.assets.*.max_answer",
+    "protocols.*.oracle.guard.max_deviation",
+    "protocols.*.oracle.guard.max_staleness_hours",
+    "protocols.*.oracle.guard.grace_hours",
+    "protocols.*.oracle.guard.liquidate_below_hf",
     "perps.*.maintenance_margin",
     "perps.*.taker_fee",
     "perps.*.liquidation_fee",
     "cdps.*.hole",
+    "cdps.*.oracle.hop_hours",
     "cdps.*.collateral.*.liquidation_ratio",
     "cdps.*.collateral.*.stability_fee",
     "cdps.*.collateral.*.dust",

@@ -22,7 +22,8 @@ crate::step_table! {
         /// Value after.
         "new" new: f64 as value,
         /// Who changed it: `schedule`, `governance`, `agent` or
-        /// `guardian` (whose field is `liquidations_paused`, 1 while paused).
+        /// `guardian` (whose fields are `liquidations_paused` and
+        /// `borrowing_paused`, 1 while paused).
         "actor" actor: u32 as name(parameter_actors),
         /// The actor's name (`schedule`, or the proposal's or agent's).
         "name" name: u32 as name(actor_names),
@@ -63,10 +64,14 @@ pub struct ActorOutcome {
     pub raised: Option<u32>,
     /// A proposal: what became of it.
     pub fate: Fate,
-    /// Lending liquidations its changes caused: positions at or above
-    /// health factor 1 under the scenario's own parameters when liquidated.
+    /// Liquidations its changes caused, each sound under the scenario's own
+    /// parameters when liquidated: lending positions at or above health
+    /// factor 1, perp positions whose account met its maintenance
+    /// requirement, CDP vaults safe at their liquidation ratio.
     pub liquidations: u32,
-    /// Collateral they seized, USD.
+    /// What they took, USD: collateral seized (lending), notional closed
+    /// at the mark (perps), collateral sent to auction at the oracle's
+    /// price (CDPs).
     pub liquidated_value: f64,
 }
 

@@ -89,8 +89,10 @@ pub struct Lending<'a> {
     /// Whether any protocol has a guard or a guardian (else
     /// `liquidation_hf` is all 1 and nothing halts).
     guarded: bool,
-    /// Per protocol: whether a guardian pauses its liquidations now.
+    /// Per protocol: whether a guardian pauses its liquidations now, and
+    /// its borrowing.
     halted: Vec<bool>,
+    borrowing_halted: Vec<bool>,
     /// The receipt tokens' share of each position's collateral value at its
     /// first liquidation on the path (NaN before it): the contagion part of
     /// its bad debt (docs/model.md §11). Empty without receipt tokens.
@@ -196,6 +198,7 @@ impl<'a> Lending<'a> {
             guarded: sc.protocols.iter().any(|p| p.oracle.guard.is_some())
                 || sc.governance.guarded.iter().any(|&g| g),
             halted: vec![false; sc.protocols.len()],
+            borrowing_halted: vec![false; sc.protocols.len()],
             first_share: if sc.assets.iter().any(|a| a.receipt_of.is_some()) {
                 vec![f64::NAN; sc.book.len()]
             } else {
@@ -291,6 +294,7 @@ impl<'a> Lending<'a> {
         self.dirty_ids.clear();
         self.liquidation_hf.fill(1.0);
         self.halted.fill(false);
+        self.borrowing_halted.fill(false);
         self.dirty_multi.clear();
         for set in &mut self.dirty_sets {
             set.clear();
@@ -478,10 +482,16 @@ impl Lending<'_> {
             .adopt(r);
     }
 
-    /// A guardian pauses protocol `p`'s liquidations (`on`) or lets them
-    /// resume (docs/model.md §18).
-    pub fn halt(&mut self, p: usize, on: bool) {
-        self.halted[p] = on;
+    /// A guardian pauses protocol `p`'s liquidations and its borrowing,
+    /// as each flag says, or lets them resume (docs/model.md §18).
+    pub fn halt(&mut self, p: usize, liquidations: bool, borrowing: bool) {
+        self.halted[p] = liquidations;
+        self.borrowing_halted[p] = borrowing;
+    }
+
+    /// Whether a guardian pauses borrowing from protocol `p` now.
+    pub fn borrowing_paused(&self, p: usize) -> bool {
+        self.borrowing_halted[p]
     }
 
     /// Back to step 0's parameters.

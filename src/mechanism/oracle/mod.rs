@@ -14,7 +14,7 @@ use crate::market::source::Source;
 use crate::market::state::Market;
 use crate::mechanism::oracle::feed::{Osm, PushFeed, more_than, twap, within_anchor};
 use crate::mechanism::oracle::raw::TwapMean;
-use crate::mechanism::oracle::spec::{Feed, Twap};
+use crate::mechanism::oracle::spec::{Feed, Oracle, Twap};
 use crate::output::recorder::PathRecord;
 use crate::scenario::validated::Scenario;
 
@@ -67,6 +67,10 @@ pub struct Oracles<'a> {
     last_alarm: Vec<f64>,
     /// Per protocol: whether its guard pauses liquidations now.
     paused: Vec<bool>,
+    /// Per protocol: the oracle's terms in force (governance changes them,
+    /// docs/model.md §18), and whether any differs from step 0's.
+    specs: Vec<Oracle>,
+    changed: bool,
 }
 
 /// The TWAP of `source`'s end-of-step prices over the `w.steps` steps
@@ -89,7 +93,18 @@ impl<'a> Oracles<'a> {
             source: vec![f64::NAN; sc.protocols.len() * sc.assets.len()],
             last_alarm: vec![f64::NEG_INFINITY; sc.protocols.len()],
             paused: vec![false; sc.protocols.len()],
+            specs: sc.protocols.iter().map(|p| p.oracle.clone()).collect(),
+            changed: false,
         }
+    }
+
+    /// Adopt protocols' oracle terms after a parameter change (docs/model.md
+    /// §18): from the next read on, with each feed's state as it is.
+    pub fn adopt(&mut self, specs: &[(u32, Oracle)]) {
+        for (p, spec) in specs {
+            self.specs[*p as usize].clone_from(spec);
+        }
+        self.changed = true;
     }
 
     /// Every oracle starts in sync with its source's step-0 price.
@@ -97,6 +112,12 @@ impl<'a> Oracles<'a> {
         let sc = self.sc;
         self.last_alarm.fill(f64::NEG_INFINITY);
         self.paused.fill(false);
+        if self.changed {
+            for (spec, p) in self.specs.iter_mut().zip(&sc.protocols) {
+                spec.clone_from(&p.oracle);
+            }
+            self.changed = false;
+        }
         for (p, state) in self.state.iter_mut().enumerate() {
             let Some(state) = state else { continue };
             let oracle = &sc.protocols[p].oracle;
@@ -126,7 +147,7 @@ impl<'a> Oracles<'a> {
         let Some(state) = self.state[p].as_mut() else {
             return false;
         };
-        let oracle = &sc.protocols[p].oracle;
+        let oracle = &self.specs[p];
         let hours = t as f64 * sc.dt_hours;
         let n = sc.assets.len();
         for (a, s) in state.iter_mut().enumerate() {
@@ -187,7 +208,7 @@ impl<'a> Oracles<'a> {
     /// Positions of protocol `p` are liquidated below this health factor
     /// now: 1, or its guard's `liquidate_below_hf` while it pauses.
     pub fn liquidation_hf(&self, p: usize) -> f64 {
-        match &self.sc.protocols[p].oracle.guard {
+        match &self.specs[p].guard {
             Some(g) if self.paused[p] => g.liquidate_below_hf,
             _ => 1.0,
         }

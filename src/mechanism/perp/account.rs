@@ -53,12 +53,25 @@ impl PerpState {
     /// Account a's equity and maintenance requirement at `marks`.
     #[inline]
     pub(super) fn margin_check(&self, book: &PerpBook, a: usize, marks: &[f64]) -> (f64, f64) {
+        self.margin_check_under(book, a, marks, &self.mmr)
+    }
+
+    /// Account a's equity and requirement at `marks` with maintenance
+    /// margin fractions `mmr` (per market).
+    #[inline]
+    pub(super) fn margin_check_under(
+        &self,
+        book: &PerpBook,
+        a: usize,
+        marks: &[f64],
+        mmr: &[f64],
+    ) -> (f64, f64) {
         let (mut equity, mut req) = (self.collateral[a], 0.0);
         for i in book.positions(a) {
             if self.size[i] != 0.0 {
                 let m = book.market[i] as usize;
                 equity += self.unrealised(i, m, marks[m]);
-                req += self.size[i].abs() * marks[m] * self.mmr[m];
+                req += self.size[i].abs() * marks[m] * mmr[m];
             }
         }
         (equity, req)

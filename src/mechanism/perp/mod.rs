@@ -7,6 +7,7 @@
 mod account;
 pub mod charts;
 mod index;
+mod margin;
 mod open_interest;
 pub mod raw;
 pub mod spec;
@@ -116,6 +117,8 @@ impl<'a> Perps<'a> {
         }
         self.state
             .observe_index(&self.specs, &self.ret, sc.dt_years());
+        self.state
+            .set_base_margins(self.changed.then_some(sc.perps.as_slice()));
     }
 
     /// One liquidation round inside the cascade; returns the number of
@@ -133,6 +136,13 @@ impl<'a> Perps<'a> {
             &self.quote,
         );
         rec.summary.perp_liquidations += round.positions;
+        for (m, notional) in self.state.caused.drain(..) {
+            if let Some(a) = sc.governance.perp_owner[m as usize] {
+                let out = &mut rec.summary.actors[a as usize];
+                out.liquidations += 1;
+                out.liquidated_value += notional;
+            }
+        }
         round.accounts
     }
 

@@ -70,7 +70,14 @@ pub struct PerpState {
     pub funding_index: Vec<f64>,
     /// Maintenance margin fraction in force, per market.
     pub mmr: Vec<f64>,
-    ewma: Vec<Option<Ewma>>,
+    /// While a parameter change is in force (`governed`): each market's
+    /// maintenance margin under the scenario's own terms, and the
+    /// positions a round closed that met it (market, notional at the
+    /// mark), which the change caused (docs/model.md §18).
+    pub(super) mmr0: Vec<f64>,
+    pub(super) governed: bool,
+    pub(super) caused: Vec<(u32, f64)>,
+    pub(super) ewma: Vec<Option<Ewma>>,
     /// Funding rate applied this step, per market.
     pub funding_rate: Vec<f64>,
     /// Positions liquidated this step, per market (a cross account counts
@@ -139,6 +146,8 @@ impl PerpState {
             .collect();
         self.mmr = vec![0.0; n];
         self.set_mmr(specs);
+        self.governed = false;
+        self.caused.clear();
         self.funding_rate = vec![0.0; n];
         let mut index = std::mem::take(&mut self.index);
         index.build(book.accounts(), n, marks, |a| self.keyed(book, a));
@@ -154,35 +163,6 @@ impl PerpState {
         self.step_liq_notional = vec![0.0; n];
         self.step_adl = vec![0; n];
         self.step_fund_drawn = vec![0.0; n];
-    }
-
-    fn set_mmr(&mut self, specs: &[PerpSpec]) {
-        for (m, spec) in specs.iter().enumerate() {
-            self.mmr[m] = match (spec.margin, &self.ewma[m]) {
-                (
-                    MarginModel::Ewma {
-                        multiplier,
-                        horizon_years,
-                        ..
-                    },
-                    Some(e),
-                ) => spec
-                    .maintenance_margin
-                    .max(multiplier * e.vol() * horizon_years.sqrt()),
-                _ => spec.maintenance_margin,
-            };
-        }
-    }
-
-    /// Feed each market's index log return over `dt` years to its margin
-    /// model and update the maintenance margin in force.
-    pub fn observe_index(&mut self, specs: &[PerpSpec], log_returns: &[f64], dt: f64) {
-        for (e, &r) in self.ewma.iter_mut().zip(log_returns) {
-            if let Some(e) = e {
-                e.update(r, dt);
-            }
-        }
-        self.set_mmr(specs);
     }
 
     /// Funding for one step: rate = clamp((mark − index)/index) scaled from
@@ -306,6 +286,12 @@ impl PerpState {
         let range = book.positions(a);
         let notional_of = |s: &Self, i: usize| s.size[i].abs() * marks[book.market[i] as usize];
         let notional: f64 = range.clone().map(|i| notional_of(self, i)).sum();
+        // Met its requirement under the scenario's own margins: closed
+        // because a parameter change raised them.
+        let caused = self.governed && {
+            let (equity, req0) = self.margin_check_under(book, a, marks, &self.mmr0);
+            equity >= req0
+        };
         let mut left = self.equity(book, a, marks);
         let mut closed = 0;
         // Penalty then fee, position by position in the account's order,
@@ -325,6 +311,9 @@ impl PerpState {
             self.fees[m] += fee;
             self.step_liqs[m] += 1;
             self.step_liq_notional[m] += n;
+            if caused {
+                self.caused.push((m as u32, n));
+            }
         }
         if left >= 0.0 {
             self.returned += left;
