@@ -494,8 +494,6 @@ fn governance(sc: &Scenario, base_dir: &Path) -> Result<GovernanceSpec, Scenario
     {
         return Ok(GovernanceSpec {
             lending_owner: vec![None; sc.protocols.len()],
-            perp_owner: vec![None; sc.perps.len()],
-            cdp_owner: vec![None; sc.cdps.len()],
             guarded: vec![false; sc.protocols.len()],
             ..Default::default()
         });

@@ -166,6 +166,8 @@ fn a_guardian_that_pauses_borrowing_stops_the_attack() {
         r#"pauses = ["liquidations", "borrowing"]"#,
     ] {
         let rec = run(&(crate::attack::PUSH.to_string() + &guardian(pauses)));
+        // Not even started: a plan without a loan does not pay.
+        assert_eq!(rec.summary.attack_pnl, Some(0.0), "{pauses}");
         assert_eq!(rec.summary.attack_borrowed, Some(0.0), "{pauses}");
         assert_eq!(rec.summary.attack_bad_debt, Some(0.0), "{pauses}");
     }
@@ -213,4 +215,30 @@ fn a_cdps_osm_hop_changed_mid_path_takes_the_new_cadence() {
     let rec = run(&(vault + &change(2, &[("cdps.maker.oracle.hop_hours", 0.5)])));
     assert_eq!(rec.auctions.start_step, [4]);
     assert_eq!(rec.auctions.by_change, [false]);
+}
+
+/// A pause that starts during the attacker's hold: under a one-hour TWAP
+/// the attacker pushes at step 1 and borrows at step 2. A guardian
+/// watching another asset (ETH, halved at step 1: drawdown 0.5 at the end
+/// of step 1) pauses borrowing from step 2: the attacker has paid for the
+/// push and gets no loan.
+#[test]
+fn a_borrowing_pause_that_starts_during_the_hold_refuses_the_loan() {
+    let text = edit(
+        crate::attack::PUSH,
+        &[
+            Edit::Set(
+                "protocols.lend.oracle",
+                val(r#"{ kind = "twap", window_hours = 1.0, venues = { MNGO = ["MNGO thin"] } }"#),
+            ),
+            Edit::Push("assets", table("symbol = \"ETH\"\nprice = 2000.0")),
+            Edit::Push("shocks", table("step = 1\nasset = \"ETH\"\nreturn = -0.5")),
+        ],
+    ) + "\n[[guardians]]\nprotocol = \"lend\"\nsignal = { kind = \"drawdown\", asset = \"ETH\" }\nabove = 0.3\nhours = 10.0\npauses = [\"borrowing\"]\n";
+    let sc = scenario(&text, &Overrides::default());
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let s = &rec.summary;
+    assert_eq!(s.actors[0].first_change, Some(2));
+    assert_eq!(s.attack_borrowed, Some(0.0));
+    assert!(s.attack_pnl.unwrap() < -1e5, "{:?}", s.attack_pnl);
 }

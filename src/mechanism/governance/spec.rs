@@ -26,9 +26,10 @@ pub struct GovernanceSpec {
     pub actors: Vec<Actor>,
     /// Per lending protocol: the actor that governs it, if any.
     pub lending_owner: Vec<Option<u32>>,
-    /// Per perp market: the actor that governs it, if any.
+    /// Per perp market: the actor that governs it, if any (read only for
+    /// liquidations a change caused; empty without actors).
     pub perp_owner: Vec<Option<u32>>,
-    /// Per CDP: the actor that governs it, if any.
+    /// Per CDP: the actor that governs it, if any (likewise).
     pub cdp_owner: Vec<Option<u32>>,
     /// Per lending protocol: whether a guardian may pause it.
     pub guarded: Vec<bool>,
