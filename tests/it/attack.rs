@@ -151,6 +151,11 @@ fn the_forecast_is_exact_with_fixed_prices_whatever_the_quote() {
         "{:?} vs {profit}",
         s.attack_pnl
     );
+    // Liquidated at once, what the collateral does not cover is written
+    // off in EUR and counted in USD: more than the loan less the
+    // collateral's value near F, less than the loan.
+    let bad = s.attack_bad_debt.unwrap();
+    assert!(bad > loan - 1e8 * 0.0401 && bad < loan, "{bad} vs {loan}");
     // Nobody liquidating, the loan (owed in EUR, valued in USD) stays:
     // its bad debt is the loan less the collateral's 4M.
     let stuck = edit(
