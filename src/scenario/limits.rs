@@ -118,7 +118,10 @@ pub fn estimate(raw: &RawScenario, threads: u64) -> MemoryEstimate {
         .chain(raw.proposals.iter().flat_map(|p| p.set.keys()))
         .chain(raw.risk_agents.iter().flat_map(|a| a.set.keys()))
         .collect();
-    let fields = governed.len() + raw.guardians.len();
+    let paused: usize = (raw.guardians.iter())
+        .map(|g| g.pauses.as_ref().map_or(1, Vec::len))
+        .sum();
+    let fields = governed.len() + paused;
     let governance = if fields > 0 {
         1 + fields.min(crate::mechanism::governance::raw::MAX_PANELS) as u64
     } else {
