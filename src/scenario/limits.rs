@@ -389,6 +389,23 @@ max_ltv = 0.75
         assert!(check(&r, need - 1).is_err());
     }
 
+    /// Chart series: with actors, a price panel and one per governed
+    /// field; a guardian draws one per thing it pauses. Five paths, all
+    /// charted, and 11 recorded steps: a series costs 5·11·8 + 11·24 bytes.
+    #[test]
+    fn each_thing_a_guardian_pauses_is_a_chart_series() {
+        let with = |pauses: &str| {
+            raw(&format!(
+                "[[guardians]]\nprotocol = \"lend\"\nsignal = {{ kind = \"drawdown\", asset = \"ETH\" }}\nabove = 0.1\nhours = 1.0\n{pauses}\n"
+            ))
+        };
+        let none = estimate(&raw(""), 1).per_step;
+        let series = 5 * 11 * 8 + 11 * 24;
+        assert_eq!(estimate(&with(""), 1).per_step - none, 2 * series);
+        let both = with("pauses = [\"liquidations\", \"borrowing\"]");
+        assert_eq!(estimate(&both, 1).per_step - none, 3 * series);
+    }
+
     #[test]
     fn the_estimate_grows_with_paths_and_recorded_steps() {
         let small = estimate(&raw(""), 2);
