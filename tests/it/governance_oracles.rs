@@ -8,7 +8,7 @@ use contagion::engine::World;
 
 use crate::common::*;
 use crate::governance::change;
-use crate::oracle::{STAIRS, eth_oracle, stairs};
+use crate::oracle::{eth_oracle, stairs};
 
 /// The stairs (ETH 1000·0.95^t, read at its fundamental) under `oracle`,
 /// with `more` appended.
@@ -56,25 +56,10 @@ fn a_push_feeds_deviation_changed_mid_path_acts_from_the_next_read() {
 #[test]
 fn a_guards_grace_changed_mid_path_shortens_the_pause() {
     let guarded = r#"{ kind = "twap", window_hours = 2.0, guard = { max_deviation = 0.1, grace_hours = 2.0 } }"#;
-    let text = |more: &str| {
-        edit(
-            STAIRS,
-            &[
-                Edit::Set("protocols.lagged.oracle", val(guarded)),
-                Edit::Push("shocks", table("step = 3\nasset = \"ETH\"\nreturn = -0.15")),
-            ],
-        ) + more
-    };
+    let text = |more: &str| crate::oracle::falls_at_step_3(guarded) + more;
     let run = |text: &str| {
         let sc = scenario(text, &Overrides::default());
         World::new(&sc).run_path(0).unwrap()
-    };
-    let paused = |rec: &contagion::output::recorder::PathRecord| -> Vec<bool> {
-        let o = &rec.oracles;
-        (0..o.step.len())
-            .filter(|&k| o.asset[k] == 0)
-            .map(|k| o.liquidations_paused[k])
-            .collect()
     };
     let rec = run(&text(""));
     assert_eq!(rec.liquidations.step.first(), Some(&6));
@@ -84,7 +69,7 @@ fn a_guards_grace_changed_mid_path_shortens_the_pause() {
     )));
     assert_eq!(rec.liquidations.step.first(), Some(&5));
     assert_eq!(
-        paused(&rec),
+        crate::oracle::eth_paused(&rec),
         [false, false, false, true, false, false, false, false, false]
     );
 }

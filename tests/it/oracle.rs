@@ -5,7 +5,7 @@ use contagion::engine::World;
 
 use crate::common::*;
 
-pub(crate) const STAIRS: &str = r#"
+const STAIRS: &str = r#"
 [simulation]
 name = "stairs"
 steps = 8
@@ -350,6 +350,28 @@ fn with_oracle(text: &str, oracle: &str) -> String {
     edit(text, &[Edit::Set("protocols.lagged.oracle", val(oracle))])
 }
 
+/// STAIRS without its stairs: ETH at 1,000 falls 15% at step 3, read by
+/// `oracle` (HF = price/875).
+pub(crate) fn falls_at_step_3(oracle: &str) -> String {
+    edit(
+        STAIRS,
+        &[
+            Edit::Set("protocols.lagged.oracle", val(oracle)),
+            Edit::Push("shocks", table("step = 3\nasset = \"ETH\"\nreturn = -0.15")),
+        ],
+    )
+}
+
+/// Whether liquidations were paused at each step (ETH's rows of
+/// `oracles.parquet`).
+pub(crate) fn eth_paused(rec: &contagion::output::recorder::PathRecord) -> Vec<bool> {
+    let o = &rec.oracles;
+    (0..o.step.len())
+        .filter(|&k| o.asset[k] == 0)
+        .map(|k| o.liquidations_paused[k])
+        .collect()
+}
+
 /// A TWAP against its closed form on the scripted stairs (F_t = 1000·0.95^t,
 /// nothing stochastic): at every read of step t, the mean of the end-of-step
 /// prices of the three steps before (step 0's price before the start); the
@@ -442,15 +464,7 @@ fn an_anchored_oracle_refuses_a_price_far_from_its_anchor() {
 fn a_guard_pauses_liquidations_while_the_oracle_is_off_and_through_its_grace() {
     let twap = r#"{ kind = "twap", window_hours = 2.0 }"#;
     let guarded = r#"{ kind = "twap", window_hours = 2.0, guard = { max_deviation = 0.1, grace_hours = 2.0 } }"#;
-    let text = |oracle: &str| {
-        edit(
-            STAIRS,
-            &[
-                Edit::Set("protocols.lagged.oracle", val(oracle)),
-                Edit::Push("shocks", table("step = 3\nasset = \"ETH\"\nreturn = -0.15")),
-            ],
-        )
-    };
+    let text = falls_at_step_3;
     let first_liquidation = |text: &str| {
         let sc = scenario(text, &Overrides::default());
         let rec = World::new(&sc).run_path(0).unwrap();
@@ -460,13 +474,8 @@ fn a_guard_pauses_liquidations_while_the_oracle_is_off_and_through_its_grace() {
     assert_eq!(plain, Some(5));
     let (with_guard, rec) = first_liquidation(&text(guarded));
     assert_eq!(with_guard, Some(6));
-    let o = &rec.oracles;
-    let paused: Vec<bool> = (0..o.step.len())
-        .filter(|&k| o.asset[k] == 0)
-        .map(|k| o.liquidations_paused[k])
-        .collect();
     assert_eq!(
-        paused,
+        eth_paused(&rec),
         [false, false, false, true, true, true, false, false, false]
     );
     // A 20% fall: at step 5 the TWAP is 800 and HF 0.914, below 0.95: the

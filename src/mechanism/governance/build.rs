@@ -106,21 +106,15 @@ pub fn build(
     for (i, a) in actors.iter().enumerate() {
         // Every configuration is written over the actor's whole footprint:
         // the scenario's own (0) names every item it governs.
-        let s = &a.states[0];
-        let owned = (s
-            .lending
-            .iter()
-            .flat_map(|r| &r.specs)
-            .map(|(p, _)| (0, *p)))
-        .chain(s.perps.iter().map(|(m, _)| (1, *m)))
-        .chain(s.cdps.iter().map(|(c, ..)| (2, *c)));
-        for (kind, item) in owned {
-            let owner = match kind {
-                0 => &mut lending_owner,
-                1 => &mut perp_owner,
-                _ => &mut cdp_owner,
-            };
-            owner[item as usize] = Some(i as u32);
+        let (s, owner) = (&a.states[0], Some(i as u32));
+        for (p, _) in s.lending.iter().flat_map(|r| &r.specs) {
+            lending_owner[*p as usize] = owner;
+        }
+        for (m, _) in &s.perps {
+            perp_owner[*m as usize] = owner;
+        }
+        for (c, _) in &s.cdps {
+            cdp_owner[*c as usize] = owner;
         }
     }
     Ok(GovernanceSpec {
