@@ -104,6 +104,39 @@ impl Pool {
         }
     }
 
+    /// Sell base until the spot falls to `target` (quote per base), the fee
+    /// paid; nothing when the spot is already there or below. Returns (base
+    /// sold, quote received). Selling dx, with e = dx(1 − φ), leaves the
+    /// reserves x + dx and y·x/(x + e), whose ratio is the target when
+    /// `(1−φ)·dx² + (2−φ)·x·dx + x² − y·x/P* = 0`: dx is that quadratic's
+    /// positive root, computed as `2c' / (b + sqrt(b² + 4ac'))` with
+    /// c' = y·x/P* − x² > 0 (no cancellation).
+    pub fn sell_to(&mut self, target: f64) -> (f64, f64) {
+        if target.is_nan() || target <= 0.0 || target >= self.spot() {
+            return (0.0, 0.0);
+        }
+        let (x, y, phi) = (self.x, self.y, self.fee);
+        let a = 1.0 - phi;
+        let b = (2.0 - phi) * x;
+        let c = y * x / target - x * x;
+        let dx = 2.0 * c / (b + (b * b + 4.0 * a * c).sqrt());
+        (dx, self.sell_base(dx))
+    }
+
+    /// `sell_to(target)` if it takes at most `units` base; otherwise sell
+    /// all `units` and stop short. Returns (base sold, quote received,
+    /// whether the spot reached the target).
+    pub fn sell_to_within(&mut self, target: f64, units: f64) -> (f64, f64, bool) {
+        let mut trial = *self;
+        let (dx, dy) = trial.sell_to(target);
+        if dx <= units {
+            *self = trial;
+            (dx, dy, true)
+        } else {
+            (units, self.sell_base(units), false)
+        }
+    }
+
     /// Base units to sell so that the last one sold fetches `q` quote
     /// (net of the fee): selling dx, with e = dx(1 − φ), pays
     /// `y·e/(x + e)`, whose derivative in dx is `(1 − φ)·x·y/(x + e)²`; it
@@ -193,6 +226,37 @@ mod tests {
         let mut p = pool;
         assert!((p.sell_base(units) - 25_000.0).abs() < 1e-6);
         assert_eq!(pool.base_to_sell_for(100_000.0), f64::INFINITY);
+    }
+
+    /// Selling to a target leaves the spot at it, fee or not, and the
+    /// capped form stops short with all its units sold.
+    #[test]
+    fn the_sale_down_to_a_price() {
+        for fee in [0.0, 0.003, 0.3] {
+            let mut p = Pool::new(1000.0, 100.0, fee);
+            let before = p;
+            let (dx, out) = p.sell_to(64.0);
+            assert!(
+                (p.spot() - 64.0).abs() < 1e-9,
+                "fee {fee}: spot {}",
+                p.spot()
+            );
+            // The same sale made plainly pays the same.
+            let mut q = before;
+            assert!((q.sell_base(dx) - out).abs() < 1e-9);
+            // Without a fee, x·y is kept: x' = sqrt(k/64) = 1250.
+            if fee == 0.0 {
+                assert!((dx - 250.0).abs() < 1e-9, "{dx}");
+            }
+            let mut r = before;
+            assert_eq!(r.sell_to(100.0), (0.0, 0.0));
+            assert_eq!(r.sell_to(150.0), (0.0, 0.0));
+            let (sold, _, reached) = r.sell_to_within(64.0, dx / 2.0);
+            assert!(!reached && sold == dx / 2.0 && r.spot() > 64.0);
+            let mut s = before;
+            let (sold, got, reached) = s.sell_to_within(64.0, dx * 1.01);
+            assert!(reached && sold == dx && got == out);
+        }
     }
 
     /// An agent's trade is capped at half the base reserve both ways, and
