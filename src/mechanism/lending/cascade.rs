@@ -27,6 +27,26 @@ struct Executed {
     caused: bool,
 }
 
+/// What liquidating a position would repay and seize (`Lending::quote`).
+pub(super) struct Quote {
+    /// Close factor applied.
+    pub cf: f64,
+    /// The collateral entry seized.
+    pub k: usize,
+    /// Its asset.
+    pub asset: usize,
+    /// Debt asset's price.
+    pub p_debt: f64,
+    /// Seized asset's price.
+    pub p_coll: f64,
+    /// Units repaid and seized.
+    pub seizure: Seizure,
+    /// `repay · p_debt`, USD.
+    pub repaid_value: f64,
+    /// `seize · p_coll`, USD.
+    pub seized_value: f64,
+}
+
 impl Lending<'_> {
     /// One cascade round of every lending protocol at the oracle prices
     /// read for it (`read_oracles`): every position below HF 1, ascending
@@ -194,26 +214,21 @@ impl Lending<'_> {
         let p = book.protocol[i] as usize;
         let spec = &sc.protocols[p];
         let px = &self.oracle[p * self.n_assets..(p + 1) * self.n_assets];
-        let p_debt = px[spec.debt_asset];
-
-        let terms = &self.specs()[p];
-        let cf = close_factor(hf, terms.close_factor, terms.full_liquidation_hf);
-        let range = book.coll_range(i);
-        let Some(offset) = largest_collateral(
-            range
-                .clone()
-                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize]),
-        ) else {
+        let Some(Quote {
+            cf,
+            k,
+            asset,
+            p_debt,
+            p_coll,
+            seizure,
+            repaid_value,
+            seized_value,
+        }) = self.quote(i, hf, px)
+        else {
             return false;
         };
-        let k = range.start + offset;
-        let asset = book.coll_asset[k] as usize;
-        let p_coll = px[asset];
-        let owed = self.owed(i);
-        let seizure = seizure(cf * owed, p_debt, p_coll, self.lb(k), self.coll_units[k]);
+        let range = book.coll_range(i);
         let gas = sc.network.gas(self.executed_this_step);
-        let repaid_value = seizure.repay * p_debt;
-        let seized_value = seizure.seize * p_coll;
         let Some(l) = liquidator::choose(
             &sc.liquidators,
             &self.capital,
@@ -257,6 +272,8 @@ impl Lending<'_> {
             0.0
         };
         self.capital[l] += proceeds;
+        self.earned[l] += proceeds - repaid_value - gas;
+        self.repaid_cum[p] += repaid_value;
         self.executed_this_step += 1;
 
         let bad = if range.clone().all(|k| self.coll_units[k] == 0.0) {
@@ -288,6 +305,45 @@ impl Lending<'_> {
             rec,
         );
         true
+    }
+
+    /// docs/model.md §5 steps 2–4 for position i at health factor `hf` and
+    /// the prices `px` (one per asset): the close factor, the collateral
+    /// seized (the largest by value), the debt repaid and both values.
+    /// None when the position holds nothing.
+    #[inline]
+    pub(super) fn quote(&self, i: usize, hf: f64, px: &[f64]) -> Option<Quote> {
+        let book = &self.sc.book;
+        let p = book.protocol[i] as usize;
+        let p_debt = px[self.sc.protocols[p].debt_asset];
+        let terms = &self.specs()[p];
+        let cf = close_factor(hf, terms.close_factor, terms.full_liquidation_hf);
+        let range = book.coll_range(i);
+        let offset = largest_collateral(
+            range
+                .clone()
+                .map(|k| self.coll_units[k] * px[book.coll_asset[k] as usize]),
+        )?;
+        let k = range.start + offset;
+        let asset = book.coll_asset[k] as usize;
+        let p_coll = px[asset];
+        let seizure = seizure(
+            cf * self.owed(i),
+            p_debt,
+            p_coll,
+            self.lb(k),
+            self.coll_units[k],
+        );
+        Some(Quote {
+            cf,
+            k,
+            asset,
+            p_debt,
+            p_coll,
+            seizure,
+            repaid_value: seizure.repay * p_debt,
+            seized_value: seizure.seize * p_coll,
+        })
     }
 
     /// The receipt tokens' share of position i's collateral value when it

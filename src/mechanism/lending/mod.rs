@@ -14,6 +14,7 @@ mod borrow;
 mod cascade;
 pub mod charts;
 mod deleverage;
+mod forecast;
 pub(crate) mod funding;
 pub mod governed;
 pub mod index;
@@ -65,6 +66,11 @@ pub struct Lending<'a> {
     totals: totals::Totals,
     /// Capital of each liquidator, USD.
     pub capital: Vec<f64>,
+    /// What each liquidator has earned on the path: proceeds − repaid −
+    /// gas over its liquidations, USD.
+    earned: Vec<f64>,
+    /// Debt repaid by liquidations on the path, USD, per protocol.
+    repaid_cum: Vec<f64>,
     /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
     oracle: Vec<f64>,
     candidates: Vec<(f64, u32)>,
@@ -182,6 +188,8 @@ impl<'a> Lending<'a> {
                 &sc.book.coll_units,
             ),
             capital: vec![0.0; sc.liquidators.len()],
+            earned: vec![0.0; sc.liquidators.len()],
+            repaid_cum: vec![0.0; n_proto],
             oracle: vec![0.0; n_proto * n_assets],
             candidates: Vec::new(),
             examined: Default::default(),
@@ -303,6 +311,8 @@ impl<'a> Lending<'a> {
             *c = l.capital;
         }
         self.bad_debt_cum.fill(0.0);
+        self.earned.fill(0.0);
+        self.repaid_cum.fill(0.0);
         self.watched_bad.fill(0.0);
         self.supply.clone_from(&self.initial_supply);
         self.socialised_per_share.fill(0.0);
