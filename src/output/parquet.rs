@@ -221,6 +221,24 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
                 .collect::<Vec<_>>(),
         ),
         col(
+            "raid_pnl",
+            summaries.iter().map(|s| s.raid_pnl).collect::<Vec<_>>(),
+        ),
+        col(
+            "raid_liquidated",
+            summaries
+                .iter()
+                .map(|s| s.raid_liquidated)
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "raid_bad_debt",
+            summaries
+                .iter()
+                .map(|s| s.raid_bad_debt)
+                .collect::<Vec<_>>(),
+        ),
+        col(
             "debtrank",
             summaries.iter().map(|s| s.debtrank).collect::<Vec<_>>(),
         ),

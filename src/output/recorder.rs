@@ -98,6 +98,12 @@ pub struct PathSummary {
     pub attack_borrowed: Option<f64>,
     /// Bad debt attackers' accounts leave, USD.
     pub attack_bad_debt: Option<f64>,
+    /// Raiders' profit, USD (None without raiders; docs/model.md §16).
+    pub raid_pnl: Option<f64>,
+    /// Debt repaid by liquidations in the raided protocol during raids, USD.
+    pub raid_liquidated: Option<f64>,
+    /// Bad debt written off in the raided protocol during raids, USD.
+    pub raid_bad_debt: Option<f64>,
     /// Per CDP: the path's outcome (docs/model.md §17).
     pub cdps: Vec<CdpOutcome>,
     /// Per governance actor: the path's outcome (docs/model.md §18).
@@ -217,6 +223,9 @@ impl PathSummary {
                 ("perp_vault_bad_debt", one(s.perp_vault_bad_debt)),
                 ("attack_pnl", one(s.attack_pnl.unwrap_or(0.0))),
                 ("attack_borrowed", one(s.attack_borrowed.unwrap_or(0.0))),
+                ("raid_pnl", one(s.raid_pnl.unwrap_or(0.0))),
+                ("raid_liquidated", one(s.raid_liquidated.unwrap_or(0.0))),
+                ("raid_bad_debt", one(s.raid_bad_debt.unwrap_or(0.0))),
                 ("attack_bad_debt", one(s.attack_bad_debt.unwrap_or(0.0))),
             ],
         )?;

@@ -71,6 +71,9 @@ pub struct Summary {
     /// any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack: Option<AttackSummary>,
+    /// Raiders over paths (docs/model.md §16), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raid: Option<RaidSummary>,
     /// CDP stablecoins over paths (docs/model.md §17), one entry per CDP.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<CdpSummary>,
@@ -266,6 +269,19 @@ pub struct AttackSummary {
     pub bad_debt: LossMetrics,
     /// Share of paths on which an attacker borrowed.
     pub share_of_paths_attacked: f64,
+}
+
+/// Raiders' outcomes over paths in `summary.json` (docs/model.md §16).
+#[derive(Debug, Clone, Serialize)]
+pub struct RaidSummary {
+    /// Profit of the raid, USD per path.
+    pub pnl: LossMetrics,
+    /// Debt liquidated in the raided protocol during the raid, USD per path.
+    pub liquidated: LossMetrics,
+    /// Bad debt written off in the raided protocol during the raid, USD per path.
+    pub bad_debt: LossMetrics,
+    /// Share of paths on which a raid liquidated anything.
+    pub share_of_paths_raided: f64,
 }
 
 /// The protocol network's metrics in `summary.json`.
@@ -520,6 +536,16 @@ impl Summary {
                 share_of_paths_attacked: rows
                     .iter()
                     .filter(|s| s.attack_borrowed.unwrap_or(0.0) > 0.0)
+                    .count() as f64
+                    / rows.len().max(1) as f64,
+            }),
+            raid: (!sc.raiders.is_empty()).then(|| RaidSummary {
+                pnl: m(|s| s.raid_pnl.unwrap_or(0.0)),
+                liquidated: m(|s| s.raid_liquidated.unwrap_or(0.0)),
+                bad_debt: m(|s| s.raid_bad_debt.unwrap_or(0.0)),
+                share_of_paths_raided: rows
+                    .iter()
+                    .filter(|s| s.raid_liquidated.unwrap_or(0.0) > 0.0)
                     .count() as f64
                     / rows.len().max(1) as f64,
             }),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
 pub use crate::market::raw::*;
-pub use crate::mechanism::attack::raw::RawAttacker;
+pub use crate::mechanism::attack::raw::{RawAttacker, RawRaider};
 pub use crate::mechanism::cdp::raw::RawCdp;
 pub use crate::mechanism::governance::raw::{
     RawAgent, RawChange, RawGuardian, RawProposal, RawSignal,
@@ -81,6 +81,9 @@ pub struct RawScenario {
     /// Oracle manipulators.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attackers: Vec<RawAttacker>,
+    /// Raiders who push a price down to liquidate others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raiders: Vec<RawRaider>,
     /// Parameter changes during the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub governance: Vec<RawChange>,

@@ -69,6 +69,8 @@ pub struct Scenario {
     pub halts: Vec<crate::market::bridge::Halt>,
     /// Oracle manipulators (docs/model.md §16).
     pub attackers: Vec<crate::mechanism::attack::spec::AttackerSpec>,
+    /// Raiders who push a price down (docs/model.md §16).
+    pub raiders: Vec<crate::mechanism::attack::raid_spec::RaiderSpec>,
     /// CDP stablecoins (docs/model.md §17).
     pub cdps: Vec<crate::mechanism::cdp::spec::CdpSpec>,
     /// Parameter changes during the run (docs/model.md §18).
@@ -223,6 +225,17 @@ impl Scenario {
             &symbols,
             sim.steps,
         )?;
+        let raiders = crate::mechanism::attack::raid_spec::raiders_from_raw(
+            &raw.raiders,
+            &crate::mechanism::attack::raid_spec::RaidTerms {
+                symbols: &symbols,
+                pools: &pools,
+                pool_of: &pool_of,
+                protocols: &protocols,
+                liquidators: &liquidators,
+                steps: sim.steps,
+            },
+        )?;
         let cdps = cdps_from_raw(&raw, &assets, &pools, &pool_of, base_dir)?;
         let mut sc = Scenario {
             governance: Default::default(),
@@ -251,6 +264,7 @@ impl Scenario {
             shocks,
             halts,
             attackers,
+            raiders,
             book,
             unhealthy,
             resolved: raw,

@@ -314,6 +314,7 @@ pub fn assert_rejected(text: &str, needles: &[&str]) {
 /// An edit of a scenario's TOML text, by dotted path as sweep axes
 /// address fields (`perps.eth-perp.insurance_fund`, `assets.ETH.process`,
 /// `populations.0.count`; `contagion::scenario::fields`).
+#[derive(Debug)]
 pub enum Edit<'a> {
     /// Replace the value (or section) at an existing path.
     Set(&'a str, toml::Value),

@@ -32,6 +32,7 @@ mod oracle_reference;
 mod perp_index;
 mod perps;
 mod properties;
+mod raid;
 mod report;
 mod rules;
 mod runs;

@@ -849,3 +849,46 @@ fn usdc_impairment_reaches_dai_and_its_lender_through_the_module() {
         .unwrap();
     assert!((mean - g_open.iter().sum::<f64>() / g_open.len() as f64).abs() < 1e-6 * mean);
 }
+
+/// price-raid: "reading the thin venue alone, the raid pays on every path
+/// and liquidates the large position"; "with the oracle taking the median
+/// of the thin venue and two deep ones the raider never sells". Both on
+/// the same seeds.
+#[test]
+fn price_raid_pays_on_a_thin_venue_and_not_against_a_median() {
+    let text = text_of("price-raid");
+    let (_d, out) = run_text(&text, 12);
+    let paths = read(&out.join("paths.parquet"));
+    let pnl = per_path(&paths, "raid_pnl");
+    let liquidated = per_path(&paths, "raid_liquidated");
+    assert!(pnl.iter().all(|&v| v > 0.0), "{pnl:?}");
+    // The large position owes 63.2M: liquidated with a close factor of 1
+    // below 0.95 (the raid pushes the oracle to at most 0.65 of F).
+    assert!(liquidated.iter().all(|&v| v > 63.2e6), "{liquidated:?}");
+    let l = read(&out.join("liquidations.parquet"));
+    let (pos, who) = (i64s(&l, "position"), strs(&l, "liquidator"));
+    let whale: Vec<&String> = pos
+        .iter()
+        .zip(&who)
+        .filter(|(p, _)| **p == 0)
+        .map(|(_, w)| w)
+        .collect();
+    assert!(
+        !whale.is_empty() && whale.iter().all(|w| *w == "raider-desk"),
+        "{whale:?}"
+    );
+    let median = edit(
+        &text,
+        &[Edit::Set(
+            "protocols.crv-lender.oracle.venues.CRV",
+            val(r#"["CRV thin", "CRV/USDT", "CRV deep2"]"#),
+        )],
+    );
+    let (_d, out) = run_text(&median, 12);
+    let paths = read(&out.join("paths.parquet"));
+    let all: Vec<f64> = ["raid_pnl", "raid_liquidated", "raid_bad_debt"]
+        .iter()
+        .flat_map(|c| per_path(&paths, c))
+        .collect();
+    assert!(all.iter().all(|&v| v == 0.0), "{all:?}");
+}

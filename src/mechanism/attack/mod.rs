@@ -3,6 +3,8 @@
 //! borrows against the inflated price, sells back what it bought and walks
 //! away from the loan. It starts only when a forecast says the attack pays.
 
+pub mod raid;
+pub mod raid_spec;
 pub mod raw;
 pub mod spec;
 
@@ -68,6 +70,8 @@ pub struct Attackers<'a> {
     state: Vec<State>,
     /// Scratch: one protocol's oracle prices.
     row: Vec<f64>,
+    /// Those who push prices down.
+    raiders: raid::Raiders<'a>,
 }
 
 impl<'a> Attackers<'a> {
@@ -91,17 +95,19 @@ impl<'a> Attackers<'a> {
             slot,
             state: vec![IDLE; sc.attackers.len()],
             row: vec![0.0; sc.assets.len()],
+            raiders: raid::Raiders::new(sc),
         }
     }
 
     /// Whether the scenario has any.
     pub fn any(&self) -> bool {
-        !self.state.is_empty()
+        !self.state.is_empty() || self.raiders.any()
     }
 
     /// Back to idle, nothing spent.
     pub fn reset(&mut self) {
         self.state.fill(IDLE);
+        self.raiders.reset();
     }
 
     /// The best plan attacker `k` can start at step `t`, forecast on a copy
@@ -223,6 +229,7 @@ impl<'a> Attackers<'a> {
             self.state[k].phase = Phase::Done;
             market.refresh_lp(sc);
         }
+        self.raiders.act(t, market, lending, oracles);
     }
 
     /// USD attacker `k` has paid buying in its venue on this path.
@@ -237,7 +244,8 @@ impl<'a> Attackers<'a> {
     /// plus what it still owes beyond its collateral at F), summed over
     /// attackers into the path's summary.
     pub fn end_of_path(&self, market: &Market, lending: &Lending, rec: &mut PathRecord) {
-        if !self.any() {
+        self.raiders.end_of_path(market, rec);
+        if self.state.is_empty() {
             return;
         }
         let sc = self.sc;

@@ -1,0 +1,250 @@
+//! Pushing a price down (docs/model.md §16): a raid worked by hand from
+//! the pool and liquidation rules, its refusals and its validation.
+
+use contagion::Overrides;
+use contagion::engine::World;
+use contagion::output::recorder::PathRecord;
+
+use crate::common::*;
+
+/// CRV at a fixed 1 USD with a deep main venue (where seized collateral is
+/// sold) and a thin one (1M CRV and 1M USDC, fee 0.3%, arbitrage 50k USD
+/// a step) that the market's oracle reads now. One borrower: 1M CRV
+/// against 720k USDC at LT 0.8 (HF 1.111). The raider holds 500k CRV and
+/// considers one push, to 0.85 of F; its desk comes first.
+const RAID: &str = r#"
+[simulation]
+name = "raid"
+steps = 4
+paths = 1
+
+[network]
+gas_usd = 0.0
+
+[[assets]]
+symbol = "CRV"
+price = 1.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "CRV"
+quote = "USDC"
+base_reserve = 10000000000.0
+fee = 0.003
+
+[[pools]]
+name = "CRV thin"
+base = "CRV"
+quote = "USDC"
+base_reserve = 1000000.0
+fee = 0.003
+arbitrage_usd = 50000.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+full_liquidation_hf = 0.95
+oracle = { venues = { CRV = ["CRV thin"] } }
+
+[[protocols.collateral]]
+asset = "CRV"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.1
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 720000.0
+collateral = { CRV = 1000000.0 }
+
+[[liquidators]]
+name = "desk"
+capital = "unlimited"
+
+[[liquidators]]
+name = "keeper"
+capital = "unlimited"
+
+[[raiders]]
+name = "raider"
+protocol = "lend"
+asset = "CRV"
+venue = "CRV thin"
+inventory_units = 500000.0
+liquidator = "desk"
+dumps = [0.85]
+"#;
+
+fn run(text: &str) -> PathRecord {
+    let sc = scenario(text, &Overrides::default());
+    World::new(&sc).run_path(0).unwrap()
+}
+
+/// A constant-product sale with fee from the swap rule of docs/model.md
+/// §3 (selling dx pays y·dx(1−φ)/(x + dx(1−φ))): bisection on dx until
+/// the spot falls to `target`. Returns (dx, quote out, reserves after).
+fn sell_to(x: f64, y: f64, fee: f64, target: f64) -> (f64, f64, f64, f64) {
+    let after = |dx: f64| {
+        let out = y * dx * (1.0 - fee) / (x + dx * (1.0 - fee));
+        (out, x + dx, y - out)
+    };
+    let (mut lo, mut hi) = (0.0, 10.0 * x);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        let (_, x1, y1) = after(mid);
+        if y1 / x1 > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let (out, x1, y1) = after(lo);
+    (lo, out, x1, y1)
+}
+
+/// With prices fixed and an oracle that reads the thin venue now, the
+/// raider sells it to 0.85 in step 1: the borrower's HF is 0.8·0.85/0.72
+/// = 0.944, below 0.95, so the desk repays all 720k and seizes
+/// 720k·1.1/0.85 CRV, sold into the main venue. In step 2 the thin venue
+/// is arbitraged back by at most 50k USD (k kept) and the raider buys its
+/// CRV back. Every figure follows from the pool formulas.
+#[test]
+fn a_raid_matches_its_hand_worked_figures() {
+    let rec = run(RAID);
+    let s = &rec.summary;
+    // Step 1: the sale.
+    let fee = 0.003;
+    let (dx, received, x1, y1) = sell_to(1e6, 1e6, fee, 0.85);
+    // The liquidation, at the oracle's 0.85.
+    let seize = 720_000.0 * 1.1 / 0.85;
+    let e = seize * (1.0 - fee);
+    let proceeds = 1e10 * e / (1e10 + e);
+    let earned = proceeds - 720_000.0;
+    let l = &rec.liquidations;
+    assert_eq!(l.step, vec![1], "one liquidation, in step 1");
+    assert_eq!(l.liquidator, vec![0], "taken by the desk");
+    assert!((l.seized[0] - seize).abs() < 1e-6, "{}", l.seized[0]);
+    assert!((l.oracle_price[0] - 0.85).abs() < 1e-9);
+    // Step 2: capped arbitrage towards 1 (k kept), then the buy-back.
+    let k = x1 * y1;
+    let y_target = k.sqrt();
+    assert!(y_target - y1 > 50_000.0, "the cap binds");
+    let y2 = y1 + 50_000.0;
+    let x2 = k / y2;
+    let paid = y2 * dx / ((x2 - dx) * (1.0 - fee));
+    let pnl = received - paid + earned;
+    assert!(
+        (s.raid_pnl.unwrap() - pnl).abs() < 1e-6 * pnl.abs(),
+        "{:?} vs {pnl} (received {received}, paid {paid}, earned {earned})",
+        s.raid_pnl
+    );
+    assert!((s.raid_liquidated.unwrap() - 720_000.0).abs() < 1e-6);
+    assert_eq!(s.raid_bad_debt, Some(0.0));
+    assert!(earned > 60_000.0 && pnl > 0.0 && pnl < earned);
+}
+
+/// Without a bonus the desk earns nothing (it sells the seized CRV for
+/// less than the oracle's value): the forecast finds no raid that pays and
+/// the raider never sells, so nobody is liquidated. With the desk's
+/// min_profit above what the position pays, likewise.
+#[test]
+fn a_raid_that_does_not_pay_is_not_made() {
+    for edits in [
+        vec![Edit::Set(
+            "protocols.lend.collateral.CRV.liquidation_bonus",
+            val("0.0"),
+        )],
+        vec![Edit::Add("liquidators.desk.min_profit", val("1000000.0"))],
+        vec![Edit::Add("raiders.raider.min_profit_usd", val("1000000.0"))],
+    ] {
+        let rec = run(&edit(RAID, &edits));
+        let s = &rec.summary;
+        assert_eq!(s.raid_pnl, Some(0.0), "{edits:?}");
+        assert_eq!(s.raid_liquidated, Some(0.0));
+        assert!(rec.liquidations.step.is_empty(), "{edits:?}");
+    }
+    // Too small an inventory to reach 0.85 (about 83k CRV are needed).
+    let rec = run(&edit(
+        RAID,
+        &[Edit::Set("raiders.raider.inventory_units", val("50000.0"))],
+    ));
+    assert_eq!(rec.summary.raid_pnl, Some(0.0));
+}
+
+/// A median of the thin venue and the deep one with the fundamental stops
+/// the raid: the pushed venue moves nothing.
+#[test]
+fn a_median_stops_the_raid() {
+    let text = edit(
+        RAID,
+        &[Edit::Set(
+            "protocols.lend.oracle.venues.CRV",
+            val(r#"["CRV thin", "CRV/USDC", "fundamental"]"#),
+        )],
+    );
+    let rec = run(&text);
+    assert_eq!(rec.summary.raid_liquidated, Some(0.0));
+    assert!(rec.liquidations.step.is_empty());
+}
+
+#[test]
+fn raiders_are_validated() {
+    let cases: &[(Vec<Edit>, &[&str])] = &[
+        (
+            vec![Edit::Set("raiders.raider.liquidator", val("\"keeper\""))],
+            &["raiders.raider.liquidator", "must be the first"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.liquidator", val("\"nobody\""))],
+            &["raiders.raider.liquidator", "no liquidator `nobody`"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.dumps", val("[0.9, 1.2]"))],
+            &["raiders.raider.dumps", "1.2"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.protocol", val("\"other\""))],
+            &["raiders.raider.protocol", "other"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.venue", val("\"CRV/USDC\""))],
+            &[],
+        ),
+        (
+            vec![Edit::Add("raiders.raider.until_step", val("4"))],
+            &["raiders.raider.from_step", "1..=3"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.inventory_units", val("0.0"))],
+            &["raiders.raider.inventory_units"],
+        ),
+        (
+            vec![Edit::Set("raiders.raider.asset", val("\"USDC\""))],
+            &["raiders.raider.asset", "not collateral"],
+        ),
+    ];
+    for (edits, needles) in cases {
+        let text = edit(RAID, edits);
+        if needles.is_empty() {
+            // The main venue is a venue too.
+            scenario(&text, &Overrides::default());
+        } else {
+            assert_rejected(&text, needles);
+        }
+    }
+    let two = edit(
+        RAID,
+        &[Edit::Push(
+            "raiders",
+            table(
+                "name = \"second\"\nprotocol = \"lend\"\nasset = \"CRV\"\ninventory_units = 1.0\nliquidator = \"desk\"",
+            ),
+        )],
+    );
+    assert_rejected(&two, &["raiders", "at most one"]);
+}
