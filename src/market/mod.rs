@@ -3,6 +3,7 @@
 
 pub mod bridge;
 pub mod charts;
+mod exponential;
 pub mod oracle;
 pub mod pool;
 pub mod pool_spec;

@@ -1,5 +1,8 @@
 //! Constant-product pools (docs/model.md §3), Uniswap v2 style: the fee stays in
-//! the pool, so k = x·y grows with every fee-paying trade.
+//! the pool, so k = x·y grows with every fee-paying trade. A pool with
+//! `impact > 0` is an exponential venue instead (`exponential.rs`).
+
+use super::exponential as exp;
 
 /// Reserves of one base/quote pool. `x` is the base reserve, `y` the quote.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -10,6 +13,9 @@ pub struct Pool {
     pub y: f64,
     /// Swap fee φ in [0, 1).
     pub fee: f64,
+    /// α of an exponential venue (x is then its depth, fixed); 0 for a
+    /// constant-product pool.
+    pub impact: f64,
 }
 
 impl Pool {
@@ -19,6 +25,18 @@ impl Pool {
             x: base_reserve,
             y: base_reserve * price,
             fee,
+            impact: 0.0,
+        }
+    }
+
+    /// An exponential venue of depth `depth` at price `price` with impact
+    /// `alpha`: selling s units lowers the price by `exp(−α·s/depth)`.
+    pub fn exponential(depth: f64, price: f64, alpha: f64) -> Self {
+        Pool {
+            x: depth,
+            y: depth * price,
+            fee: 0.0,
+            impact: alpha,
         }
     }
 
@@ -30,6 +48,9 @@ impl Pool {
     /// Sell `dx` base into the pool; returns the quote paid out:
     /// `out = y·dx(1−φ) / (x + dx(1−φ))`, then `x += dx`, `y −= out`.
     pub fn sell_base(&mut self, dx: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::sell_base(self, dx);
+        }
         let effective = dx * (1.0 - self.fee);
         let out = self.y * effective / (self.x + effective);
         self.x += dx;
@@ -39,6 +60,9 @@ impl Pool {
 
     /// Sell `dy` quote into the pool (buy base); returns the base paid out.
     pub fn sell_quote(&mut self, dy: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::sell_quote(self, dy);
+        }
         let effective = dy * (1.0 - self.fee);
         let out = self.x * effective / (self.y + effective);
         self.y += dy;
@@ -50,6 +74,9 @@ impl Pool {
     /// the `dy` for which `sell_quote(dy)` pays exactly dx,
     /// `dy = y·dx / ((x − dx)(1 − φ))`.
     pub fn buy_base(&mut self, dx: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::buy_base(self, dx);
+        }
         let dy = self.y * dx / ((self.x - dx) * (1.0 - self.fee));
         self.y += dy;
         self.x -= dx;
@@ -83,6 +110,9 @@ impl Pool {
         if target.is_nan() || target <= self.spot() {
             return (0.0, 0.0);
         }
+        if self.impact > 0.0 {
+            return exp::buy_to(self, target);
+        }
         let (x, y, phi) = (self.x, self.y, self.fee);
         let a = target * (1.0 - phi);
         let u = (-phi * y + (phi * phi * y * y + 4.0 * a * y * x).sqrt()) / (2.0 * a);
@@ -115,6 +145,9 @@ impl Pool {
         if target.is_nan() || target <= 0.0 || target >= self.spot() {
             return (0.0, 0.0);
         }
+        if self.impact > 0.0 {
+            return exp::sell_to(self, target);
+        }
         let (x, y, phi) = (self.x, self.y, self.fee);
         let a = 1.0 - phi;
         let b = (2.0 - phi) * x;
@@ -143,6 +176,9 @@ impl Pool {
     /// equals q at `e = sqrt((1 − φ)·x·y/q) − x`. 0 when even the first unit
     /// fetches less than q.
     pub fn base_sold_to_marginal(&self, q: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::base_sold_to_marginal(self, q);
+        }
         let keep = 1.0 - self.fee;
         let e = (keep * self.x * self.y / q).sqrt() - self.x;
         if e > 0.0 { e / keep } else { 0.0 }
@@ -151,6 +187,9 @@ impl Pool {
     /// Base units whose sale pays `out` quote: `e = out·x/(y − out)`,
     /// `dx = e/(1 − φ)`; infinite when the pool holds no more than `out`.
     pub fn base_to_sell_for(&self, out: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::base_to_sell_for(self, out);
+        }
         if out >= self.y {
             return f64::INFINITY;
         }
@@ -178,6 +217,10 @@ impl Pool {
     /// Arbitrage along the curve to the target price `p* = F_base / F_quote`:
     /// with k = x·y, `x = sqrt(k / p*)`, `y = sqrt(k · p*)` (docs/model.md §1.2).
     pub fn arbitrage_to(&mut self, target: f64) {
+        if self.impact > 0.0 {
+            self.y = target * self.x;
+            return;
+        }
         let k = self.x * self.y;
         self.x = (k / target).sqrt();
         self.y = (k * target).sqrt();
@@ -188,6 +231,9 @@ impl Pool {
     /// when that takes at most `cap`, else `y ± cap` and `x = k / y` (k
     /// kept, the price short of the target). Returns the quote traded.
     pub fn arbitrage_capped(&mut self, target: f64, cap: f64) -> f64 {
+        if self.impact > 0.0 {
+            return exp::arbitrage_capped(self, target, cap);
+        }
         let k = self.x * self.y;
         let y_target = (k * target).sqrt();
         let dy = y_target - self.y;
@@ -320,6 +366,7 @@ mod tests {
             x: pool.y,
             y: pool.x,
             fee: pool.fee,
+            impact: 0.0,
         };
         let a = pool.sell_quote(123.0);
         let b = mirror.sell_base(123.0);

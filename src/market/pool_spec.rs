@@ -4,7 +4,7 @@
 use crate::error::ScenarioError;
 use crate::market::spec::{Asset, LpToken, PoolSpec, asset_index};
 use crate::scenario::check::{at_most, finite, positive, unit_closed};
-use crate::scenario::raw::RawScenario;
+use crate::scenario::raw::{RawCurve, RawScenario};
 
 /// Names an oracle's `venues` give sources that are not pools.
 pub const RESERVED_NAMES: [&str; 2] = ["fundamental", "pool"];
@@ -93,10 +93,30 @@ pub(crate) fn pools_from_raw(
             Some(usd) => positive(&format!("{field}.arbitrage_usd"), usd)?,
             None => f64::INFINITY,
         };
+        let impact = match p.curve {
+            RawCurve::ConstantProduct => 0.0,
+            RawCurve::Exponential { alpha } => {
+                positive(&format!("{field}.curve.alpha"), alpha)?;
+                at_most(
+                    &format!("{field}.curve.alpha"),
+                    alpha,
+                    100.0,
+                    "(e^−100 for the whole depth)",
+                )?;
+                if p.fee != 0.0 {
+                    return Err(ScenarioError::invalid(
+                        format!("{field}.fee"),
+                        "an exponential venue has no fee (its impact is the cost): set fee = 0",
+                    ));
+                }
+                alpha
+            }
+        };
         if main {
             pool_of[base] = Some(pools.len());
         }
         pools.push(PoolSpec {
+            impact,
             name,
             arbitrage_usd,
             base,
@@ -129,6 +149,14 @@ pub(crate) fn lp_tokens_from_raw(
             )
         })?;
         let p = &pools[pool];
+        if p.impact > 0.0 {
+            return Err(ScenarioError::invalid(
+                &field,
+                format!(
+                    "`{name}` is an exponential venue: LP tokens are of constant-product pools"
+                ),
+            ));
+        }
         // Pools start at the fundamental ratio: both legs are worth the same.
         let value = 2.0 * p.base_reserve * assets[p.base].initial_price;
         assets[a].lp_of = Some(LpToken {

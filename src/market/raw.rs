@@ -116,6 +116,31 @@ pub struct RawPool {
     /// (default: no limit, the pool is back at the fundamental every step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arbitrage_usd: Option<f64>,
+    /// The price curve (default: constant product, x·y = k).
+    #[serde(default, skip_serializing_if = "RawCurve::is_constant_product")]
+    pub curve: RawCurve,
+}
+
+/// A pool's price curve (docs/model.md §3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawCurve {
+    /// Uniswap v2: x·y = k, the fee kept in the pool.
+    #[default]
+    ConstantProduct,
+    /// Exponential impact: after s base units sold (net), the price is
+    /// p₀·exp(−alpha·s/base_reserve). No fee (set `fee = 0`).
+    Exponential {
+        /// α > 0: selling the whole `base_reserve` lowers the price by e^−α.
+        alpha: f64,
+    },
+}
+
+impl RawCurve {
+    /// Whether this is the default curve.
+    pub fn is_constant_product(&self) -> bool {
+        *self == RawCurve::ConstantProduct
+    }
 }
 
 /// `[[bridge_halts]]`: redemptions of a bridged (pegged) token stop for a

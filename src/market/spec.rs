@@ -66,6 +66,8 @@ pub struct PoolSpec {
     pub fee: f64,
     /// Impact persistence ρ in [0, 1].
     pub impact_persistence: f64,
+    /// α of an exponential venue; 0 for a constant-product pool.
+    pub impact: f64,
 }
 
 /// The index of the asset named `symbol`, or an error on `field`.

@@ -68,7 +68,11 @@ impl Market {
         self.pools.clear();
         for p in &sc.pools {
             let price = sc.assets[p.base].initial_price / sc.assets[p.quote].initial_price;
-            self.pools.push(Pool::new(p.base_reserve, price, p.fee));
+            self.pools.push(if p.impact > 0.0 {
+                Pool::exponential(p.base_reserve, price, p.impact)
+            } else {
+                Pool::new(p.base_reserve, price, p.fee)
+            });
         }
     }
 

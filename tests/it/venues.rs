@@ -583,3 +583,113 @@ fn arbitrage_capacity_and_venue_prices_are_in_usd_whatever_the_quote() {
         );
     }
 }
+
+/// ETH at a fixed 100 whose main venue has exponential impact (depth
+/// 1,000 ETH, α = 1.0536, so 10% of the depth costs 10% of the price),
+/// read by the market's pool oracle. One position, 10 ETH against 900
+/// USDC at LT 0.8 (HF 0.889, below 0.95: repaid in full), is liquidated
+/// at step 1: 945 USD of ETH at the bonus, 9.45 ETH, sold into the
+/// venue.
+const EXPONENTIAL: &str = r#"
+[simulation]
+name = "exponential"
+steps = 2
+paths = 1
+
+[network]
+gas_usd = 0.0
+
+[[assets]]
+symbol = "ETH"
+price = 100.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[pools]]
+base = "ETH"
+quote = "USDC"
+base_reserve = 1000.0
+fee = 0.0
+curve = { kind = "exponential", alpha = 1.0536 }
+arbitrage_usd = 10.0
+
+[[protocols]]
+name = "lend"
+kind = "lending"
+debt_asset = "USDC"
+close_factor = 0.5
+full_liquidation_hf = 0.95
+oracle = { source = "pool" }
+
+[[protocols.collateral]]
+asset = "ETH"
+liquidation_threshold = 0.8
+liquidation_bonus = 0.05
+max_ltv = 0.75
+
+[[positions]]
+protocol = "lend"
+debt = 900.0
+collateral = { ETH = 10.0 }
+
+[[liquidators]]
+name = "keeper"
+capital = "unlimited"
+"#;
+
+/// The sale pays the integral of p₀·exp(−α·s/D) over the units sold, the
+/// venue is left at p₀·exp(−α·9.45/1000), and at step 2 arbitrage brings
+/// back 10 USD of it: the price rises by α·10/D (its p·D grows by α·10).
+#[test]
+fn an_exponential_venue_prices_a_liquidation_by_its_formula() {
+    let sc = scenario(EXPONENTIAL, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut after = Vec::new();
+    let rec = world
+        .run_path_with(0, |w, _| after.push(w.market.pools[0].spot()))
+        .unwrap();
+    let (alpha, d, p0) = (1.0536, 1000.0, 100.0);
+    let seized = 900.0 * 1.05 / 100.0;
+    let l = &rec.liquidations;
+    assert_eq!(l.step, vec![1]);
+    assert!((l.seized[0] - seized).abs() < 1e-12);
+    let proceeds = p0 * d / alpha * (1.0 - (-alpha * seized / d).exp());
+    assert!(
+        (l.proceeds_value[0] - proceeds).abs() < 1e-9,
+        "{} vs {proceeds}",
+        l.proceeds_value[0]
+    );
+    // Selling 0.945% of the depth costs about half of α·0.945%.
+    assert!(proceeds < 945.0 && proceeds > 940.0, "{proceeds}");
+    let p1 = p0 * (-alpha * seized / d).exp();
+    assert!((after[0] - p1).abs() < 1e-9, "{} vs {p1}", after[0]);
+    let p2 = (p1 * d + alpha * 10.0) / d;
+    assert!((after[1] - p2).abs() < 1e-9, "{} vs {p2}", after[1]);
+}
+
+#[test]
+fn exponential_venues_are_validated() {
+    assert_rejected(
+        &edit(EXPONENTIAL, &[Edit::Set("pools.ETH.fee", val("0.003"))]),
+        &["pools.ETH.fee", "no fee"],
+    );
+    assert_rejected(
+        &edit(
+            EXPONENTIAL,
+            &[Edit::Set("pools.ETH.curve.alpha", val("-1.0"))],
+        ),
+        &["pools.ETH.curve.alpha"],
+    );
+    assert_rejected(
+        &edit(
+            EXPONENTIAL,
+            &[Edit::Push(
+                "assets",
+                table("symbol = \"LP\"\nprice = 200.0\nlp_of = \"ETH/USDC\""),
+            )],
+        ),
+        &["assets.LP.lp_of", "exponential"],
+    );
+}

@@ -54,13 +54,13 @@ pub fn psm_from_raw(
         ));
     }
     let pool = venue
-        .filter(|&p| pools[p].base == stablecoin && pools[p].quote == gem)
+        .filter(|&p| pools[p].base == stablecoin && pools[p].quote == gem && pools[p].impact == 0.0)
         .ok_or_else(|| {
             ScenarioError::invalid(
                 f("gem"),
                 format!(
-                    "the stablecoin's main venue (its first pool) must be a pool of the stablecoin \
-                     quoted in `{}`, for arbitrage through the module",
+                    "the stablecoin's main venue (its first pool) must be a constant-product pool \
+                     of the stablecoin quoted in `{}`, for arbitrage through the module",
                     r.gem
                 ),
             )
@@ -132,6 +132,7 @@ pub fn arbitrage(spec: &PsmSpec, held: f64, pool: &mut Pool) -> Swap {
         x: pool.y,
         y: pool.x,
         fee: pool.fee,
+        impact: 0.0,
     };
     let gem_sold = flipped.base_sold_to_marginal(1.0 + spec.tout);
     if gem_sold <= 0.0 || held <= 0.0 {
