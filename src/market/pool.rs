@@ -297,6 +297,11 @@ mod tests {
             let mut r = before;
             assert_eq!(r.sell_to(100.0), (0.0, 0.0));
             assert_eq!(r.sell_to(150.0), (0.0, 0.0));
+            // No price at or below 0 (nor NaN) is a target.
+            for bad in [0.0, -1.0, f64::NAN] {
+                assert_eq!(r.sell_to(bad), (0.0, 0.0), "{bad}");
+            }
+            assert_eq!(r, before);
             let (sold, _, reached) = r.sell_to_within(64.0, dx / 2.0);
             assert!(!reached && sold == dx / 2.0 && r.spot() > 64.0);
             let mut s = before;
