@@ -293,7 +293,19 @@ impl Names {
         Names {
             assets: sc.assets.iter().map(|a| a.symbol.clone()).collect(),
             protocols: sc.protocols.iter().map(|p| p.name.clone()).collect(),
-            liquidators: sc.liquidators.iter().map(|l| l.name.clone()).collect(),
+            // Forced sales (docs/model.md §5) name the protocol's own sale,
+            // one past the liquidators.
+            liquidators: sc
+                .liquidators
+                .iter()
+                .map(|l| l.name.clone())
+                .chain(
+                    sc.protocols
+                        .iter()
+                        .any(|p| p.forced_sale)
+                        .then(|| crate::mechanism::lending::validate::FORCED_SALE.to_string()),
+                )
+                .collect(),
             perps: sc.perps.iter().map(|p| p.name.clone()).collect(),
             option_agents: sc
                 .hedgers

@@ -693,3 +693,160 @@ fn exponential_venues_are_validated() {
         &["assets.LP.lp_of", "exponential"],
     );
 }
+
+/// Three holders of two assets in the setup of Caccioli et al. (2014):
+/// equity 0.1 and debt 0.9 each (leverage 10), LT 1, sold out by the
+/// protocol when insolvent, into exponential venues (α = 1.0536) whose
+/// depth is each asset's total holding (1.5). H0 holds 1 A, H1 0.5 A and
+/// 0.5 B, H2 1 B. A shock to A's venue (−15%) makes H0 insolvent.
+const THREE_HOLDERS: &str = r#"
+[simulation]
+name = "three-holders"
+steps = 1
+paths = 1
+
+[[assets]]
+symbol = "A"
+price = 1.0
+
+[[assets]]
+symbol = "B"
+price = 1.0
+
+[[assets]]
+symbol = "USD"
+price = 1.0
+
+[[pools]]
+base = "A"
+quote = "USD"
+base_reserve = 1.5
+fee = 0.0
+curve = { kind = "exponential", alpha = 1.0536 }
+
+[[pools]]
+base = "B"
+quote = "USD"
+base_reserve = 1.5
+fee = 0.0
+curve = { kind = "exponential", alpha = 1.0536 }
+
+[[protocols]]
+name = "funds"
+kind = "lending"
+debt_asset = "USD"
+liquidation = "forced_sale"
+oracle = { source = "pool" }
+
+[[protocols.collateral]]
+asset = "A"
+liquidation_threshold = 1.0
+liquidation_bonus = 0.0
+max_ltv = 0.95
+
+[[protocols.collateral]]
+asset = "B"
+liquidation_threshold = 1.0
+liquidation_bonus = 0.0
+max_ltv = 0.95
+
+[[positions]]
+protocol = "funds"
+debt = 0.9
+collateral = { A = 1.0 }
+
+[[positions]]
+protocol = "funds"
+debt = 0.9
+collateral = { A = 0.5, B = 0.5 }
+
+[[positions]]
+protocol = "funds"
+debt = 0.9
+collateral = { B = 1.0 }
+
+[[shocks]]
+step = 1
+pool = "A/USD"
+return = -0.15
+"#;
+
+/// By hand: round 1 sells H0's 1 A from 0.85 (proceeds
+/// 0.85·D/α·(1 − e^{−α/D})), leaving A at 0.85·e^{−α/1.5}; H1 is then
+/// worth 0.5·p_A + 0.5 < 0.9 and is sold out in round 2 (A, then B);
+/// B's fall takes H2 in round 3 (rounds count from 0). Each shortfall is bad debt; the
+/// protocol's rows name `forced_sale`.
+#[test]
+fn a_forced_sale_cascade_of_three_holders_by_hand() {
+    let rec = run(THREE_HOLDERS);
+    let (a, d) = (1.0536, 1.5);
+    let sell = |p: f64, s: f64| {
+        (
+            p * d / a * (1.0 - (-a * s / d).exp()),
+            p * (-a * s / d).exp(),
+        )
+    };
+    // Round 1: H0.
+    let (r0, pa1) = sell(0.85, 1.0);
+    // Round 2: H1 (0.5·pa1 + 0.5 < 0.9), A then B.
+    assert!(0.5 * pa1 + 0.5 < 0.9);
+    let (r1a, _) = sell(pa1, 0.5);
+    let (r1b, pb1) = sell(1.0, 0.5);
+    // Round 3: H2.
+    assert!(pb1 < 0.9);
+    let (r2, _) = sell(pb1, 1.0);
+    let l = &rec.liquidations;
+    assert_eq!(l.position, vec![0, 1, 1, 2]);
+    assert_eq!(l.round, vec![0, 1, 1, 2], "rounds count from 0");
+    let want = [r0, r1a, r1b, r2];
+    for (got, want) in l.proceeds_value.iter().zip(want) {
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+    let bad = [0.9 - r0, 0.0, 0.9 - r1a - r1b, 0.9 - r2];
+    for (got, want) in l.bad_debt.iter().zip(bad) {
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+    assert!(
+        l.repaid
+            .iter()
+            .zip(&want)
+            .all(|(r, w)| (r - w).abs() < 1e-12)
+    );
+    assert_eq!(l.seized, vec![1.0, 0.5, 0.5, 1.0]);
+    assert!(l.gas.iter().all(|&g| g == 0.0));
+    assert_eq!(
+        l.liquidator,
+        vec![0, 0, 0, 0],
+        "one past the (no) liquidators"
+    );
+    assert!((rec.summary.bad_debt - bad.iter().sum::<f64>()).abs() < 1e-12);
+    // At −5% H0 is worth 0.95 > 0.9: nobody is sold.
+    let mild = edit(THREE_HOLDERS, &[Edit::Set("shocks.0.return", val("-0.05"))]);
+    assert!(run(&mild).liquidations.step.is_empty());
+}
+
+/// The forced sales' rows name `forced_sale` in liquidations.parquet,
+/// beside a real liquidator's name; no liquidator may take that name.
+#[test]
+fn forced_sales_are_named_in_the_table() {
+    let text = edit(
+        THREE_HOLDERS,
+        &[Edit::Push(
+            "liquidators",
+            table("name = \"keeper\"\ncapital = \"unlimited\""),
+        )],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_into(&sc, dir.path(), "out", Some(1));
+    let l = read(&report.out.join("liquidations.parquet"));
+    assert_eq!(strs(&l, "liquidator"), vec!["forced_sale"; 4]);
+    let named = edit(
+        THREE_HOLDERS,
+        &[Edit::Push(
+            "liquidators",
+            table("name = \"forced_sale\"\ncapital = 1.0"),
+        )],
+    );
+    assert_rejected(&named, &["liquidators.forced_sale", "own sales"]);
+}

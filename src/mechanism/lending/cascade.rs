@@ -8,23 +8,23 @@ use crate::market::state::Market;
 use crate::output::recorder::PathRecord;
 
 /// One executed liquidation, as `liquidations.parquet` records it.
-struct Executed {
-    t: u32,
-    round: u32,
-    protocol: usize,
-    position: usize,
-    liquidator: usize,
-    asset: usize,
-    seizure: Seizure,
-    repaid_value: f64,
-    seized_value: f64,
-    oracle_price: f64,
-    hf: f64,
-    gas: f64,
-    bad: f64,
-    proceeds: f64,
-    bad_contagion: f64,
-    caused: bool,
+pub(super) struct Executed {
+    pub t: u32,
+    pub round: u32,
+    pub protocol: usize,
+    pub position: usize,
+    pub liquidator: usize,
+    pub asset: usize,
+    pub seizure: Seizure,
+    pub repaid_value: f64,
+    pub seized_value: f64,
+    pub oracle_price: f64,
+    pub hf: f64,
+    pub gas: f64,
+    pub bad: f64,
+    pub proceeds: f64,
+    pub bad_contagion: f64,
+    pub caused: bool,
 }
 
 /// What liquidating a position would repay and seize (`Lending::quote`).
@@ -69,7 +69,13 @@ impl Lending<'_> {
         candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut executed = 0;
         for &(hf, i) in &candidates {
-            if self.liquidate(t, round, i as usize, hf, market, rec) {
+            let p = self.sc.book.protocol[i as usize] as usize;
+            let done = if self.sc.protocols[p].forced_sale {
+                self.force_sell(t, round, i as usize, hf, market, rec)
+            } else {
+                self.liquidate(t, round, i as usize, hf, market, rec)
+            };
+            if done {
                 executed += 1;
             }
         }
@@ -350,7 +356,7 @@ impl Lending<'_> {
     /// is first liquidated on the path (at that round's oracle, before the
     /// seizure): the part of any bad debt it ends with that counts as
     /// contagion (docs/model.md §11). Remembered for the rest of the path.
-    fn contagion_share(&mut self, i: usize) -> f64 {
+    pub(super) fn contagion_share(&mut self, i: usize) -> f64 {
         let sc = self.sc;
         match self.first_share.get(i) {
             None => 0.0,
@@ -381,7 +387,7 @@ impl Lending<'_> {
     /// Position i has no collateral left: what it still owes is bad debt,
     /// borne by the reserve fund and then the suppliers (docs/model.md §5
     /// step 7, §11). Returns it in USD at the debt asset's oracle price.
-    fn write_off(&mut self, i: usize, p_debt: f64) -> f64 {
+    pub(super) fn write_off(&mut self, i: usize, p_debt: f64) -> f64 {
         if self.debt[i] <= 0.0 {
             return 0.0;
         }
@@ -404,7 +410,7 @@ impl Lending<'_> {
 
     /// Count an executed liquidation in the step's flows and the path's
     /// summary, and write its row if the path is recorded.
-    fn tally(&mut self, e: &Executed, rec: &mut PathRecord) {
+    pub(super) fn tally(&mut self, e: &Executed, rec: &mut PathRecord) {
         let p = e.protocol;
         self.step_liqs[p] += 1;
         self.step_repaid[p] += e.repaid_value;

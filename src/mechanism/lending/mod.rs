@@ -14,6 +14,7 @@ mod borrow;
 mod cascade;
 pub mod charts;
 mod deleverage;
+mod forced;
 mod forecast;
 pub(crate) mod funding;
 pub mod governed;

@@ -46,6 +46,10 @@ pub struct RawProtocol {
     /// How the protocol reads prices.
     #[serde(default)]
     pub oracle: RawOracle,
+    /// Who liquidates: `liquidators` (default, docs/model.md §5) or
+    /// `forced_sale` (the protocol sells a position out at once).
+    #[serde(default, skip_serializing_if = "RawLiquidation::is_default")]
+    pub liquidation: RawLiquidation,
     /// Accepted collateral.
     pub collateral: Vec<RawCollateral>,
     /// The supply side (lenders' deposits, shares and reserve fund).
@@ -244,4 +248,25 @@ pub struct RawTrigger {
 /// 1.0, for serde defaults.
 fn default_one_f64() -> f64 {
     1.0
+}
+
+/// How a protocol liquidates (docs/model.md §5).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLiquidation {
+    /// Liquidators repay part of the debt for collateral at a bonus.
+    #[default]
+    Liquidators,
+    /// The protocol sells all of a position's collateral into its venues at
+    /// once and repays what the sales fetch (no bonus, no liquidator).
+    ForcedSale,
+}
+
+impl RawLiquidation {
+    /// Whether this is the default.
+    pub fn is_default(&self) -> bool {
+        *self == RawLiquidation::Liquidators
+    }
 }

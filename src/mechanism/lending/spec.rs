@@ -56,6 +56,9 @@ pub struct LendingSpec {
     pub emode: Option<Emode>,
     /// Rate-driven deleveraging, if any.
     pub deleverage: Option<Deleverage>,
+    /// Whether the protocol sells positions out itself (docs/model.md §5,
+    /// "Forced sale") instead of leaving them to liquidators.
+    pub forced_sale: bool,
 }
 
 impl LendingSpec {

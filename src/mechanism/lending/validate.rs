@@ -106,6 +106,7 @@ pub(crate) fn protocols_from_raw(
             debt_asset,
             close_factor: p.close_factor,
             full_liquidation_hf: p.full_liquidation_hf,
+            forced_sale: p.liquidation == super::raw::RawLiquidation::ForcedSale,
             oracle: oracle_from_raw(
                 &p.name,
                 &p.oracle,
@@ -393,6 +394,9 @@ pub(crate) fn check_tokens(
 }
 
 /// The liquidators, in priority order.
+/// The `liquidator` of a forced sale's rows in liquidations.parquet.
+pub const FORCED_SALE: &str = "forced_sale";
+
 pub(crate) fn liquidators_from_raw(
     raw: &RawScenario,
 ) -> Result<Vec<LiquidatorSpec>, ScenarioError> {
@@ -401,6 +405,12 @@ pub(crate) fn liquidators_from_raw(
         let field = format!("liquidators.{}", l.name);
         if liquidators.iter().any(|m| m.name == l.name) {
             return Err(ScenarioError::invalid(field, "name is listed twice"));
+        }
+        if l.name == FORCED_SALE {
+            return Err(ScenarioError::invalid(
+                field,
+                format!("`{FORCED_SALE}` names the protocols' own sales in liquidations.parquet"),
+            ));
         }
         let capital = match &l.capital {
             RawCapital::Usd(v) => non_negative(&format!("{field}.capital"), *v)?,
