@@ -148,6 +148,7 @@ impl<'a> World<'a> {
     fn reset(&mut self, path: u32) {
         self.market.reset(self.sc);
         self.lending.reset();
+        self.lending.begin_path(path);
         self.attackers.reset();
         self.options.reset(&self.market);
         self.perps.reset(&self.market);

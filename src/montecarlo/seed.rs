@@ -24,6 +24,7 @@ const VAULT_STREAM: u64 = 0x7661_756c; // "vaul"
 const KEEPER_STREAM: u64 = 0x6b65_6570; // "keep"
 const OWNER_STREAM: u64 = 0x6f77_6e72; // "ownr"
 const GOVERNANCE_STREAM: u64 = 0x766f_7465; // "vote"
+const DEFAULT_STREAM: u64 = 0x6466_6c74; // "dflt"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -70,6 +71,12 @@ pub fn owner_rng(seed: u64, index: u64) -> PathRng {
 /// the prices, so the same paths run under any governance.
 pub fn governance_rng(seed: u64, path: u32) -> PathRng {
     stream(seed, GOVERNANCE_STREAM, path as u64)
+}
+
+/// The generator of path `path`'s scripted defaults drawn at random: a
+/// stream apart from the prices, so adding one moves no price.
+pub fn default_rng(seed: u64, path: u32) -> PathRng {
+    stream(seed, DEFAULT_STREAM, path as u64)
 }
 
 #[cfg(test)]

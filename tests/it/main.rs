@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod contagion;
 mod contract;
+mod defaults;
 mod determinism;
 mod governance;
 mod governance_actors;

@@ -699,7 +699,7 @@ fn exponential_venues_are_validated() {
 /// protocol when insolvent, into exponential venues (α = 1.0536) whose
 /// depth is each asset's total holding (1.5). H0 holds 1 A, H1 0.5 A and
 /// 0.5 B, H2 1 B. A shock to A's venue (−15%) makes H0 insolvent.
-const THREE_HOLDERS: &str = r#"
+pub(crate) const THREE_HOLDERS: &str = r#"
 [simulation]
 name = "three-holders"
 steps = 1

@@ -298,7 +298,26 @@ impl Book {
             }
         }
         let book = book.within_ceilings(sc);
+        book.check_default_ids(sc)?;
         Ok(book)
+    }
+
+    /// Each scripted default's position (docs/model.md §5) is in the book
+    /// and in its protocol.
+    fn check_default_ids(&self, sc: Terms<'_>) -> Result<(), ScenarioError> {
+        for spec in sc.protocols {
+            for (k, d) in spec.defaults.iter().enumerate() {
+                let Some(id) = d.position else { continue };
+                let found = self.id.binary_search(&id).ok();
+                if found.is_none_or(|i| sc.protocols[self.protocol[i] as usize].name != spec.name) {
+                    return Err(ScenarioError::invalid(
+                        format!("protocols.{}.defaults[{k}].position", spec.name),
+                        format!("no position {id} of `{}` in the book", spec.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Isolation mode (docs/model.md §12): positions holding a collateral

@@ -59,6 +59,11 @@ impl Lending<'_> {
         market: &mut Market,
         rec: &mut PathRecord,
     ) -> u32 {
+        // Scripted defaults first, at the round's prices (defaults.rs).
+        let mut executed = 0;
+        if round == 0 && self.scripted {
+            executed += self.scripted_defaults(t, market, rec);
+        }
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         match self.search {
@@ -67,7 +72,6 @@ impl Lending<'_> {
         }
         // Ascending HF, ties by ascending id.
         candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut executed = 0;
         for &(hf, i) in &candidates {
             let p = self.sc.book.protocol[i as usize] as usize;
             let done = if self.sc.protocols[p].forced_sale {

@@ -13,6 +13,7 @@ pub mod book;
 mod borrow;
 mod cascade;
 pub mod charts;
+pub mod defaults;
 mod deleverage;
 mod forced;
 mod forecast;
@@ -72,6 +73,11 @@ pub struct Lending<'a> {
     earned: Vec<f64>,
     /// Debt repaid by liquidations on the path, USD, per protocol.
     repaid_cum: Vec<f64>,
+    /// Draws the scripted defaults' random positions (its own stream per
+    /// path: `begin_path`).
+    default_rng: crate::montecarlo::seed::PathRng,
+    /// Whether any protocol has scripted defaults.
+    scripted: bool,
     /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
     oracle: Vec<f64>,
     candidates: Vec<(f64, u32)>,
@@ -191,6 +197,8 @@ impl<'a> Lending<'a> {
             capital: vec![0.0; sc.liquidators.len()],
             earned: vec![0.0; sc.liquidators.len()],
             repaid_cum: vec![0.0; n_proto],
+            default_rng: crate::montecarlo::seed::default_rng(sc.seed, 0),
+            scripted: sc.protocols.iter().any(|p| !p.defaults.is_empty()),
             oracle: vec![0.0; n_proto * n_assets],
             candidates: Vec::new(),
             examined: Default::default(),
@@ -325,6 +333,11 @@ impl<'a> Lending<'a> {
         self.peak_share_value.fill(1.0);
         self.borrow_rate.fill(0.0);
         self.reset_governed();
+    }
+
+    /// Start path `path`: its scripted defaults draw from their own stream.
+    pub fn begin_path(&mut self, path: u32) {
+        self.default_rng = crate::montecarlo::seed::default_rng(self.sc.seed, path);
     }
 
     /// Zero the step's flows.

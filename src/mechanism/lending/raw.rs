@@ -50,6 +50,9 @@ pub struct RawProtocol {
     /// `forced_sale` (the protocol sells a position out at once).
     #[serde(default, skip_serializing_if = "RawLiquidation::is_default")]
     pub liquidation: RawLiquidation,
+    /// Positions that fail at a given step whatever their health factor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defaults: Vec<super::defaults::RawDefault>,
     /// Accepted collateral.
     pub collateral: Vec<RawCollateral>,
     /// The supply side (lenders' deposits, shares and reserve fund).

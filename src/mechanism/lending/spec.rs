@@ -59,6 +59,8 @@ pub struct LendingSpec {
     /// Whether the protocol sells positions out itself (docs/model.md §5,
     /// "Forced sale") instead of leaving them to liquidators.
     pub forced_sale: bool,
+    /// Positions sold out at a given step whatever their HF.
+    pub defaults: Vec<super::defaults::ScriptedDefault>,
 }
 
 impl LendingSpec {

@@ -107,6 +107,11 @@ pub(crate) fn protocols_from_raw(
             close_factor: p.close_factor,
             full_liquidation_hf: p.full_liquidation_hf,
             forced_sale: p.liquidation == super::raw::RawLiquidation::ForcedSale,
+            defaults: super::defaults::defaults_from_raw(
+                &field,
+                &p.defaults,
+                raw.simulation.steps,
+            )?,
             oracle: oracle_from_raw(
                 &p.name,
                 &p.oracle,
