@@ -49,7 +49,7 @@ impl Pool {
     /// `out = y·dx(1−φ) / (x + dx(1−φ))`, then `x += dx`, `y −= out`.
     pub fn sell_base(&mut self, dx: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::sell_base(self, dx);
+            return exp::sell_base(self.x, &mut self.y, self.impact, dx);
         }
         let effective = dx * (1.0 - self.fee);
         let out = self.y * effective / (self.x + effective);
@@ -61,7 +61,7 @@ impl Pool {
     /// Sell `dy` quote into the pool (buy base); returns the base paid out.
     pub fn sell_quote(&mut self, dy: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::sell_quote(self, dy);
+            return exp::sell_quote(self.x, &mut self.y, self.impact, dy);
         }
         let effective = dy * (1.0 - self.fee);
         let out = self.x * effective / (self.y + effective);
@@ -75,7 +75,7 @@ impl Pool {
     /// `dy = y·dx / ((x − dx)(1 − φ))`.
     pub fn buy_base(&mut self, dx: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::buy_base(self, dx);
+            return exp::buy_base(self.x, &mut self.y, self.impact, dx);
         }
         let dy = self.y * dx / ((self.x - dx) * (1.0 - self.fee));
         self.y += dy;
@@ -111,7 +111,7 @@ impl Pool {
             return (0.0, 0.0);
         }
         if self.impact > 0.0 {
-            return exp::buy_to(self, target);
+            return exp::buy_to(self.x, &mut self.y, self.impact, target);
         }
         let (x, y, phi) = (self.x, self.y, self.fee);
         let a = target * (1.0 - phi);
@@ -146,7 +146,7 @@ impl Pool {
             return (0.0, 0.0);
         }
         if self.impact > 0.0 {
-            return exp::sell_to(self, target);
+            return exp::sell_to(self.x, &mut self.y, self.impact, target);
         }
         let (x, y, phi) = (self.x, self.y, self.fee);
         let a = 1.0 - phi;
@@ -177,7 +177,7 @@ impl Pool {
     /// fetches less than q.
     pub fn base_sold_to_marginal(&self, q: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::base_sold_to_marginal(self, q);
+            return exp::base_sold_to_marginal(self.x, self.y, self.impact, q);
         }
         let keep = 1.0 - self.fee;
         let e = (keep * self.x * self.y / q).sqrt() - self.x;
@@ -188,7 +188,7 @@ impl Pool {
     /// `dx = e/(1 − φ)`; infinite when the pool holds no more than `out`.
     pub fn base_to_sell_for(&self, out: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::base_to_sell_for(self, out);
+            return exp::base_to_sell_for(self.x, self.y, self.impact, out);
         }
         if out >= self.y {
             return f64::INFINITY;
@@ -232,7 +232,7 @@ impl Pool {
     /// kept, the price short of the target). Returns the quote traded.
     pub fn arbitrage_capped(&mut self, target: f64, cap: f64) -> f64 {
         if self.impact > 0.0 {
-            return exp::arbitrage_capped(self, target, cap);
+            return exp::arbitrage_capped(self.x, &mut self.y, self.impact, target, cap);
         }
         let k = self.x * self.y;
         let y_target = (k * target).sqrt();
@@ -476,5 +476,48 @@ mod tests {
         pool.arbitrage_to(2500.0);
         assert!((pool.spot() - 2500.0).abs() < 1e-9);
         assert!((pool.x * pool.y - k).abs() / k < 1e-12);
+    }
+
+    /// α = 1.0536 with the depth sold 10% lowers the price by 10%
+    /// (e^{−0.10536} = 0.9), and the proceeds of a sale are the integral
+    /// of the price along it (checked by a fine Riemann sum).
+    #[test]
+    fn the_curve_against_its_formula() {
+        let alpha = -(0.9f64).ln() / 0.1;
+        assert!((alpha - 1.0536).abs() < 1e-4);
+        let mut p = Pool::exponential(1000.0, 2.0, alpha);
+        let out = p.sell_base(100.0);
+        assert!((p.spot() - 1.8).abs() < 1e-12, "{}", p.spot());
+        let n = 100_000;
+        let h = 100.0 / n as f64;
+        let riemann: f64 = (0..n)
+            .map(|i| 2.0 * (-alpha * (i as f64 + 0.5) * h / 1000.0).exp() * h)
+            .sum();
+        assert!((out - riemann).abs() < 1e-6, "{out} vs {riemann}");
+        // Buying the same units back costs what the sale paid and restores
+        // the price (no fee).
+        let cost = p.buy_base(100.0);
+        assert!((cost - out).abs() < 1e-9 && (p.spot() - 2.0).abs() < 1e-12);
+        // Paying that quote buys the same units.
+        let mut q = Pool::exponential(1000.0, 1.8, alpha);
+        assert!((q.sell_quote(out) - 100.0).abs() < 1e-9);
+        // To a target and back.
+        let mut r = Pool::exponential(1000.0, 2.0, alpha);
+        let (dx, got) = r.sell_to(1.8);
+        assert!((dx - 100.0).abs() < 1e-9 && (got - out).abs() < 1e-9);
+        let (bx, paid) = r.buy_to(2.0);
+        assert!((bx - 100.0).abs() < 1e-9 && (paid - out).abs() < 1e-9);
+        let s = Pool::exponential(1000.0, 2.0, alpha);
+        assert!((s.base_sold_to_marginal(1.8) - 100.0).abs() < 1e-9);
+        assert!((s.base_to_sell_for(out) - 100.0).abs() < 1e-9);
+        assert_eq!(s.base_to_sell_for(2.0 * 1000.0 / alpha), f64::INFINITY);
+        // Capped arbitrage moves the price by what the cap buys.
+        let mut c = Pool::exponential(1000.0, 1.8, alpha);
+        assert!((c.arbitrage_capped(2.0, out / 2.0) - out / 2.0).abs() < 1e-12);
+        let mut d = Pool::exponential(1000.0, 1.8, alpha);
+        d.sell_quote(out / 2.0);
+        assert!((c.spot() - d.spot()).abs() < 1e-12);
+        assert!((c.arbitrage_capped(2.0, 1e9) - out / 2.0).abs() < 1e-9);
+        assert!((c.spot() - 2.0).abs() < 1e-12);
     }
 }

@@ -4,83 +4,10 @@
 //! Caccioli et al. (2014), where one holder chosen at random fails first.
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 
 use super::Lending;
-use crate::error::ScenarioError;
 use crate::market::state::Market;
 use crate::output::recorder::PathRecord;
-
-/// `defaults = [{ step, position }]` in a `[[protocols]]` entry.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawDefault {
-    /// The step at whose cascade it fails (default 1).
-    #[serde(default = "first_step")]
-    pub step: u32,
-    /// A position id (as in book.parquet), or `"random"`: one of the
-    /// protocol's positions that owe something then, uniformly, drawn
-    /// on each path from a stream of its own.
-    pub position: RawWho,
-}
-
-/// Which position fails.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
-pub enum RawWho {
-    /// A position id.
-    Id(u64),
-    /// `"random"`.
-    Word(String),
-}
-
-fn first_step() -> u32 {
-    1
-}
-
-/// One scripted default, validated.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ScriptedDefault {
-    /// Step.
-    pub step: u32,
-    /// The position's id, or None for one drawn at random.
-    pub position: Option<u64>,
-}
-
-/// Validate a protocol's `defaults` (ids are checked against the book
-/// once it is built: `check_ids`).
-pub(crate) fn defaults_from_raw(
-    field: &str,
-    raw: &[RawDefault],
-    steps: u32,
-) -> Result<Vec<ScriptedDefault>, ScenarioError> {
-    raw.iter()
-        .enumerate()
-        .map(|(k, d)| {
-            let f = format!("{field}.defaults[{k}]");
-            if d.step == 0 || d.step > steps {
-                return Err(ScenarioError::invalid(
-                    format!("{f}.step"),
-                    format!("{} is outside 1..={steps}", d.step),
-                ));
-            }
-            let position = match &d.position {
-                RawWho::Id(id) => Some(*id),
-                RawWho::Word(w) if w == "random" => None,
-                RawWho::Word(w) => {
-                    return Err(ScenarioError::invalid(
-                        format!("{f}.position"),
-                        format!("`{w}` is neither a position id nor \"random\""),
-                    ));
-                }
-            };
-            Ok(ScriptedDefault {
-                step: d.step,
-                position,
-            })
-        })
-        .collect()
-}
 
 impl Lending<'_> {
     /// Round 0 of step t: every scripted default of the step, protocol by

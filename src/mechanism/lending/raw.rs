@@ -52,7 +52,7 @@ pub struct RawProtocol {
     pub liquidation: RawLiquidation,
     /// Positions that fail at a given step whatever their health factor.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub defaults: Vec<super::defaults::RawDefault>,
+    pub defaults: Vec<RawDefault>,
     /// Accepted collateral.
     pub collateral: Vec<RawCollateral>,
     /// The supply side (lenders' deposits, shares and reserve fund).
@@ -272,4 +272,31 @@ impl RawLiquidation {
     pub fn is_default(&self) -> bool {
         *self == RawLiquidation::Liquidators
     }
+}
+
+/// `defaults = [{ step, position }]` in a `[[protocols]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefault {
+    /// The step at whose cascade it fails (default 1).
+    #[serde(default = "first_step")]
+    pub step: u32,
+    /// A position id (as in book.parquet), or `"random"`: one of the
+    /// protocol's positions that owe something then, uniformly, drawn
+    /// on each path from a stream of its own.
+    pub position: RawWho,
+}
+
+/// Which position fails.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum RawWho {
+    /// A position id.
+    Id(u64),
+    /// `"random"`.
+    Word(String),
+}
+
+fn first_step() -> u32 {
+    1
 }

@@ -60,7 +60,7 @@ pub struct LendingSpec {
     /// "Forced sale") instead of leaving them to liquidators.
     pub forced_sale: bool,
     /// Positions sold out at a given step whatever their HF.
-    pub defaults: Vec<super::defaults::ScriptedDefault>,
+    pub defaults: Vec<ScriptedDefault>,
 }
 
 impl LendingSpec {
@@ -168,4 +168,13 @@ impl Network {
     pub fn gas(&self, executed_this_step: u32) -> f64 {
         self.gas_usd * (1.0 + self.congestion * executed_this_step as f64)
     }
+}
+
+/// One scripted default, validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScriptedDefault {
+    /// Step.
+    pub step: u32,
+    /// The position's id, or None for one drawn at random.
+    pub position: Option<u64>,
 }

@@ -107,11 +107,7 @@ pub(crate) fn protocols_from_raw(
             close_factor: p.close_factor,
             full_liquidation_hf: p.full_liquidation_hf,
             forced_sale: p.liquidation == super::raw::RawLiquidation::ForcedSale,
-            defaults: super::defaults::defaults_from_raw(
-                &field,
-                &p.defaults,
-                raw.simulation.steps,
-            )?,
+            defaults: defaults_from_raw(&field, &p.defaults, raw.simulation.steps)?,
             oracle: oracle_from_raw(
                 &p.name,
                 &p.oracle,
@@ -443,4 +439,39 @@ pub(crate) fn network_from_raw(raw: &RawScenario) -> Result<Network, ScenarioErr
         gas_usd: non_negative("network.gas_usd", raw.network.gas_usd)?,
         congestion: non_negative("network.congestion", raw.network.congestion)?,
     })
+}
+
+/// Validate a protocol's `defaults` (ids are checked against the book
+/// once it is built: `check_ids`).
+fn defaults_from_raw(
+    field: &str,
+    raw: &[super::raw::RawDefault],
+    steps: u32,
+) -> Result<Vec<super::spec::ScriptedDefault>, ScenarioError> {
+    raw.iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let f = format!("{field}.defaults[{k}]");
+            if d.step == 0 || d.step > steps {
+                return Err(ScenarioError::invalid(
+                    format!("{f}.step"),
+                    format!("{} is outside 1..={steps}", d.step),
+                ));
+            }
+            let position = match &d.position {
+                super::raw::RawWho::Id(id) => Some(*id),
+                super::raw::RawWho::Word(w) if w == "random" => None,
+                super::raw::RawWho::Word(w) => {
+                    return Err(ScenarioError::invalid(
+                        format!("{f}.position"),
+                        format!("`{w}` is neither a position id nor \"random\""),
+                    ));
+                }
+            };
+            Ok(super::spec::ScriptedDefault {
+                step: d.step,
+                position,
+            })
+        })
+        .collect()
 }
