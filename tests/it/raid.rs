@@ -248,3 +248,41 @@ fn raiders_are_validated() {
     );
     assert_rejected(&two, &["raiders", "at most one"]);
 }
+
+/// A world holds attackers exactly when its scenario has a pump attacker
+/// or a raider; without raiders the raid columns are null, with one they
+/// are set on every path.
+#[test]
+fn raiders_are_present_only_when_written() {
+    let none = scenario(SMALL, &Overrides::default());
+    assert!(!World::new(&none).attackers.any());
+    let rec = World::new(&none).run_path(0).unwrap();
+    assert_eq!(rec.summary.raid_pnl, None);
+    assert_eq!(rec.summary.raid_liquidated, None);
+    let raid = scenario(RAID, &Overrides::default());
+    assert!(World::new(&raid).attackers.any());
+    let push = scenario(crate::attack::PUSH, &Overrides::default());
+    assert!(World::new(&push).attackers.any());
+    assert_eq!(
+        World::new(&push).run_path(0).unwrap().summary.raid_pnl,
+        None
+    );
+}
+
+/// Each path starts with the raider idle: with prices fixed, path 1 run
+/// after path 0 in the same world raids again and ends exactly as path 0.
+#[test]
+fn each_path_starts_a_new_raid() {
+    // Two paths, both recorded.
+    let text = edit(RAID, &[Edit::Set("simulation.paths", val("2"))]);
+    let sc = scenario(&text, &Overrides::default());
+    let mut world = World::new(&sc);
+    let first = world.run_path(0).unwrap();
+    let second = world.run_path(1).unwrap();
+    assert_eq!(second.liquidations.step, vec![1]);
+    assert_eq!(first.summary.raid_pnl, second.summary.raid_pnl);
+    assert_eq!(
+        first.summary.raid_liquidated,
+        second.summary.raid_liquidated
+    );
+}
