@@ -113,6 +113,15 @@ pub enum EngineError {
     /// (`output::spill`).
     #[error("{0}")]
     Spill(OutputError),
+    /// A path's own scenario (a family whose book is drawn per path) is
+    /// invalid.
+    #[error("path {path}: {source}")]
+    PathScenario {
+        /// Path index.
+        path: u32,
+        /// What is wrong with it.
+        source: Box<ScenarioError>,
+    },
 }
 
 /// A failure while writing a run folder.

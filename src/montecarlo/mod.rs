@@ -98,7 +98,11 @@ where
                     }
                 },
                 |lease, path| {
-                    let r = lease.world.as_mut().expect("leased").run_path(path);
+                    let r = if sc.resolved.overlapping_portfolios.is_some() && path > 0 {
+                        run_own_path(sc, path, search, spill.clone())
+                    } else {
+                        lease.world.as_mut().expect("leased").run_path(path)
+                    };
                     let r = r.and_then(|r| r.check_finite().map(|()| r));
                     progress(1);
                     r
@@ -111,4 +115,22 @@ where
         start = end;
     }
     Ok(summaries)
+}
+
+/// Path `path` of a family whose book is drawn per path (docs/model.md
+/// §19): the path's own scenario and a world for it.
+fn run_own_path(
+    sc: &Scenario,
+    path: u32,
+    search: CandidateSearch,
+    spill: Option<Arc<Spill>>,
+) -> Result<PathRecord, EngineError> {
+    let own = sc.for_path(path).map_err(|e| EngineError::PathScenario {
+        path,
+        source: Box::new(e),
+    })?;
+    let mut world = World::new(&own);
+    world.set_search(search);
+    world.set_spill(spill);
+    world.run_path(path)
 }

@@ -25,6 +25,7 @@ const KEEPER_STREAM: u64 = 0x6b65_6570; // "keep"
 const OWNER_STREAM: u64 = 0x6f77_6e72; // "ownr"
 const GOVERNANCE_STREAM: u64 = 0x766f_7465; // "vote"
 const DEFAULT_STREAM: u64 = 0x6466_6c74; // "dflt"
+const FAMILY_STREAM: u64 = 0x666d_6c79; // "fmly"
 
 fn stream(seed: u64, domain: u64, index: u64) -> PathRng {
     let s = splitmix64(splitmix64(seed ^ splitmix64(domain)).wrapping_add(index));
@@ -77,6 +78,12 @@ pub fn governance_rng(seed: u64, path: u32) -> PathRng {
 /// stream apart from the prices, so adding one moves no price.
 pub fn default_rng(seed: u64, path: u32) -> PathRng {
     stream(seed, DEFAULT_STREAM, path as u64)
+}
+
+/// The generator of path `path`'s book in a scenario family whose book is
+/// part of the path (`scenario::family`).
+pub fn family_rng(seed: u64, path: u32) -> PathRng {
+    stream(seed, FAMILY_STREAM, path as u64)
 }
 
 #[cfg(test)]

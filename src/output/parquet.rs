@@ -194,6 +194,7 @@ pub fn paths_frame(summaries: &[PathSummary]) -> DataFrame {
         col("bad_debt_contagion", f(|s| s.bad_debt_contagion)),
         col("insolvent_debt", f(|s| s.insolvent_debt)),
         col("liquidations", u(|s| s.liquidations)),
+        col("positions_liquidated", u(|s| s.positions_liquidated)),
         col("liquidated_value", f(|s| s.liquidated_value)),
         col("max_cascade_rounds", u(|s| s.max_cascade_rounds)),
         col("capped_steps", u(|s| s.capped_steps)),

@@ -55,6 +55,8 @@ pub struct PathSummary {
     pub insolvent_debt: f64,
     /// Liquidations executed.
     pub liquidations: u32,
+    /// Positions liquidated at least once (a forced sale's rows count one).
+    pub positions_liquidated: u32,
     /// Collateral seized, USD at the oracle ("liquidated value").
     pub liquidated_value: f64,
     /// Deepest cascade of any step, in rounds.

@@ -2,6 +2,7 @@
 //! the initial book of positions it describes (`book`).
 
 pub mod check;
+pub mod family;
 pub mod fields;
 pub mod limits;
 pub mod population;

@@ -35,6 +35,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub network: RawNetwork,
     /// Tokens and their price processes.
+    #[serde(default)]
     pub assets: Vec<RawAsset>,
     /// Correlation of the stochastic assets' shocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +100,9 @@ pub struct RawScenario {
     /// CDP stablecoins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdps: Vec<RawCdp>,
+    /// A family whose book is drawn per path (docs/model.md §19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlapping_portfolios: Option<RawOverlapping>,
 }
 
 /// `[simulation]`.
@@ -231,4 +235,62 @@ pub(crate) fn parse_error(text: &str, label: &str, e: &toml::de::Error) -> Scena
         line,
         message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
     }
+}
+
+/// The comment lines at the top of a scenario's TOML text, `#` and one
+/// space removed, up to the first line that is not a comment; the
+/// `#:schema` directive is left out.
+pub fn leading_comments(text: &str) -> String {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("#:schema") {
+            continue;
+        }
+        match t.strip_prefix('#') {
+            Some(rest) => lines.push(rest.strip_prefix(' ').unwrap_or(rest)),
+            None if t.is_empty() && lines.is_empty() => continue,
+            None => break,
+        }
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+/// `[overlapping_portfolios]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverlapping {
+    /// Holders N (default 1000).
+    #[serde(default = "thousand")]
+    pub holders: u32,
+    /// Assets M (default 1000).
+    #[serde(default = "thousand")]
+    pub assets: u32,
+    /// μ_b: each holder–asset link exists with probability μ_b / M.
+    pub mean_degree: f64,
+    /// λ: assets ÷ equity; each holder owes 1 − 1/λ on assets of 1.
+    pub leverage: f64,
+    /// α of the assets' exponential venues (default 1.0536: selling 10%
+    /// of an asset's holdings lowers its price by 10%).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Share of N that failed above which a path counts as a contagion
+    /// (default 0.05).
+    #[serde(default = "default_share")]
+    pub contagion_share: f64,
+}
+
+fn thousand() -> u32 {
+    1000
+}
+
+fn default_alpha() -> f64 {
+    1.0536
+}
+
+fn default_share() -> f64 {
+    0.05
 }

@@ -98,27 +98,7 @@ pub struct Scenario {
     pub notes: String,
 }
 
-/// The comment lines at the top of a scenario's TOML text, `#` and one
-/// space removed, up to the first line that is not a comment; the
-/// `#:schema` directive is left out.
-pub fn leading_comments(text: &str) -> String {
-    let mut lines = Vec::new();
-    for line in text.lines() {
-        let t = line.trim_start();
-        if t.starts_with("#:schema") {
-            continue;
-        }
-        match t.strip_prefix('#') {
-            Some(rest) => lines.push(rest.strip_prefix(' ').unwrap_or(rest)),
-            None if t.is_empty() && lines.is_empty() => continue,
-            None => break,
-        }
-    }
-    while lines.last().is_some_and(|l| l.trim().is_empty()) {
-        lines.pop();
-    }
-    lines.join("\n")
-}
+pub use crate::scenario::raw::leading_comments;
 
 /// Paths keep full time series up to this many by default.
 pub const DEFAULT_RECORD_PATHS: u32 = 1000;
@@ -176,6 +156,14 @@ impl Scenario {
         base_dir: &Path,
         fixed_book: Option<&Book>,
     ) -> Result<Self, ScenarioError> {
+        // A family is validated as its path 0, and keeps its compact form.
+        if let Some(f) = &raw.overlapping_portfolios {
+            crate::scenario::family::check(&raw, f)?;
+            let mut sc =
+                Self::from_raw_on(crate::scenario::family::expand(&raw, 0)?, base_dir, None)?;
+            sc.resolved = raw;
+            return Ok(sc);
+        }
         let sim = &raw.simulation;
         check_names(&raw)?;
         check_simulation(sim)?;
@@ -339,6 +327,20 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// The scenario of path `path`: itself, or for a family whose book is
+    /// drawn per path (docs/model.md §19) that path's.
+    pub fn for_path(&self, path: u32) -> Result<std::borrow::Cow<'_, Scenario>, ScenarioError> {
+        if self.resolved.overlapping_portfolios.is_none() || path == 0 {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        let raw = crate::scenario::family::expand(&self.resolved, path)?;
+        Ok(std::borrow::Cow::Owned(Self::from_raw_on(
+            raw,
+            Path::new(""),
+            None,
+        )?))
     }
 
     /// The assets and protocols a book is built and valued against.

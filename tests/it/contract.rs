@@ -136,6 +136,7 @@ fn every_file_of_the_contract_exists_with_its_columns_and_types() {
             ("bad_debt_contagion", Float64),
             ("insolvent_debt", Float64),
             ("liquidations", UInt32),
+            ("positions_liquidated", UInt32),
             ("liquidated_value", Float64),
             ("max_cascade_rounds", UInt32),
             ("capped_steps", UInt32),

@@ -30,6 +30,7 @@ mod options;
 mod oracle;
 mod oracle_crosscheck;
 mod oracle_reference;
+mod overlapping;
 mod perp_index;
 mod perps;
 mod properties;

@@ -892,3 +892,22 @@ fn price_raid_pays_on_a_thin_venue_and_not_against_a_median() {
         .collect();
     assert!(all.iter().all(|&v| v == 0.0), "{all:?}");
 }
+
+/// research/overlapping-portfolios: at leverage 20 and mean degree 5 "most
+/// paths are contagions (at least 5% of holders fail) that take nearly
+/// every holder", and a path's count of failed holders never exceeds the
+/// holders with an asset.
+#[test]
+fn overlapping_portfolios_at_leverage_20_spread_to_nearly_everyone() {
+    let (_d, out) = run_shipped("research/overlapping-portfolios", 40);
+    let paths = read(&out.join("paths.parquet"));
+    let failed: Vec<f64> = u32s(&paths, "positions_liquidated")
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    assert_eq!(failed.len(), 40);
+    let contagions: Vec<f64> = failed.iter().copied().filter(|&f| f >= 50.0).collect();
+    assert!(contagions.len() * 10 >= failed.len() * 8, "{failed:?}");
+    assert!(contagions.iter().all(|&f| f >= 950.0), "{contagions:?}");
+    assert!(failed.iter().all(|&f| f <= 1000.0));
+}

@@ -422,6 +422,10 @@ impl Lending<'_> {
         self.step_bad[p] += e.bad;
         self.step_bad_contagion[p] += e.bad_contagion;
         let s = &mut rec.summary;
+        if !self.liquidated[e.position] {
+            self.liquidated[e.position] = true;
+            s.positions_liquidated += 1;
+        }
         s.bad_debt_contagion += e.bad_contagion;
         s.liquidations += 1;
         s.liquidated_value += e.seized_value;

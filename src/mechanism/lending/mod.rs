@@ -78,6 +78,8 @@ pub struct Lending<'a> {
     default_rng: crate::montecarlo::seed::PathRng,
     /// Whether any protocol has scripted defaults.
     scripted: bool,
+    /// Positions liquidated on this path (all dirty: reset with them).
+    liquidated: Vec<bool>,
     /// Oracle prices, protocol-major: `oracle[p·n_assets + a]`.
     oracle: Vec<f64>,
     candidates: Vec<(f64, u32)>,
@@ -199,6 +201,7 @@ impl<'a> Lending<'a> {
             repaid_cum: vec![0.0; n_proto],
             default_rng: crate::montecarlo::seed::default_rng(sc.seed, 0),
             scripted: sc.protocols.iter().any(|p| !p.defaults.is_empty()),
+            liquidated: vec![false; sc.book.len()],
             oracle: vec![0.0; n_proto * n_assets],
             candidates: Vec::new(),
             examined: Default::default(),
@@ -298,6 +301,7 @@ impl<'a> Lending<'a> {
                 self.set_units(i, k, book.coll_units[k]);
             }
             self.dirty[i] = false;
+            self.liquidated[i] = false;
             let g = book.index.group_of[i];
             if g != u32::MAX {
                 let r = book.index.rank[i];

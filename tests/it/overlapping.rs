@@ -1,0 +1,191 @@
+//! Overlapping portfolios (docs/model.md §19): the family's per-path book
+//! and its cascade against an independent computation written here from
+//! the setup of Caccioli et al. (2014).
+
+use contagion::Overrides;
+use contagion::engine::World;
+use contagion::scenario::family::{RawOverlapping, network};
+
+use crate::common::*;
+
+/// A small cell: 100 holders and assets, mean degree 3, leverage `lev`.
+fn cell(lev: f64, paths: u32) -> String {
+    format!(
+        r#"
+[simulation]
+name = "cell"
+steps = 1
+paths = {paths}
+seed = 5
+
+[overlapping_portfolios]
+holders = 100
+assets = 100
+mean_degree = 3.0
+leverage = {lev}
+"#
+    )
+}
+
+fn params(lev: f64) -> RawOverlapping {
+    RawOverlapping {
+        holders: 100,
+        assets: 100,
+        mean_degree: 3.0,
+        leverage: lev,
+        alpha: 1.0536,
+        contagion_share: 0.05,
+    }
+}
+
+/// The cascade of Caccioli et al. written from the setup alone: holder h
+/// of k assets holds 1/k of each (price 1) and owes 1 − 1/λ; asset j's
+/// price is exp(−α·s_j/H_j), s_j its units sold, H_j its total holding.
+/// `first` fails and is sold out; then, round after round, every holder
+/// whose assets are worth less than its debt at the round's prices is sold
+/// out. Returns how many failed.
+fn cascade(holdings: &[Vec<u32>], m: usize, lev: f64, first: usize) -> usize {
+    let alpha = 1.0536;
+    let mut depth = vec![0.0; m];
+    for h in holdings {
+        for &j in h {
+            depth[j as usize] += 1.0 / h.len() as f64;
+        }
+    }
+    let mut sold = vec![0.0; m];
+    let mut failed = vec![false; holdings.len()];
+    let sell = |h: usize, sold: &mut Vec<f64>| {
+        for &j in &holdings[h] {
+            sold[j as usize] += 1.0 / holdings[h].len() as f64;
+        }
+    };
+    failed[first] = true;
+    sell(first, &mut sold);
+    loop {
+        let price: Vec<f64> = (0..m)
+            .map(|j| {
+                if depth[j] > 0.0 {
+                    (-alpha * sold[j] / depth[j]).exp()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let new: Vec<usize> = (0..holdings.len())
+            .filter(|&h| {
+                !failed[h] && {
+                    let k = holdings[h].len() as f64;
+                    let worth: f64 = holdings[h].iter().map(|&j| price[j as usize] / k).sum();
+                    worth < 1.0 - 1.0 / lev
+                }
+            })
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        for h in new {
+            failed[h] = true;
+            sell(h, &mut sold);
+        }
+    }
+    failed.iter().filter(|&&f| f).count()
+}
+
+/// On 120 paths of two cells, the engine's count of failed holders equals
+/// the independent cascade's from the same network and the same first
+/// failure (the first position the engine sold). The cells are chosen so
+/// that both outcomes occur: some paths stop at a few failures, others
+/// take most holders.
+#[test]
+fn the_cascade_matches_an_independent_computation() {
+    for lev in [10.0, 12.0] {
+        let sc = scenario(&cell(lev, 120), &Overrides::default());
+        let (mut small, mut large) = (0, 0);
+        for path in 0..120 {
+            let own = sc.for_path(path).unwrap();
+            let rec = World::new(&own).run_path(path).unwrap();
+            let holdings = network(5, path, &params(lev));
+            assert_eq!(own.book.len(), holdings.len());
+            let first = rec.liquidations.position[0] as usize;
+            let want = cascade(&holdings, 100, lev, first);
+            assert_eq!(
+                rec.summary.positions_liquidated as usize, want,
+                "leverage {lev}, path {path}"
+            );
+            if want < 5 {
+                small += 1;
+            } else {
+                large += 1;
+            }
+        }
+        assert!(
+            small > 5 && large > 5,
+            "leverage {lev}: {small} small, {large} large"
+        );
+    }
+}
+
+/// The book of path p: one position per holder with an asset, 1/k of each
+/// of its k assets, owing 1 − 1/λ; each venue's depth is its asset's total
+/// holding; the mean degree is near μ_b; and path p's book is the same
+/// whatever the number of paths.
+#[test]
+fn each_path_draws_its_own_network() {
+    let sc = scenario(&cell(10.0, 40), &Overrides::default());
+    let mut degrees = Vec::new();
+    for path in [0u32, 7, 39] {
+        let own = sc.for_path(path).unwrap();
+        let holdings = network(5, path, &params(10.0));
+        let book = &own.book;
+        let mut depth = vec![0.0; 100];
+        for (i, held) in holdings.iter().enumerate() {
+            let r = book.coll_range(i);
+            let assets: Vec<u32> = r.clone().map(|k| book.coll_asset[k]).collect();
+            assert_eq!(&assets, held);
+            for k in r {
+                assert!((book.coll_units[k] - 1.0 / held.len() as f64).abs() < 1e-15);
+                depth[book.coll_asset[k] as usize] += book.coll_units[k];
+            }
+            assert!((book.debt[i] - 0.9).abs() < 1e-15);
+            degrees.push(held.len() as f64);
+        }
+        for (j, d) in depth.iter().enumerate() {
+            let reserve = own.pools[j].base_reserve;
+            assert!((reserve - if *d > 0.0 { *d } else { 1.0 }).abs() < 1e-12);
+        }
+        // The same path in a run of 1,000 paths.
+        let more = scenario(&cell(10.0, 1000), &Overrides::default());
+        assert_eq!(more.for_path(path).unwrap().book, own.book);
+    }
+    // Degrees of holders with an asset: Poisson(3) given ≥ 1, mean
+    // 3/(1 − e^−3) = 3.157.
+    let mean = degrees.iter().sum::<f64>() / degrees.len() as f64;
+    assert!((mean - 3.157).abs() < 0.35, "{mean}");
+    // Two paths differ.
+    assert_ne!(sc.for_path(1).unwrap().book, sc.for_path(2).unwrap().book);
+}
+
+#[test]
+fn the_family_is_validated() {
+    assert_rejected(
+        &edit(
+            &cell(10.0, 1),
+            &[Edit::Set("overlapping_portfolios.leverage", val("1.0"))],
+        ),
+        &["overlapping_portfolios.leverage"],
+    );
+    assert_rejected(
+        &edit(
+            &cell(10.0, 1),
+            &[Edit::Set("overlapping_portfolios.mean_degree", val("0.0"))],
+        ),
+        &["overlapping_portfolios.mean_degree"],
+    );
+    assert_rejected(
+        &edit(
+            &cell(10.0, 1),
+            &[Edit::Push("assets", table("symbol = \"X\"\nprice = 1.0"))],
+        ),
+        &["assets", "generated"],
+    );
+}
