@@ -286,3 +286,58 @@ fn each_path_starts_a_new_raid() {
         second.summary.raid_liquidated
     );
 }
+
+/// With prices fixed the forecast is exact: the sale and the buy-back are
+/// those of the raid (nothing else trades the thin venue), and the desk's
+/// first round earns 720k·1.1 at 0.85 less 720k = 72,000 at the oracle.
+/// A `min_profit_usd` a thousandth of a dollar under that forecast lets the
+/// raider start; one a thousandth over stops it.
+#[test]
+fn the_raid_forecast_is_exact_with_fixed_prices() {
+    let fee = 0.003;
+    let (dx, received, x1, y1) = sell_to(1e6, 1e6, fee, 0.85);
+    let k = x1 * y1;
+    let y2 = y1 + 50_000.0;
+    let x2 = k / y2;
+    let paid = y2 * dx / ((x2 - dx) * (1.0 - fee));
+    let forecast = received - paid + 72_000.0;
+    for (threshold, raids) in [(forecast - 1e-3, true), (forecast + 1e-3, false)] {
+        let text = edit(
+            RAID,
+            &[Edit::Add("raiders.raider.min_profit_usd", threshold.into())],
+        );
+        let rec = run(&text);
+        assert_eq!(!rec.liquidations.step.is_empty(), raids, "{threshold}");
+    }
+}
+
+/// A TWAP over two hours (two steps) sees a sale only from the next step
+/// and averages it with the step before: the raider holds the venue down
+/// at steps 1 and 2 (arbitrage takes some back in between), the TWAP
+/// reads 0.85 at step 3, the desk liquidates then, and the raider buys
+/// back at step 4, earning less than against a spot oracle. A four-hour
+/// window would need a hold past the run's last step but one: no raid.
+#[test]
+fn a_twap_makes_the_raider_hold_the_venue_down() {
+    let spot = run(RAID).summary.raid_pnl.unwrap();
+    let twap = edit(
+        RAID,
+        &[Edit::Set(
+            "protocols.lend.oracle",
+            val(r#"{ kind = "twap", window_hours = 2.0, venues = { CRV = ["CRV thin"] } }"#),
+        )],
+    );
+    let rec = run(&twap);
+    assert_eq!(rec.liquidations.step, vec![3]);
+    assert_eq!(rec.liquidations.liquidator, vec![0]);
+    assert!((rec.liquidations.oracle_price[0] - 0.85).abs() < 1e-9);
+    let pnl = rec.summary.raid_pnl.unwrap();
+    assert!(pnl > 0.0 && pnl < spot, "{pnl} vs {spot}");
+    let long = edit(
+        &twap,
+        &[Edit::Set("protocols.lend.oracle.window_hours", val("4.0"))],
+    );
+    let rec = run(&long);
+    assert!(rec.liquidations.step.is_empty());
+    assert_eq!(rec.summary.raid_pnl, Some(0.0));
+}

@@ -19,8 +19,8 @@ enum Phase {
     /// Holding the venue at `dump` × F until the liquidations of step
     /// `strike_at`.
     Selling { dump: f64, strike_at: u32 },
-    /// Buys back at step `at`.
-    BuyBack { at: u32 },
+    /// Buys back at its next act (the next step's stage 3).
+    BuyBack,
     /// Bought back: nothing more on this path.
     Done,
 }
@@ -190,10 +190,10 @@ impl<'a> Raiders<'a> {
                     s.sold += dx;
                     s.received += usd;
                     if t == strike_at {
-                        s.phase = Phase::BuyBack { at: t + 1 };
+                        s.phase = Phase::BuyBack;
                     }
                 }
-                Phase::BuyBack { at } if t == at => {
+                Phase::BuyBack => {
                     let pool = &mut market.pools[r.venue];
                     let units = s.sold.min(BUY_BACK_CAP * pool.x);
                     let f_quote = market.fundamental[sc.pools[r.venue].quote];
@@ -205,7 +205,7 @@ impl<'a> Raiders<'a> {
                     s.bad = lending.bad_debt_cum(r.protocol) - s.start.2;
                     s.phase = Phase::Done;
                 }
-                _ => {}
+                Phase::Idle | Phase::Done => {}
             }
         }
     }
