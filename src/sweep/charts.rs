@@ -84,9 +84,47 @@ pub fn draw(sw: &Sweep, rows: &[RunRow], dir: &Path) -> Result<Vec<Figure>, Outp
             .iter()
             .all(|r| num(&r.values[0]).is_some() && num(&r.values[1]).is_some());
     if grid2 {
+        let mean: Vec<f64> = rows.iter().map(|r| r.metrics[0][0]).collect();
+        let usd: fn(f64) -> String = fmt_usd;
         canvas.emit("heatmap_bad_debt_mean.png", |t: Target<'_>| {
-            render!(t, (1000, 800), heatmap, sw, rows)
+            render!(
+                t,
+                (1000, 800),
+                heatmap,
+                sw,
+                &mean,
+                "mean bad debt (USD)",
+                usd
+            )
         })?;
+        // The overlapping-portfolio family (docs/model.md §19).
+        if let Some(c) = rows.iter().map(|r| r.contagion).collect::<Option<Vec<_>>>() {
+            let share: fn(f64) -> String = |v| format!("{:.0}%", 100.0 * v);
+            let p: Vec<f64> = c.iter().map(|x| x.probability).collect();
+            canvas.emit("heatmap_contagion_probability.png", |t: Target<'_>| {
+                render!(
+                    t,
+                    (1000, 800),
+                    heatmap,
+                    sw,
+                    &p,
+                    "probability of contagion",
+                    share
+                )
+            })?;
+            let e: Vec<f64> = c.iter().map(|x| x.extent.unwrap_or(0.0)).collect();
+            canvas.emit("heatmap_contagion_extent.png", |t: Target<'_>| {
+                render!(
+                    t,
+                    (1000, 800),
+                    heatmap,
+                    sw,
+                    &e,
+                    "mean share failed given contagion (0: none)",
+                    share
+                )
+            })?;
+        }
     }
     Ok(canvas.figures)
 }
@@ -205,7 +243,13 @@ where
     Ok(())
 }
 
-fn heatmap<DB: DrawingBackend>(root: &Area<DB>, sw: &Sweep, rows: &[RunRow]) -> DynResult
+fn heatmap<DB: DrawingBackend>(
+    root: &Area<DB>,
+    sw: &Sweep,
+    values: &[f64],
+    caption: &str,
+    label: fn(f64) -> String,
+) -> DynResult
 where
     DB::ErrorType: 'static,
 {
@@ -215,12 +259,11 @@ where
         v.sort_by(f64::total_cmp);
         v.dedup();
     }
-    let values: Vec<f64> = rows.iter().map(|r| r.metrics[0][0]).collect();
     let vmax = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let fields = sw.fields();
     let (nx, ny) = (xs.len() as f64, ys.len() as f64);
     let mut chart = ChartBuilder::on(root)
-        .caption("mean bad debt (USD)", (FONT, 24))
+        .caption(caption, (FONT, 24))
         .margin(16)
         .x_label_area_size(60)
         .y_label_area_size(110)
@@ -250,7 +293,7 @@ where
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 15))
         .draw()?;
-    for (r, &v) in sw.runs.iter().zip(&values) {
+    for (r, &v) in sw.runs.iter().zip(values) {
         let (Some(x), Some(y)) = (num(&r.values[0]), num(&r.values[1])) else {
             continue;
         };
@@ -275,7 +318,7 @@ where
                     plotters::style::text_anchor::VPos::Center,
                 ));
         chart.draw_series(std::iter::once(Text::new(
-            fmt_usd(v),
+            label(v),
             (i + 0.5, j + 0.5),
             style,
         )))?;

@@ -22,6 +22,54 @@ pub struct RunRow {
     pub metrics: Vec<[f64; 6]>,
     /// Per metric: bootstrap 95% intervals of VaR99 and ES99.
     pub intervals: Vec<TailIntervals>,
+    /// For the overlapping-portfolio family (docs/model.md §19): the
+    /// run's contagions.
+    pub contagion: Option<Contagion>,
+}
+
+/// How often one failure spread, and how far (docs/model.md §19).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contagion {
+    /// Share of paths on which at least `contagion_share` of the holders
+    /// failed.
+    pub probability: f64,
+    /// Its 95% Wilson score interval.
+    pub lo: f64,
+    pub hi: f64,
+    /// Mean share of the holders that failed over those paths (None
+    /// without any).
+    pub extent: Option<f64>,
+}
+
+impl Contagion {
+    /// From each path's count of failed holders, of `holders`, a path
+    /// counting as a contagion at `share` of them or more.
+    pub fn of(failed: &[f64], holders: f64, share: f64) -> Contagion {
+        let n = failed.len() as f64;
+        let hits: Vec<f64> = failed
+            .iter()
+            .map(|f| f / holders)
+            .filter(|&x| x >= share)
+            .collect();
+        let p = hits.len() as f64 / n;
+        let (lo, hi) = wilson(hits.len() as f64, n, 1.959_963_984_540_054);
+        Contagion {
+            probability: p,
+            lo,
+            hi,
+            extent: (!hits.is_empty()).then(|| hits.iter().sum::<f64>() / hits.len() as f64),
+        }
+    }
+}
+
+/// The Wilson score interval of k successes in n trials at z:
+/// `(p̂ + z²/2n ± z·sqrt(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)`.
+pub fn wilson(k: f64, n: f64, z: f64) -> (f64, f64) {
+    let p = k / n;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 /// The metrics `runs.parquet` summarises, as columns of `paths.parquet`.
@@ -46,6 +94,9 @@ pub(super) fn stats(values: &[f64]) -> [f64; 6] {
 
 /// Read a run's `paths` parts back and summarise them.
 pub(super) fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunError> {
+    let sc = sw.scenario(run)?;
+    let family = sc.resolved.overlapping_portfolios.clone();
+    let mut failed: Vec<f64> = Vec::new();
     let mut cols: Vec<Vec<f64>> = vec![Vec::new(); METRICS.len()];
     for b in 0..sw.units_per_run() {
         let f = unit_file(
@@ -63,7 +114,11 @@ pub(super) fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunEr
                 path: f.clone(),
                 message: e.to_string(),
             })?;
-        for (m, col) in METRICS.iter().zip(cols.iter_mut()) {
+        let wanted = METRICS.iter().zip(cols.iter_mut());
+        let extra = family
+            .as_ref()
+            .map(|_| ("positions_liquidated", &mut failed));
+        for (m, col) in wanted.map(|(m, c)| (*m, c)).chain(extra) {
             let c = df.column(m).map_err(|e| OutputError::Parquet {
                 path: f.clone(),
                 message: e.to_string(),
@@ -77,7 +132,6 @@ pub(super) fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunEr
             col.extend(c.f64().expect("cast to f64").into_no_null_iter());
         }
     }
-    let sc = sw.scenario(run)?;
     let debt: f64 = crate::output::summary::initial_debts(&sc).iter().sum();
     // The bootstrap of metric m draws from stream m of the sweep's seed,
     // the same in every run: like the paths, the runs' intervals differ by
@@ -91,6 +145,7 @@ pub(super) fn run_row(sw: &Sweep, out: &Path, run: &Run) -> Result<RunRow, RunEr
             .enumerate()
             .map(|(m, c)| tail_intervals(c, 0.99, &mut bootstrap_rng(sw.base.seed, m as u64)))
             .collect(),
+        contagion: family.map(|f| Contagion::of(&failed, f.holders as f64, f.contagion_share)),
     })
 }
 
@@ -171,6 +226,25 @@ pub fn write_runs(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
             cols.push(Column::new(format!("{metric}_{stat}_hi").into(), hi));
         }
     }
+    if rows.iter().all(|r| r.contagion.is_some()) && !rows.is_empty() {
+        let c = |f: fn(&Contagion) -> f64| -> Vec<f64> {
+            rows.iter()
+                .map(|r| f(r.contagion.as_ref().expect("all")))
+                .collect()
+        };
+        cols.push(Column::new(
+            "contagion_probability".into(),
+            c(|x| x.probability),
+        ));
+        cols.push(Column::new("contagion_probability_lo".into(), c(|x| x.lo)));
+        cols.push(Column::new("contagion_probability_hi".into(), c(|x| x.hi)));
+        cols.push(Column::new(
+            "contagion_extent_mean".into(),
+            rows.iter()
+                .map(|r| r.contagion.and_then(|x| x.extent))
+                .collect::<Vec<_>>(),
+        ));
+    }
     let df = DataFrame::new(h, cols).expect("columns of one height");
     let meta = serde_json::json!({
         "tool": "contagion",
@@ -185,4 +259,38 @@ pub fn write_runs(sw: &Sweep, out: &Path) -> Result<Vec<RunRow>, RunError> {
     write_frame(&tmp, df, &meta)?;
     rename_into_place(&tmp, &target)?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wilson's interval against hand-computed values: 0 of 200 gives
+    /// [0, z²/(n + z²)]; 100 of 200 gives 0.5 ± 0.0686.
+    #[test]
+    fn wilson_intervals_by_hand() {
+        let z = 1.959_963_984_540_054;
+        let (lo, hi) = wilson(0.0, 200.0, z);
+        assert!(lo.abs() < 1e-15, "{lo}");
+        assert!((hi - z * z / (200.0 + z * z)).abs() < 1e-12, "{hi}");
+        let (lo, hi) = wilson(100.0, 200.0, z);
+        assert!(
+            (lo - 0.431_36).abs() < 1e-5 && (hi - 0.568_64).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(200.0, 200.0, z);
+        assert!((lo - 200.0 / (200.0 + z * z)).abs() < 1e-12 && hi == 1.0);
+    }
+
+    /// Two of four paths reach 5% of 1,000 holders (60 and 990 failed):
+    /// probability 0.5, extent given contagion (0.06 + 0.99)/2; a path at
+    /// exactly 50 counts; none at all leaves no extent.
+    #[test]
+    fn contagion_of_failed_counts() {
+        let c = Contagion::of(&[1.0, 2.0, 60.0, 990.0], 1000.0, 0.05);
+        assert_eq!(c.probability, 0.5);
+        assert!((c.extent.unwrap() - 0.525).abs() < 1e-12);
+        assert_eq!(Contagion::of(&[50.0, 49.0], 1000.0, 0.05).probability, 0.5);
+        assert_eq!(Contagion::of(&[3.0], 1000.0, 0.05).extent, None);
+    }
 }

@@ -29,6 +29,7 @@ fn shipped(kind: SchemaKind) -> Vec<PathBuf> {
         SchemaKind::Scenario => {
             let mut f = toml_files(&root().join("scenarios"));
             f.extend(toml_files(&root().join("scenarios/bench")));
+            f.extend(toml_files(&root().join("scenarios/research")));
             f
         }
         SchemaKind::Sweep => toml_files(&root().join("scenarios/sweeps")),
