@@ -341,3 +341,85 @@ fn a_twap_makes_the_raider_hold_the_venue_down() {
     assert!(rec.liquidations.step.is_empty());
     assert_eq!(rec.summary.raid_pnl, Some(0.0));
 }
+
+/// RAID with CRV at 2 USD, a large borrower (100M CRV owing 90M: HF
+/// 1.78) in place of the first, a small one already below 0.95 at step 0
+/// (1,000 CRV owing 1,850: HF 0.865), a raider that may start at step 2
+/// and considers one push, to half of F, and a shock that trades the thin
+/// venue up to four times its price at step 3, which the raider did not
+/// foresee.
+fn deep_raid() -> String {
+    edit(
+        RAID,
+        &[
+            Edit::Set("assets.CRV.price", val("2.0")),
+            Edit::Set("positions.0.debt", val("90000000.0")),
+            Edit::Set("positions.0.collateral.CRV", val("100000000.0")),
+            Edit::Push(
+                "positions",
+                table("protocol = \"lend\"\ndebt = 1850.0\ncollateral = { CRV = 1000.0 }"),
+            ),
+            Edit::Push(
+                "shocks",
+                table("step = 3\npool = \"CRV thin\"\nreturn = 3.0"),
+            ),
+            Edit::Set("raiders.raider.dumps", val("[0.5]")),
+            Edit::Set("raiders.raider.inventory_units", val("5000000.0")),
+            Edit::Add("raiders.raider.from_step", val("2")),
+        ],
+    )
+}
+
+/// By hand, step by step. Step 1: the desk liquidates the small borrower
+/// before any raid: its seizure is capped (1,850·1.1/2 > 1,000 CRV), so
+/// 1,000·2/1.1 is repaid and the rest is bad debt. Step 2: the main venue
+/// is arbitraged back (k kept), the raider sells the thin venue down to 1
+/// USD, and the desk liquidates the large borrower at HF 0.889: 90M
+/// repaid, 99M CRV seized and sold into the main venue. Step 3: the thin
+/// venue comes back 50k USD, the shock trades it up to four times that
+/// price (k kept), and the raider buys back at most half its base
+/// reserve, owing the rest at F = 2 at the end. The raid counts only its
+/// own span: the desk's earnings, the repaid debt and the bad debt of
+/// step 1 are not the raid's.
+#[test]
+fn a_raid_after_a_liquidation_that_cannot_buy_everything_back() {
+    let rec = run(&deep_raid());
+    let s = &rec.summary;
+    let fee = 0.003;
+    let sale = |x: f64, y: f64, units: f64| {
+        let e = units * (1.0 - fee);
+        let out = y * e / (x + e);
+        (out, x + units, y - out)
+    };
+    // Step 1, the small borrower.
+    let (out1, x1, y1) = sale(1e10, 2e10, 1000.0);
+    let bad_before = 1850.0 - 1000.0 * 2.0 / 1.1;
+    // Step 2: the main venue back at 2 along its curve, then the large sale.
+    let k = x1 * y1;
+    let (xa, ya) = ((k / 2.0).sqrt(), (k * 2.0).sqrt());
+    let (out2, _, _) = sale(xa, ya, 9.9e7);
+    let earned = out2 - 9e7;
+    // The thin venue: sold to 1, back 50k, shocked to 4x, bought back.
+    let (dx, received, tx, ty) = sell_to(1e6, 2e6, fee, 1.0);
+    let kt = tx * ty;
+    let y2 = ty + 50_000.0;
+    let p2 = y2 / (kt / y2);
+    let (x3, y3) = ((kt / (4.0 * p2)).sqrt(), (kt * 4.0 * p2).sqrt());
+    let units = dx.min(0.5 * x3);
+    assert!(units < dx, "the buy-back cap binds");
+    let paid = y3 * units / ((x3 - units) * (1.0 - fee));
+    let owed = (dx - units) * 2.0;
+    let pnl = received - paid + earned - owed;
+    let l = &rec.liquidations;
+    assert_eq!(l.step, vec![1, 2]);
+    assert!((l.bad_debt[0] - bad_before).abs() < 1e-9 && bad_before > 0.0);
+    assert!((l.proceeds_value[0] - out1).abs() < 1e-6 && out1 > 1000.0 * 2.0 / 1.1);
+    assert!((l.proceeds_value[1] - out2).abs() < 1e-6 * out2);
+    assert!(
+        (s.raid_pnl.unwrap() - pnl).abs() < 1e-6 * pnl.abs(),
+        "{:?} vs {pnl}",
+        s.raid_pnl
+    );
+    assert!((s.raid_liquidated.unwrap() - 9e7).abs() < 1e-6 * 9e7);
+    assert_eq!(s.raid_bad_debt, Some(0.0));
+}
