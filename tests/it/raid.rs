@@ -301,13 +301,23 @@ fn the_raid_forecast_is_exact_with_fixed_prices() {
     let x2 = k / y2;
     let paid = y2 * dx / ((x2 - dx) * (1.0 - fee));
     let forecast = received - paid + 72_000.0;
-    for (threshold, raids) in [(forecast - 1e-3, true), (forecast + 1e-3, false)] {
-        let text = edit(
-            RAID,
-            &[Edit::Add("raiders.raider.min_profit_usd", threshold.into())],
-        );
-        let rec = run(&text);
-        assert_eq!(!rec.liquidations.step.is_empty(), raids, "{threshold}");
+    // The same in USD with the thin venue quoted in EUR at 2 USD.
+    let eur = edit(
+        RAID,
+        &[
+            Edit::Push("assets", table("symbol = \"EUR\"\nprice = 2.0")),
+            Edit::Set("pools.CRV thin.quote", val("\"EUR\"")),
+        ],
+    );
+    for base in [RAID, eur.as_str()] {
+        for (threshold, raids) in [(forecast - 1e-3, true), (forecast + 1e-3, false)] {
+            let text = edit(
+                base,
+                &[Edit::Add("raiders.raider.min_profit_usd", threshold.into())],
+            );
+            let rec = run(&text);
+            assert_eq!(!rec.liquidations.step.is_empty(), raids, "{threshold}");
+        }
     }
 }
 
@@ -422,4 +432,23 @@ fn a_raid_after_a_liquidation_that_cannot_buy_everything_back() {
     );
     assert!((s.raid_liquidated.unwrap() - 9e7).abs() < 1e-6 * 9e7);
     assert_eq!(s.raid_bad_debt, Some(0.0));
+}
+
+/// The thin venue quoted in EUR at 2 USD: every amount the raider trades
+/// is half as many EUR, and its outcome in USD is the same as quoted in
+/// USDC (the quote's price enters the sale, the forecast and the buy-back).
+#[test]
+fn a_raid_in_a_venue_quoted_in_another_currency_is_the_same_in_usd() {
+    let usdc = run(RAID).summary;
+    let eur = edit(
+        RAID,
+        &[
+            Edit::Push("assets", table("symbol = \"EUR\"\nprice = 2.0")),
+            Edit::Set("pools.CRV thin.quote", val("\"EUR\"")),
+        ],
+    );
+    let rec = run(&eur);
+    let (a, b) = (usdc.raid_pnl.unwrap(), rec.summary.raid_pnl.unwrap());
+    assert!((a - b).abs() < 1e-6 * a.abs(), "{a} vs {b}");
+    assert_eq!(rec.liquidations.step, vec![1]);
 }
