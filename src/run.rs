@@ -207,6 +207,15 @@ fn cut_world(sc: &Scenario, cuts: &[(String, String)]) -> Result<Option<Scenario
     if cuts.is_empty() {
         return Ok(None);
     }
+    // A family draws each path's book afresh (docs/model.md §19): a cut
+    // of path 0's book would not reach the others.
+    if sc.resolved.overlapping_portfolios.is_some() {
+        return Err(crate::error::ScenarioError::invalid(
+            "--cut",
+            "[overlapping_portfolios] draws each path's book afresh: compare runs with other parameters instead",
+        )
+        .into());
+    }
     let mut w = sc.clone();
     for (protocol, asset) in cuts {
         w = w.with_cut(protocol, asset)?;

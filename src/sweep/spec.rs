@@ -100,7 +100,8 @@ impl Sweep {
                 && (a.field.starts_with("populations")
                     || a.field.starts_with("positions")
                     || a.field.starts_with("perp_populations")
-                    || a.field.starts_with("perp_positions"))
+                    || a.field.starts_with("perp_positions")
+                    || a.field.starts_with("overlapping_portfolios"))
             {
                 return Err(bad(
                     &field,

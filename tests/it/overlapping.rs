@@ -297,3 +297,30 @@ fn family_runs_are_deterministic_whatever_the_threads_or_the_paths() {
     assert_eq!(a[..10], b[..]);
     assert!(a.iter().any(|&x| x != a[0]), "paths differ: {a:?}");
 }
+
+/// A family draws each path's book afresh, so a cut of path 0's book and a
+/// sweep holding the base book fixed would not mean what they say: both
+/// are refused, naming what to do, and the run writes nothing.
+#[test]
+fn cuts_and_a_fixed_book_are_refused_for_a_family() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cell.toml"), cell(10.0, 4)).unwrap();
+    let out = cli(
+        dir.path(),
+        &["run", "cell.toml", "--cut", "funds:A00", "--out", "o", "-q"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--cut"), "{err}");
+    assert!(!dir.path().join("o").exists());
+    std::fs::write(
+        dir.path().join("sweep.toml"),
+        "[sweep]\nname = \"g\"\nscenario = \"cell.toml\"\n\n[[axes]]\nfield = \"overlapping_portfolios.leverage\"\nvalues = [5.0, 12.0]\n",
+    )
+    .unwrap();
+    let out = cli(dir.path(), &["sweep", "sweep.toml", "--out", "s", "-q"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("per_run") && err.contains("axes[0].field"),
+        "{err}"
+    );
+}

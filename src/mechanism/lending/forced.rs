@@ -32,11 +32,7 @@ impl Lending<'_> {
         let p = book.protocol[i] as usize;
         let n = self.n_assets;
         let p_debt = self.oracle[p * n + sc.protocols[p].debt_asset];
-        let entries: Vec<usize> = book
-            .coll_range(i)
-            .filter(|&k| self.coll_units[k] > 0.0)
-            .collect();
-        if entries.is_empty() {
+        if book.coll_range(i).all(|k| self.coll_units[k] <= 0.0) {
             return false;
         }
         let contagion_share = self.contagion_share(i);
@@ -44,8 +40,13 @@ impl Lending<'_> {
         let old_key = self.dirty_key(i);
         self.mark_dirty(i);
         let mut owed = self.owed(i);
-        let mut rows = Vec::with_capacity(entries.len());
-        for k in entries {
+        // Each row is counted once the next is made; the last waits for the
+        // bad debt.
+        let mut last: Option<Executed> = None;
+        for k in book.coll_range(i) {
+            if self.coll_units[k] <= 0.0 {
+                continue;
+            }
             let asset = book.coll_asset[k] as usize;
             let units = self.coll_units[k];
             let p_coll = self.oracle[p * n + asset];
@@ -59,7 +60,7 @@ impl Lending<'_> {
             }
             self.repaid_cum[p] += repay * p_debt;
             self.executed_this_step += 1;
-            rows.push(Executed {
+            let row = Executed {
                 t,
                 round,
                 protocol: p,
@@ -80,19 +81,18 @@ impl Lending<'_> {
                 proceeds,
                 bad_contagion: 0.0,
                 caused,
-            });
+            };
+            if let Some(done) = last.replace(row) {
+                self.tally(&done, rec);
+            }
         }
-        let scaled = owed / self.debt_index[p];
-        self.set_debt(i, if owed > 0.0 { scaled } else { 0.0 });
+        self.set_debt(i, owed / self.debt_index[p]);
         let bad = self.write_off(i, p_debt);
         self.rekey(i, old_key);
-        if let Some(last) = rows.last_mut() {
-            last.bad = bad;
-            last.bad_contagion = bad * contagion_share;
-        }
-        for e in &rows {
-            self.tally(e, rec);
-        }
+        let mut row = last.expect("an entry with units was sold");
+        row.bad = bad;
+        row.bad_contagion = bad * contagion_share;
+        self.tally(&row, rec);
         true
     }
 }
