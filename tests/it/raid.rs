@@ -452,3 +452,109 @@ fn a_raid_in_a_venue_quoted_in_another_currency_is_the_same_in_usd() {
     assert!((a - b).abs() < 1e-6 * a.abs(), "{a} vs {b}");
     assert_eq!(rec.liquidations.step, vec![1]);
 }
+
+/// Under a two-hour TWAP the raid needs the venue held down at steps 1
+/// and 2. An inventory a twentieth above the first sale (to 0.85, by the
+/// swap rule) cannot sell the venue down again after step 2's arbitrage:
+/// the forecast finds no plan that pays and the raider never sells. A spot
+/// oracle needs the first sale only: the same inventory raids.
+#[test]
+fn an_inventory_that_cannot_hold_the_venue_down_starts_no_raid() {
+    let (dx, _, _, _) = sell_to(1e6, 1e6, 0.003, 0.85);
+    let small = edit(
+        RAID,
+        &[Edit::Set(
+            "raiders.raider.inventory_units",
+            val(&format!("{}", 1.05 * dx)),
+        )],
+    );
+    let rec = run(&small);
+    assert_eq!(rec.liquidations.step, vec![1], "a spot oracle: raided");
+    assert!(rec.summary.raid_pnl.unwrap() > 0.0);
+    let twap = edit(
+        &small,
+        &[Edit::Set(
+            "protocols.lend.oracle",
+            val(r#"{ kind = "twap", window_hours = 2.0, venues = { CRV = ["CRV thin"] } }"#),
+        )],
+    );
+    let rec = run(&twap);
+    assert!(rec.liquidations.step.is_empty());
+    assert_eq!(rec.summary.raid_pnl, Some(0.0));
+    assert_eq!(rec.summary.raid_liquidated, Some(0.0));
+}
+
+/// Under the same TWAP with 500k CRV the forecast (prices held) plans the
+/// two-step hold, but a shock the raider did not foresee trades the thin
+/// venue up to four times its price at step 2: selling it down to 0.85
+/// again would take more CRV than the raider has left (checked here from
+/// the pool formulas), so it sells the rest, the TWAP stays above the
+/// borrower's 0.855, nobody is liquidated, and the raider loses.
+#[test]
+fn a_raider_sells_no_more_than_its_inventory() {
+    let fee = 0.003;
+    let (dx, _, x1, y1) = sell_to(1e6, 1e6, fee, 0.85);
+    let k = x1 * y1;
+    let y2 = y1 + 50_000.0;
+    let p2 = 4.0 * y2 / (k / y2);
+    let (x2, y2) = ((k / p2).sqrt(), (k * p2).sqrt());
+    let (need, _, _, _) = sell_to(x2, y2, fee, 0.85);
+    assert!(need > 500_000.0 - dx, "{need} vs {}", 500_000.0 - dx);
+    let twap = edit(
+        RAID,
+        &[
+            Edit::Set(
+                "protocols.lend.oracle",
+                val(r#"{ kind = "twap", window_hours = 2.0, venues = { CRV = ["CRV thin"] } }"#),
+            ),
+            Edit::Push(
+                "shocks",
+                table("step = 2\npool = \"CRV thin\"\nreturn = 3.0"),
+            ),
+        ],
+    );
+    let rec = run(&twap);
+    assert!(
+        rec.liquidations.step.is_empty(),
+        "{:?}",
+        rec.liquidations.step
+    );
+    assert_eq!(rec.summary.raid_liquidated, Some(0.0));
+    assert!(rec.summary.raid_pnl.unwrap() < 0.0);
+}
+
+/// The forecast buys back at most half the venue's base reserve at once
+/// (docs/model.md §16): RAID with a borrower of 100M CRV owing 27M. A push
+/// to 0.3 sells about 0.83M CRV, under half the reserve after the next
+/// step's arbitrage, and pays (the desk's first round earns 2.7M at the
+/// oracle); a push to 0.2 would sell more than half (checked from the pool
+/// formulas), so its buy-back cannot be forecast and no raid starts,
+/// though the liquidation would pay 1.8M at the oracle, well above what
+/// buying back at once would cost.
+#[test]
+fn a_raid_whose_buy_back_exceeds_half_the_reserve_is_not_planned() {
+    let big = edit(
+        RAID,
+        &[
+            Edit::Set("positions.0.debt", val("27000000.0")),
+            Edit::Set("positions.0.collateral.CRV", val("100000000.0")),
+        ],
+    );
+    let fee = 0.003;
+    for (dump, raids) in [(0.3, true), (0.2, false)] {
+        let (dx, _, x1, y1) = sell_to(1e6, 1e6, fee, dump);
+        let y2 = y1 + 50_000.0;
+        let x2 = x1 * y1 / y2;
+        assert_eq!(dx <= 0.5 * x2, raids, "{dump}: {dx} vs {x2}");
+        let text = edit(
+            &big,
+            &[
+                Edit::Set("raiders.raider.dumps", val(&format!("[{dump}]"))),
+                Edit::Set("raiders.raider.inventory_units", val("5000000.0")),
+            ],
+        );
+        let rec = run(&text);
+        assert_eq!(rec.liquidations.step.len(), usize::from(raids), "{dump}");
+        assert_eq!(rec.summary.raid_pnl.unwrap() > 0.0, raids, "{dump}");
+    }
+}
