@@ -2,7 +2,9 @@
 //! (docs/model.md §3, §12).
 
 use crate::error::ScenarioError;
-use crate::market::spec::{Asset, LpToken, PoolSpec, asset_index};
+use std::collections::HashSet;
+
+use crate::market::spec::{Asset, LpToken, PoolSpec, Symbols};
 use crate::scenario::check::{at_most, finite, positive, unit_closed};
 use crate::scenario::raw::{RawCurve, RawScenario};
 
@@ -14,7 +16,9 @@ pub(crate) fn pools_from_raw(
     raw: &RawScenario,
     assets: &[Asset],
 ) -> Result<(Vec<PoolSpec>, Vec<Option<usize>>), ScenarioError> {
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
+    let (mut names, mut bases) = (HashSet::new(), HashSet::new());
     // Pools. An asset's first pool is its main venue.
     let mut pools: Vec<PoolSpec> = Vec::new();
     let mut pool_of: Vec<Option<usize>> = vec![None; assets.len()];
@@ -23,11 +27,12 @@ pub(crate) fn pools_from_raw(
         // for an unnamed asset's first pool, by index otherwise.
         let field = match &p.name {
             Some(name) => format!("pools.{name}"),
-            None if raw.pools[..i].iter().all(|q| q.base != p.base) => {
+            None if !bases.contains(p.base.as_str()) => {
                 format!("pools.{}", p.base)
             }
             None => format!("pools.{i}"),
         };
+        bases.insert(p.base.as_str());
         let base = lookup(&format!("{field}.base"), &p.base)?;
         let quote = lookup(&format!("{field}.quote"), &p.quote)?;
         if base == quote {
@@ -52,25 +57,19 @@ pub(crate) fn pools_from_raw(
                 format!("`{name}` names an oracle source, not a pool"),
             ));
         }
-        if pools.iter().any(|q| q.name == name) {
+        if !names.insert(name.clone()) {
             return Err(ScenarioError::invalid(
                 format!("{field}.name"),
                 format!("a second pool named `{name}`: give each pool of a pair its own `name`"),
             ));
         }
         positive(&format!("{field}.base_reserve"), p.base_reserve)?;
-        let base_price = assets
-            .iter()
-            .find(|a| a.symbol == p.base)
-            .map(|a| a.initial_price);
-        if let Some(price) = base_price {
-            at_most(
-                &format!("{field}.base_reserve"),
-                p.base_reserve * price,
-                crate::scenario::check::MAX_USD,
-                "USD of reserve at the initial price",
-            )?;
-        }
+        at_most(
+            &format!("{field}.base_reserve"),
+            p.base_reserve * assets[base].initial_price,
+            crate::scenario::check::MAX_USD,
+            "USD of reserve at the initial price",
+        )?;
         finite(&format!("{field}.fee"), p.fee)?;
         if !(0.0..1.0).contains(&p.fee) {
             return Err(ScenarioError::invalid(

@@ -1,6 +1,8 @@
 //! The shared market of a scenario: assets (prices, processes, pegs,
 //! correlation) and pools, validated (docs/model.md §2, §3, §12).
 
+use std::collections::{HashMap, HashSet};
+
 use crate::error::ScenarioError;
 use crate::market::{Process, cholesky_psd};
 use crate::scenario::check::{
@@ -70,7 +72,8 @@ pub struct PoolSpec {
     pub impact: f64,
 }
 
-/// The index of the asset named `symbol`, or an error on `field`.
+/// The index of the asset named `symbol`, or an error on `field`: a scan,
+/// for a lookup or two (`Symbols` for a step that makes many).
 pub(crate) fn asset_index(
     raw: &RawScenario,
     field: &str,
@@ -80,6 +83,31 @@ pub(crate) fn asset_index(
         .iter()
         .position(|a| a.symbol == symbol)
         .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
+}
+
+/// The assets of a scenario by symbol, built once for a validation step
+/// that looks many up: a scenario may list 10⁵ assets (a family's, §19),
+/// and a scan per lookup made validating one quadratic in them.
+pub(crate) struct Symbols<'a>(HashMap<&'a str, usize>);
+
+impl<'a> Symbols<'a> {
+    /// The first asset of each symbol (one listed twice is refused by
+    /// `assets_from_raw`).
+    pub(crate) fn of(raw: &'a RawScenario) -> Self {
+        let mut by = HashMap::with_capacity(raw.assets.len());
+        for (i, a) in raw.assets.iter().enumerate() {
+            by.entry(a.symbol.as_str()).or_insert(i);
+        }
+        Symbols(by)
+    }
+
+    /// The index of `symbol`, or an error naming `field`.
+    pub(crate) fn index(&self, field: &str, symbol: &str) -> Result<usize, ScenarioError> {
+        self.0
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| ScenarioError::invalid(field, format!("unknown asset `{symbol}`")))
+    }
 }
 
 /// The validated assets of a scenario.
@@ -104,12 +132,13 @@ pub(crate) fn assets_from_raw(raw: &RawScenario) -> Result<MarketAssets, Scenari
     }
     let mut prices = Vec::with_capacity(raw.assets.len());
     let mut processes = Vec::with_capacity(raw.assets.len());
-    for (i, a) in raw.assets.iter().enumerate() {
+    let mut seen = HashSet::with_capacity(raw.assets.len());
+    for a in &raw.assets {
         let field = format!("assets.{}", a.symbol);
         if a.symbol.trim().is_empty() {
             return Err(ScenarioError::invalid("assets.symbol", "must not be empty"));
         }
-        if raw.assets[..i].iter().any(|b| b.symbol == a.symbol) {
+        if !seen.insert(a.symbol.as_str()) {
             return Err(ScenarioError::invalid(field, "symbol is listed twice"));
         }
         prices.push(given_price(&field, a)?);
@@ -314,7 +343,8 @@ fn pegs_from_raw(
     prices: &mut [Option<f64>],
 ) -> Result<Vec<Option<Peg>>, ScenarioError> {
     let sim = &raw.simulation;
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     let mut pegs = vec![None; raw.assets.len()];
     for (a, raw_asset) in raw.assets.iter().enumerate() {
         let Some(peg) = &raw_asset.peg else { continue };
@@ -414,7 +444,8 @@ pub(crate) fn shocks_from_raw(
     pools: &[PoolSpec],
 ) -> Result<Shocks, ScenarioError> {
     let sim = &raw.simulation;
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     let mut shocks = Shocks {
         assets: vec![Vec::new(); sim.steps as usize + 1],
         pools: vec![Vec::new(); sim.steps as usize + 1],

@@ -457,10 +457,11 @@ fn check_names(raw: &RawScenario) -> Result<(), ScenarioError> {
         ),
     ];
     for (field, names) in &kinds {
-        for (i, n) in names.iter().enumerate() {
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        for n in names {
             check_name(field, n)?;
             // Folder and file names may meet on a case-insensitive disk.
-            if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
+            if !seen.insert(n.to_ascii_lowercase()) {
                 let kind = field.split('.').next().unwrap_or(field);
                 return Err(ScenarioError::invalid(
                     format!("{kind}.{n}"),

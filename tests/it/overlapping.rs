@@ -190,6 +190,99 @@ fn the_family_is_validated() {
     );
 }
 
+/// Each of the section's bounds (docs/model.md §19) refuses the value just
+/// outside it, naming the field, and accepts the value on it; each section
+/// the family generates is refused when written.
+#[test]
+fn the_family_bounds_refuse_just_outside_and_accept_on_them() {
+    let with = |k: &str, v: &str| {
+        let path = format!("overlapping_portfolios.{k}");
+        edit(
+            &cell(10.0, 1),
+            &[if ["alpha", "contagion_share"].contains(&k) {
+                Edit::Add(&path, val(v))
+            } else {
+                Edit::Set(&path, val(v))
+            }],
+        )
+    };
+    for (k, v) in [
+        ("holders", "0"),
+        ("holders", "100001"),
+        ("assets", "0"),
+        ("assets", "100001"),
+        ("mean_degree", "-1.0"),
+        ("mean_degree", "100.5"),
+        ("mean_degree", "nan"),
+        ("leverage", "0.5"),
+        ("leverage", "inf"),
+        ("alpha", "0.0"),
+        ("alpha", "100.5"),
+        ("contagion_share", "0.0"),
+        ("contagion_share", "1.01"),
+    ] {
+        assert_rejected(&with(k, v), &[&format!("overlapping_portfolios.{k}")]);
+    }
+    for (k, v) in [
+        ("mean_degree", "100.0"),
+        ("leverage", "1.0001"),
+        ("alpha", "100.0"),
+        ("contagion_share", "1.0"),
+    ] {
+        scenario(&with(k, v), &Overrides::default());
+    }
+    // The largest sides: 100,000 holders of one asset, and as many assets.
+    let wide = edit(
+        &cell(10.0, 1),
+        &[
+            Edit::Set("overlapping_portfolios.holders", val("100000")),
+            Edit::Set("overlapping_portfolios.assets", val("1")),
+            Edit::Set("overlapping_portfolios.mean_degree", val("1.0")),
+        ],
+    );
+    assert_eq!(scenario(&wide, &Overrides::default()).book.len(), 100_000);
+    let many = edit(
+        &cell(10.0, 1),
+        &[
+            Edit::Set("overlapping_portfolios.holders", val("1")),
+            Edit::Set("overlapping_portfolios.assets", val("100000")),
+            Edit::Set("overlapping_portfolios.mean_degree", val("1.0")),
+        ],
+    );
+    scenario(&many, &Overrides::default());
+    let market = "[[pools]]\nbase = \"A0\"\nquote = \"A1\"\nbase_reserve = 1.0\n";
+    for (section, text) in [
+        ("pools", market.to_string()),
+        (
+            "protocols",
+            "[[protocols]]\nname = \"p\"\nkind = \"lending\"\ndebt_asset = \"A0\"\n\
+             collateral = [{ asset = \"A1\", liquidation_threshold = 0.8, \
+             liquidation_bonus = 0.05, max_ltv = 0.7 }]\n"
+                .into(),
+        ),
+        (
+            "positions",
+            "[[positions]]\nprotocol = \"p\"\ndebt = 1.0\ncollateral = { A0 = 1.0 }\n".into(),
+        ),
+        (
+            "populations",
+            "[[populations]]\nprotocol = \"p\"\ncount = 2\ncollateral_asset = \"A0\"\n\
+             size_usd = { dist = \"fixed\", value = 1.0 }\n\
+             health_factor = { dist = \"uniform\", min = 1.1, max = 1.2 }\n"
+                .into(),
+        ),
+    ] {
+        assert_rejected(
+            &format!("{}\n{text}", cell(10.0, 1)),
+            &[section, "generated"],
+        );
+    }
+    assert_rejected(
+        &format!("positions_file = \"book.csv\"\n{}", cell(10.0, 1)),
+        &["positions_file", "generated"],
+    );
+}
+
 /// A sweep over leverage × mean degree on the family writes, per run,
 /// the share of paths with at least 5% of the holders failed (counted
 /// here from the run's paths files), a 95% interval around it, and the

@@ -5,7 +5,7 @@
 use super::spec::*;
 use crate::error::ScenarioError;
 use crate::market::spec::PoolSpec;
-use crate::market::spec::{Asset, asset_index};
+use crate::market::spec::{Asset, Symbols};
 use crate::mechanism::oracle::spec::{Venues, oracle_from_raw};
 use crate::scenario::check::*;
 use crate::scenario::raw::{RawCapital, RawProtocol, RawScenario};
@@ -56,7 +56,8 @@ pub(crate) fn protocols_from_raw(
         bases: pools.iter().map(|p| p.base).collect(),
         main: pool_of,
     };
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     // Protocols.
     if raw.protocols.is_empty()
         && raw.perps.is_empty()
@@ -133,7 +134,8 @@ fn collateral_from_raw(
     p: &RawProtocol,
     n_assets: usize,
 ) -> Result<Vec<Option<CollateralParams>>, ScenarioError> {
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     let mut collateral = vec![None; n_assets];
     for c in &p.collateral {
         let cf = format!("{field}.collateral.{}", c.asset);
@@ -270,7 +272,8 @@ fn emode_from_raw(
     debt_asset: usize,
     collateral: &[Option<CollateralParams>],
 ) -> Result<Option<Emode>, ScenarioError> {
-    let lookup = |field: &str, symbol: &str| asset_index(raw, field, symbol);
+    let symbols = Symbols::of(raw);
+    let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     Ok(match &p.emode {
         None => None,
         Some(e) => {
