@@ -268,8 +268,35 @@ fn main() {
     if filter.is_empty() || "perp".contains(&filter) {
         perp_index_cost(&dir);
     }
+    if filter.is_empty() || "family".contains(&filter) {
+        family_path_cost();
+    }
     normal_draws();
     println!("peak RSS of this process: {:.0} MiB", peak_rss_mib());
+}
+
+/// A family's scenario is generated and validated again on every path
+/// (docs/model.md §19): what that costs per path at 10⁴ and 10⁵ holders
+/// and assets (the largest side). It should grow linearly with the side.
+fn family_path_cost() {
+    for side in [10_000u32, 100_000] {
+        let text = format!(
+            "[simulation]\nname = \"family\"\nsteps = 1\npaths = 2\nseed = 1\n\n\
+             [overlapping_portfolios]\nholders = {side}\nassets = {side}\n\
+             mean_degree = 2.0\nleverage = 10.0\n"
+        );
+        let sc =
+            Scenario::from_toml(&text, "family", Path::new("."), &Overrides::default()).unwrap();
+        let start = Instant::now();
+        let path = sc.for_path(1).unwrap();
+        let s = start.elapsed().as_secs_f64();
+        println!(
+            "family, {side} holders × {side} assets: a path's scenario in {s:.3} s \
+             ({:.2} µs per asset, {} positions)",
+            s * 1e6 / f64::from(side),
+            path.book.len()
+        );
+    }
 }
 
 /// Peak memory of a crash on 10⁶ positions with every path recorded (issue

@@ -579,6 +579,7 @@ mod tests {
         assert_eq!(leading_comments(text), "Title\n\n  indented\nno space");
         assert_eq!(leading_comments("[simulation]\n# late\n"), "");
         assert_eq!(leading_comments("# one\n#\n#\n"), "one");
+        assert_eq!(leading_comments("# one\n\n# two\n"), "one");
     }
 
     #[test]

@@ -190,6 +190,46 @@ fn the_family_is_validated() {
     );
 }
 
+/// `max_cascade_rounds` is raised to at least N + 1 (docs/model.md §19),
+/// on path 0's scenario and on every other path's; a larger one is kept.
+#[test]
+fn the_family_never_cuts_a_cascade_short() {
+    let capped = edit(
+        &cell(10.0, 4),
+        &[Edit::Add("simulation.max_cascade_rounds", val("1"))],
+    );
+    let sc = scenario(&capped, &Overrides::default());
+    assert_eq!(sc.max_cascade_rounds, 101);
+    assert_eq!(sc.for_path(3).unwrap().max_cascade_rounds, 101);
+    let wide = edit(
+        &cell(10.0, 4),
+        &[Edit::Add("simulation.max_cascade_rounds", val("500"))],
+    );
+    assert_eq!(
+        scenario(&wide, &Overrides::default()).max_cascade_rounds,
+        500
+    );
+}
+
+/// N = M = 1000 unless written (docs/model.md §19): 1,000 generated assets
+/// beside the debt asset, and the holders with at least one asset (about
+/// 1000·(1 − e^−3) = 950 at mean degree 3). A scenario that is no family
+/// is its own scenario on every path.
+#[test]
+fn the_family_defaults_to_a_thousand_holders_and_assets() {
+    let text = "[simulation]\nname = \"d\"\nsteps = 1\npaths = 2\n\n\
+                [overlapping_portfolios]\nmean_degree = 3.0\nleverage = 10.0\n";
+    let sc = scenario(text, &Overrides::default());
+    assert_eq!(sc.assets.len(), 1001);
+    let n = sc.book.len();
+    assert!((900..=1000).contains(&n), "{n} holders with an asset");
+    let plain = scenario(SMALL, &Overrides::default());
+    assert!(matches!(
+        plain.for_path(5).unwrap(),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}
+
 /// Each of the section's bounds (docs/model.md §19) refuses the value just
 /// outside it, naming the field, and accepts the value on it; each section
 /// the family generates is refused when written.
