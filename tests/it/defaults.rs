@@ -107,3 +107,92 @@ fn scripted_defaults_are_validated() {
         assert_rejected(&text, needles);
     }
 }
+
+/// The random default is drawn among the positions that owe something
+/// (docs/model.md §5): with H2 owing nothing, over 90 paths H0 or H1 is
+/// sold first, each about half the time, and H2 (health factor infinite)
+/// never.
+#[test]
+fn a_random_default_passes_over_a_position_that_owes_nothing() {
+    let text = edit(
+        &random_trigger(),
+        &[
+            Edit::Set("simulation.paths", val("90")),
+            Edit::Set("positions.2.debt", val("0.0")),
+        ],
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let mut world = World::new(&sc);
+    let mut first = [0u32; 3];
+    for path in 0..90 {
+        let rec = world.run_path(path).unwrap();
+        let l = &rec.liquidations;
+        assert!(!l.position.contains(&2), "path {path}: {:?}", l.position);
+        first[l.position[0] as usize] += 1;
+    }
+    assert!(first[0] > 20 && first[1] > 20, "{first:?}");
+}
+
+/// A scripted default and an ordinary liquidation in the same round both
+/// count as executed, so the cascade goes on: THREE_HOLDERS (A's venue
+/// shocked 15% down at step 1, H0 below 1) with H2 defaulting at step 1.
+/// Round 0 sells H2 out (the default, first), then H0 (below 1 at the
+/// round's prices); H1 is still above 1 there (0.5·0.85 + 0.5 = 0.925 of
+/// 0.9 owed) but not after both sales (A at 0.85·e^{−α/1.5}, B at
+/// e^{−α/1.5}: 0.458), so round 1 sells its two entries.
+#[test]
+fn a_default_and_a_liquidation_in_one_round_let_the_cascade_go_on() {
+    let text = edit(
+        THREE_HOLDERS,
+        &[Edit::Add(
+            "protocols.funds.defaults",
+            val("[{ step = 1, position = 2 }]"),
+        )],
+    );
+    let rec = World::new(&scenario(&text, &Overrides::default()))
+        .run_path(0)
+        .unwrap();
+    let l = &rec.liquidations;
+    let rows: Vec<(u64, u32)> = l
+        .position
+        .iter()
+        .copied()
+        .zip(l.round.iter().copied())
+        .collect();
+    assert_eq!(rows, vec![(2, 0), (0, 0), (1, 1), (1, 1)]);
+    assert!(
+        (l.health_factor[2] - 0.5 * (0.85 + 1.0) * (-1.0536f64 / 1.5).exp() / 0.9).abs() < 1e-9
+    );
+}
+
+/// A forced sale reads its own protocol's oracle: THREE_HOLDERS with USD
+/// 10% up at step 1 gives the same rows whether `funds` is the only
+/// protocol or comes after one that reads USD a step late (1.0, not 1.1)
+/// and holds nothing.
+#[test]
+fn a_forced_sale_reads_its_own_protocols_oracle() {
+    let base = edit(
+        THREE_HOLDERS,
+        &[Edit::Push(
+            "shocks",
+            table("step = 1\nasset = \"USD\"\nreturn = 0.1"),
+        )],
+    );
+    let alone = World::new(&scenario(&base, &Overrides::default()))
+        .run_path(0)
+        .unwrap();
+    let other = "[[protocols]]\nname = \"late\"\nkind = \"lending\"\ndebt_asset = \"USD\"\n\
+                 oracle = { source = \"fundamental\", lag_steps = 1 }\n\
+                 collateral = [{ asset = \"A\", liquidation_threshold = 0.8, \
+                 liquidation_bonus = 0.05, max_ltv = 0.7 }]\n";
+    let second = base.replacen("[[protocols]]", &format!("{other}\n[[protocols]]"), 1);
+    let sc = scenario(&second, &Overrides::default());
+    assert_eq!(sc.protocols[1].name, "funds");
+    let after = World::new(&sc).run_path(0).unwrap();
+    let (a, b) = (&alone.liquidations, &after.liquidations);
+    assert!(!a.position.is_empty());
+    assert_eq!(a.position, b.position);
+    assert_eq!(a.repaid, b.repaid);
+    assert_eq!(a.bad_debt, b.bad_debt);
+    assert_eq!(b.protocol.iter().max(), Some(&1));
+}
