@@ -194,5 +194,94 @@ fn a_forced_sale_reads_its_own_protocols_oracle() {
     assert_eq!(a.position, b.position);
     assert_eq!(a.repaid, b.repaid);
     assert_eq!(a.bad_debt, b.bad_debt);
+    assert_eq!(a.oracle_price, b.oracle_price);
+    assert_eq!(a.seized_value, b.seized_value);
+    // Each sale repays what it fetched at USD's 1.1, at most what is owed;
+    // the last row of a holder writes off the rest, at 1.1 too.
+    let first = a.proceeds_value[0] / 1.1;
+    assert!(first < 0.9);
+    assert!(
+        (a.repaid[0] - first).abs() < 1e-12,
+        "{} vs {first}",
+        a.repaid[0]
+    );
+    assert!((a.bad_debt[0] - (0.9 - first) * 1.1).abs() < 1e-12);
     assert_eq!(b.protocol.iter().max(), Some(&1));
+}
+
+/// A forced sale in a protocol with a supply side (docs/model.md §5 and
+/// the balance sheet's rules): each repayment r moves r from borrowed to
+/// cash, and what the sales do not cover is written off. THREE_HOLDERS
+/// with deposits 5.4 (2.7 borrowed, 2.7 in cash at step 0): once all
+/// three are sold out at step 1 nothing is borrowed (utilisation 0) and
+/// the cash is 2.7 plus what the rows repaid.
+#[test]
+fn a_forced_sale_repays_into_the_supply_side() {
+    let text = edit(
+        THREE_HOLDERS,
+        &[Edit::Add(
+            "protocols.funds.supply",
+            val("{ deposits = 5.4 }"),
+        )],
+    );
+    let rec = World::new(&scenario(&text, &Overrides::default()))
+        .run_path(0)
+        .unwrap();
+    let l = &rec.liquidations;
+    let mut sold: Vec<u64> = l.position.clone();
+    sold.sort_unstable();
+    sold.dedup();
+    assert_eq!(sold, vec![0, 1, 2]);
+    let repaid: f64 = l.repaid.iter().sum();
+    assert!(repaid > 1.0 && repaid < 2.7, "{repaid}");
+    let p = &rec.protocols;
+    assert!((p.utilisation[0].unwrap() - 0.5).abs() < 1e-12);
+    assert!(p.utilisation[1].unwrap().abs() < 1e-12);
+    let cash = p.cash_value[1].unwrap();
+    assert!(
+        (cash - (2.7 + repaid)).abs() < 1e-12,
+        "{cash} vs {}",
+        2.7 + repaid
+    );
+}
+
+/// Each row of a forced sale counts as a liquidation executed in the step
+/// for the congestion of later liquidations' gas (docs/model.md §5 step
+/// 4): THREE_HOLDERS beside an ordinary protocol whose one position (1,000
+/// C owing 740 at LT 0.8) falls to HF 0.973 when C drops 10% at step 1. H0
+/// (HF 0.944) comes first in round 0, so the ordinary liquidation pays
+/// gas_usd · (1 + congestion · 1).
+#[test]
+fn a_forced_sale_counts_toward_the_steps_congestion() {
+    let ordinary = "[[protocols]]\nname = \"lend\"\nkind = \"lending\"\ndebt_asset = \"USD\"\n\
+                    collateral = [{ asset = \"C\", liquidation_threshold = 0.8, \
+                    liquidation_bonus = 0.05, max_ltv = 0.7 }]\n\n\
+                    [[positions]]\nprotocol = \"lend\"\ndebt = 740.0\ncollateral = { C = 1000.0 }\n\n\
+                    [[liquidators]]\nname = \"bot\"\ncapital = \"unlimited\"\n\n\
+                    [[shocks]]\nstep = 1\nasset = \"C\"\nreturn = -0.1\n";
+    let text = format!(
+        "[network]\ngas_usd = 10.0\ncongestion = 0.5\n\n{}\n{ordinary}",
+        THREE_HOLDERS.replacen(
+            "[[assets]]",
+            "[[assets]]\nsymbol = \"C\"\nprice = 1.0\n\n[[assets]]",
+            1
+        )
+    );
+    let sc = scenario(&text, &Overrides::default());
+    let rec = World::new(&sc).run_path(0).unwrap();
+    let l = &rec.liquidations;
+    let lend = sc.protocol_index("lend").unwrap() as u32;
+    let rows: Vec<(u32, u32)> = l
+        .protocol
+        .iter()
+        .copied()
+        .zip(l.round.iter().copied())
+        .collect();
+    assert_eq!(rows[0].1, 0);
+    assert_ne!(rows[0].0, lend, "H0 first");
+    let k = l.protocol.iter().position(|&p| p == lend).unwrap();
+    assert_eq!(k, 1, "{rows:?}");
+    assert!((l.health_factor[k] - 0.8 * 900.0 / 740.0).abs() < 1e-12);
+    assert!((l.gas[k] - 10.0 * 1.5).abs() < 1e-12, "{}", l.gas[k]);
+    assert_eq!(l.gas[0], 0.0);
 }

@@ -227,6 +227,13 @@ fn raiders_are_validated() {
             vec![Edit::Set("raiders.raider.asset", val("\"USDC\""))],
             &["raiders.raider.asset", "not collateral"],
         ),
+        (
+            vec![Edit::Add(
+                "protocols.lend.liquidation",
+                val("\"forced_sale\""),
+            )],
+            &["raiders.raider.protocol", "forced_sale", "no desk"],
+        ),
     ];
     for (edits, needles) in cases {
         let text = edit(RAID, edits);

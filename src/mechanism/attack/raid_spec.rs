@@ -81,6 +81,15 @@ fn raider_from_raw(r: &RawRaider, terms: &RaidTerms<'_>) -> Result<RaiderSpec, S
                 format!("no lending protocol `{}`", r.protocol),
             )
         })?;
+    if terms.protocols[protocol].forced_sale {
+        return Err(ScenarioError::invalid(
+            field("protocol"),
+            format!(
+                "`{}` sells insolvent positions out itself (liquidation = \"forced_sale\"): no desk takes its liquidations",
+                r.protocol
+            ),
+        ));
+    }
     let asset = terms
         .symbols
         .iter()

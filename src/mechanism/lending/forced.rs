@@ -58,7 +58,6 @@ impl Lending<'_> {
                 self.supply[p].cash += repay;
                 self.supply[p].borrowed -= repay;
             }
-            self.repaid_cum[p] += repay * p_debt;
             self.executed_this_step += 1;
             let row = Executed {
                 t,

@@ -71,7 +71,8 @@ pub struct Lending<'a> {
     /// What each liquidator has earned on the path: proceeds − repaid −
     /// gas over its liquidations, USD.
     earned: Vec<f64>,
-    /// Debt repaid by liquidations on the path, USD, per protocol.
+    /// Debt repaid by liquidators on the path, USD, per protocol (a
+    /// raid's span is read from it; no raider targets a forced sale).
     repaid_cum: Vec<f64>,
     /// Draws the scripted defaults' random positions (its own stream per
     /// path: `begin_path`).
