@@ -206,6 +206,15 @@ fn a_forced_sale_reads_its_own_protocols_oracle() {
         a.repaid[0]
     );
     assert!((a.bad_debt[0] - (0.9 - first) * 1.1).abs() < 1e-12);
+    // H0's one A at the oracle's 0.85 (its venue shocked 15% down), and
+    // none of the bad debt came through receipt tokens (there are none).
+    assert!(
+        (a.seized_value[0] - 0.85).abs() < 1e-9,
+        "{}",
+        a.seized_value[0]
+    );
+    assert!(alone.summary.bad_debt > 0.0);
+    assert_eq!(alone.summary.bad_debt_contagion, 0.0);
     assert_eq!(b.protocol.iter().max(), Some(&1));
 }
 
