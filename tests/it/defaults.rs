@@ -294,3 +294,17 @@ fn a_forced_sale_counts_toward_the_steps_congestion() {
     assert!((l.gas[k] - 10.0 * 1.5).abs() < 1e-12, "{}", l.gas[k]);
     assert_eq!(l.gas[0], 0.0);
 }
+
+/// The resolved scenario (what manifest.json and sweep edits write back)
+/// keeps `liquidation = "forced_sale"` and leaves the default unwritten.
+#[test]
+fn a_forced_sale_survives_the_resolved_scenario() {
+    let sc = scenario(THREE_HOLDERS, &Overrides::default());
+    let text = toml::to_string(&sc.resolved).unwrap();
+    assert!(text.contains("liquidation = \"forced_sale\""), "{text}");
+    let again = scenario(&text, &Overrides::default());
+    assert!(again.protocols[0].forced_sale);
+    let plain = scenario(SMALL, &Overrides::default());
+    let text = toml::to_string(&plain.resolved).unwrap();
+    assert!(!text.contains("liquidation ="), "{text}");
+}
