@@ -95,9 +95,9 @@ pub(crate) fn protocols_from_raw(
                 "accepts no collateral",
             ));
         }
-        let collateral = collateral_from_raw(raw, &field, p, assets.len())?;
+        let collateral = collateral_from_raw(&symbols, &field, p, assets.len())?;
         let supply = supply_from_raw(raw, &field, p, assets[debt_asset].initial_price)?;
-        let emode = emode_from_raw(raw, &field, p, debt_asset, &collateral)?;
+        let emode = emode_from_raw(&symbols, &field, p, debt_asset, &collateral)?;
         let deleverage = deleverage_from_raw(&field, p, supply.as_ref())?;
         protocols.push(LendingSpec {
             emode,
@@ -129,12 +129,11 @@ pub(crate) fn protocols_from_raw(
 
 /// A protocol's collateral parameters, by asset.
 fn collateral_from_raw(
-    raw: &RawScenario,
+    symbols: &Symbols<'_>,
     field: &str,
     p: &RawProtocol,
     n_assets: usize,
 ) -> Result<Vec<Option<CollateralParams>>, ScenarioError> {
-    let symbols = Symbols::of(raw);
     let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     let mut collateral = vec![None; n_assets];
     for c in &p.collateral {
@@ -266,13 +265,12 @@ fn supply_from_raw(
 
 /// A protocol's e-mode, if it has one.
 fn emode_from_raw(
-    raw: &RawScenario,
+    symbols: &Symbols<'_>,
     field: &str,
     p: &RawProtocol,
     debt_asset: usize,
     collateral: &[Option<CollateralParams>],
 ) -> Result<Option<Emode>, ScenarioError> {
-    let symbols = Symbols::of(raw);
     let lookup = |field: &str, symbol: &str| symbols.index(field, symbol);
     Ok(match &p.emode {
         None => None,
