@@ -4,8 +4,8 @@
 
 use contagion::Overrides;
 use contagion::engine::World;
-use contagion::output::recorder::PathRecord;
 
+use crate::common::run_path0 as run;
 use crate::common::*;
 
 /// MNGO at a fixed 0.04 with a deep main venue and a thin one (100M MNGO,
@@ -67,11 +67,6 @@ venue = "MNGO thin"
 capital_usd = 5000000.0
 pumps = [1.5, 2.0, 3.0]
 "#;
-
-fn run(text: &str) -> PathRecord {
-    let sc = scenario(text, &Overrides::default());
-    World::new(&sc).run_path(0).unwrap()
-}
 
 /// A constant-product purchase with fee, written here from the swap rule
 /// of docs/model.md §3 (the quote paid for dx is the dy whose sale pays

@@ -113,6 +113,12 @@ pub fn same_frame(a: &DataFrame, b: &DataFrame) -> bool {
             .all(|(x, y)| x.equals_missing(y))
 }
 
+/// Path 0 of a scenario text (default overrides), in a fresh world.
+pub fn run_path0(text: &str) -> contagion::output::recorder::PathRecord {
+    let sc = scenario(text, &Overrides::default());
+    contagion::engine::World::new(&sc).run_path(0).unwrap()
+}
+
 /// Parse a scenario from text, with optional overrides.
 pub fn scenario(text: &str, overrides: &Overrides) -> Scenario {
     Scenario::from_toml(text, "test.toml", Path::new("."), overrides)

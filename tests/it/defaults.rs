@@ -149,9 +149,7 @@ fn a_default_and_a_liquidation_in_one_round_let_the_cascade_go_on() {
             val("[{ step = 1, position = 2 }]"),
         )],
     );
-    let rec = World::new(&scenario(&text, &Overrides::default()))
-        .run_path(0)
-        .unwrap();
+    let rec = run_path0(&text);
     let l = &rec.liquidations;
     let rows: Vec<(u64, u32)> = l
         .position
@@ -178,9 +176,7 @@ fn a_forced_sale_reads_its_own_protocols_oracle() {
             table("step = 1\nasset = \"USD\"\nreturn = 0.1"),
         )],
     );
-    let alone = World::new(&scenario(&base, &Overrides::default()))
-        .run_path(0)
-        .unwrap();
+    let alone = run_path0(&base);
     let other = "[[protocols]]\nname = \"late\"\nkind = \"lending\"\ndebt_asset = \"USD\"\n\
                  oracle = { source = \"fundamental\", lag_steps = 1 }\n\
                  collateral = [{ asset = \"A\", liquidation_threshold = 0.8, \
@@ -233,9 +229,7 @@ fn a_forced_sale_repays_into_the_supply_side() {
             val("{ deposits = 5.4 }"),
         )],
     );
-    let rec = World::new(&scenario(&text, &Overrides::default()))
-        .run_path(0)
-        .unwrap();
+    let rec = run_path0(&text);
     let l = &rec.liquidations;
     let mut sold: Vec<u64> = l.position.clone();
     sold.sort_unstable();
@@ -307,4 +301,38 @@ fn a_forced_sale_survives_the_resolved_scenario() {
     let plain = scenario(SMALL, &Overrides::default());
     let text = toml::to_string(&plain.resolved).unwrap();
     assert!(!text.contains("liquidation ="), "{text}");
+}
+
+/// With interest, a forced sale repays from what is owed now, d̃·I
+/// (docs/model.md §5 and the debt index): THREE_HOLDERS with a supply side
+/// at utilisation 0.5 and a flat 50% a year, so step 1's index is
+/// I = e^{0.5/8760}. Each holder's rows repay and write off 0.9·I between
+/// them, the write-off at USD's 1.
+#[test]
+fn a_forced_sale_repays_and_writes_off_what_is_owed_with_interest() {
+    let text = edit(
+        THREE_HOLDERS,
+        &[Edit::Add(
+            "protocols.funds.supply",
+            val(
+                "{ deposits = 5.4, rate = { base = 0.5, slope1 = 0.0, kink = 0.8, slope2 = 0.0 } }",
+            ),
+        )],
+    );
+    let rec = run_path0(&text);
+    let l = &rec.liquidations;
+    let owed = 0.9 * (0.5f64 / 8760.0).exp();
+    for h in 0..3u64 {
+        let rows: Vec<usize> = (0..l.position.len())
+            .filter(|&r| l.position[r] == h)
+            .collect();
+        assert!(!rows.is_empty(), "H{h} sold");
+        let repaid: f64 = rows.iter().map(|&r| l.repaid[r]).sum();
+        let bad: f64 = rows.iter().map(|&r| l.bad_debt[r]).sum();
+        assert!(bad > 0.0);
+        assert!(
+            (repaid + bad - owed).abs() < 1e-13,
+            "H{h}: {repaid} + {bad} vs {owed}"
+        );
+    }
 }

@@ -3,8 +3,8 @@
 
 use contagion::Overrides;
 use contagion::engine::World;
-use contagion::output::recorder::PathRecord;
 
+use crate::common::run_path0 as run;
 use crate::common::*;
 
 /// CRV at a fixed 1 USD with a deep main venue (where seized collateral is
@@ -79,11 +79,6 @@ inventory_units = 500000.0
 liquidator = "desk"
 dumps = [0.85]
 "#;
-
-fn run(text: &str) -> PathRecord {
-    let sc = scenario(text, &Overrides::default());
-    World::new(&sc).run_path(0).unwrap()
-}
 
 /// A constant-product sale with fee from the swap rule of docs/model.md
 /// §3 (selling dx pays y·dx(1−φ)/(x + dx(1−φ))): bisection on dx until

@@ -5,6 +5,7 @@ use contagion::Overrides;
 use contagion::engine::World;
 use contagion::output::recorder::PathRecord;
 
+use crate::common::run_path0 as run;
 use crate::common::*;
 
 /// ETH at a fixed 2,000 with a deep main venue and a thin one that
@@ -97,11 +98,6 @@ fn shocked(ret: f64) -> String {
             table(&format!("step = 1\npool = \"ETH thin\"\nreturn = {ret}")),
         )],
     )
-}
-
-fn run(text: &str) -> PathRecord {
-    let sc = scenario(text, &Overrides::default());
-    World::new(&sc).run_path(0).unwrap()
 }
 
 /// The recorded source price of protocol `p`'s ETH feed, by step.
