@@ -225,3 +225,33 @@ fn bad_command_line_values() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
+
+/// Names are checked by kind and compared ignoring case, since output
+/// folders and files take them and disks may ignore case: a second
+/// protocol or liquidator whose name differs only in case is refused,
+/// naming the kind and the name; the simulation's name is checked too.
+#[test]
+fn names_listed_twice_ignoring_case_are_refused() {
+    let twice = |kind: &str, from: &str, to: &str| {
+        let tail = SMALL.split(&format!("[[{kind}]]")).nth(1).unwrap();
+        let block = tail.split("\n[[").next().unwrap();
+        let copy = block.replacen(from, to, 1);
+        assert_ne!(copy, block, "test set-up: `{from}` in the {kind} block");
+        format!("{SMALL}\n[[{kind}]]{copy}")
+    };
+    expect_rejected(
+        &twice("liquidators", "name = \"bot\"", "name = \"BOT\""),
+        &[
+            "liquidators.BOT",
+            "listed twice (names are compared ignoring case)",
+        ],
+    );
+    expect_rejected(
+        &twice("assets", "symbol = \"ETH\"", "symbol = \"eth\""),
+        &["assets.eth", "listed twice"],
+    );
+    expect_rejected(
+        &set("simulation.name", "\"a b\""),
+        &["simulation.name", "contains ' '"],
+    );
+}

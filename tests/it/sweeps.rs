@@ -472,6 +472,21 @@ fn bad_sweeps_are_rejected_before_anything_is_written() {
         )]),
         "changes the book",
     );
+    // A family draws its book from these parameters (docs/model.md §19).
+    check(
+        &lt(&[(
+            "[[axes]]\nfield = \"protocols",
+            "[[axes]]\nfield = \"overlapping_portfolios.leverage\"\nvalues = [5.0]\n\n[[axes]]\nfield = \"protocols",
+        )]),
+        "axes[0].field: `overlapping_portfolios.leverage` changes the book",
+    );
+    check(
+        &lt(&[(
+            "[[axes]]\nfield = \"protocols",
+            "[[axes]]\nfield = \"perp_populations.0.count\"\nvalues = [1]\n\n[[axes]]\nfield = \"protocols",
+        )]),
+        "axes[0].field: `perp_populations.0.count` changes the book",
+    );
     check(
         &lt(&[("name = \"lt\"", "name = \"lt\"\nfoo = 1")]),
         "unknown field `foo`",

@@ -369,6 +369,15 @@ fn venues_are_validated() {
             ),
             &["pools.2.base_reserve", "must be positive"],
         ),
+        // 6·10¹¹ ETH at 2,000 USD is 1.2·10¹⁵ USD of reserve, above the
+        // 10¹⁵ any USD figure may reach (the units alone are below it).
+        (
+            edit(VENUES, &[Edit::Set("pools.0.base_reserve", val("6e11"))]),
+            &[
+                "pools.ETH.base_reserve",
+                "USD of reserve at the initial price",
+            ],
+        ),
     ];
     for (text, needles) in cases {
         assert_rejected(&text, needles);
