@@ -336,3 +336,35 @@ fn a_forced_sale_repays_and_writes_off_what_is_owed_with_interest() {
         );
     }
 }
+
+/// A scripted default's step is in 1..=steps (steps = 3 here: 0 and 4 are
+/// refused, 1 and 3 accepted).
+#[test]
+fn a_scripted_default_falls_within_the_run() {
+    let with = |d: &str| {
+        edit(
+            THREE_HOLDERS,
+            &[
+                Edit::Set("simulation.steps", val("3")),
+                Edit::Add("protocols.funds.defaults", val(d)),
+            ],
+        )
+    };
+    for step in [0, 4] {
+        assert_rejected(
+            &with(&format!(
+                "[{{ step = 1, position = 0 }}, {{ step = {step}, position = 1 }}]"
+            )),
+            &[
+                "protocols.funds.defaults[1].step",
+                &format!("{step} is outside 1..=3"),
+            ],
+        );
+    }
+    for ok in [
+        r#"[{ step = 1, position = "random" }]"#,
+        "[{ step = 3, position = 2 }]",
+    ] {
+        scenario(&with(ok), &Overrides::default());
+    }
+}
