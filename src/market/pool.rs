@@ -507,6 +507,7 @@ mod tests {
         assert!((dx - 100.0).abs() < 1e-9 && (got - out).abs() < 1e-9);
         let (bx, paid) = r.buy_to(2.0);
         assert!((bx - 100.0).abs() < 1e-9 && (paid - out).abs() < 1e-9);
+        assert!((r.spot() - 2.0).abs() < 1e-12, "{}", r.spot());
         let s = Pool::exponential(1000.0, 2.0, alpha);
         assert!((s.base_sold_to_marginal(1.8) - 100.0).abs() < 1e-9);
         assert!((s.base_to_sell_for(out) - 100.0).abs() < 1e-9);
@@ -519,5 +520,10 @@ mod tests {
         assert!((c.spot() - d.spot()).abs() < 1e-12);
         assert!((c.arbitrage_capped(2.0, 1e9) - out / 2.0).abs() < 1e-9);
         assert!((c.spot() - 2.0).abs() < 1e-12);
+        // Unlimited arbitrage puts the price back and keeps the depth.
+        let mut e = Pool::exponential(1000.0, 2.0, alpha);
+        e.sell_base(100.0);
+        e.arbitrage_to(2.5);
+        assert!((e.spot() - 2.5).abs() < 1e-12 && e.x == 1000.0, "{e:?}");
     }
 }
