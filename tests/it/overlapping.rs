@@ -429,6 +429,13 @@ fn family_runs_are_deterministic_whatever_the_threads_or_the_paths() {
     );
     assert_eq!(a[..10], b[..]);
     assert!(a.iter().any(|&x| x != a[0]), "paths differ: {a:?}");
+    // Each path of the run is its own scenario's path, as a world built on
+    // `for_path` alone runs it.
+    for (path, &got) in (0u32..).zip(&a) {
+        let own = sc.for_path(path).unwrap();
+        let rec = World::new(&own).run_path(path).unwrap();
+        assert_eq!(got, rec.summary.positions_liquidated, "path {path}");
+    }
 }
 
 /// A family draws each path's book afresh, so a cut of path 0's book and a
