@@ -855,3 +855,21 @@ fn forced_sales_are_named_in_the_table() {
     );
     assert_rejected(&named, &["liquidators.forced_sale", "own sales"]);
 }
+
+/// The resolved scenario (what manifest.json and sweep edits write back)
+/// keeps an exponential venue's curve, so it loads as the same venue, and
+/// writes no curve for a constant-product pool (the default).
+#[test]
+fn an_exponential_curve_survives_the_resolved_scenario() {
+    let sc = scenario(THREE_HOLDERS, &Overrides::default());
+    let text = toml::to_string(&sc.resolved).unwrap();
+    assert!(text.contains("curve"), "{text}");
+    let again = scenario(&text, &Overrides::default());
+    assert_eq!(again.pools.len(), sc.pools.len());
+    for (a, b) in again.pools.iter().zip(&sc.pools) {
+        assert!(b.impact > 0.0 && a.impact == b.impact, "{text}");
+    }
+    let plain = scenario(VENUES, &Overrides::default());
+    let text = toml::to_string(&plain.resolved).unwrap();
+    assert!(!text.contains("curve"), "{text}");
+}
