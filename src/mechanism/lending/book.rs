@@ -41,6 +41,25 @@ impl Terms<'_> {
     }
 }
 
+/// Asset indices by symbol, built once per book.
+struct Symbols<'a>(std::collections::HashMap<&'a str, usize>);
+
+impl<'a> Symbols<'a> {
+    fn of(assets: &'a [Asset]) -> Self {
+        Symbols(
+            assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.symbol.as_str(), i))
+                .collect(),
+        )
+    }
+
+    fn get(&self, symbol: &str) -> Option<usize> {
+        self.0.get(symbol).copied()
+    }
+}
+
 /// All positions at step 0, shared read-only by every path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Book {
@@ -210,6 +229,9 @@ impl Book {
             coll_start: vec![0],
             ..Book::default()
         };
+        // Looked up once per collateral entry: a map, not a scan (a
+        // generated family has 10⁵ assets and as many positions).
+        let symbols = Symbols::of(sc.assets);
         for (i, p) in raw.positions.iter().enumerate() {
             let field = format!("positions[{i}]");
             let proto = sc.protocol_index(&p.protocol).ok_or_else(|| {
@@ -222,7 +244,7 @@ impl Book {
             let mut entries = Vec::new();
             for (symbol, &units) in &p.collateral {
                 let cf = format!("{field}.collateral.{symbol}");
-                let a = sc.asset_index(symbol).ok_or_else(|| {
+                let a = symbols.get(symbol).ok_or_else(|| {
                     ScenarioError::invalid(&cf, format!("unknown asset `{symbol}`"))
                 })?;
                 non_negative(&cf, units)?;
@@ -233,7 +255,7 @@ impl Book {
 
         if let Some(path) = file {
             let rows = read_book_file(path)?;
-            book.push_snapshot(sc, path, rows)?;
+            book.push_snapshot(sc, &symbols, path, rows)?;
         }
 
         let mut rng = book_rng(seed);
@@ -246,7 +268,7 @@ impl Book {
                 )
             })?;
             let spec = &sc.protocols[proto];
-            let a = sc.asset_index(&pop.collateral_asset).ok_or_else(|| {
+            let a = symbols.get(&pop.collateral_asset).ok_or_else(|| {
                 ScenarioError::invalid(
                     format!("{field}.collateral_asset"),
                     format!("unknown asset `{}`", pop.collateral_asset),
@@ -433,6 +455,7 @@ impl Book {
     fn push_snapshot(
         &mut self,
         sc: Terms<'_>,
+        symbols: &Symbols<'_>,
         path: &Path,
         rows: Vec<BookRow>,
     ) -> Result<(), ScenarioError> {
@@ -441,7 +464,7 @@ impl Book {
         let mut groups: BTreeMap<String, SnapshotGroup> = BTreeMap::new();
         for (i, r) in rows.into_iter().enumerate() {
             let field = format!("{label}: row {} (id {})", i + 1, r.id);
-            let a = sc.asset_index(&r.asset).ok_or_else(|| {
+            let a = symbols.get(&r.asset).ok_or_else(|| {
                 ScenarioError::invalid(
                     format!("{field}.asset"),
                     format!("unknown asset `{}`", r.asset),
