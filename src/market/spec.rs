@@ -101,6 +101,17 @@ impl<'a> Symbols<'a> {
         Symbols(by)
     }
 
+    /// The same map over validated assets (what a book's positions name).
+    pub(crate) fn of_assets(assets: &'a [Asset]) -> Self {
+        Symbols(
+            assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.symbol.as_str(), i))
+                .collect(),
+        )
+    }
+
     /// The index of `symbol`, or an error naming `field`.
     pub(crate) fn index(&self, field: &str, symbol: &str) -> Result<usize, ScenarioError> {
         self.0

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use crate::error::ScenarioError;
 use crate::market::spec::Asset;
+use crate::market::spec::Symbols;
 use crate::mechanism::lending::index::{LiquidationIndex, Positions};
 use crate::mechanism::lending::snapshot::{BookRow, read_book_file};
 use crate::mechanism::lending::spec::LendingSpec;
@@ -38,25 +39,6 @@ impl Terms<'_> {
     /// Index of a protocol by name.
     pub fn protocol_index(&self, name: &str) -> Option<usize> {
         self.protocols.iter().position(|p| p.name == name)
-    }
-}
-
-/// Asset indices by symbol, built once per book.
-struct Symbols<'a>(std::collections::HashMap<&'a str, usize>);
-
-impl<'a> Symbols<'a> {
-    fn of(assets: &'a [Asset]) -> Self {
-        Symbols(
-            assets
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.symbol.as_str(), i))
-                .collect(),
-        )
-    }
-
-    fn get(&self, symbol: &str) -> Option<usize> {
-        self.0.get(symbol).copied()
     }
 }
 
@@ -231,7 +213,7 @@ impl Book {
         };
         // Looked up once per collateral entry: a map, not a scan (a
         // generated family has 10⁵ assets and as many positions).
-        let symbols = Symbols::of(sc.assets);
+        let symbols = Symbols::of_assets(sc.assets);
         for (i, p) in raw.positions.iter().enumerate() {
             let field = format!("positions[{i}]");
             let proto = sc.protocol_index(&p.protocol).ok_or_else(|| {
@@ -244,9 +226,7 @@ impl Book {
             let mut entries = Vec::new();
             for (symbol, &units) in &p.collateral {
                 let cf = format!("{field}.collateral.{symbol}");
-                let a = symbols.get(symbol).ok_or_else(|| {
-                    ScenarioError::invalid(&cf, format!("unknown asset `{symbol}`"))
-                })?;
+                let a = symbols.index(&cf, symbol)?;
                 non_negative(&cf, units)?;
                 entries.push((a, units));
             }
@@ -268,12 +248,7 @@ impl Book {
                 )
             })?;
             let spec = &sc.protocols[proto];
-            let a = symbols.get(&pop.collateral_asset).ok_or_else(|| {
-                ScenarioError::invalid(
-                    format!("{field}.collateral_asset"),
-                    format!("unknown asset `{}`", pop.collateral_asset),
-                )
-            })?;
+            let a = symbols.index(&format!("{field}.collateral_asset"), &pop.collateral_asset)?;
             let params = spec.params_for(a, &[a]).ok_or_else(|| {
                 ScenarioError::invalid(
                     format!("{field}.collateral_asset"),
@@ -464,12 +439,7 @@ impl Book {
         let mut groups: BTreeMap<String, SnapshotGroup> = BTreeMap::new();
         for (i, r) in rows.into_iter().enumerate() {
             let field = format!("{label}: row {} (id {})", i + 1, r.id);
-            let a = symbols.get(&r.asset).ok_or_else(|| {
-                ScenarioError::invalid(
-                    format!("{field}.asset"),
-                    format!("unknown asset `{}`", r.asset),
-                )
-            })?;
+            let a = symbols.index(&format!("{field}.asset"), &r.asset)?;
             non_negative(&format!("{field}.units"), r.units)?;
             non_negative(&format!("{field}.debt"), r.debt)?;
             match groups.get_mut(&r.id) {
